@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt app, /gdpr grammar, interactive actions, Block Kit rendering."""

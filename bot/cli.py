@@ -1,0 +1,179 @@
+"""`gdpr-bot`: the command line of the interface contract (DESIGN.md)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("slack_sdk", "slack_bolt", "urllib3", "waitress.queue", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gdpr-bot", description="GDPR operations from Slack")
+    sub = p.add_subparsers(required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    serve.add_argument("--http", action="store_true", help="HTTP mode: POST /slack/events")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)))
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run Dramatiq worker processes (needs REDIS_URL)")
+    worker.add_argument("--processes", type=int, default=2)
+    worker.add_argument("--threads", type=int, default=4)
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("scheduler", help="reconcile lost jobs and purge old exports on a schedule").set_defaults(func=cmd_scheduler)
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
+    seed = sub.add_parser("seed", help="replace the reference gym's data with synthetic members")
+    seed.add_argument("--members", type=int, required=True)
+    seed.add_argument("--seed", type=int, default=1)
+    seed.set_defaults(func=cmd_seed)
+    sub.add_parser("demo", help="play the access story against the local Slack stand-in").set_defaults(func=cmd_demo)
+    sub.add_parser("console", help="type /gdpr commands as a chosen user, press buttons").set_defaults(func=cmd_console)
+    audit = sub.add_parser("audit", help="audit log")
+    audit.add_argument("action", choices=["verify"])
+    audit.set_defaults(func=cmd_audit)
+    dm = sub.add_parser("datamap", help="the data map")
+    dm.add_argument("action", choices=["check"])
+    dm.set_defaults(func=cmd_datamap)
+    ledger = sub.add_parser("ledger", help="erasure ledger")
+    ledger.add_argument("action", choices=["replay"])
+    ledger.set_defaults(func=cmd_ledger)
+    return p
+
+
+def _settings():  # noqa: ANN202
+    from gdpr.settings import Settings
+    return Settings()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.runtime import start
+    settings = _settings()
+    running = start(settings)
+    if settings.slack_app_token and not args.http:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        SocketModeHandler(running.app, settings.slack_app_token.get_secret_value()).start()
+        return 0
+    from bot.http import make_server, wsgi_app
+    server = make_server(wsgi_app(running.app, settings.allowed_ips), args.host, args.port)
+    logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
+    try:
+        server.run()
+    finally:
+        running.stop()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    if not os.environ.get("REDIS_URL"):
+        print("gdpr-bot worker needs REDIS_URL; on the embedded default the workers run inside `gdpr-bot serve`.",
+              file=sys.stderr)
+        return 2
+    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.main", "--processes", str(args.processes),
+                               "--threads", str(args.threads), "--queues", "exports"])
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from bot.compose import build
+    from bot.runtime import housekeeping_pass
+    from gdpr.migrate import upgrade_database
+    settings = _settings()
+    services = build(settings)
+    upgrade_database(services.db)
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(housekeeping_pass, "interval", args=[services], seconds=settings.reconcile_interval_seconds,
+                      id="reconcile", max_instances=1, coalesce=True, next_run_time=_now())
+    logging.getLogger(__name__).info("scheduler: reconcile every %ss", settings.reconcile_interval_seconds)
+    scheduler.start()
+    return 0
+
+
+def _now():  # noqa: ANN202
+    import datetime as dt
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from gdpr.db import Database
+    from gdpr.migrate import upgrade_database
+    db = Database(_settings().database_url)
+    upgrade_database(db)
+    print("state database is at the latest revision")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from gdpr.db import make_engine
+    from gym.seed import seed
+    engine = make_engine(_settings().system_url, immediate=False)
+    started = time.monotonic()
+    counts = seed(engine, members=args.members, seed_value=args.seed,
+                  progress=lambda n: print(f"  {n} members", file=sys.stderr))
+    print(f"seeded {sum(counts.values())} rows ({counts.get('members', 0)} members) in "
+          f"{time.monotonic() - started:.1f} s")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+    run_demo()
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+    return run_console()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from gdpr.audit import verify_chain
+    from gdpr.db import Database
+    settings = _settings()
+    db = Database(settings.database_url)
+    with db.session() as s:
+        report = verify_chain(s, settings.secret())
+    for problem in report.problems:
+        print(problem)
+    print(f"audit log: {report.events} events, " + ("chain intact" if report.ok else f"{len(report.problems)} problem(s)"))
+    return 0 if report.ok else 1
+
+
+def cmd_datamap(args: argparse.Namespace) -> int:
+    from gdpr.datamap import load_datamap
+    from gdpr.datamap_check import check_datamap
+    from gdpr.db import make_engine
+    from gdpr.errors import ConfigError
+    settings = _settings()
+    try:
+        dm = load_datamap(settings.resolved_config_dir() / "datamap.yaml")
+    except ConfigError as exc:
+        print(exc)
+        return 1
+    report = check_datamap(dm, make_engine(settings.system_url, immediate=False))
+    for line in report.errors:
+        print(f"ERROR {line}")
+    print(f"data map: {len(dm.tables)} tables mapped, " + ("OK" if report.ok else f"{len(report.errors)} error(s)"))
+    return 0 if report.ok else 1
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    print("ledger replay: the erasure ledger is empty (erasure, `/gdpr erase`, is not built yet); nothing re-applied")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

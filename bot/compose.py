@@ -1,0 +1,91 @@
+"""The one composition root: real adapters built from settings; tests pass their own."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass, field
+
+import dramatiq
+from jinja2 import Environment
+from slack_sdk import WebClient
+
+from gdpr.access import AccessPolicy, load_policy
+from gdpr.audit import AuditLog
+from gdpr.datamap import DataMap, load_datamap
+from gdpr.db import Database
+from gdpr.export import Exporter
+from gdpr.jobs import ExportJob, Leases, reconcile
+from gdpr.requests import RequestService
+from gdpr.settings import Settings
+from gdpr.subjects import SubjectDirectory
+from gdpr.templating import make_environment
+from workers.actors import Actors, declare
+from workers.broker import make_broker
+
+# slack_sdk logs request bodies at DEBUG; those carry the passphrase DM. Never below INFO.
+for _name in ("slack_sdk", "slack_bolt", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.INFO)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    system: Database
+    datamap: DataMap
+    policy: AccessPolicy
+    audit: AuditLog
+    requests: RequestService
+    directory: SubjectDirectory
+    exporter: Exporter
+    templates: Environment
+    slack: WebClient
+    broker: dramatiq.Broker
+    actors: Actors | None = None
+    leases: Leases = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.leases = Leases(self.requests, dt.timedelta(seconds=self.settings.lease_seconds))
+
+    def enqueue_export(self, request_id: int) -> None:
+        """Queue messages carry the request id only."""
+        self.actors.export_subject.send(request_id)
+
+    def export_job(self) -> ExportJob:
+        from bot.delivery import SlackDelivery
+        return ExportJob(requests=self.requests, leases=self.leases, exporter=self.exporter,
+                         delivery=SlackDelivery(self), max_attempts=self.settings.job_max_attempts)
+
+    def reconcile(self) -> list[int]:
+        return reconcile(self.requests, self.enqueue_export,
+                         requeue_after=dt.timedelta(seconds=self.settings.requeue_after_seconds))
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.system.dispose()
+
+
+def make_slack_client(settings: Settings) -> WebClient:
+    url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    return WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=url, timeout=15)
+
+
+def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = None,
+          actors: Actors | None = None, slack: WebClient | None = None) -> Services:
+    settings = settings or Settings()
+    secret = settings.secret()
+    config = settings.resolved_config_dir()
+    db = Database(settings.database_url)
+    system = Database(settings.system_url, immediate=False)
+    datamap = load_datamap(config / "datamap.yaml")
+    templates = make_environment(settings.templates_dir())
+    audit = AuditLog(secret)
+    services = Services(
+        settings=settings, db=db, system=system, datamap=datamap, policy=load_policy(config / "roles.yaml"),
+        audit=audit, requests=RequestService(db, audit, secret),
+        directory=SubjectDirectory(system.engine, datamap),
+        exporter=Exporter(system.engine, datamap, templates, settings.export_dir), templates=templates,
+        slack=slack or make_slack_client(settings), broker=broker or make_broker(settings))
+    services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
+    return services

@@ -1,0 +1,58 @@
+"""The Slack side of a job: keep request messages current, DM the passphrase, upload the file."""
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.render import request_blocks
+from bot.slack_io import dm_channel
+from gdpr import models as m
+from gdpr.export import ExportFile
+
+log = logging.getLogger(__name__)
+
+
+class SlackDelivery:
+    def __init__(self, services) -> None:  # noqa: ANN001 - bot.compose.Services
+        self.s = services
+
+    def subject_view(self, req: m.SubjectRequest) -> dict[str, str]:
+        found = self.s.directory.load(req.subject_type, req.subject_key)
+        if found is None:
+            return {"number": "—", "club": "—", "name": "(no longer in the system)", "email": "—", "phone": "—"}
+        return found.masked()  # channels always see masked data
+
+    def request_changed(self, req: m.SubjectRequest) -> None:
+        subject = self.subject_view(req)
+        text = f"{req.kind.capitalize()} request R-{req.id}: {req.status.replace('_', ' ')}"
+        for channel, ts, buttons in ((req.channel_id, req.message_ts, False),
+                                     (req.approval_channel_id, req.approval_ts, True)):
+            if channel and ts:
+                try:
+                    self.s.slack.chat_update(channel=channel, ts=ts, text=text,
+                                             blocks=request_blocks(req, subject, with_buttons=buttons))
+                except SlackApiError as exc:  # a stale card must not fail the job
+                    log.warning("chat.update R-%s failed: %s", req.id, exc.response.get("error"))
+
+    def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None:
+        self.s.slack.chat_postMessage(
+            channel=dm_channel(self.s.slack, req.requester_id),
+            text=(f":key: Passphrase for `{export.name}` (access request R-{req.id}):\n`{passphrase}`\n"
+                  "Send it to the club by a different channel than the file. It is not stored anywhere."))
+
+    def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str:
+        resp = self.s.slack.files_upload_v2(
+            channel=req.channel_id, thread_ts=req.message_ts, file=str(export.path), filename=export.name,
+            title=f"Access export R-{req.id} (AES-256 zip)",
+            initial_comment=(f"Export for R-{req.id}: {export.rows} rows from "
+                             f"{len([n for n in export.counts.values() if n])} tables. "
+                             f"The passphrase went to <@{req.requester_id}> by direct message."))
+        return resp["file"]["id"] if resp.get("file") else resp["files"][0]["id"]
+
+    def job_failed(self, req: m.SubjectRequest, reference: str) -> None:
+        self.request_changed(req)
+        if req.message_ts:
+            self.s.slack.chat_postMessage(channel=req.channel_id, thread_ts=req.message_ts,
+                                          text=f":x: R-{req.id} failed after {req.attempts} attempts ({reference}). "
+                                               "The DPO has been told; nothing was sent to the club.")

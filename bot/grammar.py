@@ -1,0 +1,53 @@
+"""The `/gdpr` command grammar."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gdpr.errors import UsageError
+
+MAX_TEXT = 500
+HELP = """*`/gdpr` — GDPR operations*
+• `/gdpr help` — this list
+• `/gdpr find <email | phone | member number> [--club CLUB]` — look a member or lead up (masked)
+• `/gdpr access <email | phone | member number> [--club CLUB]` — right of access: export a member's data for their club (DPO approves)
+• `/gdpr access lead <email | phone>` — the same for a CRM lead"""
+USAGE = {
+    "find": "Usage: `/gdpr find <email | phone | member number> [--club CLUB]`",
+    "access": "Usage: `/gdpr access [lead] <email | phone | member number> [--club CLUB]`",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    identity: str = ""
+    kind: str = "member"
+    club: str | None = None
+
+
+def parse(text: str) -> Command:
+    """Turn the text after `/gdpr` into a Command, or raise UsageError with the right usage line."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"That command is too long ({len(text)} characters; at most {MAX_TEXT}).")
+    words = text.split()
+    if not words or words[0].lower() == "help":
+        return Command("help")
+    name, rest = words[0].lower(), words[1:]
+    if name not in USAGE:
+        raise UsageError(f"Unknown command `{name[:30]}`.\n{HELP}")
+    club = None
+    if "--club" in rest:
+        i = rest.index("--club")
+        if i + 1 >= len(rest):
+            raise UsageError(USAGE[name])
+        club = rest[i + 1].lower()
+        rest = rest[:i] + rest[i + 2:]
+    kind = "member"
+    if name == "access" and rest and rest[0].lower() == "lead":
+        kind, rest = "lead", rest[1:]
+    if len(rest) > 1 and all(re.fullmatch(r"[\d+()\-/.]+", w) for w in rest):
+        rest = [" ".join(rest)]  # a phone number typed with spaces
+    if len(rest) != 1 or rest[0].startswith("--"):
+        raise UsageError(USAGE[name])
+    return Command(name, identity=rest[0], kind=kind, club=club)

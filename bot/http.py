@@ -1,0 +1,43 @@
+"""HTTP mode: Bolt's WSGI adapter under waitress (a production WSGI server), with an IP allow-list."""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+
+def parse_networks(spec: str | None) -> list[ipaddress._BaseNetwork]:
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in (spec or "").split(",") if part.strip()]
+
+
+def wsgi_app(app: App, allowed_ips: str | None = None) -> Callable:
+    handler = SlackRequestHandler(app, path="/slack/events")
+    networks = parse_networks(allowed_ips)
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        if networks and not _allowed(environ.get("REMOTE_ADDR", ""), networks):
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"forbidden"]
+        return handler(environ, start_response)
+
+    return application
+
+
+def _allowed(addr: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def make_server(application: Callable, host: str, port: int, threads: int = 16):  # noqa: ANN201
+    """A waitress server (call .run(); .close() to stop); port 0 picks a free one."""
+    from waitress.server import create_server
+    return create_server(application, host=host, port=port, threads=threads, channel_timeout=30,
+                         connection_limit=500, clear_untrusted_proxy_headers=True)

@@ -1,0 +1,8 @@
+"""Slash command listeners."""
+from __future__ import annotations
+
+from bot.listeners.commands import gdpr
+
+
+def register(app, services, actors) -> None:  # noqa: ANN001
+    gdpr.register(app, services, actors)

@@ -1,0 +1,71 @@
+"""`/gdpr ...`: ack first (Slack allows 3 s), then look up, persist, post."""
+from __future__ import annotations
+
+from bot import render
+from bot.grammar import HELP, Command, parse
+from bot.guard import require
+from bot.slack_io import ephemeral, post
+from gdpr.errors import AmbiguousSubject, UsageError
+from gdpr.subjects import parse_identity
+
+
+def register(app, services, actors) -> None:  # noqa: ANN001
+    @app.command("/gdpr")
+    def gdpr_command(ack, body, client):  # noqa: ANN001
+        try:
+            cmd = parse(body.get("text") or "")
+        except UsageError as exc:
+            ack(text=str(exc))
+            return
+        if cmd.name == "help":
+            ack(text=HELP)
+            return
+        ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…")
+        user, channel = body["user_id"], body["channel_id"]
+        actor = actors.actor(user)
+        try:
+            if cmd.name == "find":
+                find(services, client, actor, channel, cmd)
+            else:
+                open_access(services, client, actor, channel, cmd)
+        except AmbiguousSubject as exc:
+            title = f":mag: {exc} Matches:"
+            ephemeral(client, channel=channel, user=user, text=str(exc),
+                      blocks=render.candidates_blocks(title, exc.candidates, unmasked=False))
+
+
+def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
+    require(services, actor, "subject.find")
+    identity = parse_identity(cmd.identity, services.directory.patterns())
+    found = services.directory.find(identity, kinds=("member", "lead"), club_code=cmd.club)
+    unmasked = actor.can("pii.view")
+    with services.db.session() as s:  # every lookup is a VIEW, unmasked ones flagged
+        for c in found:
+            services.audit.record(s, actor=actor.user_id, action="subject.viewed", via="find",
+                                  subject_ref=services.requests.pseudonym(c.kind, c.key), unmasked=unmasked)
+        if not found:
+            services.audit.record(s, actor=actor.user_id, action="subject.lookup", via="find", by=identity.how,
+                                  matches=0)
+    if not found:
+        ephemeral(client, channel=channel, user=actor.user_id, text=f"No member or lead matches that {identity.how}.")
+        return
+    title = f":mag: {len(found)} match{'es' if len(found) > 1 else ''} for that {identity.how}:"
+    ephemeral(client, channel=channel, user=actor.user_id, text=title,
+              blocks=render.candidates_blocks(title, found, unmasked=unmasked))
+
+
+def open_access(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
+    require(services, actor, "request.create", kind="access")
+    identity = parse_identity(cmd.identity, services.directory.patterns())
+    subject = services.directory.resolve(identity, kind=cmd.kind, club_code=cmd.club)
+    req = services.requests.open_request(kind="access", subject=subject, requester_id=actor.user_id,
+                                         channel_id=channel)
+    masked = subject.masked()
+    text = f"Access request R-{req.id}: awaiting DPO approval"
+    where, ts = post(client, channel=channel, fallback_user=actor.user_id, text=text,
+                     blocks=render.request_blocks(req, masked, with_buttons=False))
+    approvals = services.policy.channel("approvals")
+    card_channel, card_ts = post(client, channel=approvals, fallback_user=actor.user_id, text=text,
+                                 blocks=render.request_blocks(req, masked, with_buttons=True))
+    services.requests.attach_messages(request_id=req.id, channel_id=where, message_ts=ts,
+                                      approval_channel_id=card_channel, approval_ts=card_ts)

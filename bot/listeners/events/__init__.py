@@ -1,0 +1,1 @@
+"""Event listeners (none yet: App Home comes with a later issue)."""

@@ -1,0 +1,26 @@
+"""The reject modal's submission: a reason is required; the decision is re-checked server-side."""
+from __future__ import annotations
+
+from bot.delivery import SlackDelivery
+from bot.slack_io import dm_channel
+from gdpr.errors import GdprError
+
+MIN_REASON = 5
+
+
+def register(app, services, actors) -> None:  # noqa: ANN001
+    @app.view("request.reject_reason")
+    def submit(ack, body, view, client):  # noqa: ANN001
+        reason = (view["state"]["values"].get("reason", {}).get("value", {}).get("value") or "").strip()
+        if len(reason) < MIN_REASON:
+            ack(response_action="errors", errors={"reason": f"Give a reason of at least {MIN_REASON} characters."})
+            return
+        ack()
+        actor = actors.actor(body["user"]["id"])
+        request_id = int(view["private_metadata"])
+        try:
+            req = services.requests.reject(request_id=request_id, actor=actor, reason=reason)
+        except GdprError as exc:  # modals have no channel: answer by DM
+            client.chat_postMessage(channel=dm_channel(client, actor.user_id), text=f":warning: {exc}")
+            return
+        SlackDelivery(services).request_changed(req)

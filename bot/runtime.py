@@ -1,0 +1,64 @@
+"""Assemble a running bot: migrations, services, the local worker (embedded default), the Bolt app."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+
+import dramatiq
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.app import build_app
+from bot.compose import Services, build
+from gdpr.jobs import purge_exports
+from gdpr.migrate import upgrade_database
+from gdpr.settings import Settings
+from workers.broker import start_local_worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    services: Services
+    app: App
+    worker: dramatiq.Worker | None
+    _stop: threading.Event
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.worker is not None:
+            self.worker.stop(timeout=10_000)
+        self.services.close()
+
+
+def start(settings: Settings | None = None, *, slack: WebClient | None = None, housekeeping: bool = True) -> Running:
+    """The bot process. On the embedded default it also runs the workers and the reconciler in-process."""
+    settings = settings or Settings()
+    services = build(settings, slack=slack)
+    upgrade_database(services.db)
+    worker = None
+    stop = threading.Event()
+    if not settings.redis_url:
+        worker = start_local_worker(services.broker, settings.worker_threads)
+        if housekeeping:
+            threading.Thread(target=_housekeeping, args=(services, stop), daemon=True, name="housekeeping").start()
+    sent = services.reconcile()  # the state DB leads: re-enqueue what a previous run left behind
+    if sent:
+        log.info("re-enqueued %d request(s) at start", len(sent))
+    return Running(services=services, app=build_app(services), worker=worker, _stop=stop)
+
+
+def housekeeping_pass(services: Services) -> None:
+    services.reconcile()
+    purge_exports(services.settings.export_dir, ttl=dt.timedelta(days=services.settings.export_ttl_days))
+
+
+def _housekeeping(services: Services, stop: threading.Event) -> None:
+    while not stop.wait(services.settings.reconcile_interval_seconds):
+        try:
+            housekeeping_pass(services)
+        except Exception:
+            log.exception("housekeeping pass failed")

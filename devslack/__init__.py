@@ -1,0 +1,1 @@
+"""A local stand-in for Slack's Web API (tests, demo, console) and a signed-request driver."""

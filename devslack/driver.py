@@ -1,0 +1,77 @@
+"""Signed requests as Slack would send them, to the Bolt app in-process or over HTTP."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+_trigger = itertools.count(1)
+
+
+def sign(secret: str, body: str, timestamp: str | None = None) -> dict[str, str]:
+    ts = timestamp or str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"x-slack-request-timestamp": ts, "x-slack-signature": f"v0={digest}",
+            "content-type": "application/x-www-form-urlencoded"}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body) if self.body else {}
+
+
+class SlackDriver:
+    """Plays a person in Slack: slash commands, button clicks, modal submissions, all signed."""
+
+    def __init__(self, secret: str, *, app=None, url: str | None = None) -> None:  # noqa: ANN001
+        self.secret, self.app, self.url = secret, app, url
+
+    def send(self, body: str, headers: dict[str, str] | None = None) -> Reply:
+        headers = headers or sign(self.secret, body)
+        if self.url:
+            req = urllib.request.Request(self.url, data=body.encode(), headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return Reply(resp.status, resp.read().decode())
+            except urllib.error.HTTPError as exc:
+                return Reply(exc.code, exc.read().decode())
+        from slack_bolt import BoltRequest
+        resp = self.app.dispatch(BoltRequest(body=body, headers={k: [v] for k, v in headers.items()}))
+        return Reply(resp.status, resp.body)
+
+    def command(self, user: str, text: str, channel: str = "C0SUPPORT") -> Reply:
+        return self.send(command_body(user, text, channel))
+
+    def click(self, user: str, action_id: str, value: str, channel: str, message_ts: str) -> Reply:
+        payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T0GYM"},
+                   "trigger_id": f"trigger-{next(_trigger)}", "channel": {"id": channel},
+                   "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
+                   "message": {"ts": message_ts}, "api_app_id": "A0GDPR",
+                   "actions": [{"type": "button", "action_id": action_id, "block_id": f"decide-{value}",
+                                "value": value, "action_ts": str(time.time())}]}
+        return self.send(urlencode({"payload": json.dumps(payload)}))
+
+    def submit_view(self, user: str, callback_id: str, private_metadata: str, values: dict) -> Reply:
+        state = {block: {"value": {"type": "plain_text_input", "value": v}} for block, v in values.items()}
+        payload = {"type": "view_submission", "user": {"id": user}, "team": {"id": "T0GYM"}, "api_app_id": "A0GDPR",
+                   "trigger_id": f"trigger-{next(_trigger)}",
+                   "view": {"id": "V0", "type": "modal", "callback_id": callback_id,
+                            "private_metadata": private_metadata, "state": {"values": state}}}
+        return self.send(urlencode({"payload": json.dumps(payload)}))
+
+
+def command_body(user: str, text: str, channel: str = "C0SUPPORT") -> str:
+    return urlencode({"token": "unused", "team_id": "T0GYM", "team_domain": "gym", "channel_id": channel,
+                      "channel_name": "support", "user_id": user, "user_name": user.lower(), "command": "/gdpr",
+                      "text": text, "api_app_id": "A0GDPR", "response_url": "https://hooks.invalid/commands/1",
+                      "trigger_id": f"trigger-{next(_trigger)}"})

@@ -1,0 +1,32 @@
+"""Export packaging: AES-256 zip (WinZip AE-2, never ZipCrypto) with a random per-export passphrase."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pyzipper
+
+ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes
+
+
+def new_passphrase(length: int = 24) -> str:
+    """~140 bits from the OS CSPRNG; easy to type (no 0/O, 1/l/I)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def write_aes_zip(dest: Path, files: list[tuple[str, Path]], passphrase: str) -> None:
+    """Stream files from disk into an AES-256 encrypted zip at dest (written to a temp name, then renamed)."""
+    tmp = dest.with_suffix(".partial")
+    with pyzipper.AESZipFile(tmp, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as zf:
+        zf.setpassword(passphrase.encode())
+        zf.setencryption(pyzipper.WZ_AES, nbits=256)
+        for arcname, path in files:
+            zf.write(path, arcname)
+    tmp.replace(dest)
+
+
+def read_aes_zip(path: Path, passphrase: str) -> dict[str, bytes]:
+    """Open an export (tests, demo): every member's bytes by name."""
+    with pyzipper.AESZipFile(path) as zf:
+        zf.setpassword(passphrase.encode())
+        return {name: zf.read(name) for name in zf.namelist()}

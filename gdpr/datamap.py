@@ -1,0 +1,143 @@
+"""The data map (config/datamap.yaml): the only place that knows the platform's tables."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gdpr.errors import ConfigError
+from gdpr.yamlconf import Located
+
+CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",
+              "free_text", "integration", "location"}
+ERASURE_RULES = {"erase", "mask", "generalise", "replace", "keep"}
+COLUMN_FIELDS = ("purpose", "basis", "retention", "recipients")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    category: str
+    purpose: str
+    basis: str
+    retention: str
+    recipients: tuple[str, ...]
+    erasure: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    links: dict[str, str]
+    columns: dict[str, ColumnSpec]
+    context: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def exported_columns(self) -> list[str]:
+        """Columns shown to the subject: context first, then the personal ones; never excluded ones."""
+        return list(self.context) + [c for c in self.columns if c not in self.context]
+
+
+@dataclass(frozen=True)
+class SubjectSpec:
+    kind: str
+    label: str
+    table: str
+    key: str
+    club: str
+    number: str | None
+    number_pattern: str | None
+    lookup: dict[str, tuple[str, ...]]
+    display: dict[str, tuple[str, ...]]
+    source: str
+
+
+@dataclass(frozen=True)
+class ControllerSpec:
+    table: str
+    key: str
+    code: str
+    name: str
+    contact_name: str
+    contact_email: str
+
+
+@dataclass
+class DataMap:
+    path: Path
+    subjects: dict[str, SubjectSpec]
+    tables: dict[str, TableSpec]
+    recipients: dict[str, dict]
+    controllers: ControllerSpec
+    non_personal_tables: dict[str, str] = field(default_factory=dict)
+
+    def tables_for(self, kind: str) -> list[TableSpec]:
+        return [t for t in self.tables.values() if kind in t.links]
+
+    def subject(self, kind: str) -> SubjectSpec:
+        return self.subjects[kind]
+
+
+def load_datamap(path: Path) -> DataMap:
+    """Load and structurally validate the data map; errors name file, line and key."""
+    doc = Located(path)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), "expected a mapping at the top level")
+    recipients = doc.require(data, (), "recipients", dict)
+    subjects = {k: _subject(doc, k, v) for k, v in doc.require(data, (), "subjects", dict).items()}
+    tables = {k: _table(doc, k, v, recipients, subjects) for k, v in doc.require(data, (), "tables", dict).items()}
+    ctl = doc.require(data, (), "controllers", dict)
+    controllers = ControllerSpec(**{f: doc.require(ctl, ("controllers",), f) for f in
+                                    ("table", "key", "code", "name", "contact_name", "contact_email")})
+    return DataMap(path=path, subjects=subjects, tables=tables, recipients=recipients, controllers=controllers,
+                   non_personal_tables=data.get("non_personal_tables") or {})
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return tuple(value) if isinstance(value, list) else (str(value),)
+
+
+def _subject(doc: Located, kind: str, raw: dict) -> SubjectSpec:
+    at = ("subjects", kind)
+    lookup = doc.require(raw, at, "lookup", dict)
+    for how in lookup:
+        if how not in {"email", "phone", "number"}:
+            raise doc.error(at + ("lookup", how), "lookup keys are email, phone and number")
+    return SubjectSpec(kind=kind, label=raw.get("label", kind), table=doc.require(raw, at, "table"),
+                       key=doc.require(raw, at, "key"), club=doc.require(raw, at, "club"),
+                       number=raw.get("number"), number_pattern=raw.get("number_pattern"),
+                       lookup={k: _names(v) for k, v in lookup.items()},
+                       display={k: _names(v) for k, v in doc.require(raw, at, "display", dict).items()},
+                       source=str(raw.get("source", "")))
+
+
+def _table(doc: Located, name: str, raw: dict, recipients: dict, subjects: dict) -> TableSpec:
+    at = ("tables", name)
+    links = doc.require(raw, at, "links", dict)
+    for kind in links:
+        if kind not in subjects:
+            raise doc.error(at + ("links", kind), f"unknown subject type '{kind}' (known: {', '.join(subjects)})")
+    defaults = raw.get("defaults") or {}
+    columns = {}
+    for col, spec in doc.require(raw, at, "columns", dict).items():
+        columns[col] = _column(doc, at + ("columns", col), col, spec or {}, defaults, recipients)
+    return TableSpec(name=name, links=dict(links), columns=columns, context=tuple(raw.get("context") or ()),
+                     exclude=tuple(raw.get("exclude") or ()))
+
+
+def _column(doc: Located, at: tuple, name: str, spec: dict, defaults: dict, recipients: dict) -> ColumnSpec:
+    merged = {**defaults, **spec}
+    category = doc.require(merged, at, "category")
+    if category not in CATEGORIES:
+        raise doc.error(at + ("category",), f"unknown category '{category}' (known: {', '.join(sorted(CATEGORIES))})")
+    erasure = merged.get("erasure", "erase")
+    if erasure not in ERASURE_RULES:
+        raise doc.error(at + ("erasure",), f"unknown erasure rule '{erasure}'")
+    for f in COLUMN_FIELDS:
+        if f not in merged:
+            raise doc.error(at, f"missing '{f}' (set it on the column or in the table's defaults)")
+    for r in merged["recipients"]:
+        if r not in recipients:
+            raise doc.error(at + ("recipients",), f"unknown recipient '{r}'")
+    return ColumnSpec(name=name, category=category, purpose=merged["purpose"], basis=merged["basis"],
+                      retention=merged["retention"], recipients=tuple(merged["recipients"]), erasure=erasure)

@@ -1,0 +1,159 @@
+"""Right of access / portability: gather everything the data map names for one subject.
+
+Rows stream from the database (server-side cursor on PostgreSQL) straight into one CSV per
+table and one JSON document, so memory stays flat however many rows a subject has. The
+archive also holds a JSON Schema and an HTML summary answering Art. 15(1)(a)-(h).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import secrets
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from jinja2 import Environment
+from sqlalchemy import Engine, column, select, table
+
+from gdpr.crypto import write_aes_zip
+from gdpr.datamap import DataMap, TableSpec
+
+BATCH = 2000
+
+
+@dataclass
+class ExportFile:
+    path: Path
+    name: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+class Exporter:
+    def __init__(self, engine: Engine, datamap: DataMap, templates: Environment, export_dir: Path) -> None:
+        self._engine, self._map, self._templates, self._dir = engine, datamap, templates, export_dir
+
+    def build(self, *, request_id: int, kind: str, key: str, passphrase: str) -> ExportFile:
+        """Write the encrypted archive for one subject; the file name carries no personal data."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        name = f"export-R{request_id}-{secrets.token_hex(4)}.zip"
+        work = self._dir / f".work-{request_id}-{secrets.token_hex(4)}"
+        work.mkdir(mode=0o700)
+        try:
+            counts = self._write_data(work, kind, key, request_id)
+            (work / "schema.json").write_text(json.dumps(self._schema(kind), indent=2))
+            (work / "summary.html").write_text(self._summary(request_id, kind, key, counts), encoding="utf-8")
+            files = [("summary.html", work / "summary.html"), ("data.json", work / "data.json"),
+                     ("schema.json", work / "schema.json")]
+            files += [(f"csv/{t}.csv", work / f"{t}.csv") for t in counts]
+            write_aes_zip(self._dir / name, files, passphrase)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return ExportFile(path=self._dir / name, name=name, counts=counts)
+
+    def _write_data(self, work: Path, kind: str, key: str, request_id: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with open(work / "data.json", "w", encoding="utf-8") as out:
+            out.write(json.dumps({"format": "gdpr-ops-bot/access-export", "version": 1,
+                                  "request": f"R-{request_id}", "subject_type": kind,
+                                  "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()})[:-1])
+            out.write(', "tables": {')
+            for i, spec in enumerate(self._map.tables_for(kind)):
+                out.write(("," if i else "") + f"\n{json.dumps(spec.name)}: [")
+                counts[spec.name] = self._stream_table(spec, kind, key, out, work / f"{spec.name}.csv")
+                out.write("]")
+            out.write("\n}}\n")
+        return counts
+
+    def _stream_table(self, spec: TableSpec, kind: str, key: str, out: IO[str], csv_path: Path) -> int:
+        cols = spec.exported_columns()
+        link = column(spec.links[kind])
+        order = column(spec.context[0]) if spec.context else link
+        query = (select(*[column(c) for c in cols]).select_from(table(spec.name))
+                 .where(link == (int(key) if key.isdigit() else key)).order_by(order))
+        n = 0
+        with open(csv_path, "w", newline="", encoding="utf-8") as fh, self._engine.connect() as conn:
+            writer = csv.writer(fh)
+            writer.writerow(cols)
+            result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+            for part in result.partitions():
+                for row in part:
+                    values = [_plain(v) for v in row]
+                    writer.writerow(values)
+                    out.write(("," if n else "") + "\n  " + json.dumps(dict(zip(cols, values)), ensure_ascii=False))
+                    n += 1
+        return n
+
+    def _schema(self, kind: str) -> dict:
+        tables = {}
+        for spec in self._map.tables_for(kind):
+            props = {c: {"type": ["string", "number", "integer", "boolean", "null"],
+                         "description": (f"{spec.columns[c].category}: {spec.columns[c].purpose}"
+                                         if c in spec.columns else "context")}
+                     for c in spec.exported_columns()}
+            tables[spec.name] = {"type": "array", "items": {"type": "object", "properties": props,
+                                                            "additionalProperties": False}}
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Access export",
+                "type": "object", "required": ["format", "version", "tables"],
+                "properties": {"format": {"const": "gdpr-ops-bot/access-export"}, "version": {"const": 1},
+                               "request": {"type": "string"}, "subject_type": {"type": "string"},
+                               "generated_at": {"type": "string", "format": "date-time"},
+                               "tables": {"type": "object", "properties": tables}}}
+
+    def _summary(self, request_id: int, kind: str, key: str, counts: dict[str, int]) -> str:
+        return self._templates.get_template("access_summary.html.j2").render(**self.summary_context(
+            request_id=request_id, kind=kind, key=key, counts=counts))
+
+    def summary_context(self, *, request_id: int, kind: str, key: str, counts: dict[str, int]) -> dict:
+        """Everything Art. 15(1)(a)-(h) asks for, built from the data map."""
+        by_category: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        used_recipients: set[str] = set()
+        for spec in self._map.tables_for(kind):
+            if not counts.get(spec.name):
+                continue
+            for col in spec.columns.values():
+                cat = by_category[col.category]
+                cat["purposes"].add(col.purpose)
+                cat["bases"].add(col.basis)
+                cat["retention"].add(col.retention)
+                cat["tables"].add(spec.name)
+                used_recipients.update(col.recipients)
+        raw = self._map_raw()
+        subject = self._map.subject(kind)
+        return {
+            "request_id": request_id, "generated_on": dt.date.today(), "subject_label": subject.label,
+            "controller": self._controller(kind, key), "source": subject.source,
+            "categories": {k: {f: sorted(v) for f, v in d.items()} for k, d in sorted(by_category.items())},
+            "recipients": [self._map.recipients[r] for r in sorted(used_recipients)],
+            "counts": counts, "disclosures": raw.get("disclosures", {}),
+        }
+
+    def _map_raw(self) -> dict:
+        from gdpr.yamlconf import Located
+        return Located(self._map.path).data
+
+    def _controller(self, kind: str, key: str) -> dict:
+        ctl, subject = self._map.controllers, self._map.subject(kind)
+        subj, clubs = table(subject.table), table(ctl.table)
+        query = (select(column(ctl.name, _selectable=clubs), column(ctl.contact_email, _selectable=clubs))
+                 .select_from(clubs.join(subj, column(ctl.key, _selectable=clubs) == column(subject.club, _selectable=subj)))
+                 .where(column(subject.key, _selectable=subj) == (int(key) if key.isdigit() else key)))
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return {"name": row[0] if row else "your club", "contact": (row[1] if row else None) or "the club's reception"}

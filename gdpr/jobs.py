@@ -1,0 +1,199 @@
+"""Running approved requests reliably: leases in the state DB, a reconciler, idempotent jobs.
+
+The queue only carries request ids. A job first *claims* its request (a conditional UPDATE
+that also sets a lease); while it works a heartbeat renews the lease. A worker that dies
+stops renewing, the lease expires, and the reconciler re-enqueues the request. A duplicate
+delivery finds the request done (or leased by someone alive) and does nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import update
+
+from gdpr import models as m
+from gdpr.crypto import new_passphrase
+from gdpr.export import ExportFile, Exporter
+from gdpr.requests import RequestService, record
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another worker took the request over; this one must not publish anything."""
+
+
+class Delivery(Protocol):
+    """Where results go (Slack in production); implemented outside the domain."""
+
+    def request_changed(self, req: m.SubjectRequest) -> None: ...
+    def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None: ...
+    def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str: ...
+    def job_failed(self, req: m.SubjectRequest, reference: str) -> None: ...
+
+
+class Leases:
+    def __init__(self, requests: RequestService, lease: dt.timedelta) -> None:
+        self.requests, self.lease = requests, lease
+
+    def claim(self, *, request_id: int, owner: str) -> m.SubjectRequest | None:
+        now = self.requests.clock()
+        r = m.SubjectRequest
+        with self.requests.db.session() as s:
+            n = s.execute(update(r).where(r.id == request_id, (r.status.in_([m.APPROVED, m.QUEUED])) |
+                                          ((r.status == m.RUNNING) & (r.lease_expires_at < now)))
+                          .values(status=m.RUNNING, lease_owner=owner, lease_expires_at=now + self.lease,
+                                  attempts=r.attempts + 1, started_at=now)).rowcount
+            if n != 1:
+                return None
+            req = s.get(m.SubjectRequest, request_id)
+            record(s, self.requests.audit, req, owner, "job.started", attempt=req.attempts)
+            return req
+
+    def renew(self, *, request_id: int, owner: str) -> bool:
+        r = m.SubjectRequest
+        with self.requests.db.session() as s:
+            return s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
+                             .values(lease_expires_at=self.requests.clock() + self.lease)).rowcount == 1
+
+    def finish(self, *, request_id: int, owner: str, **values: object) -> bool:
+        r = m.SubjectRequest
+        with self.requests.db.session() as s:
+            n = s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
+                          .values(status=m.DONE, open_key=None, lease_owner=None, lease_expires_at=None,
+                                  finished_at=self.requests.clock(), **values)).rowcount
+            if n == 1:
+                req = s.get(m.SubjectRequest, request_id)
+                record(s, self.requests.audit, req, owner, "job.done", **(values.get("result") or {}))
+            return n == 1
+
+    def release(self, *, request_id: int, owner: str, error: str, final: bool) -> m.SubjectRequest | None:
+        """Give the request back for a retry (queued), or mark it failed after the last attempt."""
+        r = m.SubjectRequest
+        status = m.FAILED if final else m.QUEUED
+        extra = {"open_key": None, "finished_at": self.requests.clock()} if final else {"queued_at": self.requests.clock()}
+        with self.requests.db.session() as s:
+            n = s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
+                          .values(status=status, lease_owner=None, lease_expires_at=None, error=error, **extra)).rowcount
+            if n != 1:
+                return None
+            req = s.get(m.SubjectRequest, request_id)
+            record(s, self.requests.audit, req, owner, "job.failed" if final else "job.retrying", error=error)
+            return req
+
+    @contextmanager
+    def heartbeat(self, *, request_id: int, owner: str) -> Iterator[Callable[[], None]]:
+        """Renew the lease in the background; the yielded check raises LeaseLost once it is gone."""
+        stop, lost = threading.Event(), threading.Event()
+        interval = max(self.lease.total_seconds() / 3, 0.2)
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    if not self.renew(request_id=request_id, owner=owner):
+                        lost.set()
+                        return
+                except Exception:  # a blip: try again next beat; the lease has slack
+                    log.warning("lease renewal failed for R-%s", request_id)
+
+        thread = threading.Thread(target=beat, name=f"lease-R{request_id}", daemon=True)
+        thread.start()
+
+        def check() -> None:
+            if lost.is_set():
+                raise LeaseLost(f"R-{request_id}")
+        try:
+            yield check
+        finally:
+            stop.set()
+            thread.join()
+
+
+@dataclass
+class ExportJob:
+    requests: RequestService
+    leases: Leases
+    exporter: Exporter
+    delivery: Delivery
+    max_attempts: int
+
+    def run(self, *, request_id: int, owner: str) -> str:
+        """Export, hand the passphrase to the requester, publish the file; safe to run twice."""
+        req = self.leases.claim(request_id=request_id, owner=owner)
+        if req is None:
+            return "skipped"
+        try:
+            with self.leases.heartbeat(request_id=request_id, owner=owner) as still_mine:
+                self.delivery.request_changed(req)
+                export = self._export_and_send(req, still_mine)
+                still_mine()
+                file_id = self.delivery.publish_file(req, export)
+        except LeaseLost:
+            return "lease lost"
+        except Exception as exc:
+            if not self._failed(req, owner, exc):
+                raise  # let the Retries middleware schedule the next attempt
+        self.leases.finish(request_id=request_id, owner=owner, export_name=export.name, file_id=file_id,
+                           result={"tables": len([n for n in export.counts.values() if n]), "rows": export.rows})
+        self.delivery.request_changed(self.requests.get(request_id))
+        return "done"
+
+    def _export_and_send(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> ExportFile:
+        passphrase = new_passphrase()  # lives in this frame only: never stored, logged or queued
+        export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
+                                     passphrase=passphrase)
+        still_mine()
+        self.delivery.send_passphrase(req, export, passphrase)
+        return export
+
+    def _failed(self, req: m.SubjectRequest, owner: str, exc: Exception) -> bool:
+        """Record the failure; True when it was the last attempt (reported, not retried)."""
+        # Only the exception's class goes anywhere: messages of driver errors can quote data.
+        reference = f"{type(exc).__name__} (attempt {req.attempts})"
+        log.error("export R-%s failed: %s", req.id, reference)
+        final = req.attempts >= self.max_attempts
+        released = self.leases.release(request_id=req.id, owner=owner, error=reference, final=final)
+        if released is not None and final:
+            self.delivery.job_failed(released, reference)
+        return final
+
+
+def reconcile(requests: RequestService, enqueue: Callable[[int], None], *, requeue_after: dt.timedelta) -> list[int]:
+    """Re-enqueue what the queue may have lost; returns the request ids sent again."""
+    sent = []
+    for request_id in requests.needing_enqueue(requeue_after=requeue_after):
+        try:
+            enqueue(request_id)
+        except Exception as exc:  # broker down: the next pass tries again, nothing is lost
+            log.warning("re-enqueue of R-%s failed: %s", request_id, type(exc).__name__)
+            continue
+        requests.mark_queued(request_id=request_id)
+        sent.append(request_id)
+    return sent
+
+
+def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None) -> int:
+    """Delete export archives (and abandoned work folders) older than the TTL; returns how many."""
+    if not export_dir.is_dir():
+        return 0
+    cutoff = (now or time.time()) - ttl.total_seconds()
+    removed = 0
+    for path in export_dir.iterdir():
+        if path.stat().st_mtime >= cutoff:
+            continue
+        if path.is_file() and path.name.startswith("export-"):
+            path.unlink()
+            removed += 1
+        elif path.is_dir() and path.name.startswith(".work-"):
+            import shutil
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed

@@ -1,0 +1,147 @@
+"""Data-subject requests and their persisted lifecycle.
+
+received -> awaiting_approval -> approved | rejected -> queued -> running -> done | failed
+Every transition is a conditional UPDATE, so double clicks and races change state once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gdpr import models as m
+from gdpr.access import Actor
+from gdpr.audit import AuditLog, subject_pseudonym
+from gdpr.db import Database
+from gdpr.duedates import add_one_month
+from gdpr.errors import AlreadyDecided, DuplicateRequest, NotAllowed, RequestNotFound
+from gdpr.subjects import Candidate
+
+KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)"}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+class RequestService:
+    def __init__(self, db: Database, audit: AuditLog, secret: bytes,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.db, self.audit, self._secret, self.clock = db, audit, secret, clock
+
+    def pseudonym(self, kind: str, key: str) -> str:
+        return subject_pseudonym(self._secret, kind, key)
+
+    def get(self, request_id: int) -> m.SubjectRequest:
+        with self.db.session() as s:
+            req = s.get(m.SubjectRequest, request_id)
+            if req is None:
+                raise RequestNotFound(f"There is no request R-{request_id}.")
+            return req
+
+    def open_request(self, *, kind: str, subject: Candidate, requester_id: str, channel_id: str) -> m.SubjectRequest:
+        """Persist a new request awaiting approval; one open request per kind and subject."""
+        now = self.clock()
+        ref = self.pseudonym(subject.kind, subject.key)
+        req = m.SubjectRequest(kind=kind, status=m.AWAITING_APPROVAL, subject_type=subject.kind,
+                               subject_key=subject.key, subject_ref=ref, club_id=subject.club_id,
+                               open_key=f"{kind}:{ref}", requester_id=requester_id, channel_id=channel_id,
+                               received_at=now, due_on=add_one_month(now.date()), attempts=0)
+        try:
+            with self.db.session() as s:
+                s.add(req)
+                s.flush()
+                self.audit.record(s, actor=requester_id, action="request.received", request_id=req.id,
+                                  subject_ref=ref, kind=kind, due_on=req.due_on.isoformat())
+        except IntegrityError:
+            raise DuplicateRequest(f"An open {kind} request already exists for this subject: "
+                                   f"R-{self._open_id(kind, ref)}.") from None
+        return req
+
+    def _open_id(self, kind: str, ref: str) -> int | None:
+        with self.db.session() as s:
+            return s.execute(select(m.SubjectRequest.id).where(m.SubjectRequest.open_key == f"{kind}:{ref}")).scalar()
+
+    def attach_messages(self, *, request_id: int, **where: str | None) -> None:
+        """Remember the Slack messages (channel + ts) that show this request, for chat.update later."""
+        with self.db.session() as s:
+            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(**where))
+
+    def approve(self, *, request_id: int, actor: Actor) -> m.SubjectRequest:
+        return self._decide(request_id, actor, m.APPROVED, None)
+
+    def reject(self, *, request_id: int, actor: Actor, reason: str) -> m.SubjectRequest:
+        return self._decide(request_id, actor, m.REJECTED, reason)
+
+    def ensure_can_decide(self, *, request_id: int, actor: Actor) -> m.SubjectRequest:
+        """Four eyes and the decide permission, audited when refused; returns the request."""
+        req = self.get(request_id)
+        if req.requester_id == actor.user_id:
+            self._denied(req, actor, "four-eyes")
+            raise NotAllowed("You opened this request, so someone else must decide on it (four-eyes rule).")
+        if not actor.can("request.decide"):
+            self._denied(req, actor, "request.decide")
+            raise NotAllowed("Only the DPO may approve or reject requests.")
+        return req
+
+    def _decide(self, request_id: int, actor: Actor, status: str, reason: str | None) -> m.SubjectRequest:
+        req = self.ensure_can_decide(request_id=request_id, actor=actor)
+        now = self.clock()
+        with self.db.session() as s:
+            values = dict(status=status, decided_by=actor.user_id, decided_at=now, reject_reason=reason)
+            if status == m.REJECTED:
+                values["open_key"] = None
+            done = s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id,
+                                                            m.SubjectRequest.status == m.AWAITING_APPROVAL)
+                             .values(**values)).rowcount
+            if done != 1:
+                raise AlreadyDecided(f"R-{request_id} was already decided ({req.status.replace('_', ' ')}).")
+            s.add(m.Decision(request_id=request_id, decision=status, user_id=actor.user_id,
+                             role=actor.role_label, reason=reason, at=now))
+            self.audit.record(s, actor=actor.user_id, action=f"request.{status}", request_id=request_id,
+                              subject_ref=req.subject_ref, role=actor.role_label)
+        return self.get(request_id)
+
+    def _denied(self, req: m.SubjectRequest, actor: Actor, why: str) -> None:
+        with self.db.session() as s:
+            self.audit.record(s, actor=actor.user_id, action="access.denied", request_id=req.id,
+                              subject_ref=req.subject_ref, permission=why)
+
+    def mark_queued(self, *, request_id: int) -> bool:
+        """approved -> queued (or re-stamp a queued one); False when it already moved on."""
+        with self.db.session() as s:
+            return s.execute(update(m.SubjectRequest)
+                             .where(m.SubjectRequest.id == request_id,
+                                    m.SubjectRequest.status.in_([m.APPROVED, m.QUEUED]))
+                             .values(status=m.QUEUED, queued_at=self.clock())).rowcount == 1
+
+    def open_requests(self) -> list[m.SubjectRequest]:
+        with self.db.session() as s:
+            return list(s.execute(select(m.SubjectRequest).where(m.SubjectRequest.open_key.is_not(None))
+                                  .order_by(m.SubjectRequest.due_on)).scalars())
+
+    def needing_enqueue(self, *, requeue_after: dt.timedelta) -> list[int]:
+        """Approved but never queued, queued for too long (message lost), or running with a dead lease."""
+        now = self.clock()
+        r = m.SubjectRequest
+        with self.db.session() as s:
+            return list(s.execute(select(r.id).where(or_(
+                r.status == m.APPROVED,
+                (r.status == m.QUEUED) & (r.queued_at < now - requeue_after),
+                (r.status == m.RUNNING) & (r.lease_expires_at < now),
+            )).order_by(r.id)).scalars())
+
+
+def record(session: Session, audit: AuditLog, req: m.SubjectRequest, actor: str, action: str, **details: object) -> None:
+    """Audit an event about a request inside the caller's unit of work."""
+    audit.record(session, actor=actor, action=action, request_id=req.id, subject_ref=req.subject_ref, **details)

@@ -1,0 +1,68 @@
+"""Settings, read once from the environment (the interface contract in DESIGN.md)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+LOCAL_SIGNING_SECRET = "local-standin-signing-secret"
+LOCAL_BOT_TOKEN = "xoxb-local-standin"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    slack_bot_token: SecretStr = SecretStr(LOCAL_BOT_TOKEN)
+    slack_signing_secret: SecretStr = SecretStr(LOCAL_SIGNING_SECRET)
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///var/gdpr-bot.sqlite3"
+    system_database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    export_dir: Path = Path("var/exports")
+    export_ttl_days: int = 7
+    smtp_url: str | None = None
+    config_dir: Path = Path("config")
+    allowed_ips: str | None = None
+    # Job reliability knobs (DESIGN: the state DB leads, the queue follows).
+    lease_seconds: int = 60
+    reconcile_interval_seconds: int = 60
+    requeue_after_seconds: int = 300
+    job_max_attempts: int = 5
+    worker_threads: int = 2
+
+    @property
+    def system_url(self) -> str:
+        return self.system_database_url or self.database_url
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_config_dir(self) -> Path:
+        """CONFIG_DIR, falling back to the repository's config/ when run from elsewhere."""
+        if self.config_dir.is_dir():
+            return self.config_dir
+        return PROJECT_ROOT / "config"
+
+    def templates_dir(self) -> Path:
+        return PROJECT_ROOT / "templates"
+
+    def secret(self) -> bytes:
+        """SECRET_KEY; on the embedded default a random key is created once next to the database."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        if not self.embedded:
+            raise RuntimeError("SECRET_KEY must be set when DATABASE_URL is not the embedded SQLite default")
+        path = Path("var/secret.key")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()

@@ -1,0 +1,57 @@
+"""YAML loading that remembers where each key is, so config errors name file, line and key."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gdpr.errors import ConfigError
+
+
+class Located:
+    """Parsed YAML plus the line of every key path (('tables', 'members', 'columns'))."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[tuple, int] = {}
+        try:
+            node = yaml.compose(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: file not found") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else 0
+            raise ConfigError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        self.data = self._build(node, ()) if node is not None else {}
+
+    def _build(self, node: yaml.Node, path: tuple) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in node.value:
+                key = key_node.value
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                out[key] = self._build(value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._build(v, path + (i,)) for i, v in enumerate(node.value)]
+        return yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+
+    def error(self, path: tuple, message: str) -> ConfigError:
+        """A ConfigError pointing at the nearest known line of `path`."""
+        for cut in range(len(path), 0, -1):
+            if path[:cut] in self.lines:
+                line = self.lines[path[:cut]]
+                break
+        else:
+            line = 1
+        key = ".".join(str(p) for p in path) or "(top level)"
+        return ConfigError(f"{self.path}:{line}: {key}: {message}")
+
+    def require(self, mapping: dict, path: tuple, key: str, kind: type = str) -> Any:
+        if not isinstance(mapping, dict) or key not in mapping:
+            raise self.error(path, f"missing required key '{key}'")
+        value = mapping[key]
+        if not isinstance(value, kind):
+            raise self.error(path + (key,), f"expected {kind.__name__}, got {type(value).__name__}")
+        return value

@@ -1,0 +1,1 @@
+"""The reference gym-management database the bot works on out of the box."""

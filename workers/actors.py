@@ -1,0 +1,36 @@
+"""Actors: thin wrappers that take request ids and call the domain through the services."""
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+# Explicit retry policy (Dramatiq's default is 20 retries over ~35 days).
+RETRY = dict(max_retries=4, min_backoff=2_000, max_backoff=60_000)
+ONE_HOUR_MS = 60 * 60 * 1000
+
+
+@dataclass
+class Actors:
+    export_subject: dramatiq.Actor
+
+
+def owner_id() -> str:
+    message = CurrentMessage.get_current_message()
+    return f"{socket.gethostname()}:{os.getpid()}:{message.message_id if message else 'direct'}"
+
+
+def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
+    """Declare the actors on `broker`; `services` returns the composition root (built lazily)."""
+    if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
+        broker.add_middleware(CurrentMessage())
+
+    def export_subject(request_id: int) -> None:
+        services().export_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+
+    return Actors(export_subject=dramatiq.actor(export_subject, broker=broker, queue_name="exports",
+                                                time_limit=ONE_HOUR_MS, **RETRY))

@@ -1,0 +1,29 @@
+"""The broker: Redis when REDIS_URL is set, otherwise Dramatiq's in-process stub with local worker threads."""
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from gdpr.settings import Settings
+
+# A killed worker's messages come back after this (Dramatiq's default is 60 s); the
+# state-DB lease and reconciler are the real guarantee, this only shortens the wait.
+HEARTBEAT_TIMEOUT_MS = 15_000
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    if settings.redis_url:
+        broker = RedisBroker(url=settings.redis_url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS)
+    else:
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def start_local_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
+    """Worker threads inside this process: the embedded default's queue consumer."""
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=200)
+    worker.start()
+    return worker

@@ -1,0 +1,22 @@
+"""Entry module for `dramatiq workers.main` (what `gdpr-bot worker` runs): broker and actors from the environment."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from gdpr.settings import Settings
+from workers.actors import declare
+from workers.broker import make_broker
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+_settings = Settings()
+broker = make_broker(_settings)
+
+
+@functools.cache
+def _services():  # noqa: ANN202 - built on first message, in the worker process, never at import
+    from bot.compose import build
+    return build(_settings, broker=broker, actors=actors)
+
+
+actors = declare(broker, _services)
