@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
 
 from bot.runtime import start
-from devslack.driver import SlackDriver
+from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from devslack.transcript import render
 from gdpr import models as m
@@ -20,17 +19,6 @@ from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
 from gym.seed import seed
 
 SUPPORT, COLLEAGUE, DPO = "U0SUPPORT1", "U0SUPPORT2", "U0DPO1"
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str = "condition") -> object:
-    """Poll a condition until it holds (the bot works asynchronously after its ack)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def pick_member(db_url: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -68,6 +69,17 @@ class SlackDriver:
                    "view": {"id": "V0", "type": "modal", "callback_id": callback_id,
                             "private_metadata": private_metadata, "state": {"values": state}}}
         return self.send(urlencode({"payload": json.dumps(payload)}))
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str = "condition") -> object:
+    """Poll a condition until it holds (the bot works asynchronously after its ack)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def command_body(user: str, text: str, channel: str = "C0SUPPORT") -> str:

@@ -15,12 +15,12 @@ def register(app, services, actors) -> None:  # noqa: ANN001
         try:
             cmd = parse(body.get("text") or "")
         except UsageError as exc:
-            ack(text=str(exc))
+            ack(text=str(exc), response_type="ephemeral")
             return
         if cmd.name == "help":
-            ack(text=HELP)
+            ack(text=HELP, response_type="ephemeral")
             return
-        ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…")
+        ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…", response_type="ephemeral")
         user, channel = body["user_id"], body["channel_id"]
         actor = actors.actor(user)
         try:

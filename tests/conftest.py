@@ -1,0 +1,209 @@
+"""Fixtures: real SQLite and PostgreSQL databases, real Redis, real Dramatiq workers, the Slack stand-in.
+
+A test that needs PostgreSQL or Redis fails loudly when the service is missing; nothing skips.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import create_engine, text
+
+from bot.http import make_server, wsgi_app
+from bot.runtime import Running, start
+from devslack.driver import SlackDriver, wait_for
+from devslack.server import SlackStandIn
+from gdpr import models as m
+from gdpr.db import make_engine
+from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
+from gym.seed import seed
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+SEED_MEMBERS, SEED = 150, 11
+SECRET = "test-secret-" + "x" * 40
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _pg_admin(sql: str) -> None:
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+# -- databases ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    name = f"gdpr_tmpl_{secrets.token_hex(4)}"
+    _pg_admin(f"CREATE DATABASE {name}")
+    engine = make_engine(_pg_url(name), immediate=False)
+    seed(engine, members=SEED_MEMBERS, seed_value=SEED)
+    engine.dispose()
+    yield name
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> str:
+    name = f"gdpr_t_{secrets.token_hex(4)}"
+    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield _pg_url(name)
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tmpl") / "gym.sqlite3"
+    engine = make_engine(f"sqlite:///{path}", immediate=False)
+    seed(engine, members=SEED_MEMBERS, seed_value=SEED)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    dest = tmp_path / "state.sqlite3"
+    shutil.copy(sqlite_template, dest)
+    return f"sqlite:///{dest}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A seeded database on each engine."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    client = redis_lib.Redis.from_url(REDIS_URL)
+    client.ping()  # fails loudly when Redis is down
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture
+def standin(tmp_path: Path) -> SlackStandIn:
+    s = SlackStandIn(LOCAL_BOT_TOKEN, tmp_path / "slack-files")
+    s.start()
+    yield s
+    s.stop()
+
+
+# -- a running system -----------------------------------------------------------------------------
+@dataclass
+class System:
+    backend: str
+    settings: Settings
+    running: Running
+    standin: SlackStandIn
+    slack: SlackDriver
+    tmp: Path
+    workers: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def services(self):  # noqa: ANN201
+        return self.running.services
+
+    def env(self, **extra: str) -> dict[str, str]:
+        s = self.settings
+        env = {**os.environ, "DATABASE_URL": s.database_url, "SECRET_KEY": SECRET, "SLACK_API_URL": s.slack_api_url,
+               "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "EXPORT_DIR": str(s.export_dir), "CONFIG_DIR": str(ROOT / "config"),
+               "LEASE_SECONDS": str(s.lease_seconds), "PYTHONUNBUFFERED": "1"}
+        if s.redis_url:
+            env["REDIS_URL"] = s.redis_url
+        env.update(extra)
+        return env
+
+    def spawn(self, *args: str, log_name: str, **extra: str) -> subprocess.Popen:
+        log = open(self.tmp / f"{log_name}.log", "ab")
+        proc = subprocess.Popen([sys.executable, *args], env=self.env(**extra), cwd=self.tmp, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.workers.append(proc)
+        return proc
+
+    def start_worker(self, **extra: str) -> subprocess.Popen:
+        """A real `dramatiq workers.main` process (what `gdpr-bot worker` execs)."""
+        return self.spawn("-m", "dramatiq", "workers.main", "--processes", "1", "--threads", "2",
+                          "--queues", "exports", log_name="worker", **extra)
+
+    def wait_status(self, request_id: int, statuses: tuple[str, ...] = m.TERMINAL, timeout: float = 90) -> m.SubjectRequest:
+        return wait_for(lambda: (r := self.services.requests.get(request_id)).status in statuses and r,
+                        timeout=timeout, what=f"R-{request_id} to reach {statuses}")
+
+    def card(self, request_id: int | None = None) -> dict:
+        """The approval card in the DPO channel (the latest one, or the one for request_id)."""
+        channel = self.services.policy.channel("approvals")
+
+        def find() -> dict | None:
+            cards = [c for c in self.standin.channel(channel) if c.get("blocks")]
+            if request_id is not None:
+                cards = [c for c in cards if f"R-{request_id}" in c["blocks"][0]["text"]["text"]]
+            return cards[-1] if cards else None
+        return wait_for(find, timeout=20, what="approval card")
+
+    def stop(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.running.stop()
+
+
+def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: str | None, *,
+                http: bool = True, **overrides: object) -> System:
+    settings = Settings(database_url=db, redis_url=redis, slack_api_url=standin.api_url, secret_key=SECRET,
+                        export_dir=tmp / "exports", config_dir=ROOT / "config", slack_bot_token=LOCAL_BOT_TOKEN,
+                        slack_signing_secret=LOCAL_SIGNING_SECRET, **overrides)
+    running = start(settings, housekeeping=False)
+    driver = SlackDriver(LOCAL_SIGNING_SECRET, app=running.app)
+    system = System(backend=backend, settings=settings, running=running, standin=standin, slack=driver, tmp=tmp)
+    if http:  # through the production WSGI stack, as Slack would reach it
+        server = make_server(wsgi_app(running.app), "127.0.0.1", 0, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        driver.url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+        system.workers_server = server
+    return system
+
+
+@pytest.fixture(params=["embedded", "postgres+redis"])
+def system(request: pytest.FixtureRequest, standin: SlackStandIn, tmp_path: Path) -> System:
+    """The whole product on one backend: the embedded default, or PostgreSQL + Redis + a worker process."""
+    if request.param == "embedded":
+        sys_ = make_system("embedded", request.getfixturevalue("sqlite_url"), standin, tmp_path, None)
+    else:
+        sys_ = make_system("postgres+redis", request.getfixturevalue("pg_url"), standin, tmp_path,
+                           request.getfixturevalue("redis_url"))
+        sys_.start_worker()
+    yield sys_
+    server = getattr(sys_, "workers_server", None)
+    if server is not None:
+        server.close()
+    sys_.stop()
+
+
+@pytest.fixture
+def gym(system: System):  # noqa: ANN201
+    """Direct SQL on the system database, for arranging cases and checking outcomes."""
+    engine = make_engine(system.settings.system_url, immediate=False)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,100 @@
+"""The foundation story, end to end, on the embedded default and on PostgreSQL + Redis + a worker process:
+signed Slack requests through the WSGI stack -> DPO approval -> export job -> AES zip in the thread, passphrase by DM."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import text
+
+from gdpr import models as m
+from gdpr.audit import verify_chain
+from gdpr.crypto import read_aes_zip
+from tests.helpers import DPO, SUPPORT, block_texts, unique_member, wait_ephemeral
+
+
+def _passphrase(standin, user: str) -> str:  # noqa: ANN001
+    dm = [c for c in standin.channel(f"D{user}") if "Passphrase" in (c.get("text") or "")]
+    assert len(dm) == 1
+    return dm[0]["text"].split("`")[3]
+
+
+def test_access_request_end_to_end(system, gym) -> None:
+    member = unique_member(gym, with_notes=True)
+
+    ack = system.slack.command(SUPPORT, f"access <mailto:{member['email']}|{member['email']}>")
+    assert ack.status == 200 and "Working on" in ack.json["text"]
+    card = system.card()
+    request_id = int(card["blocks"][-1]["elements"][0]["value"])
+    req = system.services.requests.get(request_id)
+    assert req.status == m.AWAITING_APPROVAL and req.due_on.isoformat() > req.received_at.date().isoformat()
+    assert member["email"] not in json.dumps(card) and member["last_name"] not in block_texts(card)
+
+    assert system.slack.click(DPO, "request.approve", str(request_id), card["channel"],
+                              card["ts"]).status == 200
+    done = system.wait_status(request_id)
+    assert done.status == m.DONE, done.error
+
+    # the file landed once, in the request's thread, and opens with the passphrase from the DM
+    thread = system.standin.thread(done.channel_id, done.message_ts)
+    files = [f for msg in thread for f in msg.get("files", [])]
+    assert len(files) == 1 and files[0]["name"] == done.export_name
+    contents = read_aes_zip(files[0]["path"], _passphrase(system.standin, SUPPORT))
+    data = json.loads(contents["data.json"])
+    assert [r["email"] for r in data["tables"]["members"]] == [member["email"]]
+    with gym.connect() as conn:
+        visits = conn.execute(text("SELECT COUNT(*) FROM visits WHERE member_id = :i"), {"i": member["id"]}).scalar()
+    assert len(data["tables"]["visits"]) == visits
+    assert contents["csv/visits.csv"].decode().count("\n") == visits + 1
+    summary = contents["summary.html"].decode()
+    for must in ("Art. 15(1)(a)", "(c)", "(g)", "(h)", "supervisory authority", "Art. 17"):
+        assert must in summary
+
+    # the request's messages were kept current with chat.update on the stored channel/ts
+    updates = [c for c in system.standin.calls_to("chat.update") if c.args["ts"] == done.message_ts]
+    assert "done" in updates[-1].args["text"]
+    with system.services.db.session() as s:
+        assert verify_chain(s, system.services.audit._secret).ok
+
+
+def test_passphrase_reaches_only_the_requester(system, gym) -> None:
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"access {member['member_number']}")
+    card = system.card()
+    request_id = int(card["blocks"][-1]["elements"][0]["value"])
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    done = system.wait_status(request_id)
+    passphrase = _passphrase(system.standin, SUPPORT)
+
+    everything_else = [c for c in system.standin.calls if c.args.get("channel") != f"D{SUPPORT}"]
+    assert passphrase not in json.dumps([c.args for c in everything_else])
+    with system.services.db.engine.connect() as conn:  # not in the state DB, audit log included
+        for tbl in ("subject_requests", "audit_events", "decisions"):
+            assert passphrase not in json.dumps([list(map(str, r)) for r in conn.execute(text(f"SELECT * FROM {tbl}"))])
+        audit = json.dumps([list(map(str, r)) for r in conn.execute(text("SELECT * FROM audit_events"))])
+    for pii in (member["email"], member["last_name"], member["phone"]):
+        assert pii and pii not in audit
+    assert member["email"] not in done.export_name and str(member["id"]) not in done.export_name.split("-")[1:2]
+    logs = "".join(p.read_text(errors="replace") for p in system.tmp.glob("*.log"))
+    assert passphrase not in logs and member["email"] not in logs
+
+
+@pytest.mark.skipif(shutil.which("7zz") is None and shutil.which("7z") is None, reason="7-Zip is installed by .ci/run")
+def test_export_opens_in_7zip(system, gym) -> None:
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"access {member['email']}")
+    card = system.card()
+    request_id = card["blocks"][-1]["elements"][0]["value"]
+    system.slack.click(DPO, "request.approve", request_id, card["channel"], card["ts"])
+    done = system.wait_status(int(request_id))
+    path = system.settings.export_dir / done.export_name
+    seven = shutil.which("7zz") or shutil.which("7z")
+    listing = subprocess.run([seven, "l", "-slt", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "Method = AES-256" in listing and "ZipCrypto" not in listing
+    wrong = subprocess.run([seven, "t", "-pwrong-pass", str(path)], capture_output=True, text=True)
+    assert wrong.returncode != 0
+    right = subprocess.run([seven, "t", f"-p{_passphrase(system.standin, SUPPORT)}", str(path)],
+                           capture_output=True, text=True)
+    assert right.returncode == 0, right.stdout + right.stderr

@@ -1,0 +1,44 @@
+"""Small helpers shared by tests (no fakes of our own code)."""
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from devslack.driver import wait_for
+
+SUPPORT, COLLEAGUE, DPO, STRANGER = "U0SUPPORT1", "U0SUPPORT2", "U0DPO1", "U0STRANGER"
+
+
+def unique_member(engine: Engine, *, with_notes: bool = False) -> dict:
+    """A member whose email belongs to nobody else."""
+    notes = "AND EXISTS (SELECT 1 FROM staff_notes n WHERE n.member_id = m.id)" if with_notes else ""
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT m.id, m.email, m.member_number, m.first_name, m.last_name, m.phone FROM members m "
+            "WHERE m.email IS NOT NULL AND (SELECT COUNT(*) FROM members o WHERE o.email = m.email) = 1 "
+            f"{notes} ORDER BY m.id LIMIT 1")).mappings().one()
+    return dict(row)
+
+
+def ephemerals(standin, user: str) -> list[dict]:  # noqa: ANN001
+    return standin.channel(f"ephemeral:{user}")
+
+
+def wait_ephemeral(standin, user: str, count: int = 1) -> dict:  # noqa: ANN001
+    return wait_for(lambda: len(ephemerals(standin, user)) >= count and ephemerals(standin, user)[count - 1],
+                    timeout=20, what=f"ephemeral #{count} for {user}")
+
+
+def block_texts(msg: dict) -> str:
+    out = []
+    for b in msg.get("blocks") or []:
+        for key in ("text",):
+            if isinstance(b.get(key), dict):
+                out.append(b[key]["text"])
+        for f in b.get("fields") or []:
+            out.append(f["text"])
+        for e in b.get("elements") or []:
+            if isinstance(e.get("text"), dict):
+                out.append(e["text"]["text"])
+            elif isinstance(e.get("text"), str):
+                out.append(e["text"])
+    return "\n".join(out) + "\n" + (msg.get("text") or "")
