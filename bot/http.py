@@ -41,3 +41,22 @@ def make_server(application: Callable, host: str, port: int, threads: int = 16):
     from waitress.server import create_server
     return create_server(application, host=host, port=port, threads=threads, channel_timeout=30,
                          connection_limit=500, clear_untrusted_proxy_headers=True)
+
+
+def serve_in_thread(server) -> "Callable[[], None]":  # noqa: ANN001
+    """Run a waitress server on a daemon thread; returns a function that stops it."""
+    import threading
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # the socket map was closed under the loop by stop()
+            pass
+
+    thread = threading.Thread(target=run, daemon=True, name="waitress")
+    thread.start()
+
+    def stop() -> None:
+        server.close()
+        thread.join(timeout=5)
+    return stop

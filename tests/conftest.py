@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 
-from bot.http import make_server, wsgi_app
+from bot.http import make_server, serve_in_thread, wsgi_app
 from bot.runtime import Running, start
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
@@ -156,7 +155,11 @@ class System:
             return cards[-1] if cards else None
         return wait_for(find, timeout=20, what="approval card")
 
+    stop_http: object = None
+
     def stop(self) -> None:
+        if self.stop_http:
+            self.stop_http()
         for proc in self.workers:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -179,9 +182,8 @@ def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: 
     system = System(backend=backend, settings=settings, running=running, standin=standin, slack=driver, tmp=tmp)
     if http:  # through the production WSGI stack, as Slack would reach it
         server = make_server(wsgi_app(running.app), "127.0.0.1", 0, threads=8)
-        threading.Thread(target=server.run, daemon=True).start()
+        system.stop_http = serve_in_thread(server)
         driver.url = f"http://127.0.0.1:{server.effective_port}/slack/events"
-        system.workers_server = server
     return system
 
 
@@ -195,9 +197,6 @@ def system(request: pytest.FixtureRequest, standin: SlackStandIn, tmp_path: Path
                            request.getfixturevalue("redis_url"))
         sys_.start_worker()
     yield sys_
-    server = getattr(sys_, "workers_server", None)
-    if server is not None:
-        server.close()
     sys_.stop()
 
 

@@ -1,0 +1,162 @@
+"""Bad input gets a clear answer and loses nothing."""
+from __future__ import annotations
+
+import json
+import time
+
+from sqlalchemy import func, select, text
+
+from devslack.driver import command_body, sign, wait_for
+from gdpr import models as m
+from tests.helpers import COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, ephemerals, unique_member, wait_ephemeral
+
+
+def _requests(system) -> int:  # noqa: ANN001
+    with system.services.db.session() as s:
+        return s.execute(select(func.count()).select_from(m.SubjectRequest)).scalar()
+
+
+def _audit(system, action: str) -> list[m.AuditEvent]:  # noqa: ANN001
+    with system.services.db.session() as s:
+        return list(s.execute(select(m.AuditEvent).where(m.AuditEvent.action == action)).scalars())
+
+
+def _open(system, gym, user: str = SUPPORT) -> tuple[int, dict]:  # noqa: ANN001
+    member = unique_member(gym)
+    system.slack.command(user, f"access {member['member_number']}")
+    card = system.card()
+    return int(card["blocks"][-1]["elements"][0]["value"]), card
+
+
+def test_unknown_subject_is_answered_and_nothing_is_enqueued(system) -> None:
+    system.slack.command(SUPPORT, "access nobody@nowhere.example")
+    answer = wait_ephemeral(system.standin, SUPPORT)
+    assert "No club member matches that email" in answer["text"]
+    assert _requests(system) == 0 and system.standin.calls_to("chat.postMessage") == []
+
+
+def test_ambiguous_family_email_lists_masked_candidates(system, gym) -> None:
+    with gym.connect() as conn:
+        email = conn.execute(text("SELECT email FROM members WHERE email IS NOT NULL GROUP BY email "
+                                  "HAVING COUNT(*) > 1 ORDER BY email LIMIT 1")).scalar_one()
+        numbers = [r[0] for r in conn.execute(text("SELECT member_number FROM members WHERE email = :e"), {"e": email})]
+    system.slack.command(SUPPORT, f"access {email}")
+    answer = wait_ephemeral(system.standin, SUPPORT)
+    shown = block_texts(answer)
+    assert "member number" in shown and all(n in shown for n in numbers)
+    assert email not in json.dumps(answer) and _requests(system) == 0
+
+
+def test_malformed_and_oversized_commands_get_usage(system) -> None:
+    for body, expected in (("access", "Usage: `/gdpr access"), ("frobnicate x", "Unknown command"),
+                           ("find " + "a" * 600, "too long"), ("access a b c", "Usage")):
+        reply = system.slack.command(SUPPORT, body)
+        assert reply.status == 200 and expected in reply.json["text"], (body, reply.body)
+    assert "find" in system.slack.command(SUPPORT, "help").json["text"]
+    system.slack.command(SUPPORT, "access not-an-identity")
+    assert "not an email address" in wait_ephemeral(system.standin, SUPPORT)["text"]
+    assert _requests(system) == 0
+
+
+def test_slack_markup_in_stored_names_is_never_rendered(system, gym) -> None:
+    member = unique_member(gym)
+    with gym.begin() as conn:
+        conn.execute(text("UPDATE members SET first_name = '<!channel>', last_name = '*bold* <@U123>' WHERE id = :i"),
+                     {"i": member["id"]})
+    system.slack.command(DPO, f"find {member['member_number']}")  # the DPO sees unmasked data
+    answer = wait_ephemeral(system.standin, DPO)
+    for block in answer["blocks"]:
+        for f in block.get("fields", []):
+            assert f["type"] == "plain_text"  # plain_text is never parsed: no ping, no bold
+        if block.get("text", {}).get("type") == "mrkdwn":
+            assert "<!channel>" not in block["text"]["text"] and "<@U123>" not in block["text"]["text"]
+    assert "<!channel>" in block_texts(answer)  # shown literally to the DPO
+    assert "<!channel>" not in (answer["text"] or "")
+
+
+def test_unauthorised_user_is_refused_and_audited(system, gym) -> None:
+    member = unique_member(gym)
+    system.slack.command(STRANGER, f"access {member['email']}")
+    assert "not allowed" in wait_ephemeral(system.standin, STRANGER)["text"]
+    system.slack.command(STRANGER, f"find {member['email']}")
+    wait_ephemeral(system.standin, STRANGER, 2)
+    denied = _audit(system, "access.denied")
+    assert {json.loads(e.details)["permission"] for e in denied} == {"request.create", "subject.find"}
+    assert all(e.actor == STRANGER for e in denied) and _requests(system) == 0
+
+
+def test_forged_and_replayed_requests_are_dropped(system, gym) -> None:
+    member = unique_member(gym)
+    body = command_body(SUPPORT, f"access {member['email']}")
+    forged = sign("not-the-secret", body)
+    assert system.slack.send(body, forged).status == 401
+    stale = sign("local-standin-signing-secret", body, timestamp=str(int(time.time()) - 600))
+    assert system.slack.send(body, stale).status == 401
+    headers = sign("local-standin-signing-secret", body)
+    first = system.slack.send(body, headers)
+    assert first.status == 200 and "Working on" in first.json["text"]
+    replay = system.slack.send(body, headers)
+    assert replay.status == 200 and replay.body == ""  # acknowledged so Slack stops, but never processed
+    system.card()
+    assert _requests(system) == 1 and ephemerals(system.standin, SUPPORT) == []
+
+
+def test_support_colleague_cannot_approve_and_requester_cannot_self_approve(system, gym) -> None:
+    request_id, card = _open(system, gym, user=DPO)  # the DPO files it: someone else must decide
+    system.slack.click(COLLEAGUE, "request.approve", str(request_id), card["channel"], card["ts"])
+    assert "Only the DPO" in wait_ephemeral(system.standin, COLLEAGUE)["text"]
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    assert "four-eyes" in wait_ephemeral(system.standin, DPO)["text"]
+    assert system.services.requests.get(request_id).status == m.AWAITING_APPROVAL
+    assert {json.loads(e.details)["permission"] for e in _audit(system, "access.denied")} == {"request.decide", "four-eyes"}
+
+
+def test_double_click_on_approve_runs_one_job(system, gym) -> None:
+    request_id, card = _open(system, gym)
+    for _ in range(3):
+        system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    done = system.wait_status(request_id)
+    assert done.status == m.DONE and done.attempts == 1
+    assert len(system.standin.calls_to("files.completeUploadExternal")) == 1
+    assert len(_audit(system, "request.approved")) == 1
+    assert "already decided" in wait_ephemeral(system.standin, DPO)["text"]
+
+
+def test_reject_needs_a_reason_and_blocks_a_later_approve(system, gym) -> None:
+    request_id, card = _open(system, gym)
+    system.slack.click(DPO, "request.reject", str(request_id), card["channel"], card["ts"])
+    modal = wait_for(lambda: system.standin.calls_to("views.open"), timeout=20)[0]
+    assert modal.args["view"]["private_metadata"] == str(request_id) if isinstance(modal.args["view"], dict) \
+        else json.loads(modal.args["view"])["private_metadata"] == str(request_id)
+    empty = system.slack.submit_view(DPO, "request.reject_reason", str(request_id), {"reason": " "})
+    assert empty.json["response_action"] == "errors" and "reason" in empty.json["errors"]
+    ok = system.slack.submit_view(DPO, "request.reject_reason", str(request_id), {"reason": "Not the club's member"})
+    assert ok.status == 200
+    rejected = system.wait_status(request_id, (m.REJECTED,), timeout=20)
+    assert rejected.reject_reason == "Not the club's member"
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    assert "already decided" in wait_ephemeral(system.standin, DPO)["text"]
+    assert system.services.requests.get(request_id).status == m.REJECTED
+    assert system.standin.calls_to("files.completeUploadExternal") == []
+    card_now = [c for c in system.standin.calls_to("chat.update") if c.args["ts"] == card["ts"]][-1]
+    assert "Not the club" in json.dumps(card_now.args) and "request.approve" not in json.dumps(card_now.args)
+
+
+def test_a_second_open_request_for_the_same_member_is_a_duplicate(system, gym) -> None:
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"access {member['email']}")
+    system.card()
+    system.slack.command(COLLEAGUE, f"access {member['member_number']}")
+    assert "already exists" in wait_ephemeral(system.standin, COLLEAGUE)["text"]
+    assert _requests(system) == 1
+
+
+def test_find_is_masked_for_support_and_every_lookup_is_audited(system, gym) -> None:
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"find {member['phone']}")
+    answer = wait_ephemeral(system.standin, SUPPORT)
+    assert member["member_number"] in block_texts(answer)
+    assert member["email"] not in json.dumps(answer) and member["last_name"] not in json.dumps(answer)
+    viewed = _audit(system, "subject.viewed")
+    assert len(viewed) >= 1 and json.loads(viewed[0].details)["unmasked"] is False
+    assert member["email"] not in json.dumps([e.details for e in viewed])

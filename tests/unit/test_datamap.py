@@ -1,0 +1,79 @@
+"""The data map validates against the live schema and hunts unmapped personal data."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gdpr.datamap import load_datamap
+from gdpr.datamap_check import check_datamap
+from gdpr.db import make_engine
+from gdpr.errors import ConfigError
+from tests.conftest import ROOT
+
+MAP = ROOT / "config" / "datamap.yaml"
+
+
+@pytest.fixture
+def engine(db_url: str):  # noqa: ANN201
+    e = make_engine(db_url, immediate=False)
+    yield e
+    e.dispose()
+
+
+def _cli(db_url: str, config_dir: Path = ROOT / "config") -> subprocess.CompletedProcess:
+    env = {"DATABASE_URL": db_url, "SECRET_KEY": "k", "CONFIG_DIR": str(config_dir), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-m", "bot.cli", "datamap", "check"], env=env, cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_reference_gym_passes(engine, db_url: str) -> None:
+    assert check_datamap(load_datamap(MAP), engine).errors == []
+    result = _cli(db_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unmapped_mother_maiden_name_fails(engine, db_url: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE members ADD COLUMN mother_maiden_name VARCHAR(80)"))
+    result = _cli(db_url)
+    assert result.returncode == 1 and "members.mother_maiden_name" in result.stdout
+
+
+@pytest.mark.parametrize("values, label", [
+    (["ann.peeters@telenet.be", "bob@gmail.com"], "emails"),
+    (["+32 470 11 22 33", "0479 12 34 56"], "phone numbers"),
+    (["BE71096123456769", "NL91ABNA0417164300"], "IBANs"),
+    (["Kerkstraat 12", "Rue Neuve 3"], "addresses"),
+    (["Emma Janssens", "Lucas Peeters"], "names"),
+])
+def test_personal_content_under_a_bland_name_is_found(engine, values: list[str], label: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE visits ADD COLUMN extra VARCHAR(80)"))
+        for i, v in enumerate(values * 10):
+            conn.execute(text("UPDATE visits SET extra = :v WHERE id = :i"), {"v": v, "i": i + 1})
+    errors = check_datamap(load_datamap(MAP), engine).errors
+    assert errors == [f"visits.extra looks personal (sampled values look like {label}) but column is not mapped"]
+
+
+def test_a_mapped_column_that_does_not_exist_fails(engine, tmp_path: Path) -> None:
+    (tmp_path / "datamap.yaml").write_text(MAP.read_text().replace("      gender: {category: identity",
+                                                                   "      sex: {category: identity"))
+    errors = check_datamap(load_datamap(tmp_path / "datamap.yaml"), engine).errors
+    assert "tables.members: column 'members.sex' does not exist" in errors
+
+
+def test_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
+    bad = MAP.read_text().replace("      email: {category: contact, erasure: erase}\n      phone",
+                                  "      email: {category: kontact, erasure: erase}\n      phone", 1)
+    (tmp_path / "datamap.yaml").write_text(bad)
+    line = bad.splitlines().index("      email: {category: kontact, erasure: erase}") + 1
+    with pytest.raises(ConfigError) as err:
+        load_datamap(tmp_path / "datamap.yaml")
+    assert f"datamap.yaml:{line}: tables.members.columns.email.category: unknown category 'kontact'" in str(err.value)
+    (tmp_path / "datamap.yaml").write_text("tables: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"datamap.yaml:\d+: invalid YAML"):
+        load_datamap(tmp_path / "datamap.yaml")
