@@ -1,8 +1,13 @@
 """Approve button: the approver's role is resolved here, server-side, never from the payload."""
 from __future__ import annotations
 
+import logging
+
 from bot.delivery import SlackDelivery
+from bot.slack_io import ephemeral
 from gdpr.errors import RequestNotFound
+
+log = logging.getLogger(__name__)
 
 
 def register(app, services, actors) -> None:  # noqa: ANN001
@@ -12,14 +17,21 @@ def register(app, services, actors) -> None:  # noqa: ANN001
         request_id = _request_id(body)
         actor = actors.actor(body["user"]["id"])
         services.requests.approve(request_id=request_id, actor=actor)
-        enqueue_approved(services, request_id)
+        if not enqueue_approved(services, request_id):
+            ephemeral(client, channel=body["channel"]["id"], user=actor.user_id,
+                      text=f":warning: R-{request_id} is approved, but the job queue is unreachable right now. "
+                           "It is recorded and will be sent automatically when the queue is back.")
 
 
-def enqueue_approved(services, request_id: int) -> None:  # noqa: ANN001
+def enqueue_approved(services, request_id: int) -> bool:  # noqa: ANN001
     """Queue the job. If the broker is down the request stays 'approved' and the reconciler sends it."""
     try:
         services.enqueue_export(request_id)
         services.requests.mark_queued(request_id=request_id)
+        return True
+    except Exception as exc:  # the state DB leads: nothing is lost, the reconciler re-sends
+        log.warning("enqueue of R-%s failed: %s", request_id, type(exc).__name__)
+        return False
     finally:
         SlackDelivery(services).request_changed(services.requests.get(request_id))
 

@@ -1,0 +1,47 @@
+"""The command line of the interface contract, as an operator runs it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect, text
+
+from tests.conftest import ROOT
+
+CLI = [sys.executable, "-m", "bot.cli"]
+
+
+def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "SECRET_KEY"))}
+    return subprocess.run(CLI + args, cwd=cwd, env={**base, **env}, capture_output=True, text=True, timeout=300)
+
+
+def test_demo_plays_the_story_and_leaves_an_openable_zip(tmp_path: Path) -> None:
+    result = _run(["demo"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for line in ("Only the DPO may approve", "DM to Sam (support)", "uploaded a file", "Opened with the passphrase"):
+        assert line in out
+    zips = list((tmp_path / "var" / "demo" / "slack-files").glob("*.zip"))
+    assert len(zips) == 1 and str(zips[0].resolve()) in out
+
+
+def test_seed_db_upgrade_and_datamap_check_on_the_embedded_default(tmp_path: Path) -> None:
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    seeded = _run(["seed", "--members", "120", "--seed", "3"], tmp_path)
+    assert seeded.returncode == 0 and "120 members" in seeded.stdout
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'gdpr-bot.sqlite3'}")
+    assert {"subject_requests", "audit_events", "members", "visits"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM members")).scalar() == 120
+    assert _run(["datamap", "check"], tmp_path, CONFIG_DIR=str(ROOT / "config")).returncode == 0
+    verify = _run(["audit", "verify"], tmp_path)
+    assert verify.returncode == 0 and "0 events, chain intact" in verify.stdout
+    assert (tmp_path / "var" / "secret.key").stat().st_mode & 0o077 == 0  # embedded key is private
+
+
+def test_worker_refuses_without_redis(tmp_path: Path) -> None:
+    result = _run(["worker"], tmp_path)
+    assert result.returncode == 2 and "REDIS_URL" in result.stderr

@@ -1,0 +1,128 @@
+"""Jobs: leases, idempotency, the reconciler, and a worker killed with kill -9 on Redis."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import text
+
+from devslack.driver import wait_for
+from gdpr import models as m
+from gym import schema
+from gym.seed import add_rows
+from tests.conftest import make_system
+from tests.helpers import DPO, SUPPORT, unique_member, wait_ephemeral
+
+
+def _approve(system, gym) -> tuple[int, dict]:  # noqa: ANN001
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"access {member['member_number']}")
+    card = system.card()
+    request_id = int(card["blocks"][-1]["elements"][0]["value"])
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    return request_id, member
+
+
+def test_leases_let_one_worker_run_and_a_dead_ones_request_be_taken_over(system, gym) -> None:
+    member = unique_member(gym)
+    services = system.services
+    subject = services.directory.load("member", str(member["id"]))
+    req = services.requests.open_request(kind="access", subject=subject, requester_id=SUPPORT, channel_id="C0X")
+    services.requests.approve(request_id=req.id, actor=services.policy.actor(DPO, frozenset({"S0DPOTEAM"})))
+    leases = services.leases
+    assert leases.claim(request_id=req.id, owner="w1") is not None
+    assert leases.claim(request_id=req.id, owner="w2") is None  # live lease: hands off
+    with services.db.engine.begin() as conn:  # w1 stops renewing (it died)
+        conn.execute(text("UPDATE subject_requests SET lease_expires_at = :t WHERE id = :i"),
+                     {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1), "i": req.id})
+    assert req.id in services.requests.needing_enqueue(requeue_after=dt.timedelta(minutes=5))
+    taken = leases.claim(request_id=req.id, owner="w2")
+    assert taken is not None and taken.attempts == 2
+    assert leases.renew(request_id=req.id, owner="w1") is False  # the old owner cannot come back
+    assert leases.finish(request_id=req.id, owner="w1") is False
+    assert leases.finish(request_id=req.id, owner="w2") is True
+    assert services.requests.get(req.id).status == m.DONE
+
+
+def test_running_a_finished_job_again_does_nothing(system, gym) -> None:
+    request_id, _ = _approve(system, gym)
+    assert system.wait_status(request_id).status == m.DONE
+    assert system.services.export_job().run(request_id=request_id, owner="redelivered") == "skipped"
+    assert len(system.standin.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_broker_down_at_enqueue_loses_nothing(pg_url, redis_url, standin, tmp_path: Path) -> None:
+    """Redis unreachable when the DPO approves: the request stays approved in the state DB, and the
+    scheduler process re-enqueues it once Redis is reachable; the worker then finishes it once."""
+    bot = make_system("postgres+redis", pg_url, standin, tmp_path, "redis://127.0.0.1:1/0")  # nothing listens
+    try:
+        member = unique_member(bot_engine := bot.services.system.engine)
+        bot.slack.command(SUPPORT, f"access {member['email']}")
+        card = bot.card()
+        request_id = int(card["blocks"][-1]["elements"][0]["value"])
+        bot.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+        assert "queue is unreachable" in wait_ephemeral(standin, DPO)["text"]
+        assert bot.services.requests.get(request_id).status == m.APPROVED
+        bot.start_worker(REDIS_URL=redis_url)
+        bot.spawn("-m", "bot.cli", "scheduler", log_name="scheduler", REDIS_URL=redis_url,
+                  RECONCILE_INTERVAL_SECONDS="1")
+        done = bot.wait_status(request_id, timeout=60)
+        assert done.status == m.DONE and done.attempts == 1
+        assert len(standin.calls_to("files.completeUploadExternal")) == 1
+        assert bot_engine is not None
+    finally:
+        bot.stop()
+
+
+def test_queue_messages_carry_the_request_id_only(pg_url, redis_url, standin, tmp_path: Path) -> None:
+    bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url)  # no worker: messages stay
+    try:
+        request_id, member = _approve(bot, bot.services.system.engine)
+        bot.wait_status(request_id, (m.QUEUED,), timeout=20)
+        raw = redis_lib.Redis.from_url(redis_url).hgetall("dramatiq:exports.msgs")
+        assert len(raw) == 1
+        message = json.loads(next(iter(raw.values())))
+        assert message["args"] == [request_id] and message["kwargs"] == {}
+        blob = json.dumps(message)
+        for pii in (member["email"], member["last_name"], member["member_number"], member["phone"]):
+            assert pii not in blob
+    finally:
+        bot.stop()
+
+
+def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_url, standin, tmp_path: Path) -> None:
+    """kill -9 of the worker in the middle of an export: the lease expires, the scheduler's reconciler
+    re-enqueues, a new worker finishes, and exactly one file lands in the thread, within 2 minutes."""
+    bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, lease_seconds=3)
+    try:
+        engine = bot.services.system.engine
+        member = unique_member(engine)
+        start = dt.datetime(2020, 1, 1)
+        add_rows(engine, schema.visits, ((10_000_000 + i, member["id"], 1, start + dt.timedelta(hours=i), None)
+                                         for i in range(300_000)))
+        first = bot.start_worker()
+        request_id, _ = _approve(bot, engine)
+        bot.wait_status(request_id, (m.RUNNING,), timeout=60)
+        assert standin.calls_to("files.completeUploadExternal") == []  # still exporting
+        os.killpg(first.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        first.wait()
+        assert bot.services.requests.get(request_id).status == m.RUNNING  # the dead worker's lease remains
+        bot.start_worker()
+        bot.spawn("-m", "bot.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
+        done = bot.wait_status(request_id, timeout=120)
+        elapsed = time.monotonic() - killed_at
+        assert done.status == m.DONE and done.attempts == 2 and elapsed < 120
+        thread = standin.thread(done.channel_id, done.message_ts)
+        assert len([f for msg in thread for f in msg.get("files", [])]) == 1
+        # a late redelivery of the killed worker's message must not produce a second file
+        assert bot.services.export_job().run(request_id=request_id, owner="late") == "skipped"
+        assert len(standin.calls_to("files.completeUploadExternal")) == 1
+    finally:
+        bot.stop()
