@@ -4,14 +4,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 
 from slack_bolt import App, BoltResponse
 
 from bot.listeners import actions, commands, views
+from bot.followups import Followups, friendly
+from bot.followups import Followups, friendly
 from bot.slack_io import Actors, ephemeral
-from gdpr.errors import GdprError
 
 log = logging.getLogger(__name__)
 REPLAY_WINDOW = 5 * 60
@@ -43,6 +43,7 @@ def build_app(services) -> App:  # noqa: ANN001 - bot.compose.Services
               token_verification_enabled=False, process_before_response=False)
     guard = ReplayGuard()
     actors = Actors(services.slack, services.policy)
+    followups = Followups(services.slack, threads=2)
 
     @app.middleware
     def drop_replays(req, resp, next):  # noqa: ANN001, A002
@@ -54,18 +55,13 @@ def build_app(services) -> App:  # noqa: ANN001 - bot.compose.Services
         return next()
 
     @app.error
-    def on_error(error, body, client, logger):  # noqa: ANN001
+    def on_error(error, body, client):  # noqa: ANN001
         user = (body.get("user") or {}).get("id") or body.get("user_id")
         channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
-        if isinstance(error, GdprError):
-            text = f":warning: {error}"
-        else:
-            ref = uuid.uuid4().hex[:8]
-            logger.error("unhandled error ref=%s: %s", ref, type(error).__name__, exc_info=error)
-            text = f":boom: Something went wrong (reference `{ref}`). The team has the details."
         if user and channel:
-            ephemeral(client, channel=channel, user=user, text=text)
+            ephemeral(client, channel=channel, user=user, text=friendly(error))
 
     for package in (commands, actions, views):
-        package.register(app, services, actors)
+        package.register(app, services, actors, followups)
+    app.followups = followups
     return app

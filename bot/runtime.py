@@ -29,6 +29,7 @@ class Running:
 
     def stop(self) -> None:
         self._stop.set()
+        self.app.followups.shutdown()
         if self.worker is not None:
             self.worker.stop(timeout=10_000)
         self.services.close()

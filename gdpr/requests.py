@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,6 +129,12 @@ class RequestService:
         with self.db.session() as s:
             return list(s.execute(select(m.SubjectRequest).where(m.SubjectRequest.open_key.is_not(None))
                                   .order_by(m.SubjectRequest.due_on)).scalars())
+
+    def count_with_cards(self) -> int:
+        """How many requests have their approval card posted (benchmarks and health checks)."""
+        with self.db.session() as s:
+            return s.execute(select(func.count()).select_from(m.SubjectRequest)
+                             .where(m.SubjectRequest.approval_ts.is_not(None))).scalar_one()
 
     def needing_enqueue(self, *, requeue_after: dt.timedelta) -> list[int]:
         """Approved but never queued, queued for too long (message lost), or running with a dead lease."""

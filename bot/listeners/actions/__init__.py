@@ -4,6 +4,6 @@ from __future__ import annotations
 from bot.listeners.actions import approve, reject
 
 
-def register(app, services, actors) -> None:  # noqa: ANN001
-    approve.register(app, services, actors)
-    reject.register(app, services, actors)
+def register(app, services, actors, followups) -> None:  # noqa: ANN001
+    approve.register(app, services, actors, followups)
+    reject.register(app, services, actors, followups)

@@ -10,17 +10,22 @@ from gdpr.errors import RequestNotFound
 log = logging.getLogger(__name__)
 
 
-def register(app, services, actors) -> None:  # noqa: ANN001
+def register(app, services, actors, followups) -> None:  # noqa: ANN001
     @app.action("request.approve")
     def approve(ack, body, client):  # noqa: ANN001
         ack()
-        request_id = _request_id(body)
-        actor = actors.actor(body["user"]["id"])
-        services.requests.approve(request_id=request_id, actor=actor)
-        if not enqueue_approved(services, request_id):
-            ephemeral(client, channel=body["channel"]["id"], user=actor.user_id,
-                      text=f":warning: R-{request_id} is approved, but the job queue is unreachable right now. "
-                           "It is recorded and will be sent automatically when the queue is back.")
+        request_id, user, channel = _request_id(body), body["user"]["id"], body["channel"]["id"]
+        followups.submit(lambda: decide(services, client, actors.actor(user), channel, request_id),
+                         user=user, channel=channel)
+
+
+def decide(services, client, actor, channel: str, request_id: int) -> None:  # noqa: ANN001
+    """Approve (four eyes and role checked server-side, in the domain), then queue the job."""
+    services.requests.approve(request_id=request_id, actor=actor)
+    if not enqueue_approved(services, request_id):
+        ephemeral(client, channel=channel, user=actor.user_id,
+                  text=f":warning: R-{request_id} is approved, but the job queue is unreachable right now. "
+                       "It is recorded and will be sent automatically when the queue is back.")
 
 
 def enqueue_approved(services, request_id: int) -> bool:  # noqa: ANN001

@@ -1,4 +1,6 @@
-"""Reject button: checks permission first, then asks for a reason in a modal."""
+"""Reject button: checks permission first, then asks for a reason in a modal.
+
+This stays on the listener thread: the trigger_id for views.open expires 3 s after the click."""
 from __future__ import annotations
 
 from bot.listeners.actions.approve import _request_id
@@ -7,7 +9,7 @@ from gdpr.errors import AlreadyDecided
 from gdpr import models as m
 
 
-def register(app, services, actors) -> None:  # noqa: ANN001
+def register(app, services, actors, followups) -> None:  # noqa: ANN001
     @app.action("request.reject")
     def reject(ack, body, client):  # noqa: ANN001
         ack()

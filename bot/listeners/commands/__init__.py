@@ -4,5 +4,5 @@ from __future__ import annotations
 from bot.listeners.commands import gdpr
 
 
-def register(app, services, actors) -> None:  # noqa: ANN001
-    gdpr.register(app, services, actors)
+def register(app, services, actors, followups) -> None:  # noqa: ANN001
+    gdpr.register(app, services, actors, followups)

@@ -9,7 +9,7 @@ from gdpr.errors import AmbiguousSubject, UsageError
 from gdpr.subjects import parse_identity
 
 
-def register(app, services, actors) -> None:  # noqa: ANN001
+def register(app, services, actors, followups) -> None:  # noqa: ANN001
     @app.command("/gdpr")
     def gdpr_command(ack, body, client):  # noqa: ANN001
         try:
@@ -22,16 +22,19 @@ def register(app, services, actors) -> None:  # noqa: ANN001
             return
         ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…", response_type="ephemeral")
         user, channel = body["user_id"], body["channel_id"]
-        actor = actors.actor(user)
-        try:
-            if cmd.name == "find":
-                find(services, client, actor, channel, cmd)
-            else:
-                open_access(services, client, actor, channel, cmd)
-        except AmbiguousSubject as exc:
-            title = f":mag: {exc} Matches:"
-            ephemeral(client, channel=channel, user=user, text=str(exc),
-                      blocks=render.candidates_blocks(title, exc.candidates, unmasked=False))
+        followups.submit(lambda: handle(services, client, actors.actor(user), channel, cmd), user=user, channel=channel)
+
+
+def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
+    try:
+        if cmd.name == "find":
+            find(services, client, actor, channel, cmd)
+        else:
+            open_access(services, client, actor, channel, cmd)
+    except AmbiguousSubject as exc:
+        title = f":mag: {exc} Matches:"
+        ephemeral(client, channel=channel, user=actor.user_id, text=str(exc),
+                  blocks=render.candidates_blocks(title, exc.candidates, unmasked=False))
 
 
 def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001

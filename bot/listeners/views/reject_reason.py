@@ -8,7 +8,7 @@ from gdpr.errors import GdprError
 MIN_REASON = 5
 
 
-def register(app, services, actors) -> None:  # noqa: ANN001
+def register(app, services, actors, followups) -> None:  # noqa: ANN001
     @app.view("request.reject_reason")
     def submit(ack, body, view, client):  # noqa: ANN001
         reason = (view["state"]["values"].get("reason", {}).get("value", {}).get("value") or "").strip()
@@ -16,11 +16,15 @@ def register(app, services, actors) -> None:  # noqa: ANN001
             ack(response_action="errors", errors={"reason": f"Give a reason of at least {MIN_REASON} characters."})
             return
         ack()
-        actor = actors.actor(body["user"]["id"])
-        request_id = int(view["private_metadata"])
-        try:
-            req = services.requests.reject(request_id=request_id, actor=actor, reason=reason)
-        except GdprError as exc:  # modals have no channel: answer by DM
-            client.chat_postMessage(channel=dm_channel(client, actor.user_id), text=f":warning: {exc}")
-            return
-        SlackDelivery(services).request_changed(req)
+        user, request_id = body["user"]["id"], int(view["private_metadata"])
+        followups.submit(lambda: reject(services, client, actors.actor(user), request_id, reason),
+                         user=user, channel=None)
+
+
+def reject(services, client, actor, request_id: int, reason: str) -> None:  # noqa: ANN001
+    try:
+        req = services.requests.reject(request_id=request_id, actor=actor, reason=reason)
+    except GdprError as exc:  # modals have no channel: answer by DM
+        client.chat_postMessage(channel=dm_channel(client, actor.user_id), text=f":warning: {exc}")
+        return
+    SlackDelivery(services).request_changed(req)
