@@ -84,6 +84,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--requests", type=int, default=1500)
     p.add_argument("--concurrency", type=int, default=20)
+    p.add_argument("--shapes", nargs="+", default=["bursts", "sustained"], choices=["bursts", "sustained"])
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ack-"))
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work}/bench.sqlite3"
@@ -109,7 +110,7 @@ def main() -> None:
     apps = (("bare Bolt app (ack only)", bare_app(api_url)), ("gdpr-bot /gdpr access", running.app))
     members = iter(numbers)
     try:
-        for shape in ("bursts", "sustained"):
+        for shape in args.shapes:
             for name, app in apps:
                 server = make_server(wsgi_app(app), "127.0.0.1", 0, threads=16)
                 stop = serve_in_thread(server)
@@ -135,7 +136,7 @@ def main() -> None:
     print(f"{'load':<10} {'app':<26} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7}")
     for (shape, name), (p50, p99, rps) in results.items():
         print(f"{shape:<10} {name:<26} {p50:>7.1f} {p99:>7.1f} {rps:>7.0f}")
-    for shape in ("bursts", "sustained"):
+    for shape in args.shapes:
         bare, ours = results[(shape, apps[0][0])], results[(shape, apps[1][0])]
         print(f"{shape}: p99 gdpr-bot / bare = {ours[1] / bare[1]:.2f}x")
 

@@ -2,15 +2,19 @@
 
 Bolt runs listeners on a 5-thread pool and answers Slack only once `ack()` was called; if the
 work after the ack ran on those threads, a burst of commands would queue new acks behind old
-work (measured: p99 203 ms against 30 ms for a bare app, before this pool existed). Errors
-here get the same treatment as Bolt's `@app.error`: a friendly ephemeral for known ones, a
+work (measured: p99 203 ms against 30 ms for a bare app, before this pool existed).
+And acks go first: while the HTTP front end has requests not yet answered, a follow-up waits
+(at most ACK_PRIORITY_S, so work is never starved), so in a burst the after-ack work does not
+take the one Python interpreter from the acks Slack is waiting for. Errors here get the same treatment as Bolt's `@app.error`: a friendly ephemeral for known ones, a
 correlation id (and a logged traceback) for the rest.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from slack_sdk import WebClient
@@ -29,13 +33,36 @@ def friendly(error: BaseException) -> str:
     return f":boom: Something went wrong (reference `{ref}`). The team has the details."
 
 
+ACK_PRIORITY_S = 0.25
+
+
 class Followups:
     def __init__(self, client: WebClient, threads: int = 2) -> None:
         self._client = client
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="followup")
+        self._answering = 0
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Wrap each incoming HTTP request until its response (the ack) is ready."""
+        with self._idle:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._answering -= 1
+                if not self._answering:
+                    self._idle.notify_all()
+
+    def _acks_first(self) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._answering == 0, timeout=ACK_PRIORITY_S)
 
     def submit(self, fn: Callable[[], None], *, user: str, channel: str | None) -> Future:
         def run() -> None:
+            self._acks_first()
             try:
                 fn()
             except Exception as exc:  # noqa: BLE001 - every failure gets an answer

@@ -15,6 +15,7 @@ def parse_networks(spec: str | None) -> list[ipaddress._BaseNetwork]:
 def wsgi_app(app: App, allowed_ips: str | None = None) -> Callable:
     handler = SlackRequestHandler(app, path="/slack/events")
     networks = parse_networks(allowed_ips)
+    followups = getattr(app, "followups", None)  # gdpr-bot's app: acks take priority over follow-ups
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -23,7 +24,10 @@ def wsgi_app(app: App, allowed_ips: str | None = None) -> Callable:
         if networks and not _allowed(environ.get("REMOTE_ADDR", ""), networks):
             start_response("403 Forbidden", [("Content-Type", "text/plain")])
             return [b"forbidden"]
-        return handler(environ, start_response)
+        if followups is None:
+            return handler(environ, start_response)
+        with followups.answering():
+            return handler(environ, start_response)
 
     return application
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -49,7 +50,11 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     sent = services.reconcile()  # the state DB leads: re-enqueue what a previous run left behind
     if sent:
         log.info("re-enqueued %d request(s) at start", len(sent))
-    return Running(services=services, app=build_app(services), worker=worker, _stop=stop)
+    running = Running(services=services, app=build_app(services), worker=worker, _stop=stop)
+    # Everything built so far lives as long as the process: keep it out of the cyclic GC's
+    # full collections, whose pauses otherwise land on random acks.
+    gc.freeze()
+    return running
 
 
 def housekeeping_pass(services: Services) -> None:

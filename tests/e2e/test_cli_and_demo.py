@@ -45,3 +45,12 @@ def test_seed_db_upgrade_and_datamap_check_on_the_embedded_default(tmp_path: Pat
 def test_worker_refuses_without_redis(tmp_path: Path) -> None:
     result = _run(["worker"], tmp_path)
     assert result.returncode == 2 and "REDIS_URL" in result.stderr
+
+
+def test_console_lets_a_person_file_and_approve(tmp_path: Path) -> None:
+    script = "/gdpr access M0000005\nbuttons\nclick 1\nas U0DPO1\nclick 1\nquit\n"
+    result = subprocess.run(CLI + ["console"], cwd=tmp_path, input=script, capture_output=True, text=True,
+                            timeout=120, env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    assert result.returncode == 0, result.stderr
+    assert "four-eyes" in result.stdout  # Sam clicked Approve on his own request
+    assert "uploaded a file" in result.stdout and "done" in result.stdout
