@@ -49,6 +49,7 @@ class SubjectSpec:
     lookup: dict[str, tuple[str, ...]]
     display: dict[str, tuple[str, ...]]
     source: str
+    view_log: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,13 @@ def _subject(doc: Located, kind: str, raw: dict) -> SubjectSpec:
                        number=raw.get("number"), number_pattern=raw.get("number_pattern"),
                        lookup={k: _names(v) for k, v in lookup.items()},
                        display={k: _names(v) for k, v in doc.require(raw, at, "display", dict).items()},
-                       source=str(raw.get("source", "")))
+                       source=str(raw.get("source", "")), view_log=_view_log(doc, at, raw.get("view_log")))
+
+
+def _view_log(doc: Located, at: tuple, raw: dict | None) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    return {k: doc.require(raw, at + ("view_log",), k) for k in ("table", "link", "at", "action", "actor")}
 
 
 def _table(doc: Located, name: str, raw: dict, recipients: dict, subjects: dict) -> TableSpec:

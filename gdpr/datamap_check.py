@@ -78,6 +78,9 @@ def _check_named(dm: DataMap, live: dict, report: CheckReport) -> None:
         cols = [s.key, s.club] + [c for cs in s.lookup.values() for c in cs] + [c for cs in s.display.values() for c in cs]
         for name in cols:
             need(s.table, name, f"subjects.{s.kind}")
+        if s.view_log:
+            for key in ("link", "at", "action", "actor"):
+                need(s.view_log["table"], s.view_log[key], f"subjects.{s.kind}.view_log")
     c = dm.controllers
     for name in (c.key, c.code, c.name, c.contact_name, c.contact_email):
         need(c.table, name, "controllers")

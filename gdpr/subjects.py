@@ -1,6 +1,7 @@
 """Finding data subjects by email, phone or member number, as the data map describes them."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cache
 from dataclasses import dataclass
@@ -100,6 +101,21 @@ class SubjectDirectory:
         spec = self._map.subject(kind)
         rows = self._query(spec, _col(spec.table, spec.key) == _cast_key(key), None, 1)
         return rows[0] if rows else None
+
+    def record_views(self, candidates: list[Candidate], *, viewer: str) -> int:
+        """Write a VIEW into each subject's own change history, where the data map says it lives."""
+        rows = 0
+        with self._engine.begin() as conn:
+            for c in candidates:
+                log = self._map.subject(c.kind).view_log
+                if log is None:
+                    continue
+                tbl = table(log["table"], column(log["link"]), column(log["at"]), column(log["action"]),
+                            column(log["actor"]))
+                conn.execute(tbl.insert().values({log["link"]: _cast_key(c.key), log["at"]: dt.datetime.now(),
+                                                  log["action"]: "VIEW", log["actor"]: f"slack:{viewer}"}))
+                rows += 1
+        return rows
 
     def _find_kind(self, spec: SubjectSpec, identity: Identity, club_code: str | None, limit: int) -> list[Candidate]:
         cols = spec.lookup.get(identity.how, ())

@@ -160,3 +160,16 @@ def test_find_is_masked_for_support_and_every_lookup_is_audited(system, gym) -> 
     viewed = _audit(system, "subject.viewed")
     assert len(viewed) >= 1 and json.loads(viewed[0].details)["unmasked"] is False
     assert member["email"] not in json.dumps([e.details for e in viewed])
+
+
+def test_an_unmasked_view_lands_in_the_members_change_history(system, gym) -> None:
+    member = unique_member(gym)
+    system.slack.command(DPO, f"find {member['member_number']}")
+    answer = wait_ephemeral(system.standin, DPO)
+    assert member["email"] in block_texts(answer)  # the DPO holds pii.view
+    with gym.connect() as conn:
+        views = conn.execute(text("SELECT actor FROM member_change_log WHERE member_id = :i AND action = 'VIEW' "
+                                  "AND actor LIKE 'slack:%'"), {"i": member["id"]}).scalars().all()
+    assert views == [f"slack:{DPO}"]
+    viewed = _audit(system, "subject.viewed")
+    assert [json.loads(e.details)["unmasked"] for e in viewed] == [True]

@@ -52,6 +52,8 @@ def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: 
     if not found:
         ephemeral(client, channel=channel, user=actor.user_id, text=f"No member or lead matches that {identity.how}.")
         return
+    if unmasked:
+        services.directory.record_views(found, viewer=actor.user_id)
     title = f":mag: {len(found)} match{'es' if len(found) > 1 else ''} for that {identity.how}:"
     ephemeral(client, channel=channel, user=actor.user_id, text=title,
               blocks=render.candidates_blocks(title, found, unmasked=unmasked))

@@ -1,0 +1,71 @@
+"""Operator-facing behaviour: export purge, HTTP mode with the IP allow-list."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from devslack.driver import SlackDriver, wait_for
+from gdpr.jobs import purge_exports
+from gdpr.settings import LOCAL_SIGNING_SECRET
+from tests.conftest import ROOT
+
+
+def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
+    old, fresh, other = tmp_path / "export-R1-aa.zip", tmp_path / "export-R2-bb.zip", tmp_path / "keep.txt"
+    work = tmp_path / ".work-3-cc"
+    for f in (old, fresh, other):
+        f.write_bytes(b"x")
+    work.mkdir()
+    ten_days_ago = time.time() - 10 * 86400
+    for path in (old, other, work):
+        os.utime(path, (ten_days_ago, ten_days_ago))
+    assert purge_exports(tmp_path, ttl=dt.timedelta(days=7)) == 2
+    assert not old.exists() and not work.exists() and fresh.exists() and other.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subprocess.Popen, str]:  # noqa: ANN001
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
+           "CONFIG_DIR": str(ROOT / "config"), "ALLOWED_IPS": allowed, "EXPORT_DIR": str(tmp_path / "exports")}
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port), "--host",
+                             "127.0.0.1"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return urllib.request.urlopen(base + "/healthz", timeout=1).status == 200
+        except (urllib.error.URLError, ConnectionError):
+            return False
+    wait_for(healthy, timeout=30, what="gdpr-bot serve --http")
+    return proc, base
+
+
+def test_http_mode_serves_slack_and_enforces_the_allow_list(tmp_path: Path, standin, sqlite_url: str) -> None:
+    proc, base = _serve(tmp_path, standin, sqlite_url, "10.0.0.0/8")
+    try:
+        refused = SlackDriver(LOCAL_SIGNING_SECRET, url=base + "/slack/events").command("U0SUPPORT1", "help")
+        assert refused.status == 403
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    proc, base = _serve(tmp_path, standin, sqlite_url, "127.0.0.1,::1")
+    try:
+        answer = SlackDriver(LOCAL_SIGNING_SECRET, url=base + "/slack/events").command("U0SUPPORT1", "help")
+        assert answer.status == 200 and "/gdpr find" in answer.json["text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
