@@ -7,7 +7,7 @@ from gdpr.requests import KINDS
 from gdpr.subjects import Candidate
 
 STATUS_LABEL = {
-    m.RECEIVED: "received", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",
+    m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",
     m.REJECTED: ":no_entry: rejected", m.QUEUED: ":inbox_tray: approved, queued", m.RUNNING: ":gear: export running",
     m.DONE: ":package: done", m.FAILED: ":x: failed",
 }
@@ -41,7 +41,7 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
         {"type": "context", "elements": [mrkdwn(f"Status: {STATUS_LABEL.get(req.status, req.status)}"
                                                 + _decision(req) + _outcome(req))]},
     ]
-    if with_buttons and req.status == m.AWAITING_APPROVAL:
+    if with_buttons and req.status in m.DECIDABLE:
         blocks.append({"type": "actions", "block_id": f"decide-{req.id}", "elements": [
             {"type": "button", "action_id": "request.approve", "style": "primary", "text": plain("Approve"),
              "value": str(req.id)},

@@ -25,11 +25,13 @@ def dm_channel(client: WebClient, user: str) -> str:
     return client.conversations_open(users=user)["channel"]["id"]
 
 
-def post(client: WebClient, *, channel: str, fallback_user: str, text: str, blocks: list) -> tuple[str, str]:
-    """Post to channel, or to the user's DM if the bot cannot post there; returns (channel, ts)."""
+def post(client: WebClient, *, channel: str, fallback_user: str | None, text: str, blocks: list) -> tuple[str, str]:
+    """Post to channel, or to the user's DM (if given) when the bot cannot post there; returns (channel, ts)."""
     try:
         resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     except SlackApiError as exc:
+        if fallback_user is None:
+            raise
         log.info("post to %s failed (%s); using a DM", channel, exc.response.get("error"))
         resp = client.chat_postMessage(channel=dm_channel(client, fallback_user), text=text, blocks=blocks)
     return resp["channel"], resp["ts"]

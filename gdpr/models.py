@@ -21,6 +21,7 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 TERMINAL = (REJECTED, DONE, FAILED)
+DECIDABLE = (RECEIVED, AWAITING_APPROVAL)  # received: its approval card is being posted
 
 
 class SubjectRequest(Base):

@@ -53,7 +53,7 @@ class RequestService:
         """Persist a new request awaiting approval; one open request per kind and subject."""
         now = self.clock()
         ref = self.pseudonym(subject.kind, subject.key)
-        req = m.SubjectRequest(kind=kind, status=m.AWAITING_APPROVAL, subject_type=subject.kind,
+        req = m.SubjectRequest(kind=kind, status=m.RECEIVED, subject_type=subject.kind,
                                subject_key=subject.key, subject_ref=ref, club_id=subject.club_id,
                                open_key=f"{kind}:{ref}", requester_id=requester_id, channel_id=channel_id,
                                received_at=now, due_on=add_one_month(now.date()), attempts=0)
@@ -72,10 +72,22 @@ class RequestService:
         with self.db.session() as s:
             return s.execute(select(m.SubjectRequest.id).where(m.SubjectRequest.open_key == f"{kind}:{ref}")).scalar()
 
-    def attach_messages(self, *, request_id: int, **where: str | None) -> None:
-        """Remember the Slack messages (channel + ts) that show this request, for chat.update later."""
+    def card_posted(self, *, request_id: int, **where: str | None) -> None:
+        """received -> awaiting_approval; remember the Slack messages (channel + ts) for chat.update."""
+        r = m.SubjectRequest
         with self.db.session() as s:
-            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(**where))
+            s.execute(update(r).where(r.id == request_id).values(**where))
+            s.execute(update(r).where(r.id == request_id, r.status == m.RECEIVED).values(status=m.AWAITING_APPROVAL))
+
+    def abandon(self, *, request_id: int, reason: str) -> None:
+        """A request that could not be put in front of the DPO: closed, so it can be filed again."""
+        r = m.SubjectRequest
+        with self.db.session() as s:
+            if s.execute(update(r).where(r.id == request_id, r.status == m.RECEIVED)
+                         .values(status=m.FAILED, open_key=None, error=reason, finished_at=self.clock())).rowcount:
+                req = s.get(r, request_id)
+                self.audit.record(s, actor="gdpr-bot", action="request.abandoned", request_id=request_id,
+                                  subject_ref=req.subject_ref, reason=reason)
 
     def approve(self, *, request_id: int, actor: Actor) -> m.SubjectRequest:
         return self._decide(request_id, actor, m.APPROVED, None)
@@ -102,7 +114,7 @@ class RequestService:
             if status == m.REJECTED:
                 values["open_key"] = None
             done = s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id,
-                                                            m.SubjectRequest.status == m.AWAITING_APPROVAL)
+                                                            m.SubjectRequest.status.in_(m.DECIDABLE))
                              .values(**values)).rowcount
             if done != 1:
                 raise AlreadyDecided(f"R-{request_id} was already decided ({req.status.replace('_', ' ')}).")

@@ -121,7 +121,7 @@ class System:
     def env(self, **extra: str) -> dict[str, str]:
         s = self.settings
         env = {**os.environ, "DATABASE_URL": s.database_url, "SECRET_KEY": SECRET, "SLACK_API_URL": s.slack_api_url,
-               "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "EXPORT_DIR": str(s.export_dir), "CONFIG_DIR": str(ROOT / "config"),
+               "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "EXPORT_DIR": str(s.export_dir), "CONFIG_DIR": str(s.config_dir),
                "LEASE_SECONDS": str(s.lease_seconds), "PYTHONUNBUFFERED": "1"}
         if s.redis_url:
             env["REDIS_URL"] = s.redis_url
@@ -174,9 +174,10 @@ class System:
 
 def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: str | None, *,
                 http: bool = True, **overrides: object) -> System:
-    settings = Settings(database_url=db, redis_url=redis, slack_api_url=standin.api_url, secret_key=SECRET,
-                        export_dir=tmp / "exports", config_dir=ROOT / "config", slack_bot_token=LOCAL_BOT_TOKEN,
-                        slack_signing_secret=LOCAL_SIGNING_SECRET, **overrides)
+    values = dict(database_url=db, redis_url=redis, slack_api_url=standin.api_url, secret_key=SECRET,
+                  export_dir=tmp / "exports", config_dir=ROOT / "config", slack_bot_token=LOCAL_BOT_TOKEN,
+                  slack_signing_secret=LOCAL_SIGNING_SECRET)
+    settings = Settings(**{**values, **overrides})
     running = start(settings, housekeeping=False)
     driver = SlackDriver(LOCAL_SIGNING_SECRET, app=running.app)
     system = System(backend=backend, settings=settings, running=running, standin=standin, slack=driver, tmp=tmp)

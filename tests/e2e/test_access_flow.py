@@ -29,7 +29,7 @@ def test_access_request_end_to_end(system, gym) -> None:
     assert ack.status == 200 and "Working on" in ack.json["text"]
     card = system.card()
     request_id = int(card["blocks"][-1]["elements"][0]["value"])
-    req = system.services.requests.get(request_id)
+    req = system.wait_status(request_id, (m.AWAITING_APPROVAL,), timeout=10)
     assert req.status == m.AWAITING_APPROVAL and req.due_on.isoformat() > req.received_at.date().isoformat()
     assert member["email"] not in json.dumps(card) and member["last_name"] not in block_texts(card)
 

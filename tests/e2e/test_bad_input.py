@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 from sqlalchemy import func, select, text
 
 from devslack.driver import command_body, sign, wait_for
 from gdpr import models as m
+from tests.conftest import ROOT, make_system
 from tests.helpers import COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, ephemerals, unique_member, wait_ephemeral
 
 
@@ -173,3 +175,22 @@ def test_an_unmasked_view_lands_in_the_members_change_history(system, gym) -> No
     assert views == [f"slack:{DPO}"]
     viewed = _audit(system, "subject.viewed")
     assert [json.loads(e.details)["unmasked"] for e in viewed] == [True]
+
+
+def test_an_approval_card_that_cannot_be_posted_closes_the_request(sqlite_url, standin, tmp_path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    roles = config / "roles.yaml"
+    roles.write_text(roles.read_text().replace("approvals: C0DPOAPPROV", "approvals: C0NOTINCHAN"))
+    bot = make_system("embedded", sqlite_url, standin, tmp_path, None, http=False, config_dir=config)
+    try:
+        member = unique_member(bot.services.system.engine)
+        bot.slack.command(SUPPORT, f"access {member['member_number']}")
+        assert "Something went wrong" in wait_ephemeral(standin, SUPPORT)["text"]
+        with bot.services.db.session() as s:
+            req = s.execute(select(m.SubjectRequest)).scalar_one()
+        assert req.status == m.FAILED and req.open_key is None  # closed: it can be filed again
+        assert [e.action for e in _audit(bot, "request.abandoned")] == ["request.abandoned"]
+        assert not [c for c in standin.calls_to("chat.postMessage") if c.args["channel"] == f"D{SUPPORT}"]
+    finally:
+        bot.stop()

@@ -16,7 +16,7 @@ def register(app, services, actors, followups) -> None:  # noqa: ANN001
         request_id = _request_id(body)
         actor = actors.actor(body["user"]["id"])
         req = services.requests.ensure_can_decide(request_id=request_id, actor=actor)
-        if req.status != m.AWAITING_APPROVAL:
+        if req.status not in m.DECIDABLE:
             raise AlreadyDecided(f"R-{request_id} was already decided ({req.status.replace('_', ' ')}).")
         client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))
 

@@ -67,10 +67,14 @@ def open_access(services, client, actor, channel: str, cmd: Command) -> None:  #
                                          channel_id=channel)
     masked = subject.masked()
     text = f"Access request R-{req.id}: awaiting DPO approval"
-    where, ts = post(client, channel=channel, fallback_user=actor.user_id, text=text,
-                     blocks=render.request_blocks(req, masked, with_buttons=False))
-    approvals = services.policy.channel("approvals")
-    card_channel, card_ts = post(client, channel=approvals, fallback_user=actor.user_id, text=text,
-                                 blocks=render.request_blocks(req, masked, with_buttons=True))
-    services.requests.attach_messages(request_id=req.id, channel_id=where, message_ts=ts,
-                                      approval_channel_id=card_channel, approval_ts=card_ts)
+    try:
+        where, ts = post(client, channel=channel, fallback_user=actor.user_id, text=text,
+                         blocks=render.request_blocks(req, masked, with_buttons=False))
+        approvals = services.policy.channel("approvals")
+        card_channel, card_ts = post(client, channel=approvals, fallback_user=None, text=text,
+                                     blocks=render.request_blocks(req, masked, with_buttons=True))
+    except Exception:
+        services.requests.abandon(request_id=req.id, reason="the approval card could not be posted to Slack")
+        raise
+    services.requests.card_posted(request_id=req.id, channel_id=where, message_ts=ts,
+                                  approval_channel_id=card_channel, approval_ts=card_ts)
