@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.main", "--processes", str(args.processes),
-                               "--threads", str(args.threads), "--queues", "exports"])
+                               "--threads", str(args.threads)])
     return 0
 
 
@@ -171,7 +171,23 @@ def cmd_datamap(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    print("ledger replay: the erasure ledger is empty (erasure, `/gdpr erase`, is not built yet); nothing re-applied")
+    """Re-apply every recorded erasure (after restoring the system database from an older backup)."""
+    from gdpr.datamap import load_datamap
+    from gdpr.db import Database
+    from gdpr.erasure import ErasureEngine
+    from gdpr.ledger import replay_ledger
+    from gdpr.migrate import upgrade_database
+    settings = _settings()
+    state, system = Database(settings.database_url), Database(settings.system_url)
+    reader = Database(settings.system_url, immediate=False)
+    upgrade_database(state)
+    engine = ErasureEngine(reader.engine, load_datamap(settings.resolved_config_dir() / "datamap.yaml"),
+                           writer=system.engine)
+    replay = replay_ledger(state, engine)
+    for request_id, kind, rows in replay.reapplied:
+        print(f"re-applied R-{request_id} ({kind}): {rows} rows erased again")
+    print(f"ledger replay: {replay.entries} erasure(s) in the ledger, {len(replay.reapplied)} re-applied, "
+          f"{replay.entries - len(replay.reapplied)} already in effect")
     return 0
 
 

@@ -14,8 +14,11 @@ from gdpr.access import AccessPolicy, load_policy
 from gdpr.audit import AuditLog
 from gdpr.datamap import DataMap, load_datamap
 from gdpr.db import Database
+from gdpr.erasure import ErasureEngine
+from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.jobs import ExportJob, Leases, reconcile
+from gdpr.notices import NoticeService, load_recipients
 from gdpr.requests import RequestService
 from gdpr.settings import Settings
 from gdpr.subjects import SubjectDirectory
@@ -42,15 +45,35 @@ class Services:
     templates: Environment
     slack: WebClient
     broker: dramatiq.Broker
+    system_writer: Database
+    erasure: ErasureEngine
+    notices: NoticeService
+    secret: bytes
     actors: Actors | None = None
     leases: Leases = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = Leases(self.requests, dt.timedelta(seconds=self.settings.lease_seconds))
 
-    def enqueue_export(self, request_id: int) -> None:
-        """Queue messages carry the request id only."""
-        self.actors.export_subject.send(request_id)
+    def enqueue_request(self, request_id: int) -> None:
+        """Queue messages carry the request id only; the kind picks the actor."""
+        kind = self.requests.get(request_id).kind
+        (self.actors.erase_subject if kind == "erase" else self.actors.export_subject).send(request_id)
+
+    def send_notice(self, notice_id: int, delay_ms: int = 0) -> None:
+        self.actors.deliver_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
+
+    def erasure_job(self) -> ErasureJob:
+        from bot.delivery import SlackDelivery
+        return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
+                          datamap=self.datamap, notices=self.notices, delivery=SlackDelivery(self),
+                          send_notice=self.send_notice, export_dir=self.settings.export_dir, secret=self.secret,
+                          max_attempts=self.settings.job_max_attempts)
+
+    def notice_job(self) -> NoticeJob:
+        from bot.delivery import SlackDelivery
+        return NoticeJob(requests=self.requests, notices=self.notices, delivery=SlackDelivery(self),
+                         send_notice=self.send_notice)
 
     def export_job(self) -> ExportJob:
         from bot.delivery import SlackDelivery
@@ -58,12 +81,16 @@ class Services:
                          delivery=SlackDelivery(self), max_attempts=self.settings.job_max_attempts)
 
     def reconcile(self) -> list[int]:
-        return reconcile(self.requests, self.enqueue_export,
+        sent = reconcile(self.requests, self.enqueue_request,
                          requeue_after=dt.timedelta(seconds=self.settings.requeue_after_seconds))
+        for notice_id in self.notices.due(grace=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
+            self.send_notice(notice_id)
+        return sent
 
     def close(self) -> None:
         self.db.dispose()
         self.system.dispose()
+        self.system_writer.dispose()
 
 
 def make_slack_client(settings: Settings) -> WebClient:
@@ -81,11 +108,17 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     datamap = load_datamap(config / "datamap.yaml")
     templates = make_environment(settings.templates_dir())
     audit = AuditLog(secret)
+    requests = RequestService(db, audit, secret)
+    system_writer = Database(settings.system_url)
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=load_policy(config / "roles.yaml"),
-        audit=audit, requests=RequestService(db, audit, secret),
+        audit=audit, requests=requests,
         directory=SubjectDirectory(system.engine, datamap),
         exporter=Exporter(system.engine, datamap, templates, settings.export_dir), templates=templates,
-        slack=slack or make_slack_client(settings), broker=broker or make_broker(settings))
+        slack=slack or make_slack_client(settings), broker=broker or make_broker(settings),
+        system_writer=system_writer, erasure=ErasureEngine(system.engine, datamap, writer=system_writer.engine), secret=secret,
+        notices=NoticeService(db, audit, secret, load_recipients(config / "integrations.yaml"),
+                              clock=requests.clock, max_attempts=settings.notice_max_attempts,
+                              backoff_s=settings.notice_backoff_seconds))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
     return services

@@ -5,7 +5,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.render import request_blocks
+from bot.render import escape, notices_blocks, request_blocks
 from bot.slack_io import dm_channel
 from gdpr import models as m
 from gdpr.export import ExportFile
@@ -49,6 +49,43 @@ class SlackDelivery:
                              f"{len([n for n in export.counts.values() if n])} tables. "
                              f"The passphrase went to <@{req.requester_id}> by direct message."))
         return resp["file"]["id"] if resp.get("file") else resp["files"][0]["id"]
+
+    def erasure_reported(self, req: m.SubjectRequest, report, hits) -> None:  # noqa: ANN001
+        held = sum(c.get("held", 0) for c in report.counts.values())
+        if report.already_erased:
+            text = f":broom: R-{req.id}: this subject was already erased; nothing left to erase."
+        else:
+            text = (f":broom: Erasure of R-{req.id} committed in one transaction: {report.rows} rows erased in "
+                    f"{len([c for c in report.counts.values() if c.get('erased')])} tables; {held} rows kept "
+                    "under legal hold.")
+        if hits:
+            where = ", ".join(f"`{escape(h.table)}.{escape(h.column)}` ({h.rows} row(s))" for h in hits)
+            text += f"\n:x: *Residue check failed*: former identifiers still found in {where}. DPO: please review."
+        else:
+            text += "\n:white_check_mark: Residue check: none of the former identifiers is left outside legal-hold rows."
+        self._thread(req, text)
+
+    def notices_changed(self, req: m.SubjectRequest) -> None:
+        notices = self.s.notices.for_request(req.id)
+        if not notices:
+            return
+        blocks = notices_blocks(req, notices)
+        text = f"Recipients of R-{req.id}"
+        if req.notice_ts:
+            try:
+                self.s.slack.chat_update(channel=req.approval_channel_id, ts=req.notice_ts, text=text, blocks=blocks)
+            except SlackApiError as exc:
+                log.warning("chat.update notices R-%s failed: %s", req.id, exc.response.get("error"))
+            return
+        resp = self.s.slack.chat_postMessage(channel=req.approval_channel_id, thread_ts=req.approval_ts,
+                                             text=text, blocks=blocks)
+        self.s.requests.attach(request_id=req.id, notice_ts=resp["ts"])
+        req.notice_ts = resp["ts"]
+
+    def _thread(self, req: m.SubjectRequest, text: str) -> None:
+        for channel, ts in ((req.channel_id, req.message_ts), (req.approval_channel_id, req.approval_ts)):
+            if channel and ts:
+                self.s.slack.chat_postMessage(channel=channel, thread_ts=ts, text=text)
 
     def job_failed(self, req: m.SubjectRequest, reference: str) -> None:
         self.request_changed(req)

@@ -11,10 +11,13 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr help` — this list
 • `/gdpr find <email | phone | member number> [--club CLUB]` — look a member or lead up (masked)
 • `/gdpr access <email | phone | member number> [--club CLUB]` — right of access: export a member's data for their club (DPO approves)
-• `/gdpr access lead <email | phone>` — the same for a CRM lead"""
+• `/gdpr access lead <email | phone>` — the same for a CRM lead
+• `/gdpr erase <email | phone | member number> [--club CLUB]` — right to be forgotten: anonymise a member everywhere (DPO approves a preview)
+• `/gdpr erase lead <email | phone>` — the same for a CRM lead"""
 USAGE = {
     "find": "Usage: `/gdpr find <email | phone | member number> [--club CLUB]`",
     "access": "Usage: `/gdpr access [lead] <email | phone | member number> [--club CLUB]`",
+    "erase": "Usage: `/gdpr erase [lead] <email | phone | member number> [--club CLUB]`",
 }
 
 
@@ -44,7 +47,7 @@ def parse(text: str) -> Command:
         club = rest[i + 1].lower()
         rest = rest[:i] + rest[i + 2:]
     kind = "member"
-    if name == "access" and rest and rest[0].lower() == "lead":
+    if name in ("access", "erase") and rest and rest[0].lower() == "lead":
         kind, rest = "lead", rest[1:]
     if len(rest) > 1 and all(re.fullmatch(r"[\d+()\-/.]+", w) for w in rest):
         rest = [" ".join(rest)]  # a phone number typed with spaces

@@ -9,7 +9,12 @@ from gdpr.subjects import Candidate
 STATUS_LABEL = {
     m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",
     m.REJECTED: ":no_entry: rejected", m.QUEUED: ":inbox_tray: approved, queued", m.RUNNING: ":gear: export running",
-    m.DONE: ":package: done", m.FAILED: ":x: failed",
+    m.DONE: ":package: done", m.FAILED: ":x: failed", m.NOTIFYING: ":outbox_tray: erased; telling recipients",
+}
+NOTICE_LABEL = {
+    m.NOTICE_WAITING: ":hourglass: waiting for the erasure", m.NOTICE_PENDING: ":hourglass: queued",
+    m.NOTICE_SENDING: ":arrow_right: sending", m.NOTICE_RETRYING: ":repeat: retrying", m.NOTICE_SENT: ":white_check_mark: sent",
+    m.NOTICE_FAILED: ":x: failed", m.NOTICE_IMPOSSIBLE: ":heavy_minus_sign: closed by the DPO",
 }
 
 
@@ -38,6 +43,7 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
         {"type": "section", "text": mrkdwn(f"*{KINDS.get(req.kind, req.kind)}*\nRequested by <@{req.requester_id}> "
                                            f"· received {req.received_at:%d %b %Y} · due *{req.due_on:%d %b %Y}*")},
         subject_fields(subject, "Lead" if req.subject_type == "lead" else "Member"),
+        *preview_blocks(req),
         {"type": "context", "elements": [mrkdwn(f"Status: {STATUS_LABEL.get(req.status, req.status)}"
                                                 + _decision(req) + _outcome(req))]},
     ]
@@ -51,6 +57,62 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
     return blocks
 
 
+def preview_blocks(req: m.SubjectRequest) -> list[dict]:
+    """What the erasure will do, computed for this subject when the request was filed."""
+    p = req.preview
+    if req.kind != "erase" or not p:
+        return []
+    if p.get("already_erased"):
+        return [{"type": "section", "text": mrkdwn("*Preview:* this subject is already erased; approving only "
+                                                   "records it.")}]
+    verbs = {"delete": "deleted", "update": "anonymised", "unlink": "unlinked"}
+    lines = [f"• `{t}`: {v['rows']} row(s) {verbs.get(v['action'], v['action'])}"
+             + (f", {v['held']} kept under legal hold" if v.get("held") else "") for t, v in p["tables"].items()]
+    holds = [f"• `{h['table']}` until {h['until']}: {escape(h['reason'])}" for h in p.get("holds", [])]
+    text = "*Preview of the erasure*\n" + "\n".join(lines)
+    if holds:
+        text += "\n*Legal holds*\n" + "\n".join(holds)
+    text += "\n*Recipients to tell (Art. 19):* " + (", ".join(p["recipients"]) or "none")
+    blocks = [{"type": "section", "text": mrkdwn(text[:2900])}]
+    if p.get("warnings"):
+        blocks.append({"type": "section", "text": mrkdwn(":warning: *Weigh before approving:* "
+                                                         + "; ".join(escape(w) for w in p["warnings"]))})
+    return blocks
+
+
+def notices_blocks(req: m.SubjectRequest, notices: list[m.Notice]) -> list[dict]:
+    lines = []
+    for n in notices:
+        line = f"• *{escape(n.recipient)}*: {NOTICE_LABEL.get(n.status, n.status)}"
+        if n.last_error and n.status in (m.NOTICE_RETRYING, m.NOTICE_FAILED):
+            line += f" ({escape(n.last_error)}, attempt {n.attempts})"
+        if n.status == m.NOTICE_IMPOSSIBLE and n.reason:
+            line += f": {escape(n.reason[:200])}"
+        lines.append(line)
+    blocks = [{"type": "section", "text": mrkdwn(f"*Recipients of R-{req.id} (Art. 19)*\n" + "\n".join(lines))}]
+    buttons = []
+    for n in notices:
+        if n.status == m.NOTICE_FAILED:
+            buttons.append({"type": "button", "action_id": "notice.retry", "text": plain(f"Retry {n.recipient}"),
+                            "value": str(n.id), "style": "primary"})
+        if n.status in (m.NOTICE_FAILED, m.NOTICE_RETRYING):
+            buttons.append({"type": "button", "action_id": "notice.impossible", "value": str(n.id),
+                            "text": plain(f"Cannot tell {n.recipient}")})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"notices-{req.id}", "elements": buttons[:25]})
+    return blocks
+
+
+def impossible_modal(notice_id: int, recipient: str) -> dict:
+    return {
+        "type": "modal", "callback_id": "notice.impossible_reason", "private_metadata": str(notice_id),
+        "title": plain("Close a recipient"), "submit": plain("Record"), "close": plain("Cancel"),
+        "blocks": [{"type": "input", "block_id": "reason", "label": plain(f"Why can {recipient} not be told?"),
+                    "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                                "max_length": 1000}}],
+    }
+
+
 def _decision(req: m.SubjectRequest) -> str:
     if not req.decided_by:
         return ""
@@ -61,6 +123,9 @@ def _decision(req: m.SubjectRequest) -> str:
 def _outcome(req: m.SubjectRequest) -> str:
     if req.status == m.REJECTED and req.reject_reason:
         return f" · reason: {escape(req.reject_reason[:300])}"
+    if req.kind == "erase" and req.status in (m.DONE, m.NOTIFYING) and req.result:
+        return (f" · {req.result.get('rows', 0)} rows erased in {req.result.get('tables', 0)} tables, "
+                f"{req.result.get('held', 0)} kept under legal hold")
     if req.status == m.DONE and req.result:
         return f" · {req.result.get('rows', 0)} rows from {req.result.get('tables', 0)} tables, file in thread"
     if req.status == m.FAILED:

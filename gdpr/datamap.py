@@ -22,6 +22,22 @@ class ColumnSpec:
     retention: str
     recipients: tuple[str, ...]
     erasure: str
+    replace_with: str | None = None
+    identifier: bool = False
+
+
+@dataclass(frozen=True)
+class HoldSpec:
+    reason: str
+    years: int
+    since: str
+
+
+@dataclass(frozen=True)
+class ErasureSpec:
+    rows: str = "update"  # update | delete | unlink
+    hold: HoldSpec | None = None
+    warn: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,8 @@ class TableSpec:
     columns: dict[str, ColumnSpec]
     context: tuple[str, ...]
     exclude: tuple[str, ...]
+    erasure: ErasureSpec = ErasureSpec()
+    recipients: dict[str, str] | None = None  # {provider: column, external_id: column}
 
     def exported_columns(self) -> list[str]:
         """Columns shown to the subject: context first, then the personal ones; never excluded ones."""
@@ -129,7 +147,34 @@ def _table(doc: Located, name: str, raw: dict, recipients: dict, subjects: dict)
     for col, spec in doc.require(raw, at, "columns", dict).items():
         columns[col] = _column(doc, at + ("columns", col), col, spec or {}, defaults, recipients)
     return TableSpec(name=name, links=dict(links), columns=columns, context=tuple(raw.get("context") or ()),
-                     exclude=tuple(raw.get("exclude") or ()))
+                     exclude=tuple(raw.get("exclude") or ()), erasure=_erasure(doc, at, raw.get("erasure")),
+                     recipients=_recipients(doc, at, raw.get("recipients")))
+
+
+ROW_RULES = {"update", "delete", "unlink"}
+
+
+def _erasure(doc: Located, at: tuple, raw: dict | None) -> ErasureSpec:
+    if raw is None:
+        raise doc.error(at, "missing 'erasure' (rows: update | delete | unlink): every mapped table needs a rule")
+    at = at + ("erasure",)
+    rows = raw.get("rows", "update")
+    if rows not in ROW_RULES:
+        raise doc.error(at + ("rows",), f"unknown rule '{rows}' (known: {', '.join(sorted(ROW_RULES))})")
+    hold = None
+    if raw.get("hold") is not None:
+        h = raw["hold"]
+        hold = HoldSpec(reason=doc.require(h, at + ("hold",), "reason"), years=doc.require(h, at + ("hold",), "years", int),
+                        since=doc.require(h, at + ("hold",), "since"))
+    warn = tuple((doc.require(w, at + ("warn", i), "message"), doc.require(w, at + ("warn", i), "when"))
+                 for i, w in enumerate(raw.get("warn") or []))
+    return ErasureSpec(rows=rows, hold=hold, warn=warn)
+
+
+def _recipients(doc: Located, at: tuple, raw: dict | None) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    return {k: doc.require(raw, at + ("recipients",), k) for k in ("provider", "external_id")}
 
 
 def _column(doc: Located, at: tuple, name: str, spec: dict, defaults: dict, recipients: dict) -> ColumnSpec:
@@ -146,5 +191,8 @@ def _column(doc: Located, at: tuple, name: str, spec: dict, defaults: dict, reci
     for r in merged["recipients"]:
         if r not in recipients:
             raise doc.error(at + ("recipients",), f"unknown recipient '{r}'")
+    if erasure == "replace" and not merged.get("replace_with"):
+        raise doc.error(at, "erasure 'replace' needs 'replace_with'")
     return ColumnSpec(name=name, category=category, purpose=merged["purpose"], basis=merged["basis"],
-                      retention=merged["retention"], recipients=tuple(merged["recipients"]), erasure=erasure)
+                      retention=merged["retention"], recipients=tuple(merged["recipients"]), erasure=erasure,
+                      replace_with=merged.get("replace_with"), identifier=bool(merged.get("identifier", False)))

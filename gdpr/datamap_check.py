@@ -50,7 +50,8 @@ def check_datamap(dm: DataMap, engine: Engine) -> CheckReport:
     live = {t: {c["name"]: c["type"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
     _check_named(dm, live, report)
     for tname, cols in live.items():
-        if tname in dm.non_personal_tables or tname.startswith(("alembic_", "audit_", "subject_requests", "decisions")):
+        if tname in dm.non_personal_tables or tname.startswith(("alembic_", "audit_", "subject_requests", "decisions",
+                                                                  "erasure_")):
             continue
         spec = dm.tables.get(tname)
         known = set() if spec is None else set(spec.columns) | set(spec.context) | set(spec.exclude)
@@ -72,7 +73,9 @@ def _check_named(dm: DataMap, live: dict, report: CheckReport) -> None:
             report.errors.append(f"{what}: column '{tname}.{cname}' does not exist")
 
     for t in dm.tables.values():
-        for name in list(t.links.values()) + list(t.columns) + list(t.context) + list(t.exclude):
+        extra = [t.erasure.hold.since] if t.erasure.hold else []
+        extra += list(t.recipients.values()) if t.recipients else []
+        for name in list(t.links.values()) + list(t.columns) + list(t.context) + list(t.exclude) + extra:
             need(t.name, name, f"tables.{t.name}")
     for s in dm.subjects.values():
         cols = [s.key, s.club] + [c for cs in s.lookup.values() for c in cs] + [c for cs in s.display.values() for c in cs]

@@ -64,15 +64,17 @@ class Leases:
             return s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
                              .values(lease_expires_at=self.requests.clock() + self.lease)).rowcount == 1
 
-    def finish(self, *, request_id: int, owner: str, **values: object) -> bool:
+    def finish(self, *, request_id: int, owner: str, final_status: str = m.DONE, **values: object) -> bool:
+        """Leave RUNNING for final_status; a request that still waits (notifying) stays open."""
         r = m.SubjectRequest
+        closing = {"open_key": None, "finished_at": self.requests.clock()} if final_status in m.TERMINAL else {}
         with self.requests.db.session() as s:
             n = s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
-                          .values(status=m.DONE, open_key=None, lease_owner=None, lease_expires_at=None,
-                                  finished_at=self.requests.clock(), **values)).rowcount
+                          .values(status=final_status, lease_owner=None, lease_expires_at=None,
+                                  **closing, **values)).rowcount
             if n == 1:
                 req = s.get(m.SubjectRequest, request_id)
-                record(s, self.requests.audit, req, owner, "job.done", **(values.get("result") or {}))
+                record(s, self.requests.audit, req, owner, f"job.{final_status}", **(values.get("result") or {}))
             return n == 1
 
     def release(self, *, request_id: int, owner: str, error: str, final: bool) -> m.SubjectRequest | None:

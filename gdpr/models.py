@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -56,6 +56,8 @@ class SubjectRequest(Base):
     file_id: Mapped[str | None] = mapped_column(String(64))
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    preview: Mapped[dict | None] = mapped_column(JSON)  # erasure: what the DPO approved (no PII)
+    notice_ts: Mapped[str | None] = mapped_column(String(32))  # erasure: the recipients' status message
 
 
 class Decision(Base):
@@ -92,3 +94,48 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+NOTIFYING = "notifying"  # erasure done; waiting for every recipient (Art. 19)
+
+# Erasure notices (Art. 19) - an outbox, one row per request and recipient.
+NOTICE_WAITING = "waiting"      # written before the erasure; not sendable until it committed
+NOTICE_PENDING = "pending"
+NOTICE_SENDING = "sending"
+NOTICE_RETRYING = "retrying"
+NOTICE_SENT = "sent"
+NOTICE_FAILED = "failed"
+NOTICE_IMPOSSIBLE = "impossible"  # the DPO recorded why this recipient cannot be told
+NOTICE_SETTLED = (NOTICE_SENT, NOTICE_IMPOSSIBLE)
+
+
+class Notice(Base):
+    __tablename__ = "erasure_notices"
+    __table_args__ = (UniqueConstraint("request_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("subject_requests.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    external_ref: Mapped[str | None] = mapped_column(Text)  # encrypted; cleared once delivered
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class LedgerEntry(Base):
+    """Every erasure, so it can be re-applied after a restore from an older backup. No personal data:
+    internal keys (which a restored database maps back to rows) and a keyed hash of the identifiers."""
+
+    __tablename__ = "erasure_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_key: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict] = mapped_column(JSON)

@@ -20,7 +20,8 @@ from gdpr.duedates import add_one_month
 from gdpr.errors import AlreadyDecided, DuplicateRequest, NotAllowed, RequestNotFound
 from gdpr.subjects import Candidate
 
-KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)"}
+KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)",
+         "erase": "Right to erasure (Art. 17); recipients told (Art. 19)"}
 
 
 def utcnow() -> dt.datetime:
@@ -78,6 +79,20 @@ class RequestService:
         with self.db.session() as s:
             s.execute(update(r).where(r.id == request_id).values(**where))
             s.execute(update(r).where(r.id == request_id, r.status == m.RECEIVED).values(status=m.AWAITING_APPROVAL))
+
+    def attach(self, *, request_id: int, **values: object) -> None:
+        with self.db.session() as s:
+            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(**values))
+
+    def set_preview(self, *, request_id: int, preview: dict) -> None:
+        with self.db.session() as s:
+            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(preview=preview))
+            req = s.get(m.SubjectRequest, request_id)
+            self.audit.record(s, actor="gdpr-bot", action="erasure.preview", request_id=request_id,
+                              subject_ref=req.subject_ref, **preview)
+
+    def open_of_kind(self, *, kind: str, subject_ref: str) -> int | None:
+        return self._open_id(kind, subject_ref)
 
     def abandon(self, *, request_id: int, reason: str) -> None:
         """A request that could not be put in front of the DPO: closed, so it can be filed again."""

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: int = 60
     requeue_after_seconds: int = 300
     job_max_attempts: int = 5
+    notice_max_attempts: int = 6
+    notice_backoff_seconds: float = 2.0  # first retry; doubles each attempt, at most 15 minutes
     worker_threads: int = 2
 
     @property

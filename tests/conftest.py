@@ -122,7 +122,8 @@ class System:
         s = self.settings
         env = {**os.environ, "DATABASE_URL": s.database_url, "SECRET_KEY": SECRET, "SLACK_API_URL": s.slack_api_url,
                "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "EXPORT_DIR": str(s.export_dir), "CONFIG_DIR": str(s.config_dir),
-               "LEASE_SECONDS": str(s.lease_seconds), "PYTHONUNBUFFERED": "1"}
+               "LEASE_SECONDS": str(s.lease_seconds), "PYTHONUNBUFFERED": "1",
+               "NOTICE_MAX_ATTEMPTS": str(s.notice_max_attempts), "NOTICE_BACKOFF_SECONDS": str(s.notice_backoff_seconds)}
         if s.redis_url:
             env["REDIS_URL"] = s.redis_url
         env.update(extra)
@@ -138,7 +139,7 @@ class System:
     def start_worker(self, **extra: str) -> subprocess.Popen:
         """A real `dramatiq workers.main` process (what `gdpr-bot worker` execs)."""
         return self.spawn("-m", "dramatiq", "workers.main", "--processes", "1", "--threads", "2",
-                          "--queues", "exports", log_name="worker", **extra)
+                          log_name="worker", **extra)
 
     def wait_status(self, request_id: int, statuses: tuple[str, ...] = m.TERMINAL, timeout: float = 90) -> m.SubjectRequest:
         return wait_for(lambda: (r := self.services.requests.get(request_id)).status in statuses and r,
@@ -188,14 +189,21 @@ def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: 
     return system
 
 
+@pytest.fixture
+def system_config() -> Path:
+    """The config/ folder the system runs with (a test module may override this fixture)."""
+    return ROOT / "config"
+
+
 @pytest.fixture(params=["embedded", "postgres+redis"])
-def system(request: pytest.FixtureRequest, standin: SlackStandIn, tmp_path: Path) -> System:
+def system(request: pytest.FixtureRequest, standin: SlackStandIn, tmp_path: Path, system_config: Path) -> System:
     """The whole product on one backend: the embedded default, or PostgreSQL + Redis + a worker process."""
     if request.param == "embedded":
-        sys_ = make_system("embedded", request.getfixturevalue("sqlite_url"), standin, tmp_path, None)
+        sys_ = make_system("embedded", request.getfixturevalue("sqlite_url"), standin, tmp_path, None,
+                           config_dir=system_config)
     else:
         sys_ = make_system("postgres+redis", request.getfixturevalue("pg_url"), standin, tmp_path,
-                           request.getfixturevalue("redis_url"))
+                           request.getfixturevalue("redis_url"), config_dir=system_config)
         sys_.start_worker()
     yield sys_
     sys_.stop()

@@ -17,6 +17,8 @@ ONE_HOUR_MS = 60 * 60 * 1000
 @dataclass
 class Actors:
     export_subject: dramatiq.Actor
+    erase_subject: dramatiq.Actor
+    deliver_notice: dramatiq.Actor
 
 
 def owner_id() -> str:
@@ -32,5 +34,17 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
     def export_subject(request_id: int) -> None:
         services().export_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
 
-    return Actors(export_subject=dramatiq.actor(export_subject, broker=broker, queue_name="exports",
-                                                time_limit=ONE_HOUR_MS, **RETRY))
+    def erase_subject(request_id: int) -> None:
+        services().erasure_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+
+    def deliver_notice(notice_id: int) -> None:
+        # Backoff lives in the database (the thread shows it); no Dramatiq retries on top.
+        services().notice_job().run(notice_id=notice_id)
+
+    return Actors(
+        export_subject=dramatiq.actor(export_subject, broker=broker, queue_name="exports",
+                                      time_limit=ONE_HOUR_MS, **RETRY),
+        erase_subject=dramatiq.actor(erase_subject, broker=broker, queue_name="erasures",
+                                     time_limit=ONE_HOUR_MS, **RETRY),
+        deliver_notice=dramatiq.actor(deliver_notice, broker=broker, queue_name="notices", max_retries=0,
+                                      time_limit=5 * 60 * 1000))

@@ -1,9 +1,10 @@
 """Interactive action listeners (buttons)."""
 from __future__ import annotations
 
-from bot.listeners.actions import approve, reject
+from bot.listeners.actions import approve, notices, reject
 
 
 def register(app, services, actors, followups) -> None:  # noqa: ANN001
     approve.register(app, services, actors, followups)
     reject.register(app, services, actors, followups)
+    notices.register(app, services, actors, followups)

@@ -31,7 +31,7 @@ def decide(services, client, actor, channel: str, request_id: int) -> None:  # n
 def enqueue_approved(services, request_id: int) -> bool:  # noqa: ANN001
     """Queue the job. If the broker is down the request stays 'approved' and the reconciler sends it."""
     try:
-        services.enqueue_export(request_id)
+        services.enqueue_request(request_id)
         services.requests.mark_queued(request_id=request_id)
         return True
     except Exception as exc:  # the state DB leads: nothing is lost, the reconciler re-sends

@@ -30,7 +30,7 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
         if cmd.name == "find":
             find(services, client, actor, channel, cmd)
         else:
-            open_access(services, client, actor, channel, cmd)
+            open_request(services, client, actor, channel, cmd)
     except AmbiguousSubject as exc:
         title = f":mag: {exc} Matches:"
         ephemeral(client, channel=channel, user=actor.user_id, text=str(exc),
@@ -59,14 +59,17 @@ def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: 
               blocks=render.candidates_blocks(title, found, unmasked=unmasked))
 
 
-def open_access(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
-    require(services, actor, "request.create", kind="access")
+def open_request(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
+    """access or erase: resolve the subject, persist, (erase: compute the preview), post the cards."""
+    require(services, actor, "request.create", kind=cmd.name)
     identity = parse_identity(cmd.identity, services.directory.patterns())
     subject = services.directory.resolve(identity, kind=cmd.kind, club_code=cmd.club)
-    req = services.requests.open_request(kind="access", subject=subject, requester_id=actor.user_id,
+    req = services.requests.open_request(kind=cmd.name, subject=subject, requester_id=actor.user_id,
                                          channel_id=channel)
+    if cmd.name == "erase":
+        req.preview = erasure_preview(services, req)
     masked = subject.masked()
-    text = f"Access request R-{req.id}: awaiting DPO approval"
+    text = f"{cmd.name.capitalize()} request R-{req.id}: awaiting DPO approval"
     try:
         where, ts = post(client, channel=channel, fallback_user=actor.user_id, text=text,
                          blocks=render.request_blocks(req, masked, with_buttons=False))
@@ -78,3 +81,13 @@ def open_access(services, client, actor, channel: str, cmd: Command) -> None:  #
         raise
     services.requests.card_posted(request_id=req.id, channel_id=where, message_ts=ts,
                                   approval_channel_id=card_channel, approval_ts=card_ts)
+
+
+def erasure_preview(services, req) -> dict:  # noqa: ANN001
+    """Computed for this subject now: rows per table and rule, holds, recipients, warnings."""
+    preview = services.erasure.plan(kind=req.subject_type, key=req.subject_key).summary()
+    pending = services.requests.open_of_kind(kind="access", subject_ref=req.subject_ref)
+    if pending:
+        preview["warnings"].append(f"a pending access request (R-{pending}): answer it before erasing")
+    services.requests.set_preview(request_id=req.id, preview=preview)
+    return preview

@@ -1,0 +1,269 @@
+"""Right to be forgotten: anonymise one subject throughout the system, driven by the data map.
+
+One transaction per subject, a handful of set-based statements per table (never one UPDATE
+per row). Rows under legal hold are left untouched. Idempotent: a subject already erased is
+recognised and nothing is run again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import (Date, DateTime, Engine, String, and_, cast, column, delete, func, inspect, literal, not_,
+                        or_, select, table, update)
+from sqlalchemy.sql.elements import ColumnElement
+
+from gdpr.datamap import DataMap, TableSpec
+
+MIN_IDENTIFIER = 5  # shorter values (initials, "x") would match everywhere
+
+
+@dataclass
+class TablePlan:
+    table: str
+    action: str  # delete | update | unlink
+    rows: int
+    held: int = 0
+    hold_reason: str | None = None
+    hold_until: dt.date | None = None
+
+
+@dataclass
+class ErasurePlan:
+    kind: str
+    tables: list[TablePlan]
+    recipients: list[str]
+    warnings: list[str]
+    already_erased: bool = False
+
+    def summary(self) -> dict:
+        """A plain, PII-free view for cards and the audit log."""
+        return {"tables": {t.table: {"action": t.action, "rows": t.rows, "held": t.held} for t in self.tables
+                           if t.rows or t.held},
+                "holds": [{"table": t.table, "reason": t.hold_reason, "rows": t.held,
+                           "until": t.hold_until.isoformat() if t.hold_until else None} for t in self.tables if t.held],
+                "recipients": self.recipients, "warnings": self.warnings, "already_erased": self.already_erased}
+
+
+@dataclass
+class Identifiers:
+    """The subject's former identifiers. In memory for one job only: never stored, logged or queued."""
+    values: set[str] = field(default_factory=set)
+
+    def add(self, value: object) -> None:
+        text = str(value).strip().lower() if value is not None else ""
+        if len(text) >= MIN_IDENTIFIER:
+            self.values.add(text)
+
+    def fingerprint(self, secret: bytes) -> str:
+        """A keyed hash of all identifiers together: proves which erasure this was, reveals nothing."""
+        return hmac.new(secret, "\x1f".join(sorted(self.values)).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class ErasureReport:
+    counts: dict[str, dict[str, int]]
+    already_erased: bool = False
+
+    @property
+    def rows(self) -> int:
+        return sum(c.get("erased", 0) for c in self.counts.values())
+
+
+def _key(key: str) -> int | str:
+    return int(key) if key.isdigit() else key
+
+
+class ErasureEngine:
+    """Reads go through `engine`; the erasure's one transaction through `writer` (by default the same).
+    On SQLite they differ: the writer takes the write lock up front, and reads must never wait on it."""
+
+    def __init__(self, engine: Engine, datamap: DataMap, today: Callable[[], dt.date] = dt.date.today, *,
+                 writer: Engine | None = None) -> None:
+        self._engine, self._writer, self._map, self._today = engine, writer or engine, datamap, today
+        self._types: dict[str, dict[str, object]] = {}
+
+    # -- SQL building blocks ---------------------------------------------------------------------
+    def _col_types(self, tname: str) -> dict[str, object]:
+        if tname not in self._types:
+            self._types[tname] = {c["name"]: c["type"] for c in inspect(self._engine).get_columns(tname)}
+        return self._types[tname]
+
+    def held(self, spec: TableSpec) -> ColumnElement | None:
+        """Rows still under the table's legal hold (no date counts as held: the hold has not started)."""
+        hold = spec.erasure.hold
+        if hold is None:
+            return None
+        today = self._today()
+        cutoff = today.replace(year=today.year - hold.years) if not (today.month == 2 and today.day == 29) \
+            else dt.date(today.year - hold.years, 2, 28)
+        since = column(hold.since)
+        return or_(since.is_(None), since > cutoff)
+
+    def _where(self, spec: TableSpec, kind: str, key: str, *, held: bool) -> ColumnElement:
+        link = column(spec.links[kind]) == _key(key)
+        cond = self.held(spec)
+        if cond is None:
+            return link if not held else and_(link, literal(False))
+        return and_(link, cond if held else not_(cond))
+
+    def _value(self, spec: TableSpec, name: str) -> object:
+        col = spec.columns[name]
+        target = column(name)
+        if col.erasure == "erase":
+            return None
+        if col.erasure == "mask":
+            return func.substr(target, 1, 2)
+        if col.erasure == "generalise":
+            if isinstance(self._col_types(spec.name)[name], (Date, DateTime)):
+                if self._engine.dialect.name == "postgresql":
+                    return cast(func.date_trunc("year", target), Date)
+                return func.date(target, "start of year")
+            return func.substr(target, 1, 2)
+        template = col.replace_with or ""
+        if "{id}" in template:
+            before, _, after = template.partition("{id}")
+            return literal(before, String) + cast(column("id"), String) + literal(after, String)
+        return literal(template, String)
+
+    def _assignments(self, spec: TableSpec, kind: str) -> dict[str, object]:
+        values = {c: self._value(spec, c) for c, rule in spec.columns.items() if rule.erasure != "keep"}
+        if spec.erasure.rows == "unlink":
+            values[spec.links[kind]] = None
+        return values
+
+    # -- what the DPO sees before approving --------------------------------------------------------
+    def plan(self, *, kind: str, key: str) -> ErasurePlan:
+        tables, warnings, recipients = [], [], []
+        with self._engine.connect() as conn:
+            for spec in self._map.tables_for(kind):
+                tables.append(self._plan_table(conn, spec, kind, key))
+                for message, when in spec.erasure.warn:
+                    n = conn.execute(select(func.count()).select_from(table(spec.name)).where(
+                        column(spec.links[kind]) == _key(key)).where(literal_sql(when))).scalar_one()
+                    if n:
+                        warnings.append(message)
+            recipients = sorted({p for p, _ in self._recipients(conn, kind, key)})
+        return ErasurePlan(kind=kind, tables=tables, recipients=recipients, warnings=warnings,
+                           already_erased=self.is_erased(kind=kind, key=key))
+
+    def _plan_table(self, conn, spec: TableSpec, kind: str, key: str) -> TablePlan:  # noqa: ANN001
+        count = lambda cond: conn.execute(select(func.count()).select_from(table(spec.name)).where(cond)).scalar_one()  # noqa: E731
+        plan = TablePlan(table=spec.name, action=spec.erasure.rows, rows=count(self._where(spec, kind, key, held=False)))
+        hold = spec.erasure.hold
+        if hold is not None:
+            plan.held = count(self._where(spec, kind, key, held=True))
+            plan.hold_reason = hold.reason
+            if plan.held:
+                latest = conn.execute(select(func.max(column(hold.since))).select_from(table(spec.name)).where(
+                    self._where(spec, kind, key, held=True))).scalar()
+                plan.hold_until = _add_years(_as_date(latest) or self._today(), hold.years)
+        return plan
+
+    def _recipients(self, conn, kind: str, key: str) -> list[tuple[str, str]]:  # noqa: ANN001
+        out = []
+        for spec in self._map.tables_for(kind):
+            if spec.recipients:
+                rows = conn.execute(select(column(spec.recipients["provider"]), column(spec.recipients["external_id"]))
+                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == _key(key)))
+                out += [(str(p), str(e)) for p, e in rows]
+        return out
+
+    def recipients(self, *, kind: str, key: str) -> list[tuple[str, str]]:
+        """(provider, external id) for every integration the subject is linked to."""
+        with self._engine.connect() as conn:
+            return self._recipients(conn, kind, key)
+
+    # -- identifiers, before and after -------------------------------------------------------------
+    def identifiers(self, *, kind: str, key: str) -> Identifiers:
+        ids = Identifiers()
+        name_cols = {c for s in self._map.subjects.values() for c in s.display.get("name", ())}
+        with self._engine.connect() as conn:
+            for spec in self._map.tables_for(kind):
+                cols = [c for c, rule in spec.columns.items() if rule.identifier]
+                if not cols:
+                    continue
+                has_id = "id" in self._col_types(spec.name)
+                rows = conn.execute(select(*[column(c) for c in cols], *([column("id").label("_row")] if has_id else []))
+                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == _key(key)))
+                names = [c for c in cols if c in name_cols]
+                for row in rows.mappings():
+                    live = {c: row[c] for c in cols if not _is_replacement(spec, c, row[c], row.get("_row"))}
+                    ids.add(" ".join(str(live[c]) for c in names if live.get(c)) if names else None)
+                    for c in cols:
+                        if c not in names and c in live:
+                            ids.add(live[c])
+        return ids
+
+    def is_erased(self, *, kind: str, key: str) -> bool:
+        """The subject's own row holds no identifier any more (each is NULL or its replacement)."""
+        subject = self._map.subject(kind)
+        spec = self._map.tables[subject.table]
+        cols = [c for c, rule in spec.columns.items() if rule.identifier]
+        with self._engine.connect() as conn:
+            row = conn.execute(select(column(subject.key), *[column(c) for c in cols]).select_from(table(spec.name))
+                               .where(column(subject.key) == _key(key))).mappings().first()
+        if row is None:
+            return True
+        return all(row[c] is None or _is_replacement(spec, c, row[c], row[subject.key]) for c in cols)
+
+    # -- the erasure itself ------------------------------------------------------------------------
+    def erase(self, *, kind: str, key: str) -> ErasureReport:
+        """All or nothing, in one transaction; returns rows erased / kept under hold per table."""
+        if self.is_erased(kind=kind, key=key):
+            return ErasureReport(counts={}, already_erased=True)
+        counts: dict[str, dict[str, int]] = {}
+        for spec in self._map.tables_for(kind):
+            self._col_types(spec.name)  # reflect before taking the write lock
+        with self._writer.begin() as conn:
+            for spec in self._map.tables_for(kind):
+                counts[spec.name] = self._erase_table(conn, spec, kind, key)
+        return ErasureReport(counts=counts)
+
+    def _erase_table(self, conn, spec: TableSpec, kind: str, key: str) -> dict[str, int]:  # noqa: ANN001
+        tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
+        where = self._where(spec, kind, key, held=False)
+        if spec.erasure.rows == "delete":
+            erased = conn.execute(delete(tbl).where(where)).rowcount
+        else:
+            values = self._assignments(spec, kind)
+            erased = conn.execute(update(tbl).where(where).values(values)).rowcount if values else 0
+        held = 0
+        if spec.erasure.hold is not None:
+            held = conn.execute(select(func.count()).select_from(tbl).where(
+                self._where(spec, kind, key, held=True))).scalar_one()
+        return {"erased": erased, "held": held, spec.erasure.rows: erased}
+
+
+def _is_replacement(spec: TableSpec, name: str, value: object, row_id: object) -> bool:
+    """True when value is what erasure writes into this column (so it identifies nobody)."""
+    rule = spec.columns[name]
+    if rule.erasure != "replace" or value is None:
+        return False
+    return value == (rule.replace_with or "").replace("{id}", str(row_id))
+
+
+def literal_sql(fragment: str) -> ColumnElement:
+    """An operator-written SQL condition from the data map (trusted config, never user input)."""
+    from sqlalchemy import text
+    return text(f"({fragment})")  # type: ignore[return-value]
+
+
+def _as_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        return dt.date.fromisoformat(value[:10])
+    return None
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)

@@ -1,0 +1,137 @@
+"""The erasure job: notices prepared, one transaction of erasure, ledger, residue check, notices released."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+
+from gdpr import models as m
+from gdpr.datamap import DataMap
+from gdpr.db import Database
+from gdpr.erasure import ErasureEngine, ErasureReport
+from gdpr.jobs import Leases, LeaseLost
+from gdpr.ledger import record_erasure
+from gdpr.notices import NoticeService
+from gdpr.requests import RequestService, record
+from gdpr.residue import Hit, residue_check
+
+log = logging.getLogger(__name__)
+
+
+class ErasureDelivery(Protocol):
+    def request_changed(self, req: m.SubjectRequest) -> None: ...
+    def erasure_reported(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit]) -> None: ...
+    def notices_changed(self, req: m.SubjectRequest) -> None: ...
+    def job_failed(self, req: m.SubjectRequest, reference: str) -> None: ...
+
+
+@dataclass
+class ErasureJob:
+    requests: RequestService
+    leases: Leases
+    engine: ErasureEngine
+    system: Database
+    datamap: DataMap
+    notices: NoticeService
+    delivery: ErasureDelivery
+    send_notice: Callable[[int, int], None]  # (notice id, delay ms)
+    export_dir: Path
+    secret: bytes
+    max_attempts: int
+
+    def run(self, *, request_id: int, owner: str) -> str:
+        req = self.leases.claim(request_id=request_id, owner=owner)
+        if req is None:
+            return "skipped"
+        try:
+            with self.leases.heartbeat(request_id=request_id, owner=owner) as still_mine:
+                self.delivery.request_changed(req)
+                report, hits = self._erase(req, still_mine)
+        except LeaseLost:
+            return "lease lost"
+        except Exception as exc:
+            reference = f"{type(exc).__name__} (attempt {req.attempts})"
+            log.error("erasure R-%s failed: %s", req.id, reference)
+            final = req.attempts >= self.max_attempts
+            released = self.leases.release(request_id=req.id, owner=owner, error=reference, final=final)
+            if released is not None and final:
+                self.delivery.job_failed(released, reference)
+                return "failed"
+            raise
+        return self._finish(req, owner, report, hits)
+
+    def _erase(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> tuple[ErasureReport, list[Hit]]:
+        kind, key = req.subject_type, req.subject_key
+        identifiers = self.engine.identifiers(kind=kind, key=key)  # in memory, this job only
+        self.notices.prepare(request_id=req.id, links=self.engine.recipients(kind=kind, key=key))
+        still_mine()
+        report = self.engine.erase(kind=kind, key=key)  # one transaction, all or nothing
+        record_erasure(self.requests.db, request_id=req.id, kind=kind, key=key,
+                       fingerprint=identifiers.fingerprint(self.secret), report=report, at=self.requests.clock())
+        hits = residue_check(self.system.engine, self.datamap, self.engine, kind=kind, key=key,
+                             identifiers=identifiers)
+        removed = self._purge_exports(req.subject_ref)
+        with self.requests.db.session() as s:
+            for table, counts in report.counts.items():
+                record(s, self.requests.audit, req, "gdpr-bot", "erasure.table", table=table, **counts)
+            record(s, self.requests.audit, req, "gdpr-bot", "erasure.residue", ok=not hits,
+                   hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], exports_deleted=removed,
+                   already_erased=report.already_erased)
+        return report, hits
+
+    def _purge_exports(self, subject_ref: str) -> int:
+        """Stored exports of this subject go too."""
+        with self.requests.db.session() as s:
+            names = s.execute(select(m.SubjectRequest.export_name).where(
+                m.SubjectRequest.subject_ref == subject_ref, m.SubjectRequest.export_name.is_not(None))).scalars()
+            removed = 0
+            for name in names:
+                path = self.export_dir / Path(name).name
+                if path.exists():
+                    path.unlink()
+                    removed += 1
+            return removed
+
+    def _finish(self, req: m.SubjectRequest, owner: str, report: ErasureReport, hits: list[Hit]) -> str:
+        result = {"rows": report.rows, "tables": len([c for c in report.counts.values() if c.get("erased")]),
+                  "held": sum(c.get("held", 0) for c in report.counts.values()),
+                  "already_erased": report.already_erased, "residue": [f"{h.table}.{h.column}" for h in hits]}
+        pending = self.notices.release(request_id=req.id)
+        notices = self.notices.for_request(req.id)
+        status = m.FAILED if hits else (m.NOTIFYING if notices else m.DONE)
+        self.leases.finish(request_id=req.id, owner=owner, final_status=status, result=result,
+                           error="residue found after erasure" if hits else None)
+        done = self.requests.get(req.id)
+        self.delivery.erasure_reported(done, report, hits)
+        if notices:
+            self.delivery.notices_changed(done)  # posts the recipients' message before any update to it
+        for notice_id in pending:
+            self.send_notice(notice_id, 0)
+        self.delivery.request_changed(done)
+        return status
+
+
+@dataclass
+class NoticeJob:
+    requests: RequestService
+    notices: NoticeService
+    delivery: ErasureDelivery
+    send_notice: Callable[[int, int], None]
+
+    def run(self, *, notice_id: int) -> str:
+        """Deliver one notice (or schedule its retry), then settle the request when all are settled."""
+        status, delay, request_id = self.notices.deliver(notice_id=notice_id)
+        if request_id is None:
+            return status
+        if delay is not None:
+            self.send_notice(notice_id, int(delay.total_seconds() * 1000))
+        settled = self.notices.settle_request(request_id=request_id)
+        req = self.requests.get(request_id)
+        self.delivery.notices_changed(req)
+        if settled:
+            self.delivery.request_changed(req)
+        return status

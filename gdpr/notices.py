@@ -1,0 +1,223 @@
+"""Art. 19: telling every recipient of a subject's data about its erasure, through an outbox.
+
+Notices are written (status waiting) before the erasure runs, released (pending) only once it
+committed, and delivered by a job with exponential backoff kept in the database: the thread
+shows each recipient's state, a notice that keeps failing waits for the DPO (Retry, or record
+why it is impossible), and the request is done only when every recipient is settled.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+from sqlalchemy import or_, select, update
+
+from gdpr import models as m
+from gdpr.audit import AuditLog
+from gdpr.db import Database
+from gdpr.errors import GdprError, NotAllowed
+from gdpr.yamlconf import Located
+
+BACKOFF_BASE_S = 2.0
+BACKOFF_MAX_S = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str
+    name: str
+    endpoint: str
+    header: str
+    scheme: str
+    token_env: str
+
+    def headers(self) -> dict[str, str]:
+        token = os.environ.get(self.token_env, "")
+        return {self.header: f"{self.scheme} {token}".strip()}
+
+
+def load_recipients(path: Path) -> dict[str, Recipient]:
+    doc = Located(path)
+    out = {}
+    for key, raw in doc.require(doc.data or {}, (), "recipients", dict).items():
+        at = ("recipients", key)
+        endpoint = doc.require(raw, at, "endpoint")
+        url = urlparse(endpoint)
+        if url.scheme != "https" and not (url.scheme == "http" and _loopback(url.hostname)):
+            raise doc.error(at + ("endpoint",), "must be an https:// URL (http only for loopback addresses)")
+        auth = doc.require(raw, at, "auth", dict)
+        out[key] = Recipient(key=key, name=raw.get("name", key), endpoint=endpoint,
+                             header=doc.require(auth, at + ("auth",), "header"), scheme=auth.get("scheme") or "",
+                             token_env=doc.require(auth, at + ("auth",), "token_env"))
+    return out
+
+
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def http_post(recipient: Recipient, payload: dict, idempotency_key: str) -> int:
+    """POST one notice; returns the HTTP status (0 when the endpoint could not be reached)."""
+    req = urllib.request.Request(recipient.endpoint, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
+                                          **recipient.headers()})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def backoff(attempts: int, base_s: float = BACKOFF_BASE_S) -> dt.timedelta:
+    return dt.timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+
+
+class NoticeService:
+    def __init__(self, db: Database, audit: AuditLog, secret: bytes, recipients: dict[str, Recipient], *,
+                 clock: Callable[[], dt.datetime], max_attempts: int = 6, backoff_s: float = BACKOFF_BASE_S,
+                 post: Callable[[Recipient, dict, str], int] = http_post) -> None:
+        self.db, self.audit, self.recipients, self.clock = db, audit, recipients, clock
+        self.max_attempts, self._post, self._backoff_s = max_attempts, post, backoff_s
+        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"notices:" + secret).digest()))
+
+    def get(self, notice_id: int) -> m.Notice | None:
+        with self.db.session() as s:
+            return s.get(m.Notice, notice_id)
+
+    def for_request(self, request_id: int) -> list[m.Notice]:
+        with self.db.session() as s:
+            return list(s.execute(select(m.Notice).where(m.Notice.request_id == request_id)
+                                  .order_by(m.Notice.recipient)).scalars())
+
+    def prepare(self, *, request_id: int, links: list[tuple[str, str]]) -> int:
+        """Write one waiting notice per linked recipient (again on a retry: existing rows stay)."""
+        existing = {n.recipient for n in self.for_request(request_id)}
+        with self.db.session() as s:
+            for provider, external_id in sorted(set(links)):
+                if provider in existing:
+                    continue
+                s.add(m.Notice(request_id=request_id, recipient=provider, status=m.NOTICE_WAITING, attempts=0,
+                               external_ref=self._fernet.encrypt(external_id.encode()).decode()))
+                existing.add(provider)
+        return len(existing)
+
+    def release(self, *, request_id: int) -> list[int]:
+        """The erasure committed: waiting notices become sendable; returns their ids."""
+        now = self.clock()
+        with self.db.session() as s:
+            s.execute(update(m.Notice).where(m.Notice.request_id == request_id, m.Notice.status == m.NOTICE_WAITING)
+                      .values(status=m.NOTICE_PENDING, next_attempt_at=now))
+        return [n.id for n in self.for_request(request_id) if n.status == m.NOTICE_PENDING]
+
+    def deliver(self, *, notice_id: int) -> tuple[str, dt.timedelta | None, int | None]:
+        """Send one notice if it is due; returns its new status, the retry delay, and its request id."""
+        n = self._claim(notice_id)
+        if n is None:
+            return "skipped", None, None
+        reference = f"R-{n.request_id}"
+        recipient = self.recipients.get(n.recipient)
+        status = 0 if recipient is None else self._post(recipient, self._payload(n, reference),
+                                                        f"{reference}:{n.recipient}")
+        if 200 <= status < 300:
+            return self._settle(n, m.NOTICE_SENT, None), None, n.request_id
+        error = "no endpoint configured" if recipient is None else (f"HTTP {status}" if status else "unreachable")
+        if recipient is None or n.attempts >= self.max_attempts:
+            return self._settle(n, m.NOTICE_FAILED, error), None, n.request_id
+        delay = backoff(n.attempts, self._backoff_s)
+        self._settle(n, m.NOTICE_RETRYING, error, next_at=self.clock() + delay)
+        return m.NOTICE_RETRYING, delay, n.request_id
+
+    def _claim(self, notice_id: int) -> m.Notice | None:
+        now = self.clock()
+        with self.db.session() as s:
+            done = s.execute(update(m.Notice).where(
+                m.Notice.id == notice_id, m.Notice.status.in_([m.NOTICE_PENDING, m.NOTICE_RETRYING]),
+                or_(m.Notice.next_attempt_at.is_(None), m.Notice.next_attempt_at <= now))
+                .values(status=m.NOTICE_SENDING, attempts=m.Notice.attempts + 1, next_attempt_at=now)).rowcount
+            return s.get(m.Notice, notice_id) if done else None
+
+    def _payload(self, n: m.Notice, reference: str) -> dict:
+        return {"type": "erasure", "reference": reference, "legal_basis": "Art. 17 and Art. 19 GDPR",
+                "external_id": self._fernet.decrypt(n.external_ref.encode()).decode() if n.external_ref else None,
+                "requested_at": self.clock().isoformat()}
+
+    def _settle(self, n: m.Notice, status: str, error: str | None, next_at: dt.datetime | None = None) -> str:
+        values: dict = {"status": status, "last_error": error, "next_attempt_at": next_at}
+        if status == m.NOTICE_SENT:
+            values.update(sent_at=self.clock(), external_ref=None)  # nothing left to identify the person
+        with self.db.session() as s:
+            s.execute(update(m.Notice).where(m.Notice.id == n.id, m.Notice.status == m.NOTICE_SENDING).values(**values))
+            self.audit.record(s, actor="gdpr-bot", action=f"notice.{status}", request_id=n.request_id,
+                              recipient=n.recipient, attempt=n.attempts, error=error)
+        return status
+
+    def retry(self, *, notice_id: int, actor_id: str, allowed: bool) -> m.Notice:
+        if not allowed:
+            raise NotAllowed("Only the DPO may retry or close recipient notices.")
+        with self.db.session() as s:
+            done = s.execute(update(m.Notice).where(m.Notice.id == notice_id, m.Notice.status == m.NOTICE_FAILED)
+                             .values(status=m.NOTICE_PENDING, attempts=0, next_attempt_at=self.clock())).rowcount
+            if not done:
+                raise GdprError("That notice is not failed any more.")
+            n = s.get(m.Notice, notice_id)
+            self.audit.record(s, actor=actor_id, action="notice.retry", request_id=n.request_id, recipient=n.recipient)
+            return n
+
+    def mark_impossible(self, *, notice_id: int, actor_id: str, allowed: bool, reason: str) -> m.Notice:
+        if not allowed:
+            raise NotAllowed("Only the DPO may retry or close recipient notices.")
+        with self.db.session() as s:
+            done = s.execute(update(m.Notice).where(m.Notice.id == notice_id,
+                                                    m.Notice.status.in_([m.NOTICE_FAILED, m.NOTICE_RETRYING]))
+                             .values(status=m.NOTICE_IMPOSSIBLE, reason=reason, decided_by=actor_id,
+                                     external_ref=None)).rowcount
+            if not done:
+                raise GdprError("That notice was already delivered or closed.")
+            n = s.get(m.Notice, notice_id)
+            self.audit.record(s, actor=actor_id, action="notice.impossible", request_id=n.request_id,
+                              recipient=n.recipient)
+            return n
+
+    def settle_request(self, *, request_id: int) -> bool:
+        """notifying -> done once every recipient is sent or closed as impossible."""
+        notices = self.for_request(request_id)
+        if any(n.status not in m.NOTICE_SETTLED for n in notices):
+            return False
+        r = m.SubjectRequest
+        with self.db.session() as s:
+            done = s.execute(update(r).where(r.id == request_id, r.status == m.NOTIFYING)
+                             .values(status=m.DONE, open_key=None, finished_at=self.clock())).rowcount
+            if done:
+                req = s.get(r, request_id)
+                self.audit.record(s, actor="gdpr-bot", action="request.done", request_id=request_id,
+                                  subject_ref=req.subject_ref, recipients=len(notices))
+            return bool(done)
+
+    def due(self, *, grace: dt.timedelta) -> list[int]:
+        """Notices whose delivery message may have been lost: due and not picked up within the grace."""
+        now = self.clock()
+        with self.db.session() as s:  # a sender that died mid-POST: send again (recipients dedupe on the key)
+            s.execute(update(m.Notice).where(m.Notice.status == m.NOTICE_SENDING,
+                                             m.Notice.next_attempt_at < now - grace)
+                      .values(status=m.NOTICE_RETRYING))
+            return list(s.execute(select(m.Notice.id).where(
+                m.Notice.status.in_([m.NOTICE_PENDING, m.NOTICE_RETRYING]),
+                m.Notice.next_attempt_at < now - grace)).scalars())
