@@ -1,0 +1,82 @@
+"""Erasing one member on PostgreSQL at scale: the set-based engine against a row-by-row baseline
+(select the rows, then one UPDATE or DELETE per row by primary key, as Fides' SQL connector
+masks), measured side by side in the same run on members with the same profile; and the
+residue check of one subject at that size.
+
+    gdpr-bot seed --members 200000      # with DATABASE_URL pointing at the benchmark database
+    python -m benchmarks.erasure_speed --database-url postgresql://postgres@127.0.0.1/gdpr_bench200k
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from sqlalchemy import column, delete, select, table, text, update
+
+from gdpr.datamap import load_datamap
+from gdpr.db import make_engine
+from gdpr.erasure import ErasureEngine
+from gdpr.residue import residue_check
+from gdpr.settings import PROJECT_ROOT
+
+
+def row_by_row(engine, erasure: ErasureEngine, datamap, key: str) -> int:  # noqa: ANN001
+    """The baseline: same rules, but one statement per row."""
+    n = 0
+    with engine.begin() as conn:
+        for spec in datamap.tables_for("member"):
+            where = erasure._where(spec, "member", key, held=False)
+            ids = [r[0] for r in conn.execute(select(column("id")).select_from(table(spec.name)).where(where))]
+            values = erasure._assignments(spec, "member")
+            tbl = table(spec.name, *[column(c) for c in erasure._col_types(spec.name)])
+            for row_id in ids:
+                if spec.erasure.rows == "delete":
+                    conn.execute(delete(tbl).where(column("id") == row_id))
+                elif values:
+                    conn.execute(update(tbl).where(column("id") == row_id).values(values))
+                n += 1
+    return n
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--database-url", required=True)
+    p.add_argument("--samples", type=int, default=5)
+    args = p.parse_args()
+    engine = make_engine(args.database_url, immediate=False)
+    datamap = load_datamap(PROJECT_ROOT / "config" / "datamap.yaml")
+    erasure = ErasureEngine(engine, datamap)
+    with engine.connect() as conn:
+        total = sum(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in datamap.tables)
+        members = conn.execute(text("SELECT COUNT(*) FROM members")).scalar()
+        # members with the most related rows, paired so both methods get the same profile
+        picks = [str(r[0]) for r in conn.execute(text(
+            "SELECT m.id FROM members m WHERE m.first_name <> 'Anonymised' ORDER BY "
+            "(SELECT COUNT(*) FROM visits v WHERE v.member_id = m.id) DESC, m.id LIMIT :n"), {"n": 2 * args.samples})]
+    print(f"{members} members, {total:,} rows in mapped tables (PostgreSQL)")
+    fast, slow, residue, rows = [], [], [], []
+    for i in range(args.samples):
+        a, b = picks[2 * i], picks[2 * i + 1]
+        ids = erasure.identifiers(kind="member", key=a)
+        t0 = time.perf_counter()
+        report = erasure.erase(kind="member", key=a)
+        fast.append(time.perf_counter() - t0)
+        rows.append(report.rows)
+        t0 = time.perf_counter()
+        hits = residue_check(engine, datamap, erasure, kind="member", key=a, identifiers=ids)
+        residue.append(time.perf_counter() - t0)
+        assert not hits, hits
+        t0 = time.perf_counter()
+        row_by_row(engine, erasure, datamap, b)
+        slow.append(time.perf_counter() - t0)
+    med = statistics.median
+    print(f"rows erased per member (median): {med(rows):.0f}")
+    print(f"set-based engine, one transaction:   median {med(fast) * 1000:7.1f} ms   max {max(fast) * 1000:7.1f} ms")
+    print(f"row-by-row baseline (one per row):    median {med(slow) * 1000:7.1f} ms   max {max(slow) * 1000:7.1f} ms")
+    print(f"speed-up: {med(slow) / med(fast):.1f}x")
+    print(f"residue check of one subject:        median {med(residue) * 1000:7.1f} ms   max {max(residue) * 1000:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The erasure engine: set-based (a handful of statements per table), all-or-nothing, idempotent."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, text
+
+from gdpr.datamap import load_datamap
+from gdpr.db import make_engine
+from gdpr.erasure import ErasureEngine
+from tests.conftest import ROOT
+from tests.e2e.test_erasure import rich_member
+
+
+@pytest.fixture
+def engine(db_url: str):  # noqa: ANN201
+    e = make_engine(db_url, immediate=False)
+    yield e
+    e.dispose()
+
+
+def test_a_handful_of_statements_per_table_whatever_the_row_count(engine) -> None:
+    datamap = load_datamap(ROOT / "config" / "datamap.yaml")
+    erasure = ErasureEngine(engine, datamap)
+    member = rich_member(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT COUNT(*) FROM visits WHERE member_id = :m"), {"m": member["id"]}).scalar()
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2].split()[0].upper()))
+    report = erasure.erase(kind="member", key=str(member["id"]))
+    writes = [s for s in statements if s in ("UPDATE", "DELETE")]
+    tables = len(datamap.tables_for("member"))
+    assert report.counts["visits"]["erased"] == rows and report.rows > tables
+    assert len(writes) <= tables  # one write per table at most, never one per row
+    assert len([s for s in statements if s in ("SELECT", "UPDATE", "DELETE", "INSERT")]) <= 3 * tables
+    statements.clear()
+    again = erasure.erase(kind="member", key=str(member["id"]))
+    assert again.already_erased and not [s for s in statements if s in ("UPDATE", "DELETE")]
+
+
+def test_all_or_nothing(engine) -> None:
+    datamap = load_datamap(ROOT / "config" / "datamap.yaml")
+    erasure = ErasureEngine(engine, datamap)
+    member = rich_member(engine)
+
+    def fail_on_staff_notes(conn, cursor, statement, *args):  # noqa: ANN001
+        if statement.startswith("DELETE FROM staff_notes"):
+            raise RuntimeError("connection lost")
+    event.listen(engine, "before_cursor_execute", fail_on_staff_notes)
+    with pytest.raises(RuntimeError):
+        erasure.erase(kind="member", key=str(member["id"]))
+    event.remove(engine, "before_cursor_execute", fail_on_staff_notes)
+    with engine.connect() as conn:  # tables erased before the failure were rolled back too
+        assert conn.execute(text("SELECT email FROM members WHERE id = :m"), {"m": member["id"]}).scalar() == member["email"]
+        assert conn.execute(text("SELECT COUNT(*) FROM visits WHERE member_id = :m"), {"m": member["id"]}).scalar() > 0
+    assert not erasure.is_erased(kind="member", key=str(member["id"]))
