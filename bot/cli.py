@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("datamap", help="the data map")
     dm.add_argument("action", choices=["check"])
     dm.set_defaults(func=cmd_datamap)
+    residue = sub.add_parser("residue", help="residue check support")
+    residue.add_argument("action", choices=["index"], help="PostgreSQL: pg_trgm indexes on the system DB's text columns")
+    residue.set_defaults(func=cmd_residue)
     ledger = sub.add_parser("ledger", help="erasure ledger")
     ledger.add_argument("action", choices=["replay"])
     ledger.set_defaults(func=cmd_ledger)
@@ -168,6 +171,18 @@ def cmd_datamap(args: argparse.Namespace) -> int:
         print(f"ERROR {line}")
     print(f"data map: {len(dm.tables)} tables mapped, " + ("OK" if report.ok else f"{len(report.errors)} error(s)"))
     return 0 if report.ok else 1
+
+
+def cmd_residue(args: argparse.Namespace) -> int:
+    from gdpr.db import make_engine
+    from gdpr.residue import ensure_indexes
+    engine = make_engine(_settings().system_url, immediate=False)
+    if engine.dialect.name != "postgresql":
+        print("residue index: only needed on PostgreSQL; SQLite scans are fine at embedded sizes")
+        return 0
+    made = ensure_indexes(engine)
+    print(f"residue index: {len(made)} trigram indexes in place")
+    return 0
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:

@@ -63,6 +63,9 @@ class SlackDelivery:
             text += f"\n:x: *Residue check failed*: former identifiers still found in {where}. DPO: please review."
         else:
             text += "\n:white_check_mark: Residue check: none of the former identifiers is left outside legal-hold rows."
+        if report.namesakes:
+            text += (f"\n:information_source: {report.namesakes} row(s) of other people carry the same full name "
+                     "(namesakes); their own identifiers differ, so they were left alone.")
         self._thread(req, text)
 
     def notices_changed(self, req: m.SubjectRequest) -> None:

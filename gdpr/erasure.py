@@ -50,23 +50,26 @@ class ErasurePlan:
 
 @dataclass
 class Identifiers:
-    """The subject's former identifiers. In memory for one job only: never stored, logged or queued."""
+    """The subject's former identifiers. In memory for one job only: never stored, logged or queued.
+    `values` identify the person alone (email, phone, IBAN, ids); `names` may be shared by namesakes."""
     values: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
 
-    def add(self, value: object) -> None:
+    def add(self, value: object, *, name: bool = False) -> None:
         text = str(value).strip().lower() if value is not None else ""
         if len(text) >= MIN_IDENTIFIER:
-            self.values.add(text)
+            (self.names if name else self.values).add(text)
 
     def fingerprint(self, secret: bytes) -> str:
         """A keyed hash of all identifiers together: proves which erasure this was, reveals nothing."""
-        return hmac.new(secret, "\x1f".join(sorted(self.values)).encode(), hashlib.sha256).hexdigest()
+        return hmac.new(secret, "\x1f".join(sorted(self.values | self.names)).encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
 class ErasureReport:
     counts: dict[str, dict[str, int]]
     already_erased: bool = False
+    namesakes: int = 0  # set by the residue check: other people's rows with the same full name
 
     @property
     def rows(self) -> int:
@@ -192,7 +195,7 @@ class ErasureEngine:
                 names = [c for c in cols if c in name_cols]
                 for row in rows.mappings():
                     live = {c: row[c] for c in cols if not _is_replacement(spec, c, row[c], row.get("_row"))}
-                    ids.add(" ".join(str(live[c]) for c in names if live.get(c)) if names else None)
+                    ids.add(" ".join(str(live[c]) for c in names if live.get(c)) if names else None, name=True)
                     for c in cols:
                         if c not in names and c in live:
                             ids.add(live[c])

@@ -72,15 +72,18 @@ class ErasureJob:
         report = self.engine.erase(kind=kind, key=key)  # one transaction, all or nothing
         record_erasure(self.requests.db, request_id=req.id, kind=kind, key=key,
                        fingerprint=identifiers.fingerprint(self.secret), report=report, at=self.requests.clock())
-        hits = residue_check(self.system.engine, self.datamap, self.engine, kind=kind, key=key,
-                             identifiers=identifiers)
+        residue = residue_check(self.system.engine, self.datamap, self.engine, kind=kind, key=key,
+                                identifiers=identifiers)
+        hits = residue.hits
         removed = self._purge_exports(req.subject_ref)
         with self.requests.db.session() as s:
             for table, counts in report.counts.items():
                 record(s, self.requests.audit, req, "gdpr-bot", "erasure.table", table=table, **counts)
             record(s, self.requests.audit, req, "gdpr-bot", "erasure.residue", ok=not hits,
-                   hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], exports_deleted=removed,
+                   hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], namesake_rows=residue.namesakes,
+                   exports_deleted=removed,
                    already_erased=report.already_erased)
+        report.namesakes = residue.namesakes
         return report, hits
 
     def _purge_exports(self, subject_ref: str) -> int:
