@@ -145,12 +145,14 @@ class System:
         return wait_for(lambda: (r := self.services.requests.get(request_id)).status in statuses and r,
                         timeout=timeout, what=f"R-{request_id} to reach {statuses}")
 
-    def card(self, request_id: int | None = None) -> dict:
-        """The approval card in the DPO channel (the latest one, or the one for request_id)."""
+    def card(self, request_id: int | None = None, kind: str | None = None) -> dict:
+        """The approval card in the DPO channel (the latest one, or the one for request_id / of a kind)."""
         channel = self.services.policy.channel("approvals")
 
         def find() -> dict | None:
-            cards = [c for c in self.standin.channel(channel) if c.get("blocks")]
+            cards = [c for c in self.standin.channel(channel) if c.get("blocks") and not c.get("thread_ts")]
+            if kind is not None:
+                cards = [c for c in cards if c["blocks"][0]["text"]["text"].startswith(kind.capitalize())]
             if request_id is not None:
                 cards = [c for c in cards if f"R-{request_id}" in c["blocks"][0]["text"]["text"]]
             return cards[-1] if cards else None

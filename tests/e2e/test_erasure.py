@@ -94,7 +94,7 @@ def dump(engine, exclude_held_for: int) -> str:  # noqa: ANN001
 
 def _file_erasure(system, identity: str) -> tuple[int, dict]:  # noqa: ANN001
     system.slack.command(SUPPORT, f"erase {identity}")
-    card = system.card()
+    card = system.card(kind="erase")
     request_id = int(card["blocks"][-1]["elements"][0]["value"])
     return request_id, card
 
@@ -198,3 +198,20 @@ def test_ledger_replay_erases_again_after_a_restore(system, gym, tmp_path: Path)
     again = subprocess.run([sys.executable, "-m", "bot.cli", "ledger", "replay"], env=env, cwd=ROOT,
                            capture_output=True, text=True)
     assert "0 re-applied, 1 already in effect" in again.stdout
+
+
+def test_stored_exports_of_the_subject_are_deleted(system, gym) -> None:
+    member = rich_member(gym)
+    system.slack.command(SUPPORT, f"access {member['member_number']}")
+    card = system.card()
+    access_id = int(card["blocks"][-1]["elements"][0]["value"])
+    system.slack.click(DPO, "request.approve", str(access_id), card["channel"], card["ts"])
+    export = system.settings.export_dir / system.wait_status(access_id).export_name
+    assert export.exists()
+    request_id, card = _file_erasure(system, member["member_number"])
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    system.wait_status(request_id, (m.DONE, m.FAILED), timeout=120)
+    assert not export.exists()
+    with system.services.db.session() as s:
+        details = s.execute(text("SELECT details FROM audit_events WHERE action = 'erasure.residue'")).scalar_one()
+    assert json.loads(details)["exports_deleted"] == 1
