@@ -1,7 +1,6 @@
 """The erasure job: notices prepared, one transaction of erasure, ledger, residue check, notices released."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +12,11 @@ from gdpr import models as m
 from gdpr.datamap import DataMap
 from gdpr.db import Database
 from gdpr.erasure import ErasureEngine, ErasureReport
-from gdpr.jobs import Leases, LeaseLost
+from gdpr.jobs import Leases
 from gdpr.ledger import record_erasure
 from gdpr.notices import NoticeService
 from gdpr.requests import RequestService, record
 from gdpr.residue import Hit, residue_check
-
-log = logging.getLogger(__name__)
 
 
 class ErasureDelivery(Protocol):
@@ -44,27 +41,15 @@ class ErasureJob:
     max_attempts: int
 
     def run(self, *, request_id: int, owner: str) -> str:
-        req = self.leases.claim(request_id=request_id, owner=owner)
-        if req is None:
-            return "skipped"
-        try:
-            with self.leases.heartbeat(request_id=request_id, owner=owner) as still_mine:
-                self.delivery.request_changed(req)
-                report, hits = self._erase(req, still_mine)
-        except LeaseLost:
-            return "lease lost"
-        except Exception as exc:
-            reference = f"{type(exc).__name__} (attempt {req.attempts})"
-            log.error("erasure R-%s failed: %s", req.id, reference)
-            final = req.attempts >= self.max_attempts
-            released = self.leases.release(request_id=req.id, owner=owner, error=reference, final=final)
-            if released is not None and final:
-                self.delivery.job_failed(released, reference)
-                return "failed"
-            raise
+        outcome, done = self.leases.run(request_id=request_id, owner=owner, work=self._erase,
+                                        max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
+        if outcome != "ok":
+            return outcome
+        req, report, hits = done
         return self._finish(req, owner, report, hits)
 
-    def _erase(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> tuple[ErasureReport, list[Hit]]:
+    def _erase(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> tuple[m.SubjectRequest, ErasureReport, list[Hit]]:
+        self.delivery.request_changed(req)
         kind, key = req.subject_type, req.subject_key
         identifiers = self.engine.identifiers(kind=kind, key=key)  # in memory, this job only
         self.notices.prepare(request_id=req.id, links=self.engine.recipients(kind=kind, key=key))
@@ -84,7 +69,7 @@ class ErasureJob:
                    exports_deleted=removed,
                    already_erased=report.already_erased)
         report.namesakes = residue.namesakes
-        return report, hits
+        return req, report, hits
 
     def _purge_exports(self, subject_ref: str) -> int:
         """Stored exports of this subject go too."""

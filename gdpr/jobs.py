@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import update
 
@@ -25,6 +25,7 @@ from gdpr.export import ExportFile, Exporter
 from gdpr.requests import RequestService, record
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class LeaseLost(Exception):
@@ -91,6 +92,30 @@ class Leases:
             record(s, self.requests.audit, req, owner, "job.failed" if final else "job.retrying", error=error)
             return req
 
+    def run(self, *, request_id: int, owner: str, work: Callable[[m.SubjectRequest, Callable[[], None]], T],
+            max_attempts: int, on_final_failure: Callable[[m.SubjectRequest, str], None]) -> tuple[str, T | None]:
+        """Claim the request, hold its lease while `work(req, still_mine)` runs, and book a failure:
+        re-raised for a retry, or - after the last attempt - marked failed and reported."""
+        req = self.claim(request_id=request_id, owner=owner)
+        if req is None:
+            return "skipped", None
+        try:
+            with self.heartbeat(request_id=request_id, owner=owner) as still_mine:
+                return "ok", work(req, still_mine)
+        except LeaseLost:
+            return "lease lost", None
+        except Exception as exc:
+            # Only the exception's class goes anywhere: messages of driver errors can quote data.
+            reference = f"{type(exc).__name__} (attempt {req.attempts})"
+            log.error("R-%s failed: %s", req.id, reference)
+            final = req.attempts >= max_attempts
+            released = self.release(request_id=req.id, owner=owner, error=reference, final=final)
+            if not final:
+                raise  # the Retries middleware schedules the next attempt
+            if released is not None:
+                on_final_failure(released, reference)
+            return "failed", None
+
     @contextmanager
     def heartbeat(self, *, request_id: int, owner: str) -> Iterator[Callable[[], None]]:
         """Renew the lease in the background; the yielded check raises LeaseLost once it is gone."""
@@ -129,43 +154,25 @@ class ExportJob:
 
     def run(self, *, request_id: int, owner: str) -> str:
         """Export, hand the passphrase to the requester, publish the file; safe to run twice."""
-        req = self.leases.claim(request_id=request_id, owner=owner)
-        if req is None:
-            return "skipped"
-        try:
-            with self.leases.heartbeat(request_id=request_id, owner=owner) as still_mine:
-                self.delivery.request_changed(req)
-                export = self._export_and_send(req, still_mine)
-                still_mine()
-                file_id = self.delivery.publish_file(req, export)
-        except LeaseLost:
-            return "lease lost"
-        except Exception as exc:
-            if not self._failed(req, owner, exc):
-                raise  # let the Retries middleware schedule the next attempt
+        outcome, done = self.leases.run(request_id=request_id, owner=owner, work=self._work,
+                                        max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
+        if outcome != "ok":
+            return outcome
+        export, file_id = done
         self.leases.finish(request_id=request_id, owner=owner, export_name=export.name, file_id=file_id,
                            result={"tables": len([n for n in export.counts.values() if n]), "rows": export.rows})
         self.delivery.request_changed(self.requests.get(request_id))
         return "done"
 
-    def _export_and_send(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> ExportFile:
+    def _work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> tuple[ExportFile, str]:
+        self.delivery.request_changed(req)
         passphrase = new_passphrase()  # lives in this frame only: never stored, logged or queued
         export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
                                      passphrase=passphrase)
         still_mine()
         self.delivery.send_passphrase(req, export, passphrase)
-        return export
-
-    def _failed(self, req: m.SubjectRequest, owner: str, exc: Exception) -> bool:
-        """Record the failure; True when it was the last attempt (reported, not retried)."""
-        # Only the exception's class goes anywhere: messages of driver errors can quote data.
-        reference = f"{type(exc).__name__} (attempt {req.attempts})"
-        log.error("export R-%s failed: %s", req.id, reference)
-        final = req.attempts >= self.max_attempts
-        released = self.leases.release(request_id=req.id, owner=owner, error=reference, final=final)
-        if released is not None and final:
-            self.delivery.job_failed(released, reference)
-        return final
+        still_mine()
+        return export, self.delivery.publish_file(req, export)
 
 
 def reconcile(requests: RequestService, enqueue: Callable[[int], None], *, requeue_after: dt.timedelta) -> list[int]:

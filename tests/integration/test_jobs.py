@@ -126,3 +126,22 @@ def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_
         assert len(standin.calls_to("files.completeUploadExternal")) == 1
     finally:
         bot.stop()
+
+
+def test_an_export_that_keeps_failing_is_marked_failed_and_said_in_the_thread(sqlite_url, standin,
+                                                                                tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("EXPORT_DIR points at a file: every export attempt fails")
+    bot = make_system("embedded", sqlite_url, standin, tmp_path, None, http=False, export_dir=blocked,
+                      job_max_attempts=1)
+    try:
+        request_id, member = _approve(bot, bot.services.system.engine)
+        failed = bot.wait_status(request_id, (m.FAILED, m.DONE), timeout=30)
+        assert failed.status == m.FAILED and failed.error.startswith(("FileExistsError", "NotADirectoryError"))
+        assert member["email"] not in failed.error
+        thread = wait_for(lambda: standin.thread(failed.channel_id, failed.message_ts), timeout=10)
+        assert "failed after 1 attempts" in thread[-1]["text"]
+        assert standin.calls_to("files.completeUploadExternal") == []
+        assert [c for c in standin.calls_to("chat.postMessage") if c.args["channel"] == f"D{SUPPORT}"] == []
+    finally:
+        bot.stop()
