@@ -72,14 +72,23 @@ class SlackDelivery:
         notices = self.s.notices.for_request(req.id)
         if not notices:
             return
-        blocks = notices_blocks(req, notices)
         text = f"Recipients of R-{req.id}"
         if req.notice_ts:
-            try:
-                self.s.slack.chat_update(channel=req.approval_channel_id, ts=req.notice_ts, text=text, blocks=blocks)
-            except SlackApiError as exc:
-                log.warning("chat.update notices R-%s failed: %s", req.id, exc.response.get("error"))
+            # Deliveries run in parallel, so an older snapshot can land after a newer one: after
+            # writing, read again and write once more if the state moved on meanwhile.
+            for _ in range(5):
+                shown = [(n.id, n.status, n.attempts) for n in notices]
+                try:
+                    self.s.slack.chat_update(channel=req.approval_channel_id, ts=req.notice_ts, text=text,
+                                             blocks=notices_blocks(req, notices))
+                except SlackApiError as exc:
+                    log.warning("chat.update notices R-%s failed: %s", req.id, exc.response.get("error"))
+                    return
+                notices = self.s.notices.for_request(req.id)
+                if [(n.id, n.status, n.attempts) for n in notices] == shown:
+                    return
             return
+        blocks = notices_blocks(req, notices)
         resp = self.s.slack.chat_postMessage(channel=req.approval_channel_id, thread_ts=req.approval_ts,
                                              text=text, blocks=blocks)
         self.s.requests.attach(request_id=req.id, notice_ts=resp["ts"])
