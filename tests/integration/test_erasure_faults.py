@@ -81,11 +81,19 @@ def test_worker_killed_mid_erasure_rolls_back_and_finishes_once(pg_url, redis_ur
         bot.stop()
 
 
-def test_recipients_down_get_retry_or_are_closed_by_the_dpo(sqlite_url, standin, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["embedded", "postgres+redis"])
+def test_recipients_down_get_retry_or_are_closed_by_the_dpo(backend: str, request: pytest.FixtureRequest,
+                                                            standin, tmp_path: Path) -> None:
     failing = RecipientServer(fail_first=10_000)  # answers 503 until we say otherwise
     config = config_with_recipients(ROOT / "config", tmp_path / "config", {"virtuagym": failing})  # milon: unreachable
-    bot = make_system("embedded", sqlite_url, standin, tmp_path, None, http=False, config_dir=config,
+    if backend == "embedded":
+        db, redis = request.getfixturevalue("sqlite_url"), None
+    else:
+        db, redis = request.getfixturevalue("pg_url"), request.getfixturevalue("redis_url")
+    bot = make_system(backend, db, standin, tmp_path, redis, http=False, config_dir=config,
                       notice_max_attempts=2, notice_backoff_seconds=0.2)
+    if redis:
+        bot.start_worker()
     try:
         member = rich_member(bot.services.system.engine)
         request_id = _file_and_approve(bot, member["member_number"])
