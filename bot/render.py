@@ -103,14 +103,20 @@ def notices_blocks(req: m.SubjectRequest, notices: list[m.Notice]) -> list[dict]
     return blocks
 
 
-def impossible_modal(notice_id: int, recipient: str) -> dict:
+def reason_modal(*, callback_id: str, private_metadata: str, title: str, submit: str, question: str) -> dict:
+    """A modal that asks for one required reason (block `reason`, action `value`)."""
     return {
-        "type": "modal", "callback_id": "notice.impossible_reason", "private_metadata": str(notice_id),
-        "title": plain("Close a recipient"), "submit": plain("Record"), "close": plain("Cancel"),
-        "blocks": [{"type": "input", "block_id": "reason", "label": plain(f"Why can {recipient} not be told?"),
+        "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
+        "title": plain(title), "submit": plain(submit), "close": plain("Cancel"),
+        "blocks": [{"type": "input", "block_id": "reason", "label": plain(question),
                     "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
                                 "max_length": 1000}}],
     }
+
+
+def impossible_modal(notice_id: int, recipient: str) -> dict:
+    return reason_modal(callback_id="notice.impossible_reason", private_metadata=str(notice_id),
+                        title="Close a recipient", submit="Record", question=f"Why can {recipient} not be told?")
 
 
 def _decision(req: m.SubjectRequest) -> str:
@@ -146,10 +152,5 @@ def candidates_blocks(title: str, candidates: list[Candidate], *, unmasked: bool
 
 
 def reject_modal(request_id: int) -> dict:
-    return {
-        "type": "modal", "callback_id": "request.reject_reason", "private_metadata": str(request_id),
-        "title": plain("Reject request"), "submit": plain("Reject"), "close": plain("Cancel"),
-        "blocks": [{"type": "input", "block_id": "reason", "label": plain(f"Why is R-{request_id} rejected?"),
-                    "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                                "max_length": 1000}}],
-    }
+    return reason_modal(callback_id="request.reject_reason", private_metadata=str(request_id),
+                        title="Reject request", submit="Reject", question=f"Why is R-{request_id} rejected?")

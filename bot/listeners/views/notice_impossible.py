@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 from bot.delivery import SlackDelivery
-from bot.listeners.views.reject_reason import MIN_REASON
+from bot.listeners.views.reject_reason import read_reason
 
 
 def register(app, services, actors, followups) -> None:  # noqa: ANN001
     @app.view("notice.impossible_reason")
     def submit(ack, body, view):  # noqa: ANN001
-        reason = (view["state"]["values"].get("reason", {}).get("value", {}).get("value") or "").strip()
-        if len(reason) < MIN_REASON:
-            ack(response_action="errors", errors={"reason": f"Give a reason of at least {MIN_REASON} characters."})
+        reason = read_reason(ack, view)
+        if reason is None:
             return
-        ack()
         user, notice_id = body["user"]["id"], int(view["private_metadata"])
 
         def work() -> None:

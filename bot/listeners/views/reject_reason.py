@@ -8,14 +8,22 @@ from gdpr.errors import GdprError
 MIN_REASON = 5
 
 
+def read_reason(ack, view) -> str | None:  # noqa: ANN001
+    """The modal's reason, or None after answering the modal with an inline error."""
+    reason = (view["state"]["values"].get("reason", {}).get("value", {}).get("value") or "").strip()
+    if len(reason) < MIN_REASON:
+        ack(response_action="errors", errors={"reason": f"Give a reason of at least {MIN_REASON} characters."})
+        return None
+    ack()
+    return reason
+
+
 def register(app, services, actors, followups) -> None:  # noqa: ANN001
     @app.view("request.reject_reason")
     def submit(ack, body, view, client):  # noqa: ANN001
-        reason = (view["state"]["values"].get("reason", {}).get("value", {}).get("value") or "").strip()
-        if len(reason) < MIN_REASON:
-            ack(response_action="errors", errors={"reason": f"Give a reason of at least {MIN_REASON} characters."})
+        reason = read_reason(ack, view)
+        if reason is None:
             return
-        ack()
         user, request_id = body["user"]["id"], int(view["private_metadata"])
         followups.submit(lambda: reject(services, client, actors.actor(user), request_id, reason),
                          user=user, channel=None)
