@@ -1,6 +1,7 @@
 """`gdpr-bot console`: type `/gdpr ...` as a chosen Slack user and press buttons, on the embedded default."""
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -18,8 +19,8 @@ HELP = """Commands:
   as USER_ID                 act as another user ({users})
   /gdpr TEXT                 send a slash command (try /gdpr help)
   buttons                    list the buttons on the bot's messages
-  click N                    press button N (Approve, or Reject: then `reason TEXT`)
-  reason TEXT                submit the open Reject modal with this reason
+  click N                    press button N (Approve; Reject or Cannot tell: then `reason TEXT`)
+  reason TEXT                submit the open modal with this reason
   quit"""
 
 
@@ -40,7 +41,7 @@ class Console:
         self.driver, self.standin = driver, standin
         self.user = "U0SUPPORT1"
         self.seen = 0
-        self.modal: str | None = None
+        self.modal: tuple[str, str] | None = None  # (callback_id, private_metadata) of the open modal
 
     def buttons(self) -> list[tuple[str, str, str, str, str]]:
         out = []
@@ -63,7 +64,8 @@ class Console:
         for call in new:
             if call.method == "views.open":
                 view = call.args["view"]
-                self.modal = (view if isinstance(view, dict) else __import__("json").loads(view))["private_metadata"]
+                view = view if isinstance(view, dict) else json.loads(view)
+                self.modal = (view["callback_id"], view["private_metadata"])
         if new:
             print(render(new))
 
@@ -83,7 +85,7 @@ class Console:
             label, action, value, channel, ts = self.buttons()[int(line.split()[1]) - 1]
             self.driver.click(self.user, action, value, channel, ts)
         elif line.startswith("reason ") and self.modal:
-            reply = self.driver.submit_view(self.user, "request.reject_reason", self.modal, {"reason": line[7:]})
+            reply = self.driver.submit_view(self.user, *self.modal, {"reason": line[7:]})
             print(reply.body or "(modal closed)")
         else:
             print(HELP.format(users=", ".join(USERS)))
