@@ -10,7 +10,6 @@ from slack_bolt import App, BoltResponse
 
 from bot.listeners import actions, commands, views
 from bot.followups import Followups, friendly
-from bot.followups import Followups, friendly
 from bot.slack_io import Actors, ephemeral
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gdpr.errors import ConfigError
 from gdpr.yamlconf import Located
 
 CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",

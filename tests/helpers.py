@@ -42,3 +42,23 @@ def block_texts(msg: dict) -> str:
             elif isinstance(e.get("text"), str):
                 out.append(e["text"])
     return "\n".join(out) + "\n" + (msg.get("text") or "")
+
+
+def file_and_approve(system, kind: str, identity: str, *, requester: str = SUPPORT) -> int:  # noqa: ANN001
+    """`/gdpr <kind> <identity>` as the requester, then Approve as the DPO; returns the request id."""
+    system.slack.command(requester, f"{kind} {identity}")
+    card = system.card(kind=kind.split()[0])
+    request_id = int(card["blocks"][-1]["elements"][0]["value"])
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    return request_id
+
+
+def add_visits(engine: Engine, member_id: int, count: int, *, first_id: int) -> None:
+    """Grow one member's history (bulk COPY on PostgreSQL)."""
+    import datetime as dt
+
+    from gym import schema
+    from gym.seed import add_rows
+    start = dt.datetime(2015, 1, 1)
+    add_rows(engine, schema.visits, ((first_id + i, member_id, 1, start + dt.timedelta(minutes=30 * i), None)
+                                     for i in range(count)))

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from gdpr import models as m
 from gdpr.audit import verify_chain
 from gdpr.crypto import read_aes_zip
-from tests.helpers import DPO, SUPPORT, block_texts, unique_member, wait_ephemeral
+from tests.helpers import DPO, SUPPORT, block_texts, file_and_approve, unique_member
 
 
 def _passphrase(standin, user: str) -> str:  # noqa: ANN001
@@ -62,11 +62,7 @@ def test_access_request_end_to_end(system, gym) -> None:
 
 def test_passphrase_reaches_only_the_requester(system, gym) -> None:
     member = unique_member(gym)
-    system.slack.command(SUPPORT, f"access {member['member_number']}")
-    card = system.card()
-    request_id = int(card["blocks"][-1]["elements"][0]["value"])
-    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
-    done = system.wait_status(request_id)
+    done = system.wait_status(file_and_approve(system, "access", member["member_number"]))
     passphrase = _passphrase(system.standin, SUPPORT)
 
     everything_else = [c for c in system.standin.calls if c.args.get("channel") != f"D{SUPPORT}"]

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.audit import verify_chain
 from tests.conftest import ROOT, SECRET
-from tests.helpers import DPO, SUPPORT, block_texts, wait_ephemeral
+from tests.helpers import DPO, SUPPORT, block_texts, file_and_approve, wait_ephemeral
 from tests.recipients import RecipientServer, config_with_recipients
 
 
@@ -202,14 +201,10 @@ def test_ledger_replay_erases_again_after_a_restore(system, gym, tmp_path: Path)
 
 def test_stored_exports_of_the_subject_are_deleted(system, gym) -> None:
     member = rich_member(gym)
-    system.slack.command(SUPPORT, f"access {member['member_number']}")
-    card = system.card()
-    access_id = int(card["blocks"][-1]["elements"][0]["value"])
-    system.slack.click(DPO, "request.approve", str(access_id), card["channel"], card["ts"])
+    access_id = file_and_approve(system, "access", member["member_number"])
     export = system.settings.export_dir / system.wait_status(access_id).export_name
     assert export.exists()
-    request_id, card = _file_erasure(system, member["member_number"])
-    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    request_id = file_and_approve(system, "erase", member["member_number"])
     system.wait_status(request_id, (m.DONE, m.FAILED), timeout=120)
     assert not export.exists()
     with system.services.db.session() as s:

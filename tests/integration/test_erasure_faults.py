@@ -2,7 +2,6 @@
 and a CRM lead."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import time
@@ -13,11 +12,9 @@ from sqlalchemy import create_engine, text
 
 from devslack.driver import wait_for
 from gdpr import models as m
-from gym import schema
-from gym.seed import add_rows
 from tests.conftest import ROOT, make_system
 from tests.e2e.test_erasure import rich_member
-from tests.helpers import DPO, SUPPORT, block_texts
+from tests.helpers import DPO, SUPPORT, add_visits, block_texts, file_and_approve
 from tests.recipients import RecipientServer, config_with_recipients
 
 
@@ -29,14 +26,6 @@ def servers():  # noqa: ANN201
         server.stop()
 
 
-def _file_and_approve(bot, identity: str) -> int:  # noqa: ANN001
-    bot.slack.command(SUPPORT, f"erase {identity}")
-    card = bot.card()
-    request_id = int(card["blocks"][-1]["elements"][0]["value"])
-    bot.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
-    return request_id
-
-
 def test_worker_killed_mid_erasure_rolls_back_and_finishes_once(pg_url, redis_url, standin, servers,
                                                                  tmp_path: Path) -> None:
     config = config_with_recipients(ROOT / "config", tmp_path / "config", servers)
@@ -44,11 +33,9 @@ def test_worker_killed_mid_erasure_rolls_back_and_finishes_once(pg_url, redis_ur
     try:
         engine = bot.services.system.engine
         member = rich_member(engine)
-        start = dt.datetime(2020, 1, 1)
-        add_rows(engine, schema.visits, ((20_000_000 + i, member["id"], 1, start + dt.timedelta(minutes=i), None)
-                                         for i in range(1_500_000)))
+        add_visits(engine, member["id"], 1_500_000, first_id=20_000_000)
         first = bot.start_worker()
-        request_id = _file_and_approve(bot, member["member_number"])
+        request_id = file_and_approve(bot, "erase", member["member_number"])
         admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:  # wait until the erasure's DELETE on visits is running
             wait_for(lambda: conn.execute(text("SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' "
@@ -96,7 +83,7 @@ def test_recipients_down_get_retry_or_are_closed_by_the_dpo(backend: str, reques
         bot.start_worker()
     try:
         member = rich_member(bot.services.system.engine)
-        request_id = _file_and_approve(bot, member["member_number"])
+        request_id = file_and_approve(bot, "erase", member["member_number"])
 
         def notices_message():  # noqa: ANN202
             req = bot.services.requests.get(request_id)

@@ -8,16 +8,13 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
 import redis as redis_lib
 from sqlalchemy import text
 
 from devslack.driver import wait_for
 from gdpr import models as m
-from gym import schema
-from gym.seed import add_rows
 from tests.conftest import make_system
-from tests.helpers import DPO, SUPPORT, unique_member, wait_ephemeral
+from tests.helpers import DPO, SUPPORT, add_visits, file_and_approve, unique_member, wait_ephemeral
 
 
 def _approve(system, gym) -> tuple[int, dict]:  # noqa: ANN001
@@ -103,11 +100,9 @@ def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_
     try:
         engine = bot.services.system.engine
         member = unique_member(engine)
-        start = dt.datetime(2020, 1, 1)
-        add_rows(engine, schema.visits, ((10_000_000 + i, member["id"], 1, start + dt.timedelta(hours=i), None)
-                                         for i in range(300_000)))
+        add_visits(engine, member["id"], 300_000, first_id=10_000_000)
         first = bot.start_worker()
-        request_id, _ = _approve(bot, engine)
+        request_id = file_and_approve(bot, "access", member["member_number"])
         bot.wait_status(request_id, (m.RUNNING,), timeout=60)
         assert standin.calls_to("files.completeUploadExternal") == []  # still exporting
         os.killpg(first.pid, signal.SIGKILL)
