@@ -65,7 +65,7 @@ class SlackDelivery:
             text += "\n:white_check_mark: Residue check: none of the former identifiers is left outside legal-hold rows."
         if report.namesakes:
             text += (f"\n:information_source: {report.namesakes} row(s) of other people carry the same full name "
-                     "(namesakes); their own identifiers differ, so they were left alone.")
+                     "or a value they share (a family email); those are their own data and were left alone.")
         self._thread(req, text)
 
     def notices_changed(self, req: m.SubjectRequest) -> None:

@@ -51,7 +51,8 @@ class ErasurePlan:
 @dataclass
 class Identifiers:
     """The subject's former identifiers. In memory for one job only: never stored, logged or queued.
-    `values` identify the person alone (email, phone, IBAN, ids); `names` may be shared by namesakes."""
+    `values` identify the person alone (email, phone, IBAN, ids); `names` may be shared: full names
+    (namesakes) and any value another subject also holds as its own (a family's shared email)."""
     values: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
 
@@ -199,7 +200,27 @@ class ErasureEngine:
                     for c in cols:
                         if c not in names and c in live:
                             ids.add(live[c])
+            shared = self._shared_with_others(conn, kind, key, ids.values)
+        ids.values -= shared
+        ids.names |= shared
         return ids
+
+    def _shared_with_others(self, conn, kind: str, key: str, values: set[str]) -> set[str]:  # noqa: ANN001
+        """Values that another subject holds in its own row (a family email, a shared phone)."""
+        shared: set[str] = set()
+        if not values:
+            return shared
+        for other in self._map.subjects.values():
+            spec = self._map.tables.get(other.table)
+            if spec is None:
+                continue
+            for c in [c for c, rule in spec.columns.items() if rule.identifier]:
+                query = select(func.lower(column(c))).select_from(table(other.table)).where(
+                    func.lower(column(c)).in_(sorted(values)))
+                if other.kind == kind:
+                    query = query.where(column(other.key) != _key(key))
+                shared.update(v for (v,) in conn.execute(query) if v)
+        return shared
 
     def is_erased(self, *, kind: str, key: str) -> bool:
         """The subject's own row holds no identifier any more (each is NULL or its replacement)."""
@@ -222,18 +243,46 @@ class ErasureEngine:
         for spec in self._map.tables_for(kind):
             self._col_types(spec.name)  # reflect before taking the write lock
         with self._writer.begin() as conn:
-            for spec in self._map.tables_for(kind):
-                counts[spec.name] = self._erase_table(conn, spec, kind, key)
+            if self._writer.dialect.name == "postgresql":
+                counts = self._erase_in_one_statement(conn, kind, key)
+            else:
+                for spec in self._map.tables_for(kind):
+                    counts[spec.name] = self._erase_table(conn, spec, kind, key)
         return ErasureReport(counts=counts)
 
-    def _erase_table(self, conn, spec: TableSpec, kind: str, key: str) -> dict[str, int]:  # noqa: ANN001
+    def _statement(self, spec: TableSpec, kind: str, key: str):  # noqa: ANN202
+        """The one DELETE or UPDATE for this table (None when no column changes)."""
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
         where = self._where(spec, kind, key, held=False)
         if spec.erasure.rows == "delete":
-            erased = conn.execute(delete(tbl).where(where)).rowcount
-        else:
-            values = self._assignments(spec, kind)
-            erased = conn.execute(update(tbl).where(where).values(values)).rowcount if values else 0
+            return tbl, delete(tbl).where(where)
+        values = self._assignments(spec, kind)
+        return tbl, (update(tbl).where(where).values(values) if values else None)
+
+    def _erase_in_one_statement(self, conn, kind: str, key: str) -> dict[str, dict[str, int]]:  # noqa: ANN001
+        """PostgreSQL: every table's DELETE/UPDATE as a data-modifying CTE of a single statement, so the
+        erasure costs one round trip however many tables the data map has."""
+        specs = self._map.tables_for(kind)
+        counts: list = []
+        for i, spec in enumerate(specs):
+            tbl, stmt = self._statement(spec, kind, key)
+            if stmt is None:
+                counts.append(literal(0).label(f"e{i}"))
+            else:
+                cte = stmt.returning(literal(1).label("one")).cte(f"erase_{i}")
+                counts.append(select(func.count()).select_from(cte).scalar_subquery().label(f"e{i}"))
+            held = literal(0)
+            if spec.erasure.hold is not None:
+                held = select(func.count()).select_from(tbl).where(
+                    self._where(spec, kind, key, held=True)).scalar_subquery()
+            counts.append(held.label(f"h{i}"))
+        row = conn.execute(select(*counts)).mappings().one()
+        return {spec.name: {"erased": row[f"e{i}"], "held": row[f"h{i}"], spec.erasure.rows: row[f"e{i}"]}
+                for i, spec in enumerate(specs)}
+
+    def _erase_table(self, conn, spec: TableSpec, kind: str, key: str) -> dict[str, int]:  # noqa: ANN001
+        tbl, stmt = self._statement(spec, kind, key)
+        erased = conn.execute(stmt).rowcount if stmt is not None else 0
         held = 0
         if spec.erasure.hold is not None:
             held = conn.execute(select(func.count()).select_from(tbl).where(
