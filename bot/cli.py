@@ -11,8 +11,9 @@ import time
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("slack_sdk", "slack_bolt", "urllib3", "waitress.queue", "alembic"):
+    for noisy in ("slack_sdk", "urllib3", "waitress.queue", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("slack_bolt").setLevel(logging.ERROR)  # its unhandled-request warning quotes payloads
     args = _parser().parse_args(argv)
     return args.func(args) or 0
 

@@ -26,9 +26,10 @@ from gdpr.templating import make_environment
 from workers.actors import Actors, declare
 from workers.broker import make_broker
 
-# slack_sdk logs request bodies at DEBUG; those carry the passphrase DM. Never below INFO.
-for _name in ("slack_sdk", "slack_bolt", "urllib3"):
-    logging.getLogger(_name).setLevel(logging.INFO)
+# slack_sdk logs request bodies at DEBUG (the passphrase DM among them), and Bolt logs the whole
+# payload of an unhandled request as a WARNING: keep both where neither is ever written.
+logging.getLogger("slack_sdk").setLevel(logging.INFO)
+logging.getLogger("slack_bolt").setLevel(logging.ERROR)
 
 
 @dataclass
