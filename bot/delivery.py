@@ -50,6 +50,17 @@ class SlackDelivery:
                              f"The passphrase went to <@{req.requester_id}> by direct message."))
         return resp["file"]["id"] if resp.get("file") else resp["files"][0]["id"]
 
+    def find_published(self, req: m.SubjectRequest) -> str | None:
+        """The file id of this request's archive if it is already in the thread (a retry after a crash)."""
+        if not req.message_ts or not req.export_name:
+            return None
+        resp = self.s.slack.conversations_replies(channel=req.channel_id, ts=req.message_ts, limit=200)
+        for msg in resp.get("messages", []):
+            for f in msg.get("files", []) or []:
+                if f.get("name") == req.export_name:
+                    return f["id"]
+        return None
+
     def erasure_reported(self, req: m.SubjectRequest, report, hits) -> None:  # noqa: ANN001
         held = sum(c.get("held", 0) for c in report.counts.values())
         if report.already_erased:

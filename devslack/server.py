@@ -128,6 +128,13 @@ class SlackStandIn:
         user = str(args.get("users", "")).split(",")[0]
         return {"ok": True, "channel": {"id": f"D{user}"}}
 
+    def api_conversations_replies(self, args: dict) -> dict:
+        channel, ts = args.get("channel"), args.get("ts")
+        msgs = [m for m in self.messages.get(channel, []) if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not msgs:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": [dict(m) for m in msgs], "has_more": False}
+
     def api_users_info(self, args: dict) -> dict:
         uid = args.get("user")
         if uid not in USERS:

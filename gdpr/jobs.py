@@ -38,6 +38,7 @@ class Delivery(Protocol):
     def request_changed(self, req: m.SubjectRequest) -> None: ...
     def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None: ...
     def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str: ...
+    def find_published(self, req: m.SubjectRequest) -> str | None: ...
     def job_failed(self, req: m.SubjectRequest, reference: str) -> None: ...
 
 
@@ -77,6 +78,12 @@ class Leases:
                 req = s.get(m.SubjectRequest, request_id)
                 record(s, self.requests.audit, req, owner, f"job.{final_status}", **(values.get("result") or {}))
             return n == 1
+
+    def record_built(self, *, request_id: int, export_name: str, result: dict) -> None:
+        """Remember the archive before it is sent, so a retry can recognise its own upload."""
+        with self.requests.db.session() as s:
+            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
+                      .values(export_name=export_name, result=result))
 
     def release(self, *, request_id: int, owner: str, error: str, final: bool) -> m.SubjectRequest | None:
         """Give the request back for a retry (queued), or mark it failed after the last attempt."""
@@ -154,25 +161,31 @@ class ExportJob:
 
     def run(self, *, request_id: int, owner: str) -> str:
         """Export, hand the passphrase to the requester, publish the file; safe to run twice."""
-        outcome, done = self.leases.run(request_id=request_id, owner=owner, work=self._work,
-                                        max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
+        outcome, file_id = self.leases.run(request_id=request_id, owner=owner, work=self._work,
+                                           max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
         if outcome != "ok":
             return outcome
-        export, file_id = done
-        self.leases.finish(request_id=request_id, owner=owner, export_name=export.name, file_id=file_id,
-                           result={"tables": len([n for n in export.counts.values() if n]), "rows": export.rows})
+        self.leases.finish(request_id=request_id, owner=owner, file_id=file_id)
         self.delivery.request_changed(self.requests.get(request_id))
         return "done"
 
-    def _work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> tuple[ExportFile, str]:
+    def _work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> str:
         self.delivery.request_changed(req)
+        if req.attempts > 1 and req.export_name:
+            # An earlier attempt got as far as building and DMing; if its upload landed before it
+            # died, that file (whose passphrase the requester already has) is the answer.
+            published = self.delivery.find_published(req)
+            if published:
+                return published
         passphrase = new_passphrase()  # lives in this frame only: never stored, logged or queued
         export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
                                      passphrase=passphrase)
         still_mine()
+        self.leases.record_built(request_id=req.id, export_name=export.name,
+                                 result={"tables": len([n for n in export.counts.values() if n]), "rows": export.rows})
         self.delivery.send_passphrase(req, export, passphrase)
         still_mine()
-        return export, self.delivery.publish_file(req, export)
+        return self.delivery.publish_file(req, export)
 
 
 def reconcile(requests: RequestService, enqueue: Callable[[int], None], *, requeue_after: dt.timedelta) -> list[int]:

@@ -140,3 +140,21 @@ def test_an_export_that_keeps_failing_is_marked_failed_and_said_in_the_thread(sq
         assert [c for c in standin.calls_to("chat.postMessage") if c.args["channel"] == f"D{SUPPORT}"] == []
     finally:
         bot.stop()
+
+
+def test_a_retry_after_the_upload_landed_does_not_upload_again(system, gym) -> None:
+    """The worker died after Slack stored the file but before the DB recorded it: the retry finds
+    its own archive in the thread and finishes with it - no second file, no second passphrase."""
+    request_id, _ = _approve(system, gym)
+    done = system.wait_status(request_id)
+    assert done.status == m.DONE
+    with system.services.db.engine.begin() as conn:  # the state as the crash left it
+        conn.execute(text("UPDATE subject_requests SET status = 'running', file_id = NULL, open_key = 'x', "
+                          "lease_owner = 'dead', lease_expires_at = :t WHERE id = :i"),
+                     {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1), "i": request_id})
+    assert system.services.export_job().run(request_id=request_id, owner="retry") == "done"
+    again = system.services.requests.get(request_id)
+    assert again.status == m.DONE and again.file_id == done.file_id and again.attempts == 2
+    assert len(system.standin.calls_to("files.completeUploadExternal")) == 1
+    dms = [c for c in system.standin.calls_to("chat.postMessage") if c.args["channel"] == f"D{SUPPORT}"]
+    assert len(dms) == 1
