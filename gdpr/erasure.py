@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import (Date, DateTime, Engine, String, and_, cast, column, delete, func, inspect, literal, not_,
-                        or_, select, table, update)
+                        or_, select, table, text, update)
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap, TableSpec
@@ -57,9 +57,9 @@ class Identifiers:
     names: set[str] = field(default_factory=set)
 
     def add(self, value: object, *, name: bool = False) -> None:
-        text = str(value).strip().lower() if value is not None else ""
-        if len(text) >= MIN_IDENTIFIER:
-            (self.names if name else self.values).add(text)
+        norm = str(value).strip().lower() if value is not None else ""
+        if len(norm) >= MIN_IDENTIFIER:
+            (self.names if name else self.values).add(norm)
 
     def fingerprint(self, secret: bytes) -> str:
         """A keyed hash of all identifiers together: proves which erasure this was, reveals nothing."""
@@ -300,7 +300,6 @@ def _is_replacement(spec: TableSpec, name: str, value: object, row_id: object) -
 
 def literal_sql(fragment: str) -> ColumnElement:
     """An operator-written SQL condition from the data map (trusted config, never user input)."""
-    from sqlalchemy import text
     return text(f"({fragment})")  # type: ignore[return-value]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -215,7 +216,6 @@ def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = No
             path.unlink()
             removed += 1
         elif path.is_dir() and path.name.startswith(".work-"):
-            import shutil
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed

@@ -105,16 +105,17 @@ class SubjectDirectory:
     def record_views(self, candidates: list[Candidate], *, viewer: str) -> int:
         """Write a VIEW into each subject's own change history, where the data map says it lives."""
         rows = 0
+        now = dt.datetime.now()
         with self._engine.begin() as conn:
-            for c in candidates:
-                log = self._map.subject(c.kind).view_log
+            for kind in sorted({c.kind for c in candidates}):
+                log = self._map.subject(kind).view_log
                 if log is None:
                     continue
-                tbl = table(log["table"], column(log["link"]), column(log["at"]), column(log["action"]),
-                            column(log["actor"]))
-                conn.execute(tbl.insert().values({log["link"]: _cast_key(c.key), log["at"]: dt.datetime.now(),
-                                                  log["action"]: "VIEW", log["actor"]: f"slack:{viewer}"}))
-                rows += 1
+                tbl = table(log["table"], *[column(log[k]) for k in ("link", "at", "action", "actor")])
+                values = [{log["link"]: _cast_key(c.key), log["at"]: now, log["action"]: "VIEW",
+                           log["actor"]: f"slack:{viewer}"} for c in candidates if c.kind == kind]
+                conn.execute(tbl.insert(), values)  # one executemany per subject type
+                rows += len(values)
         return rows
 
     def _find_kind(self, spec: SubjectSpec, identity: Identity, club_code: str | None, limit: int) -> list[Candidate]:
