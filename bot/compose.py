@@ -12,6 +12,9 @@ from slack_sdk import WebClient
 
 from gdpr.access import AccessPolicy, load_policy
 from gdpr.audit import AuditLog
+from gdpr.bulk import BulkEngine
+from gdpr.bulk_job import BulkJob
+from gdpr.bulk_runs import BulkRuns
 from gdpr.datamap import DataMap, load_datamap
 from gdpr.db import Database
 from gdpr.erasure import ErasureEngine
@@ -20,6 +23,7 @@ from gdpr.export import Exporter
 from gdpr.jobs import ExportJob, Leases, reconcile
 from gdpr.notices import NoticeService, load_recipients
 from gdpr.requests import RequestService
+from gdpr.retention import RetentionConfig, load_retention
 from gdpr.settings import Settings
 from gdpr.subjects import SubjectDirectory
 from gdpr.templating import make_environment
@@ -50,6 +54,9 @@ class Services:
     erasure: ErasureEngine
     notices: NoticeService
     secret: bytes
+    retention: RetentionConfig
+    bulk: BulkEngine
+    runs: BulkRuns
     actors: Actors | None = None
     leases: Leases = field(init=False)
 
@@ -60,6 +67,16 @@ class Services:
         """Queue messages carry the request id only; the kind picks the actor."""
         kind = self.requests.get(request_id).kind
         (self.actors.erase_subject if kind == "erase" else self.actors.export_subject).send(request_id)
+
+    def enqueue_run(self, run_id: int) -> None:
+        self.actors.run_bulk.send(run_id)
+
+    def bulk_job(self) -> BulkJob:
+        from bot.delivery_bulk import BulkSlackDelivery
+        return BulkJob(runs=self.runs, engine=self.bulk, writer=self.system_writer,
+                       same_db=self.settings.system_url == self.settings.database_url,
+                       delivery=BulkSlackDelivery(self), max_attempts=self.settings.job_max_attempts,
+                       pause_s=self.retention.pause_ms / 1000)
 
     def send_notice(self, notice_id: int, delay_ms: int = 0) -> None:
         self.actors.deliver_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
@@ -84,6 +101,13 @@ class Services:
     def reconcile(self) -> list[int]:
         sent = reconcile(self.requests, self.enqueue_request,
                          requeue_after=dt.timedelta(seconds=self.settings.requeue_after_seconds))
+        for run_id in self.runs.needing_enqueue(requeue_after=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
+            try:
+                self.enqueue_run(run_id)
+            except Exception as exc:  # broker down: the next pass tries again
+                logging.getLogger(__name__).warning("re-enqueue of P-%s failed: %s", run_id, type(exc).__name__)
+                continue
+            self.runs.mark_queued(run_id=run_id)
         for notice_id in self.notices.due(grace=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
             self.send_notice(notice_id)
         return sent
@@ -111,13 +135,19 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     audit = AuditLog(secret)
     requests = RequestService(db, audit, secret)
     system_writer = Database(settings.system_url)
+    retention = load_retention(config / "retention.yaml", datamap)
+    erasure = ErasureEngine(system.engine, datamap, writer=system_writer.engine)
+    directory = SubjectDirectory(system.engine, datamap)
+    bulk = BulkEngine(system.engine, datamap, erasure, directory, settings.export_dir,
+                      dt.timedelta(days=settings.export_ttl_days))
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=load_policy(config / "roles.yaml"),
         audit=audit, requests=requests,
-        directory=SubjectDirectory(system.engine, datamap),
+        directory=directory, retention=retention, bulk=bulk,
+        runs=BulkRuns(db, audit, bulk, requests.clock, dt.timedelta(seconds=settings.lease_seconds)),
         exporter=Exporter(system.engine, datamap, templates, settings.export_dir), templates=templates,
         slack=slack or make_slack_client(settings), broker=broker or make_broker(settings),
-        system_writer=system_writer, erasure=ErasureEngine(system.engine, datamap, writer=system_writer.engine), secret=secret,
+        system_writer=system_writer, erasure=erasure, secret=secret,
         notices=NoticeService(db, audit, secret, load_recipients(config / "integrations.yaml"),
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
                               backoff_s=settings.notice_backoff_seconds))

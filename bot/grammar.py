@@ -13,12 +13,18 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr access <email | phone | member number> [--club CLUB]` — right of access: export a member's data for their club (DPO approves)
 • `/gdpr access lead <email | phone>` — the same for a CRM lead
 • `/gdpr erase <email | phone | member number> [--club CLUB]` — right to be forgotten: anonymise a member everywhere (DPO approves a preview)
-• `/gdpr erase lead <email | phone>` — the same for a CRM lead"""
+• `/gdpr erase lead <email | phone>` — the same for a CRM lead
+• `/gdpr crm purge [--status rejection] [--older-than 30d] [--club CLUB]` — remove CRM leads in bulk (DPO approves a preview)
+• `/gdpr retention report` — per retention policy: what was deleted in the last 30 days, what is due next"""
 USAGE = {
     "find": "Usage: `/gdpr find <email | phone | member number> [--club CLUB]`",
     "access": "Usage: `/gdpr access [lead] <email | phone | member number> [--club CLUB]`",
     "erase": "Usage: `/gdpr erase [lead] <email | phone | member number> [--club CLUB]`",
+    "crm": "Usage: `/gdpr crm purge [--status rejection] [--older-than 30d] [--club CLUB]` "
+           "(durations: `30d`, `12w`, `24mo`, `1y`)",
+    "retention": "Usage: `/gdpr retention report`",
 }
+BULK_OPTIONS = {"--status", "--older-than", "--club"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,10 @@ class Command:
     identity: str = ""
     kind: str = "member"
     club: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+    def option(self, name: str) -> str | None:
+        return dict(self.options).get(name)
 
 
 def parse(text: str) -> Command:
@@ -39,6 +49,8 @@ def parse(text: str) -> Command:
     name, rest = words[0].lower(), words[1:]
     if name not in USAGE:
         raise UsageError(f"Unknown command `{name[:30]}`.\n{HELP}")
+    if name in ("crm", "retention"):
+        return _bulk(name, rest)
     club = None
     if "--club" in rest:
         i = rest.index("--club")
@@ -54,3 +66,20 @@ def parse(text: str) -> Command:
     if len(rest) != 1 or rest[0].startswith("--"):
         raise UsageError(USAGE[name])
     return Command(name, identity=rest[0], kind=kind, club=club)
+
+
+def _bulk(name: str, rest: list[str]) -> Command:
+    """`crm purge [--option value]...` and `retention report`: options once each, each with a value."""
+    verb = "purge" if name == "crm" else "report"
+    if not rest or rest[0].lower() != verb:
+        raise UsageError(USAGE[name])
+    options: dict[str, str] = {}
+    words = rest[1:]
+    if name == "retention" and words:
+        raise UsageError(USAGE[name])
+    for i in range(0, len(words), 2):
+        flag = words[i].lower()
+        if flag not in BULK_OPTIONS or flag.lstrip("-") in options or i + 1 >= len(words) or words[i + 1].startswith("--"):
+            raise UsageError(USAGE[name])
+        options[flag.lstrip("-")] = words[i + 1].lower()
+    return Command(f"{name} {verb}", options=tuple(sorted(options.items())))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
+import socket
 import logging
 import threading
 from dataclasses import dataclass
@@ -13,12 +15,14 @@ from slack_sdk import WebClient
 
 from bot.app import build_app
 from bot.compose import Services, build
-from gdpr.jobs import purge_exports
+from bot.bulk_ops import open_scheduled
 from gdpr.migrate import upgrade_database
+from gdpr.retention import check_against_schema
 from gdpr.settings import Settings
 from workers.broker import start_local_worker
 
 log = logging.getLogger(__name__)
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -41,6 +45,7 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     settings = settings or Settings()
     services = build(settings, slack=slack)
     upgrade_database(services.db)
+    check_against_schema(services.retention, services.system.engine)
     worker = None
     stop = threading.Event()
     if not settings.redis_url:
@@ -57,9 +62,10 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     return running
 
 
-def housekeeping_pass(services: Services) -> None:
+def housekeeping_pass(services: Services, *, owner: str = OWNER, now: dt.datetime | None = None) -> None:
+    """Re-enqueue what the queue lost and open the retention policies' due slots (one scheduler acts)."""
     services.reconcile()
-    purge_exports(services.settings.export_dir, ttl=dt.timedelta(days=services.settings.export_ttl_days))
+    open_scheduled(services, now or dt.datetime.now(dt.timezone.utc), owner=owner)
 
 
 def _housekeeping(services: Services, stop: threading.Event) -> None:

@@ -13,6 +13,8 @@ PERMISSIONS = {
     "request.decide": "approve or reject data-subject requests",
     "pii.view": "see personal data unmasked (every view is audited)",
     "audit.read": "read the audit log",
+    "purge.request": "ask for a bulk removal of CRM leads (the DPO approves)",
+    "retention.read": "read the retention report",
 }
 
 

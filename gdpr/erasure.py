@@ -11,9 +11,11 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Union
 
-from sqlalchemy import (Date, DateTime, Engine, String, and_, cast, column, delete, func, inspect, literal, not_,
-                        or_, select, table, text, update)
+from sqlalchemy import (Date, DateTime, Engine, Integer, Select, String, and_, any_, cast, column, delete, func, inspect,
+                        literal, not_, or_, select, table, text, update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap, TableSpec
@@ -77,7 +79,7 @@ class ErasureReport:
         return sum(c.get("erased", 0) for c in self.counts.values())
 
 
-def _key(key: str) -> int | str:
+def as_key(key: str) -> int | str:
     return int(key) if key.isdigit() else key
 
 
@@ -107,8 +109,8 @@ class ErasureEngine:
         since = column(hold.since)
         return or_(since.is_(None), since > cutoff)
 
-    def _where(self, spec: TableSpec, kind: str, key: str, *, held: bool) -> ColumnElement:
-        link = column(spec.links[kind]) == _key(key)
+    def _where(self, spec: TableSpec, kind: str, key: Keys, *, held: bool) -> ColumnElement:
+        link = link_condition(column(spec.links[kind]), key, self._writer.dialect.name)
         cond = self.held(spec)
         if cond is None:
             return link if not held else and_(link, literal(False))
@@ -147,14 +149,14 @@ class ErasureEngine:
                 tables.append(self._plan_table(conn, spec, kind, key))
                 for message, when in spec.erasure.warn:
                     n = conn.execute(select(func.count()).select_from(table(spec.name)).where(
-                        column(spec.links[kind]) == _key(key)).where(literal_sql(when))).scalar_one()
+                        column(spec.links[kind]) == as_key(key)).where(literal_sql(when))).scalar_one()
                     if n:
                         warnings.append(message)
             recipients = sorted({p for p, _ in self._recipients(conn, kind, key)})
         return ErasurePlan(kind=kind, tables=tables, recipients=recipients, warnings=warnings,
                            already_erased=self.is_erased(kind=kind, key=key))
 
-    def _plan_table(self, conn, spec: TableSpec, kind: str, key: str) -> TablePlan:  # noqa: ANN001
+    def _plan_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> TablePlan:  # noqa: ANN001
         count = lambda cond: conn.execute(select(func.count()).select_from(table(spec.name)).where(cond)).scalar_one()  # noqa: E731
         plan = TablePlan(table=spec.name, action=spec.erasure.rows, rows=count(self._where(spec, kind, key, held=False)))
         hold = spec.erasure.hold
@@ -172,7 +174,7 @@ class ErasureEngine:
         for spec in self._map.tables_for(kind):
             if spec.recipients:
                 rows = conn.execute(select(column(spec.recipients["provider"]), column(spec.recipients["external_id"]))
-                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == _key(key)))
+                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == as_key(key)))
                 out += [(str(p), str(e)) for p, e in rows]
         return out
 
@@ -192,7 +194,7 @@ class ErasureEngine:
                     continue
                 has_id = "id" in self._col_types(spec.name)
                 rows = conn.execute(select(*[column(c) for c in cols], *([column("id").label("_row")] if has_id else []))
-                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == _key(key)))
+                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == as_key(key)))
                 names = [c for c in cols if c in name_cols]
                 for row in rows.mappings():
                     live = {c: row[c] for c in cols if not _is_replacement(spec, c, row[c], row.get("_row"))}
@@ -218,7 +220,7 @@ class ErasureEngine:
                 query = select(func.lower(column(c))).select_from(table(other.table)).where(
                     func.lower(column(c)).in_(sorted(values)))
                 if other.kind == kind:
-                    query = query.where(column(other.key) != _key(key))
+                    query = query.where(column(other.key) != as_key(key))
                 shared.update(v for (v,) in conn.execute(query) if v)
         return shared
 
@@ -229,7 +231,7 @@ class ErasureEngine:
         cols = [c for c, rule in spec.columns.items() if rule.identifier]
         with self._engine.connect() as conn:
             row = conn.execute(select(column(subject.key), *[column(c) for c in cols]).select_from(table(spec.name))
-                               .where(column(subject.key) == _key(key))).mappings().first()
+                               .where(column(subject.key) == as_key(key))).mappings().first()
         if row is None:
             return True
         return all(row[c] is None or _is_replacement(spec, c, row[c], row[subject.key]) for c in cols)
@@ -250,7 +252,57 @@ class ErasureEngine:
                     counts[spec.name] = self._erase_table(conn, spec, kind, key)
         return ErasureReport(counts=counts)
 
-    def _statement(self, spec: TableSpec, kind: str, key: str):  # noqa: ANN202
+    # -- many subjects at once (bulk runs) -----------------------------------------------------------
+    def not_erased(self, kind: str) -> ColumnElement:
+        """On the subject's table: rows still holding an identifier (neither NULL nor its replacement)."""
+        spec = self._map.tables[self._map.subject(kind).table]
+        return self._still_holding(spec, [n for n, rule in spec.columns.items() if rule.identifier])
+
+    def not_anonymised(self, tname: str) -> ColumnElement:
+        """Rows of a table whose erased or replaced columns still hold a value."""
+        spec = self._map.tables[tname]
+        return self._still_holding(spec, [n for n, r in spec.columns.items() if r.erasure in ("erase", "replace")])
+
+    def _still_holding(self, spec: TableSpec, names: list[str]) -> ColumnElement:
+        conds = []
+        for name in names:
+            col = column(name)
+            if spec.columns[name].erasure == "replace":
+                conds.append(and_(col.isnot(None), col != self._value(spec, name)))
+            else:
+                conds.append(col.isnot(None))
+        return or_(*conds) if conds else literal(True)
+
+    def anonymise_rows(self, conn, *, tname: str, keys: list) -> int:  # noqa: ANN001
+        """Apply a table's column rules to these rows (a legal hold that has ended, say)."""
+        spec = self._map.tables[tname]
+        values = {c: self._value(spec, c) for c, rule in spec.columns.items() if rule.erasure != "keep"}
+        tbl = table(tname, *[column(c) for c in self._col_types(tname)])
+        return conn.execute(update(tbl).where(link_condition(column("id"), keys, conn.dialect.name)).values(values)).rowcount
+
+    def plan_many(self, *, kind: str, keys: Select, conn=None) -> list[TablePlan]:  # noqa: ANN001
+        """What erasing every subject `keys` selects would do, per table (the bulk preview)."""
+        if conn is None:
+            with self._engine.connect() as own:
+                return self.plan_many(kind=kind, keys=keys, conn=own)
+        return [self._plan_table(conn, spec, kind, keys) for spec in self._map.tables_for(kind)]
+
+    def column_types(self, tname: str) -> dict[str, object]:
+        return self._col_types(tname)
+
+    def erase_batch(self, conn, *, kind: str, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
+        """Erase these subjects inside the caller's transaction (which also holds the checkpoint).
+        The caller selected only subjects not yet erased, so nothing is erased twice."""
+        if conn.dialect.name == "postgresql":
+            return self._erase_in_one_statement(conn, kind, keys)
+        return {spec.name: self._erase_table(conn, spec, kind, keys) for spec in self._map.tables_for(kind)}
+
+    def warm(self, kind: str) -> None:
+        """Reflect the column types now, never while a write lock is held."""
+        for spec in self._map.tables_for(kind):
+            self._col_types(spec.name)
+
+    def _statement(self, spec: TableSpec, kind: str, key: Keys):  # noqa: ANN202
         """The one DELETE or UPDATE for this table (None when no column changes)."""
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
         where = self._where(spec, kind, key, held=False)
@@ -259,7 +311,7 @@ class ErasureEngine:
         values = self._assignments(spec, kind)
         return tbl, (update(tbl).where(where).values(values) if values else None)
 
-    def _erase_in_one_statement(self, conn, kind: str, key: str) -> dict[str, dict[str, int]]:  # noqa: ANN001
+    def _erase_in_one_statement(self, conn, kind: str, key: Keys) -> dict[str, dict[str, int]]:  # noqa: ANN001
         """PostgreSQL: every table's DELETE/UPDATE as a data-modifying CTE of a single statement, so the
         erasure costs one round trip however many tables the data map has."""
         specs = self._map.tables_for(kind)
@@ -280,7 +332,7 @@ class ErasureEngine:
         return {spec.name: {"erased": row[f"e{i}"], "held": row[f"h{i}"], spec.erasure.rows: row[f"e{i}"]}
                 for i, spec in enumerate(specs)}
 
-    def _erase_table(self, conn, spec: TableSpec, kind: str, key: str) -> dict[str, int]:  # noqa: ANN001
+    def _erase_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> dict[str, int]:  # noqa: ANN001
         tbl, stmt = self._statement(spec, kind, key)
         erased = conn.execute(stmt).rowcount if stmt is not None else 0
         held = 0
@@ -288,6 +340,21 @@ class ErasureEngine:
             held = conn.execute(select(func.count()).select_from(tbl).where(
                 self._where(spec, kind, key, held=True))).scalar_one()
         return {"erased": erased, "held": held, spec.erasure.rows: erased}
+
+
+Keys = Union[str, list, Select]
+
+
+def link_condition(col: ColumnElement, keys: Keys, dialect: str) -> ColumnElement:
+    """col matches one key, a batch of keys (one array parameter on PostgreSQL), or a subquery."""
+    if isinstance(keys, str):
+        return col == as_key(keys)
+    if isinstance(keys, list):
+        if dialect == "postgresql":
+            kind = Integer if all(isinstance(k, int) for k in keys) else String
+            return col == any_(literal(keys, ARRAY(kind)))
+        return col.in_(keys)
+    return col.in_(keys)
 
 
 def _is_replacement(spec: TableSpec, name: str, value: object, row_id: object) -> bool:

@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -124,32 +124,37 @@ class Leases:
                 on_final_failure(released, reference)
             return "failed", None
 
-    @contextmanager
-    def heartbeat(self, *, request_id: int, owner: str) -> Iterator[Callable[[], None]]:
-        """Renew the lease in the background; the yielded check raises LeaseLost once it is gone."""
-        stop, lost = threading.Event(), threading.Event()
-        interval = max(self.lease.total_seconds() / 3, 0.2)
+    def heartbeat(self, *, request_id: int, owner: str) -> AbstractContextManager[Callable[[], None]]:
+        return heartbeat(lambda: self.renew(request_id=request_id, owner=owner), interval=self.lease / 3,
+                         name=f"R-{request_id}")
 
-        def beat() -> None:
-            while not stop.wait(interval):
-                try:
-                    if not self.renew(request_id=request_id, owner=owner):
-                        lost.set()
-                        return
-                except Exception:  # a blip: try again next beat; the lease has slack
-                    log.warning("lease renewal failed for R-%s", request_id)
 
-        thread = threading.Thread(target=beat, name=f"lease-R{request_id}", daemon=True)
-        thread.start()
+@contextmanager
+def heartbeat(renew: Callable[[], bool], *, interval: dt.timedelta, name: str) -> Iterator[Callable[[], None]]:
+    """Renew a lease in the background; the yielded check raises LeaseLost once it is gone."""
+    stop, lost = threading.Event(), threading.Event()
+    seconds = max(interval.total_seconds(), 0.2)
 
-        def check() -> None:
-            if lost.is_set():
-                raise LeaseLost(f"R-{request_id}")
-        try:
-            yield check
-        finally:
-            stop.set()
-            thread.join()
+    def beat() -> None:
+        while not stop.wait(seconds):
+            try:
+                if not renew():
+                    lost.set()
+                    return
+            except Exception:  # a blip: try again next beat; the lease has slack
+                log.warning("lease renewal failed for %s", name)
+
+    thread = threading.Thread(target=beat, name=f"lease-{name}", daemon=True)
+    thread.start()
+
+    def check() -> None:
+        if lost.is_set():
+            raise LeaseLost(name)
+    try:
+        yield check
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclass
@@ -203,19 +208,22 @@ def reconcile(requests: RequestService, enqueue: Callable[[int], None], *, reque
     return sent
 
 
-def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None) -> int:
-    """Delete export archives (and abandoned work folders) older than the TTL; returns how many."""
+def old_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None) -> list[Path]:
+    """Export archives (and abandoned work folders) older than the TTL."""
     if not export_dir.is_dir():
-        return 0
+        return []
     cutoff = (now or time.time()) - ttl.total_seconds()
+    return sorted(p for p in export_dir.iterdir() if p.stat().st_mtime < cutoff and (
+        (p.is_file() and p.name.startswith("export-")) or (p.is_dir() and p.name.startswith(".work-"))))
+
+
+def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None) -> int:
+    """Delete what old_exports finds; returns how many."""
     removed = 0
-    for path in export_dir.iterdir():
-        if path.stat().st_mtime >= cutoff:
-            continue
-        if path.is_file() and path.name.startswith("export-"):
-            path.unlink()
-            removed += 1
-        elif path.is_dir() and path.name.startswith(".work-"):
+    for path in old_exports(export_dir, ttl=ttl, now=now):
+        if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
-            removed += 1
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
     return removed

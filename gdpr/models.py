@@ -139,3 +139,56 @@ class LedgerEntry(Base):
     subject_key: Mapped[str] = mapped_column(String(64))
     fingerprint: Mapped[str] = mapped_column(String(64))
     counts: Mapped[dict] = mapped_column(JSON)
+
+
+# Bulk runs (issue 4): a CRM purge or one slot of a retention policy, approved, batched, checkpointed.
+class BulkRun(Base):
+    __tablename__ = "bulk_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # crm_purge | retention
+    policy: Mapped[str] = mapped_column(String(64))
+    slot_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # (policy, time slot): runs once
+    spec: Mapped[dict] = mapped_column(JSON)  # what to match and do (no personal data)
+    as_of: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # ages are measured from here
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    requester_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    preview: Mapped[dict | None] = mapped_column(JSON)
+    needs_approval: Mapped[str | None] = mapped_column(Text)  # why the DPO must approve (None: auto-run)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    last_key: Mapped[str | None] = mapped_column(String(64))  # checkpoint: keys up to here are processed
+    counts: Mapped[dict | None] = mapped_column(JSON)
+    residue: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RetentionSchedule(Base):
+    """Per policy, the last time slot the scheduler handled: a restart resumes from here."""
+
+    __tablename__ = "retention_schedules"
+
+    policy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_slot: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SchedulerLease(Base):
+    """Only the scheduler holding this row's lease acts; a second one waits as a standby."""
+
+    __tablename__ = "scheduler_lease"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

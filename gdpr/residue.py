@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, String, Text, and_, case, column, false, func, inspect, not_, or_, select, table, true
 
 from gdpr.datamap import DataMap
-from gdpr.erasure import ErasureEngine, Identifiers, _key
+from gdpr.erasure import ErasureEngine, Identifiers, as_key
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,13 @@ def _scan(conn, datamap, erasure, tname, cols, ids, kind, key, result: Residue) 
     own, other = true(), false()  # where a name match is this subject's data / a namesake's
     if spec is not None:
         if kind in spec.links:
-            mine = column(spec.links[kind]) == _key(key)
+            mine = column(spec.links[kind]) == as_key(key)
             own, other = mine, not_(mine)
         else:
             own, other = false(), true()
     exclude_held = true()
     if spec is not None and kind in spec.links and spec.erasure.hold is not None:
-        exclude_held = not_((column(spec.links[kind]) == _key(key)) & erasure.held(spec))
+        exclude_held = not_((column(spec.links[kind]) == as_key(key)) & erasure.held(spec))
     parts, labels = [], []
     for c, length in cols:
         unique = _like_any(c, length, ids.values)

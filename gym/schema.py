@@ -143,6 +143,14 @@ crm_leads = Table(
     Column("converted_member_id", Integer, ForeignKey("members.id"), index=True),
 )
 
+crm_notes = Table(
+    "crm_notes", metadata, _id(),
+    Column("lead_id", Integer, ForeignKey("crm_leads.id"), nullable=False, index=True),
+    Column("author_staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
 agreement_types = Table(
     "agreement_types", metadata, _id(),
     Column("code", String(40), nullable=False, unique=True),

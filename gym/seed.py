@@ -45,6 +45,12 @@ NOTE_TEMPLATES = [
     "Knee injury mentioned, advised to see the physiotherapist.",
     "Complained about the changing rooms, handed to {staff}.",
 ]
+LEAD_NOTES = [
+    "Called back on {phone}, not interested for now.",
+    "Came for a trial session, found the price too high.",
+    "Prefers to be called on {phone} in the evening.",
+    "Asked for the family plan brochure.",
+]
 TODAY = dt.date(2026, 11, 1)  # fixed, so a seed is the same data whatever the day
 
 
@@ -201,6 +207,29 @@ class Seeder:
                    min(changed, dt.datetime.combine(TODAY, dt.time())), None)
         batch.add(s.crm_leads, row)
         self.consents(batch, None, lid, created.date())
+        if member is None:
+            self.lead_notes(batch, lid, club_id, row[5], created)
+
+    def lead_notes(self, batch: Batch, lid: int, club_id: int, phone: str, created: dt.datetime) -> None:
+        """Follow-up notes on a prospect; their own generator, so adding them left the rest of the data as it was."""
+        r = random.Random(lid)
+        for i in range(r.choice([0, 1, 1, 2])):
+            body = r.choice(LEAD_NOTES).format(phone=phone)
+            batch.add(s.crm_notes, (self.next_id(s.crm_notes), lid, (club_id - 1) * 4 + r.randint(1, 4),
+                                    created + dt.timedelta(days=i + 1, hours=r.randint(0, 8)), body))
+
+    def rejected_lead(self, batch: Batch, when: dt.datetime) -> None:
+        """A prospect who said no (status rejection since `when`), with consents and notes."""
+        r = self.rng
+        lid = self.next_id(s.crm_leads)
+        club_id = r.randint(1, len(CLUBS))
+        first, last = r.choice(self.pools.first), r.choice(self.pools.last)
+        created = when - dt.timedelta(days=r.randint(0, 60))
+        phone = self.phone()
+        batch.add(s.crm_leads, (lid, club_id, first, last, f"{first}.{last}.lead{lid}@example.net".lower().replace(" ", ""),
+                                phone, r.choice(["web", "walk-in", "facebook", "referral"]), "rejection", created, when, None))
+        self.consents(batch, None, lid, created.date())
+        self.lead_notes(batch, lid, club_id, phone, created)
 
     namesake: tuple[str, str] | None = None
     family_email: tuple[str, str] | None = None
@@ -262,6 +291,23 @@ def seed(engine: Engine, *, members: int, seed_value: int = 1, chunk: int = 5000
             progress(min(start + chunk, members))
     _fix_sequences(engine, gen.ids)
     return dict(gen.ids)
+
+
+def add_rejected_leads(engine: Engine, *, leads: int, seed_value: int = 7, chunk: int = 10_000,
+                       days: tuple[int, int] = (31, 6 * 365)) -> int:
+    """Append `leads` CRM leads in status rejection (rejected `days` ago), each with consents and notes."""
+    gen = Seeder(seed_value)
+    with engine.connect() as conn:
+        for table in (s.crm_leads, s.consents, s.crm_notes):
+            gen.ids[table.name] = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar_one()
+    for start in range(0, leads, chunk):
+        batch = Batch()
+        for _ in range(start, min(start + chunk, leads)):
+            ago = gen.rng.randint(*days)
+            gen.rejected_lead(batch, dt.datetime.combine(TODAY - dt.timedelta(days=ago), dt.time(gen.rng.randint(8, 20))))
+        _flush(engine, batch)
+    _fix_sequences(engine, gen.ids)
+    return leads
 
 
 def _fix_sequences(engine: Engine, ids: dict[str, int]) -> None:

@@ -62,3 +62,44 @@ def add_visits(engine: Engine, member_id: int, count: int, *, first_id: int) -> 
     start = dt.datetime(2015, 1, 1)
     add_rows(engine, schema.visits, ((first_id + i, member_id, 1, start + dt.timedelta(minutes=30 * i), None)
                                      for i in range(count)))
+
+
+def config_copy(source, dest, *, retention: dict | None = None):  # noqa: ANN001, ANN201
+    """A copy of config/ with retention.yaml's settings (or whole sections) replaced."""
+    import shutil
+
+    import yaml
+    shutil.copytree(source, dest)
+    if retention:
+        path = dest / "retention.yaml"
+        doc = yaml.safe_load(path.read_text())
+        for key, value in retention.items():
+            if key == "settings":
+                doc["settings"].update(value)
+            else:
+                doc[key] = value
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return dest
+
+
+def lead_identifiers(engine: Engine, where: str) -> set[str]:
+    """The emails and phones of the leads `where` selects (test-side only: the product never keeps them).
+    Names are left out: other people carry the same names, and those must stay."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT email, phone FROM crm_leads WHERE {where}")).all()
+    return {str(v).lower() for row in rows for v in row if v and len(str(v)) >= 5}
+
+
+def text_values_containing(engine: Engine, values: set[str]) -> int:
+    """How many values of `values` still appear as a whole text value anywhere in the database."""
+    from sqlalchemy import String, Text, inspect
+    found: set[str] = set()
+    insp = inspect(engine)
+    with engine.connect() as conn:
+        for tname in insp.get_table_names():
+            for col in insp.get_columns(tname):
+                if isinstance(col["type"], (String, Text)):
+                    rows = conn.execute(text(f"SELECT DISTINCT lower({col['name']}) FROM {tname} "
+                                             f"WHERE {col['name']} IS NOT NULL"))
+                    found |= {v for (v,) in rows} & values
+    return len(found)

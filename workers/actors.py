@@ -19,6 +19,7 @@ class Actors:
     export_subject: dramatiq.Actor
     erase_subject: dramatiq.Actor
     deliver_notice: dramatiq.Actor
+    run_bulk: dramatiq.Actor
 
 
 def owner_id() -> str:
@@ -41,10 +42,14 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
         # Backoff lives in the database (the thread shows it); no Dramatiq retries on top.
         services().notice_job().run(notice_id=notice_id)
 
+    def run_bulk(run_id: int) -> None:
+        services().bulk_job().run(run_id=run_id, owner=owner_id())  # resumes from its checkpoint
+
     return Actors(
         export_subject=dramatiq.actor(export_subject, broker=broker, queue_name="exports",
                                       time_limit=ONE_HOUR_MS, **RETRY),
         erase_subject=dramatiq.actor(erase_subject, broker=broker, queue_name="erasures",
                                      time_limit=ONE_HOUR_MS, **RETRY),
         deliver_notice=dramatiq.actor(deliver_notice, broker=broker, queue_name="notices", max_retries=0,
-                                      time_limit=5 * 60 * 1000))
+                                      time_limit=5 * 60 * 1000),
+        run_bulk=dramatiq.actor(run_bulk, broker=broker, queue_name="bulk", time_limit=6 * ONE_HOUR_MS, **RETRY))

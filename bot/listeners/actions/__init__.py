@@ -1,10 +1,11 @@
 """Interactive action listeners (buttons)."""
 from __future__ import annotations
 
-from bot.listeners.actions import approve, notices, reject
+from bot.listeners.actions import approve, bulk, notices, reject
 
 
 def register(app, services, actors, followups) -> None:  # noqa: ANN001
     approve.register(app, services, actors, followups)
     reject.register(app, services, actors, followups)
     notices.register(app, services, actors, followups)
+    bulk.register(app, services, actors, followups)

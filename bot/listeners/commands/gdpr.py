@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bot import render
+from bot.bulk_ops import crm_purge, retention_report
 from bot.grammar import HELP, Command, parse
 from bot.guard import require
 from bot.slack_io import ephemeral, post
@@ -29,6 +30,10 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
     try:
         if cmd.name == "find":
             find(services, client, actor, channel, cmd)
+        elif cmd.name == "crm purge":
+            crm_purge(services, client, actor, channel, cmd)
+        elif cmd.name == "retention report":
+            retention_report(services, client, actor, channel, cmd)
         else:
             open_request(services, client, actor, channel, cmd)
     except AmbiguousSubject as exc:

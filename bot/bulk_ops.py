@@ -1,0 +1,83 @@
+"""`/gdpr crm purge` and `/gdpr retention report`, after the ack; and opening scheduled runs in Slack."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.delivery_bulk import BulkSlackDelivery
+from bot.guard import require
+from bot.render_bulk import report_blocks, title
+from bot.slack_io import ephemeral
+from gdpr import models as m
+from gdpr.retention import crm_purge_spec
+from gdpr.scheduling import RetentionScheduler
+
+log = logging.getLogger(__name__)
+
+
+def crm_purge(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
+    """Dry-run the purge and put its card in front of the DPO; nothing is removed before Approve."""
+    require(services, actor, "purge.request")
+    spec = crm_purge_spec(services.retention, dict(cmd.options), services.bulk.clubs())
+    run = services.runs.open(kind="crm_purge", policy="crm-purge", spec=spec, requester_id=actor.user_id,
+                             approval="a CRM purge is always approved by the DPO")
+    if not run.total:
+        ephemeral(client, channel=channel, user=actor.user_id,
+                  text=f"No CRM leads match ({spec.describe()}): nothing to purge.")
+        return
+    BulkSlackDelivery(services).post_card(run)
+    ephemeral(client, channel=channel, user=actor.user_id,
+              text=f":clipboard: {title(run)}: {run.total:,} leads match. The preview is with the DPO "
+                   f"in <#{services.policy.channel('approvals')}>; nothing is removed before they approve.")
+
+
+def open_scheduled(services, now: dt.datetime, *, owner: str) -> list[int]:  # noqa: ANN001
+    """One scheduler pass over the retention policies: open due slots, post their cards, queue the auto-runs."""
+    scheduler = RetentionScheduler(services.db, services.retention, services.runs, owner=owner,
+                                   lease=dt.timedelta(seconds=3 * services.settings.reconcile_interval_seconds))
+    opened = scheduler.tick(now)
+    delivery = BulkSlackDelivery(services)
+    for run in opened:
+        if run.total:
+            try:
+                delivery.post_card(run)
+            except Exception as exc:  # Slack down: the run is recorded; the card is only the window on it
+                log.warning("card for P-%s not posted: %s", run.id, type(exc).__name__)
+        if run.status == m.APPROVED:
+            try:
+                services.enqueue_run(run.id)
+                services.runs.mark_queued(run_id=run.id)
+            except Exception as exc:  # the reconciler sends it later
+                log.warning("enqueue of P-%s failed: %s", run.id, type(exc).__name__)
+    return [r.id for r in opened]
+
+
+def retention_report(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
+    require(services, actor, "retention.read")
+    now = services.runs.clock()
+    since = now - dt.timedelta(days=30)
+    finished = services.runs.finished_since(since)
+    waiting = services.runs.open_runs()
+    rows = []
+    for name, policy in services.retention.policies.items():
+        runs = [r for r in finished if r.kind == "retention" and r.policy == name]
+        tables: dict[str, int] = {}
+        for r in runs:
+            for tname, counts in (r.counts or {}).items():
+                tables[tname] = tables.get(tname, 0) + sum(v for k, v in counts.items() if k not in ("held", "erased"))
+        nxt = policy.trigger().get_next_fire_time(None, now)
+        rows.append({"policy": name, "approval": "DPO approves" if policy.approval == "required" else "automatic",
+                     "runs": len(runs), "rows": sum(r.done for r in runs),
+                     "tables": ", ".join(f"{t} {n:,}" for t, n in sorted(tables.items())),
+                     "due": services.bulk.count(policy.spec, now),
+                     "next": f"{nxt:%d %b %Y %H:%M} UTC" if nxt else "never",
+                     "waiting": ", ".join(f"P-{r.id}" for r in waiting if r.policy == name)})
+    purges = [r for r in finished if r.kind == "crm_purge"]
+    text = f"Retention report: {len(rows)} policies; {len(purges)} CRM purge(s) in the last 30 days."
+    blocks = report_blocks(rows)
+    if purges:
+        blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": "CRM purges: " + ", ".join(
+            f"P-{r.id} {r.done:,} leads" for r in purges)}]})
+    with services.db.session() as s:
+        services.audit.record(s, actor=actor.user_id, action="retention.report_viewed", policies=len(rows))
+    ephemeral(client, channel=channel, user=actor.user_id, text=text, blocks=blocks)

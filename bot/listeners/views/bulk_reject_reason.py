@@ -1,0 +1,26 @@
+"""The bulk run's reject modal: a reason is required; the decision is re-checked server-side."""
+from __future__ import annotations
+
+from bot.delivery_bulk import BulkSlackDelivery
+from bot.listeners.views.reject_reason import read_reason
+from bot.slack_io import dm_channel
+from gdpr.errors import GdprError
+
+
+def register(app, services, actors, followups) -> None:  # noqa: ANN001
+    @app.view("bulk.reject_reason")
+    def submit(ack, body, view, client):  # noqa: ANN001
+        reason = read_reason(ack, view)
+        if reason is None:
+            return
+        user, run_id = body["user"]["id"], int(view["private_metadata"])
+        followups.submit(lambda: reject(services, client, actors.actor(user), run_id, reason), user=user, channel=None)
+
+
+def reject(services, client, actor, run_id: int, reason: str) -> None:  # noqa: ANN001
+    try:
+        run = services.runs.reject(run_id=run_id, actor=actor, reason=reason)
+    except GdprError as exc:  # modals have no channel: answer by DM
+        client.chat_postMessage(channel=dm_channel(client, actor.user_id), text=f":warning: {exc}")
+        return
+    BulkSlackDelivery(services).bulk_changed(run)

@@ -1,0 +1,181 @@
+"""Bulk deletion, set-based: match rows by a spec, preview them, work through them in keyed batches.
+
+A batch is `SELECT key ... WHERE <match> AND key > :checkpoint ORDER BY key LIMIT :n` and one
+set-based statement per table over those keys, in the caller's transaction. Only the batch's keys
+are ever in memory. Rows already processed no longer match (deleted, or erased), so a batch that
+is run again after a crash finds nothing left to do twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Date, Engine, and_, column, delete, func, literal, select, table
+from sqlalchemy.sql.elements import ColumnElement
+
+from gdpr.datamap import DataMap
+from gdpr.erasure import ErasureEngine, as_key, link_condition
+from gdpr.jobs import old_exports, purge_exports
+from gdpr.retention import BulkSpec, cutoff
+from gdpr.subjects import SubjectDirectory
+
+SAMPLES = 3
+
+
+@dataclass
+class Batch:
+    keys: list
+    counts: dict[str, dict[str, int]]
+
+    @property
+    def lastas_key(self) -> str:
+        return str(self.keys[-1])
+
+
+class BulkEngine:
+    def __init__(self, engine: Engine, datamap: DataMap, erasure: ErasureEngine, directory: SubjectDirectory,
+                 export_dir: Path, export_ttl: dt.timedelta) -> None:
+        self._engine, self._map, self._erasure, self._directory = engine, datamap, erasure, directory
+        self._export_dir, self._export_ttl = export_dir, export_ttl
+
+    # -- matching --------------------------------------------------------------------------------
+    def key_column(self, spec: BulkSpec) -> str:
+        return self._map.subject(spec.subject).key if spec.action == "erase" else "id"
+
+    def _club_column(self, spec: BulkSpec) -> str | None:
+        if spec.action == "erase":
+            return self._map.subject(spec.subject).club
+        return "club_id" if "club_id" in self._erasure.column_types(spec.table) else None
+
+    def match(self, spec: BulkSpec, as_of: dt.datetime, *, pending: bool = True) -> ColumnElement:
+        """The rows the run is about: frozen at `as_of`, so rows that age into scope later wait for the next run."""
+        conds = [column(c).in_(values) for c, values in spec.where.items()]
+        if spec.club_id is not None:
+            conds.append(column(self._club_column(spec)) == as_key(spec.club_id))
+        if spec.age_column:
+            limit = cutoff(as_of, spec.older_than) if spec.older_than else as_of
+            limit = limit.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            if isinstance(self._erasure.column_types(spec.table)[spec.age_column], Date):
+                conds.append(column(spec.age_column) < limit.date())
+            else:
+                conds.append(column(spec.age_column) < limit)
+        if pending and spec.action == "erase":
+            conds.append(self._erasure.not_erased(spec.subject))
+        elif pending and spec.action == "anonymise":
+            conds.append(self._erasure.not_anonymised(spec.table))
+        return and_(literal(True), *conds)
+
+    def _keys(self, spec: BulkSpec, as_of: dt.datetime, *, pending: bool = True):  # noqa: ANN202
+        return select(column(self.key_column(spec))).select_from(table(spec.table)).where(
+            self.match(spec, as_of, pending=pending))
+
+    def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None) -> int:
+        if spec.action == "exports":
+            return len(self._old_exports())
+        cond = self.match(spec, as_of)
+        if after is not None:
+            cond = and_(cond, column(self.key_column(spec)) > as_key(after))
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table(spec.table)).where(cond)).scalar_one()
+
+    def clubs(self) -> dict[str, str]:
+        """Club code -> key (codes are the controllers' public handles, not personal data)."""
+        ctl = self._map.controllers
+        with self._engine.connect() as conn:
+            return {str(c): str(k) for k, c in conn.execute(select(column(ctl.key), column(ctl.code))
+                                                             .select_from(table(ctl.table)))}
+
+    # -- the dry run -----------------------------------------------------------------------------
+    def preview(self, spec: BulkSpec, as_of: dt.datetime) -> dict:
+        """Counts, per club, oldest and newest, masked samples, effects per table. No personal data
+        except the masked samples, which are rendered on the card and never stored."""
+        if spec.action == "exports":
+            return {"total": len(self._old_exports()), "table_rows": None, "share": None, "clubs": {},
+                    "oldest": None, "newest": None, "effects": [{"table": "export archives", "action": "delete"}]}
+        cond = self.match(spec, as_of)
+        tbl = table(spec.table)
+        with self._engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(tbl).where(cond)).scalar_one()
+            table_rows = conn.execute(select(func.count()).select_from(tbl)).scalar_one()
+            oldest = newest = None
+            if spec.age_column and total:
+                oldest, newest = conn.execute(select(func.min(column(spec.age_column)), func.max(column(spec.age_column)))
+                                              .select_from(tbl).where(cond)).one()
+            clubs = self._per_club(conn, spec, cond) if total else {}
+        return {"total": total, "table_rows": table_rows, "share": round(total / table_rows, 4) if table_rows else 0,
+                "clubs": clubs, "oldest": _day(oldest), "newest": _day(newest), "effects": self._effects(spec, as_of)}
+
+    def _per_club(self, conn, spec: BulkSpec, cond: ColumnElement) -> dict[str, int]:  # noqa: ANN001
+        club_col = self._club_column(spec)
+        if club_col is None:
+            return {}
+        ctl = self._map.controllers
+        codes = dict(conn.execute(select(column(ctl.key), column(ctl.code)).select_from(table(ctl.table))).all())
+        rows = conn.execute(select(column(club_col), func.count()).select_from(table(spec.table)).where(cond)
+                            .group_by(column(club_col)).order_by(func.count().desc())).all()
+        return {str(codes.get(club, club)): n for club, n in rows}
+
+    def _effects(self, spec: BulkSpec, as_of: dt.datetime) -> list[dict]:
+        if spec.action != "erase":
+            return [{"table": spec.table, "action": "delete" if spec.action == "delete" else "anonymise"}]
+        plans = self._erasure.plan_many(kind=spec.subject, keys=self._keys(spec, as_of))
+        return [{"table": p.table, "action": p.action, "rows": p.rows, "held": p.held, "hold_reason": p.hold_reason,
+                 "hold_until": p.hold_until.isoformat() if p.hold_until else None} for p in plans if p.rows or p.held]
+
+    def samples(self, spec: BulkSpec, as_of: dt.datetime) -> list[dict[str, str]]:
+        """A few matched subjects, masked, for the card only."""
+        if spec.action != "erase":
+            return []
+        keys = self._keys(spec, as_of).order_by(column(self.key_column(spec))).limit(SAMPLES)
+        with self._engine.connect() as conn:
+            found = [self._directory.load(spec.subject, str(k)) for (k,) in conn.execute(keys)]
+        return [c.masked() for c in found if c is not None]
+
+    # -- the work ----------------------------------------------------------------------------------
+    def next_batch(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> list:  # noqa: ANN001
+        key = column(self.key_column(spec))
+        query = self._keys(spec, as_of)
+        if after is not None:
+            query = query.where(key > as_key(after))
+        return list(conn.execute(query.order_by(key).limit(spec.batch_size)).scalars())
+
+    def apply(self, conn, spec: BulkSpec, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
+        """One batch, in the caller's transaction; returns rows per table and what happened to them."""
+        if spec.action == "erase":
+            return self._erasure.erase_batch(conn, kind=spec.subject, keys=keys)
+        if spec.action == "anonymise":
+            n = self._erasure.anonymise_rows(conn, tname=spec.table, keys=keys)
+            return {spec.table: {"anonymised": n}}
+        n = conn.execute(delete(table(spec.table, column("id"))).where(
+            link_condition(column("id"), keys, conn.dialect.name))).rowcount
+        return {spec.table: {"deleted": n}}
+
+    def purge_exports(self) -> int:
+        return purge_exports(self._export_dir, ttl=self._export_ttl)
+
+    def _old_exports(self) -> list[Path]:
+        return old_exports(self._export_dir, ttl=self._export_ttl)
+
+    # -- after the run -----------------------------------------------------------------------------
+    def residue(self, spec: BulkSpec, as_of: dt.datetime) -> int:
+        """Rows of the purged set that still hold personal data: subjects or rows not yet erased, and
+        rows of tables the data map deletes that still point at a purged subject (legal holds excepted)."""
+        if spec.action in ("exports", "delete"):
+            return self.count(spec, as_of)
+        with self._engine.connect() as conn:
+            left = conn.execute(select(func.count()).select_from(table(spec.table)).where(
+                self.match(spec, as_of))).scalar_one()
+            if spec.action != "erase":
+                return left
+            purged = self._keys(spec, as_of, pending=False)
+            for plan in self._erasure.plan_many(kind=spec.subject, keys=purged, conn=conn):
+                if plan.action == "delete":
+                    left += plan.rows
+        return left
+
+
+def _day(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(value)[:10]

@@ -1,0 +1,139 @@
+"""The bulk job: claim the run, work through its batches from the checkpoint, report progress and the end."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.exc import DBAPIError
+
+from gdpr import models as m
+from gdpr.bulk import BulkEngine
+from gdpr.bulk_runs import BulkRuns
+from gdpr.db import Database
+from gdpr.jobs import LeaseLost, heartbeat
+from gdpr.retention import BulkSpec
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 1.0  # chat.update at most once a second
+
+
+class BulkDelivery(Protocol):
+    def bulk_changed(self, run: m.BulkRun, rate: float | None = None) -> None: ...
+    def bulk_failed(self, run: m.BulkRun, reference: str) -> None: ...
+
+
+@dataclass
+class BulkJob:
+    runs: BulkRuns
+    engine: BulkEngine
+    writer: Database
+    same_db: bool  # checkpoint in the batch's own transaction
+    delivery: BulkDelivery
+    max_attempts: int
+    pause_s: float = 0.0  # breathing room for the platform's database between batches
+    batch_retries: int = 3
+
+    def run(self, *, run_id: int, owner: str) -> str:
+        """Safe to run twice and to resume: finishes the run once, each row processed once."""
+        run = self.runs.claim(run_id=run_id, owner=owner)
+        if run is None:
+            return "skipped"
+        try:
+            with heartbeat(lambda: self.runs.renew(run_id=run_id, owner=owner), interval=self.runs.lease / 3,
+                           name=f"P-{run_id}") as still_mine:
+                self._work(run, owner, still_mine)
+        except LeaseLost:
+            return "lease lost"
+        except Exception as exc:
+            reference = f"{type(exc).__name__} (attempt {run.attempts})"  # never the message: it can quote data
+            log.error("P-%s failed: %s", run_id, reference)
+            final = run.attempts >= self.max_attempts
+            released = self.runs.release(run_id=run_id, owner=owner, error=reference, final=final)
+            if not final:
+                raise
+            if released is not None:
+                self.delivery.bulk_failed(released, reference)
+            return "failed"
+        return "done"
+
+    def _work(self, run: m.BulkRun, owner: str, still_mine: Callable[[], None]) -> None:
+        spec = BulkSpec.from_json(run.spec)
+        total = run.done + self.engine.count(spec, run.as_of, after=run.last_key)
+        if total != run.total:  # the data changed since the preview: the bar counts what is really there
+            self.runs.set_total(run_id=run.id, total=total)
+            run.total = total
+        self.delivery.bulk_changed(run)
+        started, done_at_start, last_update = time.monotonic(), run.done, time.monotonic()
+        while True:
+            still_mine()
+            if not self._batch(run, spec, owner):
+                break
+            now = time.monotonic()
+            if now - last_update >= PROGRESS_EVERY_S:
+                self.delivery.bulk_changed(run, rate=(run.done - done_at_start) / max(now - started, 1e-6))
+                last_update = now
+            if self.pause_s:
+                time.sleep(self.pause_s)
+        still_mine()
+        residue = self.engine.residue(spec, run.as_of)
+        self.runs.finish(run=run, owner=owner, residue=residue)
+        time.sleep(max(0.0, PROGRESS_EVERY_S - (time.monotonic() - last_update)))  # the card's pace holds to the end
+        self.delivery.bulk_changed(self.runs.get(run.id))
+
+    def _batch(self, run: m.BulkRun, spec: BulkSpec, owner: str) -> bool:
+        """One batch and its checkpoint; a dropped connection rolls the batch back and it is tried again."""
+        for attempt in range(1, self.batch_retries + 1):
+            try:
+                return self._batch_once(run, spec, owner)
+            except DBAPIError as exc:
+                if attempt == self.batch_retries or not _transient(exc):
+                    raise
+                log.warning("P-%s: batch rolled back (%s), trying again", run.id, type(exc.orig).__name__)
+                time.sleep(0.2 * 2 ** attempt)
+        return False
+
+    def _batch_once(self, run: m.BulkRun, spec: BulkSpec, owner: str) -> bool:
+        if spec.action == "exports":
+            if run.last_key == "all":
+                return False
+            counts = {"export archives": {"deleted": self.engine.purge_exports()}}
+            return self._book(run, owner, None, "all", counts["export archives"]["deleted"], counts)
+        with self.writer.engine.begin() as conn:
+            keys = self.engine.next_batch(conn, spec, run.as_of, run.last_key)
+            if not keys:
+                return False
+            counts = _merge(run.counts or {}, self.engine.apply(conn, spec, keys))
+            return self._book(run, owner, conn if self.same_db else None, str(keys[-1]), len(keys), counts)
+
+    def _book(self, run: m.BulkRun, owner: str, conn, last_key: str, rows: int, counts: dict) -> bool:  # noqa: ANN001
+        """Write the checkpoint (in the batch's transaction when it can); the run in memory follows."""
+        stmt = self.runs.checkpoint_statement(run, owner, last_key=last_key, rows=rows, counts=counts)
+        if conn is not None:
+            booked = conn.execute(stmt).rowcount
+        else:
+            with self.runs.db.session() as s:
+                booked = s.execute(stmt).rowcount
+        if booked != 1:
+            raise LeaseLost(f"P-{run.id}")  # rolls the batch back: another worker owns the run now
+        run.last_key, run.done, run.counts = last_key, run.done + rows, counts
+        return True
+
+
+def _merge(total: dict, batch: dict) -> dict:
+    out = {t: dict(c) for t, c in total.items()}
+    for tname, counts in batch.items():
+        slot = out.setdefault(tname, {})
+        for k, v in counts.items():
+            slot[k] = slot.get(k, 0) + int(v or 0)
+    return out
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """A lost connection or a serialisation/lock conflict: worth one more try."""
+    if exc.connection_invalidated:
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return code[:2] in ("08", "40", "57") or "locked" in str(exc.orig)  # SQLite: "database is locked"

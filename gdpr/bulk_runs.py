@@ -1,0 +1,193 @@
+"""Bulk runs: previewed, approved (by the DPO, or by policy), then worked through in checkpointed batches.
+
+Lifecycle: awaiting_approval → approved (→ queued) → running → done / failed, or rejected.
+A run's checkpoint (last key, rows done, counts per table) is written in the same transaction as
+its batch when the state and system databases are one database, and only by the lease holder:
+a worker that lost its lease cannot commit a batch, and a resumed run never repeats one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gdpr import models as m
+from gdpr.access import Actor
+from gdpr.audit import AuditLog
+from gdpr.bulk import BulkEngine
+from gdpr.db import Database
+from gdpr.errors import AlreadyDecided, NotAllowed, RequestNotFound
+from gdpr.retention import BulkSpec
+
+SCHEDULER = "scheduler"
+DECIDABLE = (m.AWAITING_APPROVAL,)
+
+
+class BulkRuns:
+    def __init__(self, db: Database, audit: AuditLog, engine: BulkEngine, clock: Callable[[], dt.datetime],
+                 lease: dt.timedelta) -> None:
+        self.db, self.audit, self.engine, self.clock, self.lease = db, audit, engine, clock, lease
+
+    def get(self, run_id: int) -> m.BulkRun:
+        with self.db.session() as s:
+            run = s.get(m.BulkRun, run_id)
+            if run is None:
+                raise RequestNotFound(f"There is no run P-{run_id}.")
+            s.expunge(run)
+            return run
+
+    # -- opening a run -----------------------------------------------------------------------------
+    def open(self, *, kind: str, policy: str, spec: BulkSpec, requester_id: str, approval: str | None,
+             slot_key: str | None = None, as_of: dt.datetime | None = None) -> m.BulkRun | None:
+        """Dry-run the spec and record the run; `approval` is why the DPO must approve (None: the policy
+        runs it). Returns None when this slot already has its run."""
+        as_of = as_of or self.clock()
+        preview = self.engine.preview(spec, as_of)
+        share = preview.get("share") or 0
+        if share > spec.max_share:
+            approval = (f"it would touch {share:.0%} of {spec.table} (more than the {spec.max_share:.0%} a run "
+                        "may touch without the DPO)")
+        status = m.AWAITING_APPROVAL if approval and preview["total"] else m.APPROVED
+        run = m.BulkRun(kind=kind, policy=policy, slot_key=slot_key, spec=spec.to_json(), as_of=as_of, status=status,
+                        requester_id=requester_id, created_at=self.clock(), preview=preview, needs_approval=approval,
+                        total=preview["total"], done=0, counts={}, attempts=0)
+        if not preview["total"]:
+            run.status, run.finished_at, run.residue = m.DONE, self.clock(), 0
+        try:
+            with self.db.session() as s:
+                s.add(run)
+                s.flush()
+                self._record(s, run, requester_id, "bulk.previewed", matched=preview["total"], share=share,
+                             needs_approval=bool(approval))
+                s.expunge(run)
+        except IntegrityError:
+            return None
+        return run
+
+    def card_posted(self, *, run_id: int, channel_id: str, message_ts: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(channel_id=channel_id, message_ts=message_ts))
+
+    # -- deciding ------------------------------------------------------------------------------------
+    def ensure_can_decide(self, *, run_id: int, actor: Actor) -> m.BulkRun:
+        run = self.get(run_id)
+        refusal = None
+        if run.requester_id == actor.user_id:
+            refusal = ("four-eyes", "You asked for this purge, so someone else must decide on it (four-eyes rule).")
+        elif not actor.can("request.decide"):
+            refusal = ("request.decide", "Only the DPO may approve or reject a bulk deletion.")
+        if refusal:
+            with self.db.session() as s:
+                self._record(s, run, actor.user_id, "access.denied", permission=refusal[0])
+            raise NotAllowed(refusal[1])
+        return run
+
+    def approve(self, *, run_id: int, actor: Actor) -> m.BulkRun:
+        return self._decide(run_id, actor, m.APPROVED, None)
+
+    def reject(self, *, run_id: int, actor: Actor, reason: str) -> m.BulkRun:
+        return self._decide(run_id, actor, m.REJECTED, reason)
+
+    def _decide(self, run_id: int, actor: Actor, status: str, reason: str | None) -> m.BulkRun:
+        run = self.ensure_can_decide(run_id=run_id, actor=actor)
+        now = self.clock()
+        with self.db.session() as s:
+            extra = {"finished_at": now} if status == m.REJECTED else {}
+            n = s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id, m.BulkRun.status.in_(DECIDABLE)).values(
+                status=status, decided_by=actor.user_id, decided_at=now, reject_reason=reason, **extra)).rowcount
+            if n != 1:
+                raise AlreadyDecided(f"P-{run_id} was already decided ({run.status.replace('_', ' ')}).")
+            self._record(s, run, actor.user_id, f"bulk.{status}", role=actor.role_label, reason_given=bool(reason))
+        return self.get(run_id)
+
+    def mark_queued(self, *, run_id: int) -> None:
+        with self.db.session() as s:
+            s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id, m.BulkRun.status.in_([m.APPROVED, m.QUEUED]))
+                      .values(status=m.QUEUED, queued_at=self.clock()))
+
+    def needing_enqueue(self, *, requeue_after: dt.timedelta) -> list[int]:
+        now, r = self.clock(), m.BulkRun
+        with self.db.session() as s:
+            return list(s.execute(select(r.id).where(or_(
+                r.status == m.APPROVED,
+                (r.status == m.QUEUED) & (r.queued_at < now - requeue_after),
+                (r.status == m.RUNNING) & (r.lease_expires_at < now),
+            )).order_by(r.id)).scalars())
+
+    # -- leases and checkpoints ------------------------------------------------------------------------
+    def claim(self, *, run_id: int, owner: str) -> m.BulkRun | None:
+        now, r = self.clock(), m.BulkRun
+        with self.db.session() as s:
+            n = s.execute(update(r).where(r.id == run_id, r.status.in_([m.APPROVED, m.QUEUED]) |
+                                          ((r.status == m.RUNNING) & (r.lease_expires_at < now)))
+                          .values(status=m.RUNNING, lease_owner=owner, lease_expires_at=now + self.lease,
+                                  attempts=r.attempts + 1, started_at=func.coalesce(r.started_at, now))).rowcount
+            if n != 1:
+                return None
+            run = s.get(m.BulkRun, run_id)
+            self._record(s, run, owner, "bulk.started", attempt=run.attempts, resumed_after=run.done)
+            s.expunge(run)
+            return run
+
+    def renew(self, *, run_id: int, owner: str) -> bool:
+        r = m.BulkRun
+        with self.db.session() as s:
+            return s.execute(update(r).where(r.id == run_id, r.lease_owner == owner, r.status == m.RUNNING)
+                             .values(lease_expires_at=self.clock() + self.lease)).rowcount == 1
+
+    def checkpoint_statement(self, run: m.BulkRun, owner: str, *, last_key: str, rows: int, counts: dict):  # noqa: ANN201
+        """The UPDATE that books a batch: only for the lease holder, only from the checkpoint it read."""
+        r = m.BulkRun
+        previous = r.last_key.is_(None) if run.last_key is None else r.last_key == run.last_key
+        return (update(r).where(r.id == run.id, r.lease_owner == owner, r.status == m.RUNNING, previous)
+                .values(last_key=last_key, done=r.done + rows, counts=counts))
+
+    def set_total(self, *, run_id: int, total: int) -> None:
+        with self.db.session() as s:
+            s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(total=total))
+
+    def finish(self, *, run: m.BulkRun, owner: str, residue: int) -> bool:
+        r = m.BulkRun
+        with self.db.session() as s:
+            n = s.execute(update(r).where(r.id == run.id, r.lease_owner == owner, r.status == m.RUNNING).values(
+                status=m.DONE, lease_owner=None, lease_expires_at=None, finished_at=self.clock(),
+                residue=residue)).rowcount
+            if n == 1:
+                done = s.get(m.BulkRun, run.id)
+                self._record(s, done, owner, "bulk.done", rows=done.done, counts=done.counts, residue=residue)
+            return n == 1
+
+    def release(self, *, run_id: int, owner: str, error: str, final: bool) -> m.BulkRun | None:
+        r = m.BulkRun
+        values = {"status": m.FAILED, "finished_at": self.clock()} if final else {"status": m.QUEUED,
+                                                                                 "queued_at": self.clock()}
+        with self.db.session() as s:
+            n = s.execute(update(r).where(r.id == run_id, r.lease_owner == owner, r.status == m.RUNNING).values(
+                lease_owner=None, lease_expires_at=None, error=error, **values)).rowcount
+            if n != 1:
+                return None
+            run = s.get(m.BulkRun, run_id)
+            self._record(s, run, owner, "bulk.failed" if final else "bulk.retrying", error=error)
+            s.expunge(run)
+            return run
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def finished_since(self, since: dt.datetime) -> list[m.BulkRun]:
+        with self.db.session() as s:
+            runs = list(s.execute(select(m.BulkRun).where(m.BulkRun.status == m.DONE, m.BulkRun.finished_at >= since)
+                                  .order_by(m.BulkRun.id)).scalars())
+            s.expunge_all()
+            return runs
+
+    def open_runs(self) -> list[m.BulkRun]:
+        with self.db.session() as s:
+            runs = list(s.execute(select(m.BulkRun).where(m.BulkRun.status.notin_([m.DONE, m.FAILED, m.REJECTED]))
+                                  .order_by(m.BulkRun.id)).scalars())
+            s.expunge_all()
+            return runs
+
+    def _record(self, s: Session, run: m.BulkRun, actor: str, action: str, **details: object) -> None:
+        self.audit.record(s, actor=actor, action=action, run=run.id, policy=run.policy, kind=run.kind, **details)

@@ -1,0 +1,128 @@
+"""`/gdpr crm purge`: preview card with the exact count, DPO approval, live progress to 100%, nothing left."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from devslack.driver import wait_for
+from gdpr import models as m
+from gdpr.audit import verify_chain
+from gym.seed import add_rejected_leads
+from tests.conftest import ROOT
+from tests.helpers import (COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, config_copy, ephemerals, lead_identifiers,
+                           text_values_containing, wait_ephemeral)
+
+EXTRA_LEADS = 1500
+
+
+@pytest.fixture
+def system_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small batches and a short pause, so the run lasts long enough to show its progress bar move."""
+    return config_copy(ROOT / "config", tmp_path_factory.mktemp("cfg") / "config",
+                       retention={"settings": {"batch_size": 100, "pause_ms": 80}})
+
+
+def _cutoff_sql(days: int) -> str:
+    return (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def bulk_card(system, run_id: int | None = None) -> dict:  # noqa: ANN001
+    channel = system.services.policy.channel("approvals")
+
+    def find() -> dict | None:
+        cards = [c for c in system.standin.channel(channel)
+                 if c.get("blocks") and c["blocks"][0]["text"]["text"].startswith(("CRM purge", "Retention"))
+                 and (run_id is None or f"P-{run_id}" in c["blocks"][0]["text"]["text"])]
+        return cards[-1] if cards else None
+    return wait_for(find, timeout=30, what="bulk run card")
+
+
+def test_crm_purge_previews_runs_with_progress_and_leaves_nothing(system, gym) -> None:
+    add_rejected_leads(gym, leads=EXTRA_LEADS)
+    where = f"status = 'rejection' AND status_changed_at < '{_cutoff_sql(30)}'"
+    with gym.connect() as conn:
+        expected = conn.execute(text(f"SELECT COUNT(*) FROM crm_leads WHERE {where}")).scalar_one()
+        others = conn.execute(text(f"SELECT COUNT(*) FROM crm_leads WHERE NOT ({where}) AND email IS NOT NULL")).scalar_one()
+    identifiers = lead_identifiers(gym, where)
+    assert expected > EXTRA_LEADS and len(identifiers) >= 2 * EXTRA_LEADS
+
+    system.slack.command(SUPPORT, "crm purge --status rejection --older-than 30d")
+    card = bulk_card(system)
+    shown = block_texts(card)
+    assert f"{expected:,} CRM leads" in shown
+    assert "Per club:" in shown and "Samples (masked)" in shown and "crm_notes:" in shown and "consents:" in shown
+    assert not any(i in shown.lower() for i in identifiers)  # samples are masked
+    run_id = int(card["blocks"][-1]["elements"][0]["value"])
+    assert f"P-{run_id}" in wait_ephemeral(system.standin, SUPPORT)["text"]
+
+    # The requester, a colleague without the permission and a stranger cannot approve; nothing runs.
+    for user in (SUPPORT, COLLEAGUE, STRANGER):
+        system.slack.click(user, "bulk.approve", str(run_id), card["channel"], card["ts"])
+        wait_ephemeral(system.standin, user, 2 if user == SUPPORT else 1)
+    assert system.services.runs.get(run_id).status == m.AWAITING_APPROVAL
+
+    system.slack.click(DPO, "bulk.approve", str(run_id), card["channel"], card["ts"])
+    system.slack.click(DPO, "bulk.approve", str(run_id), card["channel"], card["ts"])  # a double click
+    run = wait_for(lambda: (r := system.services.runs.get(run_id)).status in (m.DONE, m.FAILED) and r,
+                   timeout=120, what="the purge to finish")
+    assert run.status == m.DONE and run.done == run.total == expected and run.residue == 0
+
+    final = wait_for(lambda: "Status: :white_check_mark: done" in (t := block_texts(bulk_card(system, run_id))) and t,
+                     timeout=10, what="the card's closing summary")
+    assert "100%" in final and f"{expected:,} / {expected:,}" in final and "Residue: 0 row(s)" in final
+    updates = [c for c in system.standin.calls_to("chat.update") if c.args.get("ts") == card["ts"]]
+    running = [c.at for c in updates if "running" in (c.args.get("text") or "")]
+    assert len(running) >= 2  # the bar moved while it ran
+    gaps = [b - a for a, b in zip([u.at for u in updates if "running" in (u.args.get("text") or "") or
+                                   "done" in (u.args.get("text") or "")][:-1],
+                                  [u.at for u in updates if "running" in (u.args.get("text") or "") or
+                                   "done" in (u.args.get("text") or "")][1:])]
+    assert min(gaps) >= 0.95  # at most one chat.update a second
+
+    with gym.connect() as conn:
+        assert conn.execute(text(f"SELECT COUNT(*) FROM crm_leads WHERE {where} AND (first_name IS NOT NULL OR "
+                                 "email IS NOT NULL OR phone IS NOT NULL)")).scalar_one() == 0
+        assert conn.execute(text(f"SELECT COUNT(*) FROM crm_notes WHERE lead_id IN (SELECT id FROM crm_leads "
+                                 f"WHERE {where})")).scalar_one() == 0
+        assert conn.execute(text(f"SELECT COUNT(*) FROM crm_leads WHERE NOT ({where}) AND email IS NOT NULL"))\
+            .scalar_one() == others  # no other lead touched
+    assert text_values_containing(gym, identifiers) == 0
+
+    with system.services.db.session() as s:
+        actions = [a for a, d in s.execute(text("SELECT action, details FROM audit_events ORDER BY seq"))
+                   if json.loads(d).get("run") == run_id]
+        details = " ".join(d for (d,) in s.execute(text("SELECT details FROM audit_events")))
+        assert verify_chain(s, system.services.secret).ok
+    assert actions[0] == "bulk.previewed" and "bulk.approved" in actions and actions[-1] == "bulk.done"
+    assert actions.count("bulk.approved") == 1
+    assert not any(i in details.lower() for i in identifiers)
+
+
+@pytest.mark.parametrize("command, answer", [
+    ("crm purge --status trial", "is not a status"),
+    ("crm purge --club atlantis", "There is no club"),
+    ("crm purge --older-than 30 days", "Usage"),
+    ("crm purge --older-than 30x", "not a duration"),
+    ("crm purge --older-than", "Usage"),
+    ("crm wipe", "Usage"),
+])
+def test_bad_purge_commands_get_a_usage_message_and_open_nothing(system, command: str, answer: str) -> None:
+    ack = system.slack.command(SUPPORT, command).json.get("text", "")
+    # Grammar errors come back in the ack itself; a well-formed command with a bad value right after it.
+    reply = wait_for(lambda: answer in ack or [e for e in ephemerals(system.standin, SUPPORT)
+                                               if answer in (e.get("text") or "")], timeout=20, what="the usage answer")
+    assert reply
+    assert system.services.runs.open_runs() == []
+
+
+def test_a_stranger_cannot_ask_for_a_purge_and_the_refusal_is_audited(system) -> None:
+    system.slack.command(STRANGER, "crm purge")
+    assert "not allowed" in wait_ephemeral(system.standin, STRANGER)["text"]
+    with system.services.db.session() as s:
+        assert s.execute(text("SELECT COUNT(*) FROM audit_events WHERE action = 'access.denied' "
+                              "AND details LIKE '%purge.request%'")).scalar() == 1
+    assert system.services.runs.open_runs() == []
