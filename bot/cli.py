@@ -89,19 +89,30 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Enqueue only: re-send lost jobs, open the retention policies' due slots. One scheduler acts at a
+    time (a lease in the state DB); a second one started by mistake waits as a standby."""
+    import signal
+
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from bot.compose import build
-    from bot.runtime import housekeeping_pass
+    from bot.runtime import OWNER, housekeeping_pass
     from gdpr.migrate import upgrade_database
+    from gdpr.retention import check_against_schema
     settings = _settings()
     services = build(settings)
     upgrade_database(services.db)
+    check_against_schema(services.retention, services.system.engine)
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(housekeeping_pass, "interval", args=[services], seconds=settings.reconcile_interval_seconds,
-                      id="reconcile", max_instances=1, coalesce=True, next_run_time=_now())
-    logging.getLogger(__name__).info("scheduler: reconcile every %ss", settings.reconcile_interval_seconds)
-    scheduler.start()
+                      id="housekeeping", max_instances=1, coalesce=True, next_run_time=_now())
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    logging.getLogger(__name__).info("scheduler %s: every %ss, %d retention policies", OWNER,
+                                     settings.reconcile_interval_seconds, len(services.retention.policies))
+    try:
+        scheduler.start()
+    finally:
+        services.scheduler_step_down(OWNER)
     return 0
 
 
@@ -186,23 +197,33 @@ def cmd_residue(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    """Re-apply every recorded erasure (after restoring the system database from an older backup)."""
+    """Re-apply every recorded erasure and bulk run (after restoring the system database from an older backup)."""
+    import datetime as dt
+
     from gdpr.datamap import load_datamap
     from gdpr.db import Database
     from gdpr.erasure import ErasureEngine
-    from gdpr.ledger import replay_ledger
+    from gdpr.bulk import BulkEngine
+    from gdpr.ledger import replay_bulk_runs, replay_ledger
+    from gdpr.subjects import SubjectDirectory
     from gdpr.migrate import upgrade_database
     settings = _settings()
     state, system = Database(settings.database_url), Database(settings.system_url)
     reader = Database(settings.system_url, immediate=False)
     upgrade_database(state)
-    engine = ErasureEngine(reader.engine, load_datamap(settings.resolved_config_dir() / "datamap.yaml"),
-                           writer=system.engine)
+    datamap = load_datamap(settings.resolved_config_dir() / "datamap.yaml")
+    engine = ErasureEngine(reader.engine, datamap, writer=system.engine)
     replay = replay_ledger(state, engine)
     for request_id, kind, rows in replay.reapplied:
         print(f"re-applied R-{request_id} ({kind}): {rows} rows erased again")
     print(f"ledger replay: {replay.entries} erasure(s) in the ledger, {len(replay.reapplied)} re-applied, "
           f"{replay.entries - len(replay.reapplied)} already in effect")
+    bulk = BulkEngine(reader.engine, datamap, engine, SubjectDirectory(reader.engine, datamap),
+                      settings.export_dir, dt.timedelta(days=settings.export_ttl_days))
+    redone = replay_bulk_runs(state, bulk, system)
+    for run_id, policy, rows in redone:
+        print(f"re-applied P-{run_id} ({policy}): {rows} rows again")
+    print(f"bulk runs: {len(redone)} re-applied")
     return 0
 
 

@@ -112,6 +112,11 @@ class Services:
             self.send_notice(notice_id)
         return sent
 
+    def scheduler_step_down(self, owner: str) -> None:
+        """Hand the scheduler lease back at a clean shutdown, so a standby takes over at once."""
+        from gdpr.scheduling import RetentionScheduler
+        RetentionScheduler(self.db, self.retention, self.runs, owner=owner, lease=dt.timedelta(0)).step_down()
+
     def close(self) -> None:
         self.db.dispose()
         self.system.dispose()

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0  # chat.update at most once a second
 
 
+class CheckpointMoved(Exception):
+    """The stored checkpoint is not the one this batch started from (or the lease is gone)."""
+
+
 class BulkDelivery(Protocol):
     def bulk_changed(self, run: m.BulkRun, rate: float | None = None) -> None: ...
     def bulk_failed(self, run: m.BulkRun, reference: str) -> None: ...
@@ -88,12 +92,21 @@ class BulkJob:
         for attempt in range(1, self.batch_retries + 1):
             try:
                 return self._batch_once(run, spec, owner)
+            except CheckpointMoved:
+                self._adopt_checkpoint(run, owner)
             except DBAPIError as exc:
                 if attempt == self.batch_retries or not _transient(exc):
                     raise
                 log.warning("P-%s: batch rolled back (%s), trying again", run.id, type(exc.orig).__name__)
                 time.sleep(0.2 * 2 ** attempt)
-        return False
+                self._adopt_checkpoint(run, owner)  # the connection may have died after its COMMIT went through
+        raise CheckpointMoved(f"P-{run.id}: the batch could not be booked")  # a retry of the job resumes
+
+    def _adopt_checkpoint(self, run: m.BulkRun, owner: str) -> None:
+        stored = self.runs.get(run.id)
+        if stored.lease_owner != owner or stored.status != m.RUNNING:
+            raise LeaseLost(f"P-{run.id}")
+        run.last_key, run.done, run.counts = stored.last_key, stored.done, stored.counts
 
     def _batch_once(self, run: m.BulkRun, spec: BulkSpec, owner: str) -> bool:
         if spec.action == "exports":
@@ -117,7 +130,7 @@ class BulkJob:
             with self.runs.db.session() as s:
                 booked = s.execute(stmt).rowcount
         if booked != 1:
-            raise LeaseLost(f"P-{run.id}")  # rolls the batch back: another worker owns the run now
+            raise CheckpointMoved(f"P-{run.id}")  # rolls the batch back; then: whose run is it now?
         run.last_key, run.done, run.counts = last_key, run.done + rows, counts
         return True
 

@@ -48,8 +48,9 @@ class BulkRuns:
         preview = self.engine.preview(spec, as_of)
         share = preview.get("share") or 0
         if share > spec.max_share:
-            approval = (f"it would touch {share:.0%} of {spec.table} (more than the {spec.max_share:.0%} a run "
-                        "may touch without the DPO)")
+            guard = (f"it would touch {share:.0%} of {spec.table} (more than the {spec.max_share:.0%} a run "
+                     "may touch without the DPO)")
+            approval = f"{approval}, and {guard}" if approval else guard
         status = m.AWAITING_APPROVAL if approval and preview["total"] else m.APPROVED
         run = m.BulkRun(kind=kind, policy=policy, slot_key=slot_key, spec=spec.to_json(), as_of=as_of, status=status,
                         requester_id=requester_id, created_at=self.clock(), preview=preview, needs_approval=approval,

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from gdpr import models as m
+from gdpr.bulk import BulkEngine
 from gdpr.db import Database
 from gdpr.erasure import ErasureEngine, ErasureReport
+from gdpr.retention import BulkSpec
 
 
 @dataclass
@@ -35,3 +37,28 @@ def replay_ledger(db: Database, engine: ErasureEngine) -> Replay:
         if not report.already_erased:
             done.append((e.request_id, e.subject_type, report.rows))
     return Replay(entries=len(entries), reapplied=done)
+
+
+def replay_bulk_runs(db: Database, bulk: BulkEngine, writer: Database) -> list[tuple[int, str, int]]:
+    """Run every finished bulk run's spec again, as of its own moment, on the (restored) system database:
+    the same rows match, those already gone or anonymised do not. Returns (run id, policy, rows) redone."""
+    with db.session() as s:
+        runs = list(s.execute(select(m.BulkRun).where(m.BulkRun.status == m.DONE, m.BulkRun.done > 0)
+                              .order_by(m.BulkRun.finished_at, m.BulkRun.id)).scalars())
+        s.expunge_all()
+    redone = []
+    for run in runs:
+        spec = BulkSpec.from_json(run.spec)
+        if spec.action == "exports":
+            continue
+        rows, last = 0, None
+        while True:
+            with writer.engine.begin() as conn:
+                keys = bulk.next_batch(conn, spec, run.as_of, last)
+                if not keys:
+                    break
+                bulk.apply(conn, spec, keys)
+            rows, last = rows + len(keys), str(keys[-1])
+        if rows:
+            redone.append((run.id, run.policy, rows))
+    return redone

@@ -311,12 +311,15 @@ def add_rejected_leads(engine: Engine, *, leads: int, seed_value: int = 7, chunk
 
 
 def _fix_sequences(engine: Engine, ids: dict[str, int]) -> None:
+    """PostgreSQL: sequences past the loaded ids, and fresh planner statistics (autovacuum would get
+    there later; a bulk load followed at once by queries would otherwise be planned on empty stats)."""
     if engine.dialect.name != "postgresql":
         return
     with engine.begin() as conn:
         for table in s.metadata.sorted_tables:
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                               f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"))
+            conn.execute(text(f"ANALYZE {table.name}"))
 
 
 def add_rows(engine: Engine, table: Table, rows: Iterable[tuple]) -> None:

@@ -103,3 +103,21 @@ def text_values_containing(engine: Engine, values: set[str]) -> int:
                                              f"WHERE {col['name']} IS NOT NULL"))
                     found |= {v for (v,) in rows} & values
     return len(found)
+
+
+def cutoff_sql(days: int) -> str:
+    """'now minus days' as the naive UTC text both databases compare timestamps with."""
+    import datetime as dt
+    return (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def bulk_card(system, run_id: int | None = None) -> dict:  # noqa: ANN001
+    """The latest bulk run card in the DPO channel (or run_id's)."""
+    channel = system.services.policy.channel("approvals")
+
+    def find() -> dict | None:
+        cards = [c for c in system.standin.channel(channel)
+                 if c.get("blocks") and c["blocks"][0]["text"]["text"].startswith(("CRM purge", "Retention"))
+                 and (run_id is None or f"P-{run_id}" in c["blocks"][0]["text"]["text"])]
+        return cards[-1] if cards else None
+    return wait_for(find, timeout=30, what="bulk run card")
