@@ -140,3 +140,28 @@ def test_ledger_replay_purges_again_after_a_restore(system, gym, tmp_path: Path)
     again = subprocess.run([sys.executable, "-m", "bot.cli", "ledger", "replay"], env=env, cwd=ROOT,
                            capture_output=True, text=True)
     assert "bulk runs: 0 re-applied" in again.stdout
+
+
+def test_the_dpo_rejects_a_purge_with_a_reason_and_nothing_is_removed(system, gym) -> None:
+    where = f"status = 'rejection' AND status_changed_at < '{cutoff_sql(30)}' AND email IS NOT NULL"
+    with gym.connect() as conn:
+        before = conn.execute(text(f"SELECT COUNT(*) FROM crm_leads WHERE {where}")).scalar_one()
+    system.slack.command(SUPPORT, "crm purge --club ghent-centre")
+    card = bulk_card(system)
+    run_id = int(card["blocks"][-1]["elements"][0]["value"])
+    system.slack.click(DPO, "bulk.reject", str(run_id), card["channel"], card["ts"])
+    modal = wait_for(lambda: system.standin.calls_to("views.open"), timeout=10, what="the reason modal")[-1]
+    view = modal.args["view"]
+    assert (json.loads(view) if isinstance(view, str) else view)["callback_id"] == "bulk.reject_reason"
+    short = system.slack.submit_view(DPO, "bulk.reject_reason", str(run_id), {"reason": "no"})
+    assert "errors" in short.json  # a reason is required, answered inside the modal
+    system.slack.submit_view(DPO, "bulk.reject_reason", str(run_id), {"reason": "Club asked to keep its leads until March"})
+    shown = wait_for(lambda: "rejected by" in (t := block_texts(bulk_card(system, run_id))) and t, timeout=20,
+                     what="the rejected card")
+    assert "Club asked to keep its leads until March" in shown
+    system.slack.click(DPO, "bulk.approve", str(run_id), card["channel"], card["ts"])  # approve after reject
+    assert "already decided" in wait_ephemeral(system.standin, DPO)["text"]
+    run = system.services.runs.get(run_id)
+    assert run.status == m.REJECTED and run.done == 0 and run.reject_reason.startswith("Club asked")
+    with gym.connect() as conn:
+        assert conn.execute(text(f"SELECT COUNT(*) FROM crm_leads WHERE {where}")).scalar_one() == before
