@@ -26,7 +26,7 @@ from gdpr.datamap import load_datamap
 from gdpr.db import Database, make_engine
 from gdpr.erasure import ErasureEngine
 from gdpr.migrate import upgrade_database
-from gdpr.retention import crm_purge_spec, load_retention
+from gdpr.retention import crm_purge_spec, cutoff, load_retention
 from gdpr.settings import PROJECT_ROOT
 from gdpr.subjects import SubjectDirectory
 from gym import schema
@@ -149,9 +149,9 @@ def bench_leads(args: argparse.Namespace) -> None:
 
 
 def bench_visits(args: argparse.Namespace) -> None:
-    admin("DROP DATABASE IF EXISTS gdpr_bench_visits WITH (FORCE)")
-    admin("CREATE DATABASE gdpr_bench_visits")
-    url = ADMIN.rsplit("/", 1)[0] + "/gdpr_bench_visits"
+    admin("DROP DATABASE IF EXISTS gdpr_bench_visits_tmpl WITH (FORCE)")
+    admin("CREATE DATABASE gdpr_bench_visits_tmpl")
+    url = ADMIN.rsplit("/", 1)[0] + "/gdpr_bench_visits_tmpl"
     engine = make_engine(url, immediate=False)
     seed(engine, members=1000, seed_value=5)
     t0 = time.perf_counter()
@@ -166,14 +166,29 @@ def bench_visits(args: argparse.Namespace) -> None:
         total = conn.execute(text("SELECT COUNT(*) FROM visits")).scalar_one()
     engine.dispose()
     print(f"seeded {total:,} visits in {time.perf_counter() - t0:.1f} s")
+
+    url = fresh_copy("gdpr_bench_visits_tmpl", "gdpr_bench_visits_run")
     _, _, _, _, db, config = stack(url)
     db.dispose()
     spec = config.policies["old-visits"].spec
     spec = type(spec)(**{**spec.to_json(), "batch_size": args.visit_batch, "max_share": 1.0})
     seconds, peak, run, updates = run_job(url, spec, policy="old-visits")
     print(f"retention sweep: {run.done:,} of {total:,} visits deleted in {seconds:.2f} s "
-          f"({run.done / seconds:,.0f} rows/s), batches of {spec.batch_size:,}, peak RSS +{peak:.1f} MB")
-    admin("DROP DATABASE IF EXISTS gdpr_bench_visits WITH (FORCE)")
+          f"({run.done / seconds:,.0f} rows/s), batches of {spec.batch_size:,}, {updates} progress updates, "
+          f"peak RSS +{peak:.1f} MB")
+
+    url = fresh_copy("gdpr_bench_visits_tmpl", "gdpr_bench_visits_one")
+    engine = make_engine(url, immediate=False)
+    limit = cutoff(run.as_of, spec.older_than).astimezone(dt.timezone.utc).replace(tzinfo=None)  # the same rows
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        deleted = conn.execute(text("DELETE FROM visits WHERE checked_in_at < :c"), {"c": limit}).rowcount
+    one = time.perf_counter() - t0
+    print(f"baseline, one DELETE statement (one transaction, no progress, no checkpoint): {deleted:,} rows in "
+          f"{one:.2f} s; the batched sweep takes {seconds / one:.2f}x its time")
+    engine.dispose()
+    for name in ("gdpr_bench_visits_run", "gdpr_bench_visits_one", "gdpr_bench_visits_tmpl"):
+        admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from bot.render_bulk import report_blocks, title
 from bot.slack_io import ephemeral
 from gdpr import models as m
 from gdpr.retention import crm_purge_spec
+from gdpr.retention_report import retention_report as build_report
 from gdpr.scheduling import RetentionScheduler
 
 log = logging.getLogger(__name__)
@@ -54,30 +55,8 @@ def open_scheduled(services, now: dt.datetime, *, owner: str) -> list[int]:  # n
 
 def retention_report(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
     require(services, actor, "retention.read")
-    now = services.runs.clock()
-    since = now - dt.timedelta(days=30)
-    finished = services.runs.finished_since(since)
-    waiting = services.runs.open_runs()
-    rows = []
-    for name, policy in services.retention.policies.items():
-        runs = [r for r in finished if r.kind == "retention" and r.policy == name]
-        tables: dict[str, int] = {}
-        for r in runs:
-            for tname, counts in (r.counts or {}).items():
-                tables[tname] = tables.get(tname, 0) + sum(v for k, v in counts.items() if k not in ("held", "erased"))
-        nxt = policy.trigger().get_next_fire_time(None, now)
-        rows.append({"policy": name, "approval": "DPO approves" if policy.approval == "required" else "automatic",
-                     "runs": len(runs), "rows": sum(r.done for r in runs),
-                     "tables": ", ".join(f"{t} {n:,}" for t, n in sorted(tables.items())),
-                     "due": services.bulk.count(policy.spec, now),
-                     "next": f"{nxt:%d %b %Y %H:%M} UTC" if nxt else "never",
-                     "waiting": ", ".join(f"P-{r.id}" for r in waiting if r.policy == name)})
-    purges = [r for r in finished if r.kind == "crm_purge"]
-    text = f"Retention report: {len(rows)} policies; {len(purges)} CRM purge(s) in the last 30 days."
-    blocks = report_blocks(rows)
-    if purges:
-        blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": "CRM purges: " + ", ".join(
-            f"P-{r.id} {r.done:,} leads" for r in purges)}]})
+    lines, purges = build_report(services.retention, services.runs, services.bulk, now=services.runs.clock())
+    text = f"Retention report: {len(lines)} policies; {len(purges)} CRM purge(s) in the last 30 days."
     with services.db.session() as s:
-        services.audit.record(s, actor=actor.user_id, action="retention.report_viewed", policies=len(rows))
-    ephemeral(client, channel=channel, user=actor.user_id, text=text, blocks=blocks)
+        services.audit.record(s, actor=actor.user_id, action="retention.report_viewed", policies=len(lines))
+    ephemeral(client, channel=channel, user=actor.user_id, text=text, blocks=report_blocks(lines, purges))

@@ -130,13 +130,20 @@ def bulk_reject_modal(run_id: int) -> dict:
                         submit="Reject", question=f"Why is P-{run_id} rejected?")
 
 
-def report_blocks(rows: list[dict]) -> list[dict]:
+def report_blocks(lines: list, purges: list[tuple[int, int]]) -> list[dict]:  # list[PolicyLine]
     blocks = [{"type": "header", "text": plain("Retention report")}]
-    for r in rows:
-        blocks.append({"type": "section", "text": plain(
-            f"{r['policy']} ({r['approval']}): last 30 days {r['runs']} run(s), {r['rows']:,} rows"
-            f"{(' (' + r['tables'] + ')') if r['tables'] else ''}. Due now: {r['due']:,}. Next run: {r['next']}."
-            + (f" Waiting for the DPO: {r['waiting']}." if r["waiting"] else ""))})
+    for p in lines:
+        tables = ", ".join(f"{t} {n:,}" for t, n in sorted(p.tables.items()))
+        when = f"{p.next_run:%d %b %Y %H:%M} UTC" if p.next_run else "never"
+        text = (f"{p.policy} ({'DPO approves' if p.approval == 'required' else 'automatic'}): last 30 days "
+                f"{p.runs} run(s), {p.rows:,} rows{f' ({tables})' if tables else ''}. Due now: {p.due:,}. "
+                f"Next run: {when}.")
+        if p.waiting:
+            text += " Waiting for the DPO: " + ", ".join(f"P-{i}" for i in p.waiting) + "."
+        blocks.append({"type": "section", "text": plain(text)})
+    if purges:
+        blocks.append({"type": "context", "elements": [plain("CRM purges: " + ", ".join(
+            f"P-{i} {n:,} leads" for i, n in purges))]})
     return blocks
 
 

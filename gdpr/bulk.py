@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Date, Engine, and_, column, delete, func, literal, select, table
+from sqlalchemy import Date, Engine, Select, and_, column, delete, func, literal, select, table
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap
@@ -24,13 +24,11 @@ SAMPLES = 3
 
 
 @dataclass
-class Batch:
-    keys: list
+class Step:
+    """One batch done: how many rows (or subjects), the last key, rows per table and what happened."""
+    rows: int
+    last_key: str
     counts: dict[str, dict[str, int]]
-
-    @property
-    def lastas_key(self) -> str:
-        return str(self.keys[-1])
 
 
 class BulkEngine:
@@ -133,12 +131,35 @@ class BulkEngine:
         return [c.masked() for c in found if c is not None]
 
     # -- the work ----------------------------------------------------------------------------------
-    def next_batch(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> list:  # noqa: ANN001
+    def _batch_query(self, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Select:
         key = column(self.key_column(spec))
         query = self._keys(spec, as_of)
         if after is not None:
             query = query.where(key > as_key(after))
-        return list(conn.execute(query.order_by(key).limit(spec.batch_size)).scalars())
+        return query.order_by(key).limit(spec.batch_size)
+
+    def next_batch(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> list:  # noqa: ANN001
+        return list(conn.execute(self._batch_query(spec, as_of, after)).scalars())
+
+    def step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:  # noqa: ANN001
+        """The next batch after `after`, done in the caller's transaction; None when nothing is left."""
+        if spec.action == "delete" and conn.dialect.name == "postgresql":
+            return self._delete_step(conn, spec, as_of, after)
+        keys = self.next_batch(conn, spec, as_of, after)
+        if not keys:
+            return None
+        return Step(rows=len(keys), last_key=str(keys[-1]), counts=self.apply(conn, spec, keys))
+
+    def _delete_step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:  # noqa: ANN001
+        """PostgreSQL: one statement per batch, and no key travels to Python and back. The batch is the
+        matching rows in (after, its last key]: the same rows the keyed SELECT picks, deleted by an index
+        range scan (`IN (batch)` planned a scan of the whole table per batch: 340 ms per 20,000 rows)."""
+        bound = select(func.max(self._batch_query(spec, as_of, after).subquery().c.id)).scalar_subquery()
+        key = column("id")
+        where = and_(self.match(spec, as_of), key <= bound, *([key > as_key(after)] if after is not None else []))
+        gone = delete(table(spec.table, key)).where(where).returning(key).cte("gone")
+        rows, last = conn.execute(select(func.count(), func.max(gone.c.id)).select_from(gone)).one()
+        return Step(rows=rows, last_key=str(last), counts={spec.table: {"deleted": rows}}) if rows else None
 
     def apply(self, conn, spec: BulkSpec, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
         """One batch, in the caller's transaction; returns rows per table and what happened to them."""

@@ -115,11 +115,11 @@ class BulkJob:
             counts = {"export archives": {"deleted": self.engine.purge_exports()}}
             return self._book(run, owner, None, "all", counts["export archives"]["deleted"], counts)
         with self.writer.engine.begin() as conn:
-            keys = self.engine.next_batch(conn, spec, run.as_of, run.last_key)
-            if not keys:
+            step = self.engine.step(conn, spec, run.as_of, run.last_key)
+            if step is None:
                 return False
-            counts = _merge(run.counts or {}, self.engine.apply(conn, spec, keys))
-            return self._book(run, owner, conn if self.same_db else None, str(keys[-1]), len(keys), counts)
+            counts = _merge(run.counts or {}, step.counts)
+            return self._book(run, owner, conn if self.same_db else None, step.last_key, step.rows, counts)
 
     def _book(self, run: m.BulkRun, owner: str, conn, last_key: str, rows: int, counts: dict) -> bool:  # noqa: ANN001
         """Write the checkpoint (in the batch's transaction when it can); the run in memory follows."""

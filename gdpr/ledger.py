@@ -54,11 +54,10 @@ def replay_bulk_runs(db: Database, bulk: BulkEngine, writer: Database) -> list[t
         rows, last = 0, None
         while True:
             with writer.engine.begin() as conn:
-                keys = bulk.next_batch(conn, spec, run.as_of, last)
-                if not keys:
-                    break
-                bulk.apply(conn, spec, keys)
-            rows, last = rows + len(keys), str(keys[-1])
+                step = bulk.step(conn, spec, run.as_of, last)
+            if step is None:
+                break
+            rows, last = rows + step.rows, step.last_key
         if rows:
             redone.append((run.id, run.policy, rows))
     return redone

@@ -108,11 +108,12 @@ def test_batches_follow_the_key_and_never_take_a_row_twice(db_url: str, tmp_path
         while True:
             with engine.begin() as conn:
                 keys = bulk.next_batch(conn, spec, as_of, last)
-                if not keys:
-                    break
-                assert bulk.apply(conn, spec, keys) == {"visits": {"deleted": len(keys)}}
+                step = bulk.step(conn, spec, as_of, last)
+            if step is None:
+                break
+            assert step.counts == {"visits": {"deleted": len(keys)}} and step.last_key == str(keys[-1])
             seen += keys
-            last = str(keys[-1])
+            last = step.last_key
         assert seen[:50] == first and seen == sorted(set(seen)) and len(seen) == total > 50
         assert bulk.count(spec, as_of) == 0 and bulk.residue(spec, as_of) == 0
         with engine.connect() as conn:
