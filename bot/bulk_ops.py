@@ -20,6 +20,11 @@ def crm_purge(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN0
     """Dry-run the purge and put its card in front of the DPO; nothing is removed before Approve."""
     require(services, actor, "purge.request")
     spec = crm_purge_spec(services.retention, dict(cmd.options), services.bulk.clubs())
+    same = [r for r in services.runs.open_runs() if r.kind == "crm_purge" and r.spec == spec.to_json()]
+    if same:  # typed twice: one run, one card
+        ephemeral(client, channel=channel, user=actor.user_id,
+                  text=f"The same purge is already open: P-{same[0].id} ({same[0].status.replace('_', ' ')}).")
+        return
     run = services.runs.open(kind="crm_purge", policy="crm-purge", spec=spec, requester_id=actor.user_id,
                              approval="a CRM purge is always approved by the DPO")
     if not run.total:

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="replace the reference gym's data with synthetic members")
     seed.add_argument("--members", type=int, required=True)
     seed.add_argument("--seed", type=int, default=1)
+    seed.add_argument("--rejected-leads", type=int, default=0,
+                      help="then add this many CRM leads in status rejection, with consents and notes")
     seed.set_defaults(func=cmd_seed)
     sub.add_parser("demo", help="play the access story against the local Slack stand-in").set_defaults(func=cmd_demo)
     sub.add_parser("console", help="type /gdpr commands as a chosen user, press buttons").set_defaults(func=cmd_console)
@@ -132,13 +134,17 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from gdpr.db import make_engine
-    from gym.seed import seed
+    from gym.seed import add_rejected_leads, seed
     engine = make_engine(_settings().system_url, immediate=False)
     started = time.monotonic()
     counts = seed(engine, members=args.members, seed_value=args.seed,
                   progress=lambda n: print(f"  {n} members", file=sys.stderr))
     print(f"seeded {sum(counts.values())} rows ({counts.get('members', 0)} members) in "
           f"{time.monotonic() - started:.1f} s")
+    if args.rejected_leads:
+        started = time.monotonic()
+        add_rejected_leads(engine, leads=args.rejected_leads, seed_value=args.seed + 1)
+        print(f"added {args.rejected_leads} rejected CRM leads in {time.monotonic() - started:.1f} s")
     return 0
 
 

@@ -30,12 +30,13 @@ def test_demo_plays_the_story_and_leaves_an_openable_zip(tmp_path: Path) -> None
 
 def test_seed_db_upgrade_and_datamap_check_on_the_embedded_default(tmp_path: Path) -> None:
     assert _run(["db", "upgrade"], tmp_path).returncode == 0
-    seeded = _run(["seed", "--members", "120", "--seed", "3"], tmp_path)
-    assert seeded.returncode == 0 and "120 members" in seeded.stdout
+    seeded = _run(["seed", "--members", "120", "--seed", "3", "--rejected-leads", "500"], tmp_path)
+    assert seeded.returncode == 0 and "120 members" in seeded.stdout and "added 500 rejected" in seeded.stdout
     engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'gdpr-bot.sqlite3'}")
-    assert {"subject_requests", "audit_events", "members", "visits"} <= set(inspect(engine).get_table_names())
+    assert {"subject_requests", "audit_events", "members", "visits", "bulk_runs"} <= set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM members")).scalar() == 120
+        assert conn.execute(text("SELECT COUNT(*) FROM crm_leads WHERE status = 'rejection'")).scalar() >= 500
     assert _run(["datamap", "check"], tmp_path, CONFIG_DIR=str(ROOT / "config")).returncode == 0
     verify = _run(["audit", "verify"], tmp_path)
     assert verify.returncode == 0 and "0 events, chain intact" in verify.stdout

@@ -149,6 +149,9 @@ def test_the_dpo_rejects_a_purge_with_a_reason_and_nothing_is_removed(system, gy
     system.slack.command(SUPPORT, "crm purge --club ghent-centre")
     card = bulk_card(system)
     run_id = int(card["blocks"][-1]["elements"][0]["value"])
+    wait_ephemeral(system.standin, SUPPORT)
+    system.slack.command(SUPPORT, "crm purge --club ghent-centre")  # typed twice
+    assert f"already open: P-{run_id}" in wait_ephemeral(system.standin, SUPPORT, 2)["text"]
     system.slack.click(DPO, "bulk.reject", str(run_id), card["channel"], card["ts"])
     modal = wait_for(lambda: system.standin.calls_to("views.open"), timeout=10, what="the reason modal")[-1]
     view = modal.args["view"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.audit import verify_chain
 from tests.conftest import ROOT, SECRET
@@ -150,8 +151,10 @@ def test_erasing_an_erased_member_finishes_at_once(system, gym) -> None:
     system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
     done = system.wait_status(request_id, (m.DONE, m.FAILED, m.NOTIFYING), timeout=60)
     assert done.result["already_erased"] is True and done.result["rows"] == 0 and done.result["residue"] == []
-    thread = system.standin.thread(done.channel_id, done.message_ts)
-    assert any("already erased" in (t.get("text") or "") for t in thread)
+    # The thread message follows the status change: wait for it rather than read the thread at once.
+    assert wait_for(lambda: any("already erased" in (t.get("text") or "")
+                                for t in system.standin.thread(done.channel_id, done.message_ts)),
+                    timeout=20, what="the 'already erased' message")
 
 
 def test_two_erasures_of_one_member_and_a_converted_lead(system, gym) -> None:
