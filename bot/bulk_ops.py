@@ -37,11 +37,14 @@ def crm_purge(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN0
                    f"in <#{services.policy.channel('approvals')}>; nothing is removed before they approve.")
 
 
-def open_scheduled(services, now: dt.datetime, *, owner: str) -> list[int]:  # noqa: ANN001
-    """One scheduler pass over the retention policies: open due slots, post their cards, queue the auto-runs."""
+def open_scheduled(services, now: dt.datetime, *, owner: str) -> list[int] | None:  # noqa: ANN001
+    """One scheduler pass over the retention policies: open due slots, post their cards, queue the auto-runs.
+    None when another scheduler holds the lease."""
     scheduler = RetentionScheduler(services.db, services.retention, services.runs, owner=owner,
                                    lease=dt.timedelta(seconds=3 * services.settings.reconcile_interval_seconds))
     opened = scheduler.tick(now)
+    if opened is None:
+        return None
     delivery = BulkSlackDelivery(services)
     for run in opened:
         if run.total:

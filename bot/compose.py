@@ -12,6 +12,9 @@ from slack_sdk import WebClient
 
 from gdpr.access import AccessPolicy, load_policy
 from gdpr.audit import AuditLog
+from gdpr.breach_config import BreachConfig, load_breach_config
+from gdpr.breach_mail import BreachMail
+from gdpr.breaches import BreachService
 from gdpr.bulk import BulkEngine
 from gdpr.bulk_job import BulkJob
 from gdpr.bulk_runs import BulkRuns
@@ -21,6 +24,7 @@ from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.jobs import ExportJob, Leases, reconcile
+from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, load_recipients
 from gdpr.requests import RequestService
 from gdpr.retention import RetentionConfig, load_retention
@@ -57,6 +61,9 @@ class Services:
     retention: RetentionConfig
     bulk: BulkEngine
     runs: BulkRuns
+    breach_config: BreachConfig
+    breaches: BreachService
+    breach_mail: BreachMail
     actors: Actors | None = None
     leases: Leases = field(init=False)
 
@@ -67,6 +74,12 @@ class Services:
         """Queue messages carry the request id only; the kind picks the actor."""
         kind = self.requests.get(request_id).kind
         (self.actors.erase_subject if kind == "erase" else self.actors.export_subject).send(request_id)
+
+    def send_breach_notice(self, notice_id: int) -> None:
+        self.actors.deliver_breach_notice.send(notice_id)
+
+    def enqueue_member_notices(self, breach_id: int) -> None:
+        self.actors.tell_members.send(breach_id)
 
     def enqueue_run(self, run_id: int) -> None:
         self.actors.run_bulk.send(run_id)
@@ -108,6 +121,11 @@ class Services:
                 logging.getLogger(__name__).warning("re-enqueue of P-%s failed: %s", run_id, type(exc).__name__)
                 continue
             self.runs.mark_queued(run_id=run_id)
+        for notice_id in self.breaches.notices_due(self.requests.clock()):
+            try:
+                self.send_breach_notice(notice_id)
+            except Exception as exc:  # broker down: the outbox keeps it for the next pass
+                logging.getLogger(__name__).warning("breach notice %s not queued: %s", notice_id, type(exc).__name__)
         for notice_id in self.notices.due(grace=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
             self.send_notice(notice_id)
         return sent
@@ -116,6 +134,16 @@ class Services:
         """Hand the scheduler lease back at a clean shutdown, so a standby takes over at once."""
         from gdpr.scheduling import RetentionScheduler
         RetentionScheduler(self.db, self.retention, self.runs, owner=owner, lease=dt.timedelta(0)).step_down()
+
+    def deliver_breach_notice(self, notice_id: int) -> None:
+        from bot.delivery_breach import BreachSlackDelivery
+        if self.breach_mail.deliver(notice_id) != "skipped":
+            BreachSlackDelivery(self).refresh(self.breaches.get(self.breaches.breach_of_notice(notice_id)))
+
+    def tell_members(self, breach_id: int) -> None:
+        from bot.delivery_breach import BreachSlackDelivery
+        delivery = BreachSlackDelivery(self)
+        self.breach_mail.tell_members(breach_id, delivery.members_progress)
 
     def close(self) -> None:
         self.db.dispose()
@@ -145,10 +173,15 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     directory = SubjectDirectory(system.engine, datamap)
     bulk = BulkEngine(system.engine, datamap, erasure, directory, settings.export_dir,
                       dt.timedelta(days=settings.export_ttl_days))
+    breach_config = load_breach_config(config / "breaches.yaml")
+    breaches = BreachService(db, audit, breach_config, requests.clock)
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=load_policy(config / "roles.yaml"),
         audit=audit, requests=requests,
-        directory=directory, retention=retention, bulk=bulk,
+        directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
+        breach_mail=BreachMail(breaches, system.engine, datamap, templates,
+                               make_mailer(settings.smtp_url, settings.outbox_dir), breach_config,
+                               backoff_s=settings.breach_notice_backoff_seconds),
         runs=BulkRuns(db, audit, bulk, requests.clock, dt.timedelta(seconds=settings.lease_seconds)),
         exporter=Exporter(system.engine, datamap, templates, settings.export_dir), templates=templates,
         slack=slack or make_slack_client(settings), broker=broker or make_broker(settings),

@@ -15,7 +15,10 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr erase <email | phone | member number> [--club CLUB]` — right to be forgotten: anonymise a member everywhere (DPO approves a preview)
 • `/gdpr erase lead <email | phone>` — the same for a CRM lead
 • `/gdpr crm purge [--status rejection] [--older-than 30d] [--club CLUB]` — remove CRM leads in bulk (DPO approves a preview)
-• `/gdpr retention report` — per retention policy: what was deleted in the last 30 days, what is due next"""
+• `/gdpr retention report` — per retention policy: what was deleted in the last 30 days, what is due next
+• `/gdpr breach` — report a personal-data breach (a form; the 72-hour clock starts from awareness)
+• `/gdpr breach list | show B-12 | register` — the breach register (the register as an encrypted file)
+• `/gdpr breach update B-12 | close B-12` — new facts (a follow-up notice to the clubs), close-out"""
 USAGE = {
     "find": "Usage: `/gdpr find <email | phone | member number> [--club CLUB]`",
     "access": "Usage: `/gdpr access [lead] <email | phone | member number> [--club CLUB]`",
@@ -23,7 +26,10 @@ USAGE = {
     "crm": "Usage: `/gdpr crm purge [--status rejection] [--older-than 30d] [--club CLUB]` "
            "(durations: `30d`, `12w`, `24mo`, `1y`)",
     "retention": "Usage: `/gdpr retention report`",
+    "breach": "Usage: `/gdpr breach` (report), `/gdpr breach list`, `/gdpr breach show B-12`, "
+              "`/gdpr breach register`, `/gdpr breach update B-12`, `/gdpr breach close B-12`",
 }
+BREACH_VERBS = {"list": False, "register": False, "show": True, "update": True, "close": True}
 BULK_OPTIONS = {"--status", "--older-than", "--club"}
 
 
@@ -51,6 +57,8 @@ def parse(text: str) -> Command:
         raise UsageError(f"Unknown command `{name[:30]}`.\n{HELP}")
     if name in ("crm", "retention"):
         return _bulk(name, rest)
+    if name == "breach":
+        return _breach(rest)
     club = None
     if "--club" in rest:
         i = rest.index("--club")
@@ -83,3 +91,12 @@ def _bulk(name: str, rest: list[str]) -> Command:
             raise UsageError(USAGE[name])
         options[flag.lstrip("-")] = words[i + 1].lower()
     return Command(f"{name} {verb}", options=tuple(sorted(options.items())))
+
+
+def _breach(rest: list[str]) -> Command:
+    if not rest:
+        return Command("breach")
+    verb = rest[0].lower()
+    if verb not in BREACH_VERBS or len(rest) != (2 if BREACH_VERBS[verb] else 1):
+        raise UsageError(USAGE["breach"])
+    return Command(f"breach {verb}", identity=rest[1] if BREACH_VERBS[verb] else "")

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.app import build_app
 from bot.compose import Services, build
+from bot.breach_ops import fire_reminders
 from bot.bulk_ops import open_scheduled
 from gdpr.migrate import upgrade_database
 from gdpr.retention import check_against_schema
@@ -64,8 +65,10 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
 
 def housekeeping_pass(services: Services, *, owner: str = OWNER, now: dt.datetime | None = None) -> None:
     """Re-enqueue what the queue lost and open the retention policies' due slots (one scheduler acts)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
     services.reconcile()
-    open_scheduled(services, now or dt.datetime.now(dt.timezone.utc), owner=owner)
+    if open_scheduled(services, now, owner=owner) is not None:  # None: another scheduler leads
+        fire_reminders(services, now)
 
 
 def _housekeeping(services: Services, stop: threading.Event) -> None:

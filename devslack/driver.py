@@ -64,7 +64,9 @@ class SlackDriver:
         return self.send(urlencode({"payload": json.dumps(payload)}))
 
     def submit_view(self, user: str, callback_id: str, private_metadata: str, values: dict) -> Reply:
-        state = {block: {"value": {"type": "plain_text_input", "value": v}} for block, v in values.items()}
+        """Text inputs as strings; any other element as its raw state dict (selected_options, ...)."""
+        state = {block: {"value": v if isinstance(v, dict) else {"type": "plain_text_input", "value": v}}
+                 for block, v in values.items()}
         payload = {"type": "view_submission", "user": {"id": user}, "team": {"id": "T0GYM"}, "api_app_id": "A0GDPR",
                    "trigger_id": f"trigger-{next(_trigger)}",
                    "view": {"id": "V0", "type": "modal", "callback_id": callback_id,

@@ -153,6 +153,15 @@ class SlackStandIn:
         view = _json(args.get("view"))
         return {"ok": True, "view": {"id": f"V{next(self._ts):06d}", **(view or {})}}
 
+    def api_conversations_create(self, args: dict) -> dict:
+        name = str(args.get("name") or "")
+        if not name:
+            return {"ok": False, "error": "invalid_name_required"}
+        channel = f"C0{name.upper().replace('-', '')[:12]}"
+        with self._lock:
+            self.messages.setdefault(channel, [])
+        return {"ok": True, "channel": {"id": channel, "name": name}}
+
     def api_files_getUploadURLExternal(self, args: dict) -> dict:
         file_id = f"F{next(self._ts):08d}"
         self.files[file_id] = {"id": file_id, "name": args.get("filename"), "length": int(args.get("length", 0))}

@@ -15,6 +15,9 @@ PERMISSIONS = {
     "audit.read": "read the audit log",
     "purge.request": "ask for a bulk removal of CRM leads (the DPO approves)",
     "retention.read": "read the retention report",
+    "breach.report": "report a personal-data breach",
+    "breach.manage": "manage breaches: notify clubs, assess the risk, tell members, close",
+    "breach.read": "read the breach register",
 }
 
 

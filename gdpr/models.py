@@ -192,3 +192,102 @@ class SchedulerLease(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Personal-data breaches (issue 5): the Art. 33(5) register, its timeline, notices and reminders.
+BREACH_OPEN = "open"
+BREACH_CLOSED = "closed"
+
+
+class Breach(Base):
+    __tablename__ = "breaches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reported_by: Mapped[str] = mapped_column(String(32))
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    aware_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    kinds: Mapped[list] = mapped_column(JSON)  # confidentiality | integrity | availability
+    description: Mapped[str] = mapped_column(Text)
+    data_categories: Mapped[list] = mapped_column(JSON)
+    subject_categories: Mapped[list] = mapped_column(JSON)
+    approx_people: Mapped[int] = mapped_column(Integer)
+    approx_records: Mapped[int] = mapped_column(Integer)
+    clubs: Mapped[list] = mapped_column(JSON)  # club keys
+    consequences: Mapped[str] = mapped_column(Text)
+    measures: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(Text)
+    risk: Mapped[str] = mapped_column(String(16), default="unassessed")  # unassessed | not_high | high
+    notify_reasoning: Mapped[str | None] = mapped_column(Text)
+    members_decision: Mapped[str | None] = mapped_column(String(16))  # notify | exempt
+    members_reasoning: Mapped[str | None] = mapped_column(Text)
+    delay_reason: Mapped[str | None] = mapped_column(Text)
+    remedial_actions: Mapped[str | None] = mapped_column(Text)
+    decision_reasoning: Mapped[str | None] = mapped_column(Text)
+    phase: Mapped[int] = mapped_column(Integer, default=0)  # notices sent to clubs so far: 1 initial, 2.. updates
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    members_total: Mapped[int] = mapped_column(Integer, default=0)
+    members_done: Mapped[int] = mapped_column(Integer, default=0)
+    members_last_key: Mapped[str | None] = mapped_column(String(64))
+    members_status: Mapped[str | None] = mapped_column(String(16))  # queued | running | done
+    members_ts: Mapped[str | None] = mapped_column(String(32))  # the progress message
+
+
+class BreachEvent(Base):
+    """The breach's timeline: every step, who and when."""
+
+    __tablename__ = "breach_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    breach_id: Mapped[int] = mapped_column(ForeignKey("breaches.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class BreachNotice(Base):
+    """One notice to one club in one phase: an outbox row, sent once (unique), retried until sent."""
+
+    __tablename__ = "breach_notices"
+    __table_args__ = (UniqueConstraint("breach_id", "club_id", "phase"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    breach_id: Mapped[int] = mapped_column(ForeignKey("breaches.id"), index=True)
+    club_id: Mapped[str] = mapped_column(String(64))
+    phase: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sending | retrying | sent | no_contact
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    late_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BreachReminder(Base):
+    __tablename__ = "breach_reminders"
+    __table_args__ = (UniqueConstraint("breach_id", "mark_hours"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    breach_id: Mapped[int] = mapped_column(ForeignKey("breaches.id"), index=True)
+    mark_hours: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | fired | settled
+    fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    times_fired: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BreachMemberNotice(Base):
+    """Art. 34: one row per member told, so a resumed job never mails a member twice."""
+
+    __tablename__ = "breach_member_notices"
+    __table_args__ = (UniqueConstraint("breach_id", "member_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    breach_id: Mapped[int] = mapped_column(ForeignKey("breaches.id"), index=True)
+    member_key: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

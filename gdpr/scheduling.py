@@ -67,10 +67,11 @@ class RetentionScheduler:
                     out.append(Due(policy=policy, slot=slots[-1], missed=len(slots) - 1))
         return out
 
-    def tick(self, now: dt.datetime) -> list[m.BulkRun]:
-        """Open the run of every due slot (once: the slot key is unique). Returns the runs opened now."""
+    def tick(self, now: dt.datetime) -> list[m.BulkRun] | None:
+        """Open the run of every due slot (once: the slot key is unique). Returns the runs opened now,
+        or None when another scheduler leads."""
         if not self.lead(now):
-            return []
+            return None
         opened = []
         for due in self.due(now):
             run = self.runs.open(kind="retention", policy=due.policy.name, spec=due.policy.spec,

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     export_dir: Path = Path("var/exports")
     export_ttl_days: int = 7
     smtp_url: str | None = None
+    outbox_dir: Path = Path("var/outbox")  # mail on the embedded default (no SMTP_URL): .eml files
+    breach_notice_backoff_seconds: float = 30.0  # first retry of a club notice; doubles, at most 15 minutes
     config_dir: Path = Path("config")
     allowed_ips: str | None = None
     # Job reliability knobs (DESIGN: the state DB leads, the queue follows).

@@ -126,6 +126,10 @@ class System:
                "NOTICE_MAX_ATTEMPTS": str(s.notice_max_attempts), "NOTICE_BACKOFF_SECONDS": str(s.notice_backoff_seconds)}
         if s.redis_url:
             env["REDIS_URL"] = s.redis_url
+        if s.smtp_url:
+            env["SMTP_URL"] = s.smtp_url
+        env["OUTBOX_DIR"] = str(s.outbox_dir)
+        env["BREACH_NOTICE_BACKOFF_SECONDS"] = str(s.breach_notice_backoff_seconds)
         env.update(extra)
         return env
 
@@ -178,7 +182,7 @@ class System:
 def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: str | None, *,
                 http: bool = True, **overrides: object) -> System:
     values = dict(database_url=db, redis_url=redis, slack_api_url=standin.api_url, secret_key=SECRET,
-                  export_dir=tmp / "exports", config_dir=ROOT / "config", slack_bot_token=LOCAL_BOT_TOKEN,
+                  export_dir=tmp / "exports", outbox_dir=tmp / "outbox", config_dir=ROOT / "config", slack_bot_token=LOCAL_BOT_TOKEN,
                   slack_signing_secret=LOCAL_SIGNING_SECRET)
     settings = Settings(**{**values, **overrides})
     running = start(settings, housekeeping=False)

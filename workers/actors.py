@@ -20,6 +20,8 @@ class Actors:
     erase_subject: dramatiq.Actor
     deliver_notice: dramatiq.Actor
     run_bulk: dramatiq.Actor
+    deliver_breach_notice: dramatiq.Actor
+    tell_members: dramatiq.Actor
 
 
 def owner_id() -> str:
@@ -45,6 +47,13 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
     def run_bulk(run_id: int) -> None:
         services().bulk_job().run(run_id=run_id, owner=owner_id())  # resumes from its checkpoint
 
+    def deliver_breach_notice(notice_id: int) -> None:
+        # The outbox keeps the notice and its backoff; the reconciler sends it again when due.
+        services().deliver_breach_notice(notice_id)
+
+    def tell_members(breach_id: int) -> None:
+        services().tell_members(breach_id)  # continues after the members already told
+
     return Actors(
         export_subject=dramatiq.actor(export_subject, broker=broker, queue_name="exports",
                                       time_limit=ONE_HOUR_MS, **RETRY),
@@ -52,4 +61,8 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
                                      time_limit=ONE_HOUR_MS, **RETRY),
         deliver_notice=dramatiq.actor(deliver_notice, broker=broker, queue_name="notices", max_retries=0,
                                       time_limit=5 * 60 * 1000),
-        run_bulk=dramatiq.actor(run_bulk, broker=broker, queue_name="bulk", time_limit=6 * ONE_HOUR_MS, **RETRY))
+        run_bulk=dramatiq.actor(run_bulk, broker=broker, queue_name="bulk", time_limit=6 * ONE_HOUR_MS, **RETRY),
+        deliver_breach_notice=dramatiq.actor(deliver_breach_notice, broker=broker, queue_name="notices",
+                                             max_retries=0, time_limit=5 * 60 * 1000),
+        tell_members=dramatiq.actor(tell_members, broker=broker, queue_name="notices", time_limit=6 * ONE_HOUR_MS,
+                                    **RETRY))

@@ -1,7 +1,7 @@
 """Interactive action listeners (buttons)."""
 from __future__ import annotations
 
-from bot.listeners.actions import approve, bulk, notices, reject
+from bot.listeners.actions import approve, breach, bulk, notices, reject
 
 
 def register(app, services, actors, followups) -> None:  # noqa: ANN001
@@ -9,3 +9,4 @@ def register(app, services, actors, followups) -> None:  # noqa: ANN001
     reject.register(app, services, actors, followups)
     notices.register(app, services, actors, followups)
     bulk.register(app, services, actors, followups)
+    breach.register(app, services, actors, followups)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from bot import render
+from bot.breach_ops import MODAL_COMMANDS, open_modal
+from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
 from bot.grammar import HELP, Command, parse
 from bot.guard import require
@@ -21,8 +23,12 @@ def register(app, services, actors, followups) -> None:  # noqa: ANN001
         if cmd.name == "help":
             ack(text=HELP, response_type="ephemeral")
             return
-        ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…", response_type="ephemeral")
         user, channel = body["user_id"], body["channel_id"]
+        if cmd.name in MODAL_COMMANDS:  # views.open needs the trigger_id within 3 s: on this thread
+            ack()
+            open_modal(services, client, actors.actor(user), body["trigger_id"], cmd)
+            return
+        ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…", response_type="ephemeral")
         followups.submit(lambda: handle(services, client, actors.actor(user), channel, cmd), user=user, channel=channel)
 
 
@@ -34,6 +40,8 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
             crm_purge(services, client, actor, channel, cmd)
         elif cmd.name == "retention report":
             retention_report(services, client, actor, channel, cmd)
+        elif cmd.name.startswith("breach "):
+            breach_command(services, client, actor, channel, cmd)
         else:
             open_request(services, client, actor, channel, cmd)
     except AmbiguousSubject as exc:

@@ -1,0 +1,315 @@
+"""The breach register (Art. 33(5)): report, timeline, the 72-hour clock and its reminders, notices to
+clubs in phases, the members decision (Art. 34) and close-out. Every step is on the breach's timeline
+and in the audit chain (by breach number: the register holds the facts, the audit log the steps)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gdpr import models as m
+from gdpr.access import Actor
+from gdpr.audit import AuditLog
+from gdpr.breach_config import BreachConfig
+from gdpr.db import Database
+from gdpr.errors import GdprError, NotAllowed, RequestNotFound, UsageError
+
+NOTICE_PENDING, NOTICE_SENDING, NOTICE_RETRYING = "pending", "sending", "retrying"
+NOTICE_SENT, NOTICE_NO_CONTACT = "sent", "no_contact"
+REF = "B-"
+
+
+@dataclass(frozen=True)
+class BreachFacts:
+    description: str
+    detected_at: dt.datetime
+    aware_at: dt.datetime
+    kinds: list[str]
+    data_categories: list[str]
+    subject_categories: list[str]
+    approx_people: int
+    approx_records: int
+    clubs: list[str]
+    consequences: str
+    measures: str
+    contact: str
+
+
+def parse_ref(text: str) -> int:
+    value = text.strip().upper()
+    number = value[2:] if value.startswith(REF) else value
+    if not number.isdigit():
+        raise UsageError(f"`{text[:20]}` is not a breach number: write it like `B-12`.")
+    return int(number)
+
+
+class BreachService:
+    def __init__(self, db: Database, audit: AuditLog, config: BreachConfig,
+                 clock: Callable[[], dt.datetime]) -> None:
+        self.db, self.audit, self.config, self.clock = db, audit, config, clock
+
+    # -- reading ---------------------------------------------------------------------------------
+    def get(self, breach_id: int) -> m.Breach:
+        with self.db.session() as s:
+            breach = s.get(m.Breach, breach_id)
+            if breach is None:
+                raise RequestNotFound(f"There is no breach {REF}{breach_id}.")
+            s.expunge(breach)
+            return breach
+
+    def all(self) -> list[m.Breach]:
+        with self.db.session() as s:
+            rows = list(s.execute(select(m.Breach).order_by(m.Breach.id)).scalars())
+            s.expunge_all()
+            return rows
+
+    def events(self, breach_id: int) -> list[m.BreachEvent]:
+        with self.db.session() as s:
+            rows = list(s.execute(select(m.BreachEvent).where(m.BreachEvent.breach_id == breach_id)
+                                  .order_by(m.BreachEvent.id)).scalars())
+            s.expunge_all()
+            return rows
+
+    def notices(self, breach_id: int) -> list[m.BreachNotice]:
+        with self.db.session() as s:
+            rows = list(s.execute(select(m.BreachNotice).where(m.BreachNotice.breach_id == breach_id)
+                                  .order_by(m.BreachNotice.phase, m.BreachNotice.club_id)).scalars())
+            s.expunge_all()
+            return rows
+
+    def breach_of_notice(self, notice_id: int) -> int:
+        with self.db.session() as s:
+            return s.get(m.BreachNotice, notice_id).breach_id
+
+    def deadline(self, breach: m.Breach) -> dt.datetime:
+        return _aware(breach.aware_at) + dt.timedelta(hours=self.config.deadline_hours)
+
+    def is_late(self, breach: m.Breach, now: dt.datetime | None = None) -> bool:
+        """Past the point where telling the clubs is no longer 'without undue delay' (needs reasons)."""
+        return (now or self.clock()) > _aware(breach.aware_at) + dt.timedelta(hours=self.config.late_after_hours)
+
+    # -- report ----------------------------------------------------------------------------------
+    def report(self, *, actor: Actor, facts: BreachFacts) -> m.Breach:
+        if not actor.can("breach.report"):
+            raise NotAllowed("You are not allowed to report breaches. Ask the DPO.")
+        now = self.clock()
+        with self.db.session() as s:
+            breach = m.Breach(status=m.BREACH_OPEN, reported_by=actor.user_id, reported_at=now, risk="unassessed",
+                              phase=0, members_total=0, members_done=0, **facts.__dict__)
+            s.add(breach)
+            s.flush()
+            for hours in self.config.reminders:
+                s.add(m.BreachReminder(breach_id=breach.id, mark_hours=hours, status="pending", times_fired=0,
+                                       due_at=_aware(facts.aware_at) + dt.timedelta(hours=hours)))
+            self._event(s, breach.id, actor.user_id, "reported",
+                        f"Reported: {', '.join(facts.kinds)} breach, about {facts.approx_people} people and "
+                        f"{facts.approx_records} records, {len(facts.clubs)} club(s).")
+            s.expunge(breach)
+        return breach
+
+    def alert_posted(self, *, breach_id: int, channel_id: str, message_ts: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(channel_id=channel_id,
+                                                                              message_ts=message_ts))
+            self._event(s, breach_id, "gdpr-bot", "alerted", f"Alert posted to <#{channel_id}>.")
+
+    def record(self, breach_id: int, actor: str, kind: str, text: str) -> None:
+        with self.db.session() as s:
+            self._event(s, breach_id, actor, kind, text)
+
+    # -- notices to clubs --------------------------------------------------------------------------
+    def notify_clubs(self, *, breach_id: int, actor: Actor, contacts: dict[str, str | None],
+                     late_reason: str | None = None, new_phase: bool = False) -> list[int]:
+        """Create the notices of this phase, one per club (a second click finds them and adds none).
+        Returns the ids of notices to send. `new_phase` starts a follow-up phase (the facts changed)."""
+        breach = self._managed(breach_id, actor)
+        if breach.status == m.BREACH_CLOSED:
+            raise GdprError(f"{REF}{breach_id} is closed.")
+        if self.is_late(breach) and not (late_reason or breach.delay_reason):
+            raise LateNotice(f"{REF}{breach_id}: notices now are late; the reasons for the delay are required.")
+        phase = breach.phase + 1 if new_phase or breach.phase == 0 else breach.phase
+        created = []
+        with self.db.session() as s:
+            for club in breach.clubs:
+                status = NOTICE_PENDING if contacts.get(club) else NOTICE_NO_CONTACT
+                try:
+                    with s.begin_nested():
+                        notice = m.BreachNotice(breach_id=breach_id, club_id=club, phase=phase, status=status,
+                                                attempts=0, late_reason=late_reason or breach.delay_reason)
+                        s.add(notice)
+                        s.flush()
+                    if status == NOTICE_PENDING:
+                        created.append(notice.id)
+                except IntegrityError:
+                    continue  # this club already has its notice of this phase
+            values = {"phase": phase}
+            if late_reason:
+                values["delay_reason"] = late_reason
+            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(**values))
+            if created:
+                self._event(s, breach_id, actor.user_id, "notify",
+                            f"Notices of phase {phase} queued for {len(created)} club(s).")
+        return created
+
+    def claim_notice(self, notice_id: int) -> m.BreachNotice | None:
+        """pending / retrying (due) → sending; None if another delivery has it or it is done."""
+        now, n = self.clock(), m.BreachNotice
+        with self.db.session() as s:
+            ok = s.execute(update(n).where(n.id == notice_id, n.status.in_([NOTICE_PENDING, NOTICE_RETRYING]))
+                           .values(status=NOTICE_SENDING, attempts=n.attempts + 1,
+                                   next_attempt_at=now + dt.timedelta(minutes=5))).rowcount
+            if not ok:
+                return None
+            notice = s.get(n, notice_id)
+            s.expunge(notice)
+            return notice
+
+    def notice_sent(self, notice: m.BreachNotice) -> None:
+        now = self.clock()
+        with self.db.session() as s:
+            s.execute(update(m.BreachNotice).where(m.BreachNotice.id == notice.id).values(
+                status=NOTICE_SENT, sent_at=now, last_error=None, next_attempt_at=None))
+            self._event(s, notice.breach_id, "gdpr-bot", "notice_sent",
+                        f"Notice (phase {notice.phase}) sent to club {notice.club_id}.")
+            unsent = s.execute(select(m.BreachNotice.id).where(
+                m.BreachNotice.breach_id == notice.breach_id,
+                m.BreachNotice.status.notin_([NOTICE_SENT]))).first()
+            if unsent is None:  # every club told: the escalation has done its job
+                s.execute(update(m.BreachReminder).where(m.BreachReminder.breach_id == notice.breach_id,
+                                                         m.BreachReminder.status == "pending")
+                          .values(status="settled"))
+
+    def notice_failed(self, notice: m.BreachNotice, error: str, backoff: dt.timedelta) -> None:
+        with self.db.session() as s:
+            s.execute(update(m.BreachNotice).where(m.BreachNotice.id == notice.id).values(
+                status=NOTICE_RETRYING, last_error=error[:200], next_attempt_at=self.clock() + backoff))
+            if notice.attempts == 1:
+                self._event(s, notice.breach_id, "gdpr-bot", "notice_retrying",
+                            f"Notice to club {notice.club_id} not accepted ({error}); it waits in the outbox.")
+
+    def notices_due(self, now: dt.datetime) -> list[int]:
+        """Retrying notices whose time has come, and any stuck in sending (a worker died)."""
+        n = m.BreachNotice
+        with self.db.session() as s:
+            return list(s.execute(select(n.id).where(
+                ((n.status == NOTICE_RETRYING) | (n.status == NOTICE_SENDING) | (n.status == NOTICE_PENDING)),
+                (n.next_attempt_at.is_(None)) | (n.next_attempt_at <= now)).order_by(n.id)).scalars())
+
+    # -- the clock ---------------------------------------------------------------------------------
+    def due_reminders(self, now: dt.datetime) -> list[m.BreachReminder]:
+        r = m.BreachReminder
+        with self.db.session() as s:
+            rows = list(s.execute(select(r).join(m.Breach, m.Breach.id == r.breach_id).where(
+                r.status == "pending", r.due_at <= now, m.Breach.status == m.BREACH_OPEN).order_by(r.due_at)).scalars())
+            s.expunge_all()
+            return rows
+
+    def fire(self, reminder: m.BreachReminder, now: dt.datetime) -> bool:
+        """Mark the reminder fired (once: a conditional update), and put it on the timeline."""
+        r = m.BreachReminder
+        with self.db.session() as s:
+            ok = s.execute(update(r).where(r.id == reminder.id, r.status == "pending").values(
+                status="fired", fired_at=now, times_fired=r.times_fired + 1)).rowcount == 1
+            if ok:
+                self._event(s, reminder.breach_id, "scheduler", "reminder",
+                            f"{reminder.mark_hours}-hour reminder escalated to the DPO.")
+            return ok
+
+    def snooze(self, *, reminder_id: int, actor: Actor) -> m.BreachReminder:
+        r = m.BreachReminder
+        with self.db.session() as s:
+            reminder = s.get(r, reminder_id)
+            if reminder is None:
+                raise RequestNotFound("That reminder does not exist.")
+        self._managed(reminder.breach_id, actor)
+        back = self.clock() + dt.timedelta(minutes=self.config.snooze_minutes)
+        with self.db.session() as s:
+            s.execute(update(r).where(r.id == reminder_id, r.status == "fired").values(status="pending", due_at=back))
+            self._event(s, reminder.breach_id, actor.user_id, "snoozed",
+                        f"{reminder.mark_hours}-hour reminder snoozed until {back:%d %b %H:%M} UTC.")
+            reminder = s.get(r, reminder_id)
+            s.expunge(reminder)
+            return reminder
+
+    # -- decisions -----------------------------------------------------------------------------------
+    def assess(self, *, breach_id: int, actor: Actor, risk: str, reasoning: str) -> m.Breach:
+        self._managed(breach_id, actor)
+        with self.db.session() as s:
+            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(risk=risk, notify_reasoning=reasoning))
+            self._event(s, breach_id, actor.user_id, "risk", f"Risk to people assessed as {risk.replace('_', ' ')}: "
+                                                             f"{reasoning}")
+        return self.get(breach_id)
+
+    def decide_members(self, *, breach_id: int, actor: Actor, notify: bool, reasoning: str) -> m.Breach:
+        breach = self._managed(breach_id, actor)
+        if breach.members_decision == "notify":
+            raise GdprError(f"Members of {REF}{breach_id} are already being told.")
+        with self.db.session() as s:
+            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(
+                members_decision="notify" if notify else "exempt", members_reasoning=reasoning,
+                members_status="queued" if notify else None))
+            self._event(s, breach_id, actor.user_id, "members",
+                        ("Members will be told (Art. 34): " if notify else "Members not told, Art. 34(3): ") + reasoning)
+        return self.get(breach_id)
+
+    def update_facts(self, *, breach_id: int, actor: Actor, changes: dict[str, object]) -> m.Breach:
+        self._managed(breach_id, actor)
+        with self.db.session() as s:
+            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(**changes))
+            self._event(s, breach_id, actor.user_id, "update", "Facts updated: " + ", ".join(sorted(changes)))
+        return self.get(breach_id)
+
+    def close(self, *, breach_id: int, actor: Actor, remedial: str, reasoning: str) -> m.Breach:
+        breach = self._managed(breach_id, actor)
+        if breach.status == m.BREACH_CLOSED:
+            raise GdprError(f"{REF}{breach_id} is already closed.")
+        now = self.clock()
+        with self.db.session() as s:
+            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(
+                status=m.BREACH_CLOSED, closed_at=now, closed_by=actor.user_id, remedial_actions=remedial,
+                decision_reasoning=reasoning))
+            s.execute(update(m.BreachReminder).where(m.BreachReminder.breach_id == breach_id,
+                                                     m.BreachReminder.status == "pending").values(status="settled"))
+            self._event(s, breach_id, actor.user_id, "closed", f"Closed. Remedial actions: {remedial} "
+                                                              f"Reasoning: {reasoning}")
+        return self.get(breach_id)
+
+    # -- members progress ----------------------------------------------------------------------------
+    def members_progress(self, *, breach_id: int, total: int | None = None, done: int | None = None,
+                         last_key: str | None = None, status: str | None = None, ts: str | None = None) -> None:
+        values = {k: v for k, v in (("members_total", total), ("members_done", done), ("members_last_key", last_key),
+                                    ("members_status", status), ("members_ts", ts)) if v is not None}
+        with self.db.session() as s:
+            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(**values))
+            if status == "done":
+                self._event(s, breach_id, "gdpr-bot", "members_told", f"{done} member notice(s) sent.")
+
+    def ensure_manager(self, *, breach_id: int, actor: Actor) -> m.Breach:
+        """The breach, if actor may manage it (refusal audited)."""
+        return self._managed(breach_id, actor)
+
+    # -- internals -----------------------------------------------------------------------------------
+    def _managed(self, breach_id: int, actor: Actor) -> m.Breach:
+        breach = self.get(breach_id)
+        if not actor.can("breach.manage"):
+            with self.db.session() as s:
+                self.audit.record(s, actor=actor.user_id, action="access.denied", permission="breach.manage",
+                                  breach=breach_id)
+            raise NotAllowed("Only the DPO may manage a breach.")
+        return breach
+
+    def _event(self, s: Session, breach_id: int, actor: str, kind: str, text: str) -> None:
+        s.add(m.BreachEvent(breach_id=breach_id, at=self.clock(), actor=actor, kind=kind, text=text))
+        self.audit.record(s, actor=actor, action=f"breach.{kind}", breach=breach_id)
+
+
+class LateNotice(GdprError):
+    """Notices past `late_after_hours` need the reasons for the delay (Art. 33(1), last sentence)."""
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,263 @@
+"""Breaches end to end, on both backends, with a real SMTP server on loopback: the modal, the register and
+the alert with its countdown, Notify clubs (double click), members told in batches, the encrypted register,
+close-out; reminders across a restart on a controllable clock; SMTP down; refusals."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.runtime import housekeeping_pass
+from devslack.driver import wait_for
+from gdpr import models as m
+from gdpr.crypto import read_aes_zip
+from tests.conftest import ROOT, make_system
+from tests.helpers import DPO, STRANGER, SUPPORT, block_texts, ephemerals, wait_ephemeral
+from tests.smtp import SmtpServer
+
+BREACHES = "C0BREACHES"
+CLUBS = {"antwerp-north": "1", "ghent-centre": "2", "bruges": "5"}  # bruges has no GDPR contact
+
+
+@pytest.fixture
+def smtp():  # noqa: ANN201
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def breach_config(tmp_path: Path) -> Path:
+    """Member notices in batches of 20, so a few batches go by."""
+    import shutil
+    dest = tmp_path / "config"
+    shutil.copytree(ROOT / "config", dest)
+    path = dest / "breaches.yaml"
+    path.write_text(path.read_text().replace("member_batch_size: 200", "member_batch_size: 20"))
+    return dest
+
+
+@pytest.fixture(params=["embedded", "postgres+redis"])
+def desk(request: pytest.FixtureRequest, standin, tmp_path: Path, smtp: SmtpServer, breach_config: Path):  # noqa: ANN001, ANN201
+    redis = request.getfixturevalue("redis_url") if request.param != "embedded" else None
+    db = request.getfixturevalue("sqlite_url" if request.param == "embedded" else "pg_url")
+    system = make_system(request.param, db, standin, tmp_path, redis, smtp_url=smtp.url, config_dir=breach_config,
+                         breach_notice_backoff_seconds=0.5)
+    if redis:
+        system.start_worker()
+    yield system
+    system.stop()
+
+
+def facts(*, aware: dt.datetime | None = None, clubs: list[str] | None = None, **override: object) -> dict:
+    now = dt.datetime.now(dt.timezone.utc)
+    aware = aware or now - dt.timedelta(hours=1)
+    opts = lambda values: {"type": "checkboxes", "selected_options": [{"value": v} for v in values]}  # noqa: E731
+    values = {
+        "what": "A staff laptop with an unencrypted member export was stolen from a car.",
+        "detected": {"type": "datetimepicker", "selected_date_time": int((aware - dt.timedelta(hours=2)).timestamp())},
+        "aware": {"type": "datetimepicker", "selected_date_time": int(aware.timestamp())},
+        "kinds": opts(["confidentiality"]), "data": opts(["identity", "contact", "financial"]),
+        "subjects": opts(["members"]), "people": {"type": "number_input", "value": "420"},
+        "records": {"type": "number_input", "value": "1300"},
+        "clubs": opts(list(CLUBS.values()) if clubs is None else clubs),
+        "consequences": "Phishing using members' names and emails; misuse of bank account numbers.",
+        "measures": "Laptop wiped remotely, passwords reset, police report filed, exports now encrypted.",
+        "contact": "Data Protection Officer, dpo@gymplatform.example, +32 2 555 01 00",
+    }
+    values.update(override)
+    return values
+
+
+def report(system, user: str = SUPPORT, **kw: object) -> int:  # noqa: ANN001
+    system.slack.command(user, "breach")
+    modal = wait_for(lambda: system.standin.calls_to("views.open"), timeout=10, what="the breach modal")[-1]
+    view = modal.args["view"]
+    assert (json.loads(view) if isinstance(view, str) else view)["callback_id"] == "breach.report"
+    before = len(system.services.breaches.all())
+    system.slack.submit_view(user, "breach.report", "", facts(**kw))
+    return wait_for(lambda: len(b := system.services.breaches.all()) > before and b[-1].message_ts and b[-1].id,
+                    timeout=20, what="the breach alert")
+
+
+def alert(system, breach_id: int) -> str:  # noqa: ANN001
+    breach = system.services.breaches.get(breach_id)
+    return block_texts(next(msg for msg in system.standin.channel(BREACHES) if msg["ts"] == breach.message_ts))
+
+
+def click(system, user: str, action: str, value: str, breach_id: int) -> None:  # noqa: ANN001
+    breach = system.services.breaches.get(breach_id)
+    system.slack.click(user, action, value, breach.channel_id, breach.message_ts)
+
+
+def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> None:
+    # Required fields are checked inside the modal.
+    desk.slack.command(SUPPORT, "breach")
+    wait_for(lambda: desk.standin.calls_to("views.open"), timeout=10, what="the modal")
+    bad = desk.slack.submit_view(SUPPORT, "breach.report", "", facts(what="", people={"type": "number_input", "value": "x"},
+                                                                      clubs=[]))
+    assert bad.json["response_action"] == "errors" and {"what", "people", "clubs"} <= set(bad.json["errors"])
+    assert desk.services.breaches.all() == []
+
+    breach_id = report(desk)
+    shown = alert(desk, breach_id)
+    assert f"Personal data breach B-{breach_id}" in shown and "72-hour clock: 71 h left" in shown
+    assert "bruges: :warning: no GDPR contact" in shown  # flagged before anything is sent
+    desk.slack.command(DPO, "breach list")
+    assert f"B-{breach_id} · confidentiality · 3 club(s)" in wait_ephemeral(desk.standin, DPO)["text"]
+
+    click(desk, DPO, "breach.notify", str(breach_id), breach_id)
+    click(desk, DPO, "breach.notify", str(breach_id), breach_id)  # a double click
+    wait_for(lambda: [n.status for n in desk.services.breaches.notices(breach_id)].count("sent") == 2, timeout=60,
+             what="both club notices sent")
+    assert len(desk.services.breaches.notices(breach_id)) == 3  # one per club, bruges recorded as no contact
+    assert len(smtp.received) == 2
+    for address in ("privacy@antwerp-north.example", "dpo@ghent-centre.example"):
+        (msg,) = smtp.to(address)
+        body = msg.get_payload(decode=True).decode()
+        for part in ("(a) NATURE OF THE BREACH", "approximately 420 people", "approximately 1300 records",
+                     "(b) CONTACT POINT", "dpo@gymplatform.example", "(c) LIKELY CONSEQUENCES", "Phishing",
+                     "(d) MEASURES TAKEN OR PROPOSED", "Laptop wiped"):
+            assert part in body
+        assert f"B-{breach_id}" in msg["Subject"]
+    shown = wait_for(lambda: "antwerp-north: :white_check_mark: notified" in (t := alert(desk, breach_id)) and t,
+                     timeout=20, what="the alert to show the clubs notified")
+    assert "bruges: :warning: no GDPR contact" in shown
+
+    # High risk: the members of the affected clubs are told, in batches, with a progress bar.
+    click(desk, DPO, "breach.assess", f"{breach_id}:high", breach_id)
+    desk.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
+        "members": {"type": "radio_buttons", "selected_option": {"value": "notify"}},
+        "reasoning": "Bank account numbers and emails together: a high risk of fraud for members."})
+    with desk.services.system.engine.connect() as conn:
+        members = conn.execute(text("SELECT COUNT(*) FROM members WHERE club_id IN (1, 2, 5) "
+                                    "AND email IS NOT NULL")).scalar_one()
+    breach = wait_for(lambda: (b := desk.services.breaches.get(breach_id)).members_status == "done" and b,
+                      timeout=120, what="the member notices")
+    assert breach.members_done == breach.members_total == members > 40
+    assert len(smtp.received) == 2 + members
+    progress = wait_for(lambda: [r for r in desk.standin.thread(breach.channel_id, breach.message_ts)
+                                 if "Member notices" in (r.get("text") or "") and "done" in r["text"]],
+                        timeout=20, what="the progress message at 100%")
+    assert "100%" in progress[0]["text"] and f"{members:,} / {members:,}" in progress[0]["text"]
+    member_mail = next(msg for rcpts, msg in smtp.received if rcpts[0].endswith(("gmail.com", "telenet.be",
+                                                                                   "proximus.be", "outlook.com")))
+    assert "What you can do to protect yourself" in member_mail.get_payload(decode=True).decode()
+
+    # The whole register, encrypted, the passphrase by DM only.
+    desk.slack.command(DPO, "breach register")
+    upload = wait_for(lambda: desk.standin.uploaded_files(), timeout=30, what="the register upload")[0]
+    dm = wait_for(lambda: [msg for c, msgs in desk.standin.messages.items() if c.startswith("D")
+                           for msg in msgs if "breach register" in (msg.get("text") or "")], timeout=10, what="the DM")
+    passphrase = dm[0]["text"].split("`")[-2]
+    assert passphrase not in desk.standin.all_text().replace(dm[0]["text"], "")
+    register = json.loads(read_aes_zip(Path(upload["path"]), passphrase)["register.json"])
+    (entry,) = register["breaches"]
+    assert entry["ref"] == f"B-{breach_id}" and entry["risk"] == "high" and entry["members_decision"] == "notify"
+    assert {"reported", "alerted", "notify", "notice_sent", "risk", "members", "members_told"} <= {
+        s["step"] for s in entry["timeline"]}
+
+    # Close-out needs the remedial actions and the reasoning; the summary goes to the channel.
+    desk.slack.command(DPO, f"breach close B-{breach_id}")
+    desk.slack.submit_view(DPO, "breach.close", str(breach_id), {
+        "remedial": "Full-disk encryption enforced on all staff laptops.",
+        "reasoning": "Clubs and members told because the risk of fraud was high."})
+    closed = wait_for(lambda: (b := desk.services.breaches.get(breach_id)).status == m.BREACH_CLOSED and b, timeout=20,
+                      what="the close-out")
+    assert closed.remedial_actions.startswith("Full-disk")
+    summary = wait_for(lambda: [r for r in desk.standin.thread(closed.channel_id, closed.message_ts)
+                                if "closed by" in (r.get("text") or "")], timeout=20, what="the closing summary")
+    assert "Clubs notified: 2 of 3" in summary[0]["text"]
+
+
+def test_reminders_fire_at_their_marks_across_a_restart(sqlite_url, standin, tmp_path: Path, smtp) -> None:  # noqa: ANN001
+    aware = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(minutes=30)
+    first = make_system("embedded", sqlite_url, standin, tmp_path, None, smtp_url=smtp.url)
+    try:
+        breach_id = report(first, aware=aware)
+        reminders = lambda: [r for r in first.standin.channel(BREACHES) if "hours since we became aware" in  # noqa: E731
+                             block_texts(r)]
+        housekeeping_pass(first.services, owner="sched-1", now=aware + dt.timedelta(hours=23, minutes=50))
+        assert reminders() == []
+        housekeeping_pass(first.services, owner="sched-1", now=aware + dt.timedelta(hours=24, minutes=1))
+        assert len(reminders()) == 1 and "24 hours since" in block_texts(reminders()[0])
+        assert "<!subteam^S0DPOTEAM>" in block_texts(reminders()[0])
+    finally:
+        first.stop()
+    # The bot is restarted at hour 47; the 48-hour reminder still fires.
+    second = make_system("embedded", sqlite_url, standin, tmp_path, None, smtp_url=smtp.url)
+    try:
+        housekeeping_pass(second.services, owner="sched-2", now=aware + dt.timedelta(hours=47))
+        assert len(reminders()) == 1
+        housekeeping_pass(second.services, owner="sched-2", now=aware + dt.timedelta(hours=48, minutes=1))
+        assert len(reminders()) == 2 and "48 hours since" in block_texts(reminders()[1])
+        assert "24 h left" in block_texts(reminders()[1])
+        # Snoozed, it comes back after snooze_minutes; it never silently lapses.
+        snooze = reminders()[1]["blocks"][-1]["elements"][0]["value"]
+        second.slack.click(DPO, "breach.snooze", snooze, BREACHES, reminders()[1]["ts"])
+        wait_for(lambda: [e for e in second.services.breaches.events(breach_id) if e.kind == "snoozed"], timeout=10,
+                 what="the snooze")
+        with second.services.db.session() as s:
+            due = s.get(m.BreachReminder, int(snooze)).due_at
+        housekeeping_pass(second.services, owner="sched-2", now=_aware(due) - dt.timedelta(minutes=1))
+        assert len(reminders()) == 2
+        housekeeping_pass(second.services, owner="sched-2", now=_aware(due) + dt.timedelta(minutes=1))
+        assert len(reminders()) == 3 and "48 hours since" in block_texts(reminders()[2])
+    finally:
+        second.stop()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def test_smtp_down_keeps_notices_in_the_outbox_until_it_is_back(pg_url, redis_url, standin, tmp_path: Path) -> None:
+    smtp = SmtpServer()  # not started: nothing listens on its port yet
+    system = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, smtp_url=smtp.url,
+                         breach_notice_backoff_seconds=0.5)
+    try:
+        system.start_worker()
+        breach_id = report(system, clubs=[CLUBS["antwerp-north"], CLUBS["ghent-centre"]])
+        click(system, DPO, "breach.notify", str(breach_id), breach_id)
+        wait_for(lambda: {n.status for n in system.services.breaches.notices(breach_id)} == {"retrying"}, timeout=30,
+                 what="the notices to wait in the outbox")
+        assert "waiting in the outbox" in wait_for(lambda: "outbox" in (t := alert(system, breach_id)) and t, timeout=20)
+        smtp.start()
+        try:
+            wait_for(lambda: system.services.reconcile() is not None and
+                     {n.status for n in system.services.breaches.notices(breach_id)} == {"sent"}, timeout=60,
+                     what="the outbox to drain")
+            assert len(smtp.received) == 2  # each club once, nothing dropped
+        finally:
+            smtp.stop()
+    finally:
+        system.stop()
+
+
+def test_without_smtp_the_embedded_default_writes_eml_files(sqlite_url, standin, tmp_path: Path) -> None:
+    system = make_system("embedded", sqlite_url, standin, tmp_path, None)
+    try:
+        breach_id = report(system, clubs=[CLUBS["ghent-centre"]])
+        click(system, DPO, "breach.notify", str(breach_id), breach_id)
+        files = wait_for(lambda: list((tmp_path / "outbox").glob("*.eml")), timeout=30, what="an .eml file")
+        assert len(files) == 1 and "(d) MEASURES TAKEN OR PROPOSED" in files[0].read_text()
+    finally:
+        system.stop()
+
+
+def test_refusals_are_answered_and_audited(desk) -> None:
+    desk.slack.command(STRANGER, "breach")
+    assert "not allowed" in wait_ephemeral(desk.standin, STRANGER)["text"]
+    assert desk.standin.calls_to("views.open") == []
+    breach_id = report(desk)
+    click(desk, SUPPORT, "breach.notify", str(breach_id), breach_id)  # support may report, not manage
+    assert "Only the DPO" in wait_for(lambda: [e for e in ephemerals(desk.standin, SUPPORT) if "DPO" in e["text"]],
+                                      timeout=10, what="the refusal")[0]["text"]
+    assert desk.services.breaches.notices(breach_id) == []
+    with desk.services.db.session() as s:
+        denied = [json.loads(d)["permission"] for (d,) in s.execute(text(
+            "SELECT details FROM audit_events WHERE action = 'access.denied'"))]
+    assert denied == ["breach.report", "breach.manage"]
