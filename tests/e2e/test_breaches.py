@@ -52,9 +52,9 @@ def desk(request: pytest.FixtureRequest, standin, tmp_path: Path, smtp: SmtpServ
     system.stop()
 
 
-def facts(*, aware: dt.datetime | None = None, clubs: list[str] | None = None, **override: object) -> dict:
+def facts(*, aware_at: dt.datetime | None = None, clubs: list[str] | None = None, **override: object) -> dict:
     now = dt.datetime.now(dt.timezone.utc)
-    aware = aware or now - dt.timedelta(hours=1)
+    aware = aware_at or now - dt.timedelta(hours=1)
     opts = lambda values: {"type": "checkboxes", "selected_options": [{"value": v} for v in values]}  # noqa: E731
     values = {
         "what": "A staff laptop with an unencrypted member export was stolen from a car.",
@@ -177,7 +177,7 @@ def test_reminders_fire_at_their_marks_across_a_restart(sqlite_url, standin, tmp
     aware = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(minutes=30)
     first = make_system("embedded", sqlite_url, standin, tmp_path, None, smtp_url=smtp.url)
     try:
-        breach_id = report(first, aware=aware)
+        breach_id = report(first, aware_at=aware)
         reminders = lambda: [r for r in first.standin.channel(BREACHES) if "hours since we became aware" in  # noqa: E731
                              block_texts(r)]
         housekeeping_pass(first.services, owner="sched-1", now=aware + dt.timedelta(hours=23, minutes=50))
@@ -261,3 +261,45 @@ def test_refusals_are_answered_and_audited(desk) -> None:
         denied = [json.loads(d)["permission"] for (d,) in s.execute(text(
             "SELECT details FROM audit_events WHERE action = 'access.denied'"))]
     assert denied == ["breach.report", "breach.manage"]
+
+
+def test_a_late_notice_carries_its_reasons_and_an_update_sends_a_follow_up(sqlite_url, standin, tmp_path: Path,
+                                                                             smtp: SmtpServer) -> None:
+    system = make_system("embedded", sqlite_url, standin, tmp_path, None, smtp_url=smtp.url)
+    try:
+        aware = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)  # past late_after_hours (24)
+        breach_id = report(system, aware_at=aware, clubs=[CLUBS["ghent-centre"]])
+        opened = len(system.standin.calls_to("views.open"))
+        click(system, DPO, "breach.notify", str(breach_id), breach_id)
+        late = wait_for(lambda: system.standin.calls_to("views.open")[opened:], timeout=10, what="the late modal")[0]
+        view = late.args["view"]
+        assert (json.loads(view) if isinstance(view, str) else view)["callback_id"] == "breach.late"
+        assert system.services.breaches.notices(breach_id) == []  # nothing is sent without the reasons
+        system.slack.submit_view(DPO, "breach.late", str(breach_id),
+                                 {"reason": "The theft was reported to us by the club's staff only on Monday."})
+        (first,) = wait_for(lambda: smtp.to("dpo@ghent-centre.example"), timeout=30, what="the late notice")
+        assert "REASONS FOR THE DELAY" in first.get_payload(decode=True).decode()
+
+        system.slack.command(DPO, f"breach update B-{breach_id}")
+        system.slack.submit_view(DPO, "breach.update", str(breach_id), {
+            "what": "Two laptops were stolen, not one; both held member exports.",
+            "people": {"type": "number_input", "value": "900"}, "records": {"type": "number_input", "value": "2600"},
+            "consequences": "Phishing and fraud attempts against the members concerned.",
+            "measures": "Both laptops wiped remotely; exports now encrypted at rest.",
+            "contact": "Data Protection Officer, dpo@gymplatform.example"})
+        mails = wait_for(lambda: len(m_ := smtp.to("dpo@ghent-centre.example")) == 2 and m_, timeout=30,
+                         what="the follow-up notice")
+        body = mails[1].get_payload(decode=True).decode()
+        assert mails[1]["Subject"].startswith("Follow-up") and "FOLLOW-UP (2)" in body
+        assert "Two laptops" in body and "approximately 900 people" in body
+        assert [n.phase for n in system.services.breaches.notices(breach_id)] == [1, 2]
+
+        system.slack.command(DPO, f"breach show B-{breach_id}")
+        shown = block_texts(wait_ephemeral(system.standin, DPO))
+        assert "Timeline:" in shown and "update: Facts updated" in shown and "About 900 people" in shown
+        system.slack.command(DPO, "breach show B-999")
+        assert "no breach B-999" in wait_ephemeral(system.standin, DPO, 2)["text"]
+        system.slack.command(DPO, "breach show twelve")
+        assert "not a breach number" in wait_ephemeral(system.standin, DPO, 3)["text"]
+    finally:
+        system.stop()
