@@ -33,6 +33,10 @@ class BreachSlackDelivery:
         if config.dedicated_channel:
             created = self.s.slack.conversations_create(name=f"breach-b{breach.id}", is_private=True)
             channel = created["channel"]["id"]
+            people = {breach.reported_by}
+            if config.escalate_to:
+                people |= set(self.s.slack.usergroups_users_list(usergroup=config.escalate_to).get("users", []))
+            self.s.slack.conversations_invite(channel=channel, users=",".join(sorted(people)))
             self.s.slack.chat_postMessage(channel=channel, text=f"Response channel for {REF}{breach.id}; the alert "
                                                                 f"and its clock are in <#{config.channel}>.")
             self.s.breaches.record(breach.id, "gdpr-bot", "channel", f"Response channel <#{channel}> opened.")

@@ -24,8 +24,8 @@ def title(run: m.BulkRun) -> str:
 
 def progress_bar(done: int, total: int) -> str:
     share = 1.0 if total == 0 else min(done / total, 1.0)
-    filled = round(share * BAR)
-    return f"`{'█' * filled}{'░' * (BAR - filled)}` {share:.0%}"
+    filled = int(share * BAR)  # floored, like the percentage: 100% only when everything is done
+    return f"`{'█' * filled}{'░' * (BAR - filled)}` {int(share * 100)}%"
 
 
 def progress_text(run: m.BulkRun, rate: float | None) -> str:

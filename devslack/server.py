@@ -36,6 +36,7 @@ class SlackStandIn:
         self.groups = dict(GROUPS if groups is None else groups)
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict]] = {}  # channel -> messages (with replies in place)
+        self.members: dict[str, set[str]] = {}  # channel -> users invited by the bot
         self.files: dict[str, dict] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -158,9 +159,15 @@ class SlackStandIn:
         if not name:
             return {"ok": False, "error": "invalid_name_required"}
         channel = f"C0{name.upper().replace('-', '')[:12]}"
-        with self._lock:
-            self.messages.setdefault(channel, [])
+        self.messages.setdefault(channel, [])  # handle() holds the lock
         return {"ok": True, "channel": {"id": channel, "name": name}}
+
+    def api_conversations_invite(self, args: dict) -> dict:
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if not users:
+            return {"ok": False, "error": "no_user"}
+        self.members.setdefault(str(args.get("channel")), set()).update(users)  # handle() holds the lock
+        return {"ok": True, "channel": {"id": args.get("channel")}}
 
     def api_files_getUploadURLExternal(self, args: dict) -> dict:
         file_id = f"F{next(self._ts):08d}"

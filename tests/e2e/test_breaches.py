@@ -238,9 +238,17 @@ def test_smtp_down_keeps_notices_in_the_outbox_until_it_is_back(pg_url, redis_ur
 
 
 def test_without_smtp_the_embedded_default_writes_eml_files(sqlite_url, standin, tmp_path: Path) -> None:
-    system = make_system("embedded", sqlite_url, standin, tmp_path, None)
+    import shutil
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "breaches.yaml"
+    path.write_text(path.read_text().replace("dedicated_channel: false", "dedicated_channel: true"))
+    system = make_system("embedded", sqlite_url, standin, tmp_path, None, config_dir=config)
     try:
         breach_id = report(system, clubs=[CLUBS["ghent-centre"]])
+        room = f"C0BREACHB{breach_id}"  # a channel of its own, with the reporter and the DPO group in it
+        wait_for(lambda: standin.channel(room), timeout=10, what="the breach's own channel")
+        assert standin.members[room] == {SUPPORT, DPO} and "Response channel" in standin.channel(room)[0]["text"]
         click(system, DPO, "breach.notify", str(breach_id), breach_id)
         files = wait_for(lambda: list((tmp_path / "outbox").glob("*.eml")), timeout=30, what="an .eml file")
         assert len(files) == 1 and "(d) MEASURES TAKEN OR PROPOSED" in files[0].read_text()

@@ -69,8 +69,9 @@ def test_purge_of_100k_leads_survives_kill_9_half_way_with_exact_counts(pg_url, 
                             "last_name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL)") == 0
         assert _scalar(gym, f"SELECT COUNT(*) FROM crm_notes WHERE lead_id IN (SELECT id FROM crm_leads WHERE {where})") == 0
         assert text_values_containing(gym, identifiers) == 0
-        final = wait_for(lambda: "100%" in (t := block_texts(bulk_card(bot, run_id))) and t, timeout=15,
-                         what="the bar at 100%")
+        final = wait_for(lambda: "Status: :white_check_mark: done" in (t := block_texts(bulk_card(bot, run_id))) and t,
+                         timeout=15, what="the card's closing summary")
+        assert "100%" in final
         assert f"{expected:,} / {expected:,}" in final
     finally:
         bot.stop()

@@ -120,3 +120,9 @@ def test_batches_follow_the_key_and_never_take_a_row_twice(db_url: str, tmp_path
             assert conn.execute(text("SELECT COUNT(*) FROM visits")).scalar_one() > 0  # the young ones stay
     finally:
         engine.dispose()
+
+
+def test_the_bar_reaches_100_percent_only_when_everything_is_done() -> None:
+    from bot.render_bulk import progress_bar
+    assert progress_bar(99_999, 100_000).endswith(" 99%") and "░" in progress_bar(99_999, 100_000)
+    assert progress_bar(100_000, 100_000).endswith(" 100%") and "░" not in progress_bar(100_000, 100_000)
