@@ -170,8 +170,11 @@ def close(services, client, actor, breach_id: int, v: dict) -> None:  # noqa: AN
 
 
 def fire_reminders(services, now: dt.datetime) -> int:  # noqa: ANN001
-    """Post every due reminder, then mark it fired: one that cannot be posted stays due (never lapses)."""
+    """Keep every open breach's countdown current; post every due reminder, then mark it fired: one that
+    cannot be posted stays due (never lapses)."""
     delivery, fired = BreachSlackDelivery(services), 0
+    for breach in services.breaches.open_breaches():
+        delivery.refresh(breach, now)
     for reminder in services.breaches.due_reminders(now):
         breach = services.breaches.get(reminder.breach_id)
         try:

@@ -67,6 +67,12 @@ class BreachService:
             s.expunge_all()
             return rows
 
+    def open_breaches(self) -> list[m.Breach]:
+        with self.db.session() as s:
+            rows = list(s.execute(select(m.Breach).where(m.Breach.status == m.BREACH_OPEN)).scalars())
+            s.expunge_all()
+            return rows
+
     def events(self, breach_id: int) -> list[m.BreachEvent]:
         with self.db.session() as s:
             rows = list(s.execute(select(m.BreachEvent).where(m.BreachEvent.breach_id == breach_id)

@@ -192,6 +192,7 @@ def test_reminders_fire_at_their_marks_across_a_restart(sqlite_url, standin, tmp
     try:
         housekeeping_pass(second.services, owner="sched-2", now=aware + dt.timedelta(hours=47))
         assert len(reminders()) == 1
+        assert "72-hour clock: 25 h left" in alert(second, breach_id)  # the countdown moves with the clock
         housekeeping_pass(second.services, owner="sched-2", now=aware + dt.timedelta(hours=48, minutes=1))
         assert len(reminders()) == 2 and "48 hours since" in block_texts(reminders()[1])
         assert "24 h left" in block_texts(reminders()[1])
@@ -301,6 +302,18 @@ def test_a_late_notice_carries_its_reasons_and_an_update_sends_a_follow_up(sqlit
         assert mails[1]["Subject"].startswith("Follow-up") and "FOLLOW-UP (2)" in body
         assert "Two laptops" in body and "approximately 900 people" in body
         assert [n.phase for n in system.services.breaches.notices(breach_id)] == [1, 2]
+
+        # Not a high risk to people here: the reasoning is on record, no member is mailed.
+        click(system, DPO, "breach.assess", f"{breach_id}:high", breach_id)
+        system.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
+            "members": {"type": "radio_buttons", "selected_option": {"value": "exempt"}},
+            "reasoning": "Art. 34(3)(a): the exports on both laptops were encrypted and the keys are safe."})
+        exempt = wait_for(lambda: (b := system.services.breaches.get(breach_id)).members_decision and b, timeout=20,
+                          what="the members decision")
+        assert exempt.members_decision == "exempt" and exempt.members_reasoning.startswith("Art. 34(3)(a)")
+        assert "Members not told (Art. 34(3))" in wait_for(lambda: "Art. 34(3)" in (t := alert(system, breach_id)) and t,
+                                                           timeout=20)
+        assert len(smtp.received) == 2  # the two club notices only
 
         system.slack.command(DPO, f"breach show B-{breach_id}")
         shown = block_texts(wait_ephemeral(system.standin, DPO))
