@@ -162,10 +162,13 @@ class BreachService:
         return created
 
     def claim_notice(self, notice_id: int) -> m.BreachNotice | None:
-        """pending / retrying (due) → sending; None if another delivery has it or it is done."""
+        """pending / retrying, or sending for too long (its worker died) → sending; None if another
+        delivery has it or it is done."""
         now, n = self.clock(), m.BreachNotice
+        claimable = n.status.in_([NOTICE_PENDING, NOTICE_RETRYING]) | ((n.status == NOTICE_SENDING) &
+                                                                       (n.next_attempt_at < now))
         with self.db.session() as s:
-            ok = s.execute(update(n).where(n.id == notice_id, n.status.in_([NOTICE_PENDING, NOTICE_RETRYING]))
+            ok = s.execute(update(n).where(n.id == notice_id, claimable)
                            .values(status=NOTICE_SENDING, attempts=n.attempts + 1,
                                    next_attempt_at=now + dt.timedelta(minutes=5))).rowcount
             if not ok:
