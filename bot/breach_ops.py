@@ -153,7 +153,10 @@ def assess(services, client, actor, breach_id: int, risk: str, v: dict) -> None:
         breach = services.breaches.decide_members(breach_id=breach_id, actor=actor, notify=v["members"] == "notify",
                                                   reasoning=v["reasoning"])
         if breach.members_decision == "notify":
-            services.enqueue_member_notices(breach_id)
+            try:
+                services.enqueue_member_notices(breach_id)
+            except Exception:  # the decision is recorded: the reconciler sends the job when the queue is back
+                log.warning("member notices of B-%s not queued now; the reconciler will", breach_id)
     BreachSlackDelivery(services).refresh(breach)
 
 

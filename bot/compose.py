@@ -121,6 +121,12 @@ class Services:
                 logging.getLogger(__name__).warning("re-enqueue of P-%s failed: %s", run_id, type(exc).__name__)
                 continue
             self.runs.mark_queued(run_id=run_id)
+        for breach_id in self.breaches.members_stalled(quiet_for=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
+            try:
+                self.enqueue_member_notices(breach_id)
+            except Exception as exc:  # broker down: the next pass tries again
+                logging.getLogger(__name__).warning("member notices of B-%s not queued: %s", breach_id,
+                                                    type(exc).__name__)
         for notice_id in self.breaches.notices_due(self.requests.clock()):
             try:
                 self.send_breach_notice(notice_id)

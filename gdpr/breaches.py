@@ -67,6 +67,15 @@ class BreachService:
             s.expunge_all()
             return rows
 
+    def members_stalled(self, *, quiet_for: dt.timedelta) -> list[int]:
+        """Member-notice jobs queued or running that have shown no progress for a while (lost, or their
+        enqueue failed): the reconciler sends them again; they continue after the members already told."""
+        b = m.Breach
+        with self.db.session() as s:
+            return list(s.execute(select(b.id).where(b.members_decision == "notify",
+                                                     b.members_status.in_(["queued", "running"]),
+                                                     b.members_updated_at < self.clock() - quiet_for)).scalars())
+
     def open_breaches(self) -> list[m.Breach]:
         with self.db.session() as s:
             rows = list(s.execute(select(m.Breach).where(m.Breach.status == m.BREACH_OPEN)).scalars())
@@ -260,7 +269,7 @@ class BreachService:
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(
                 members_decision="notify" if notify else "exempt", members_reasoning=reasoning,
-                members_status="queued" if notify else None))
+                members_status="queued" if notify else None, members_updated_at=self.clock()))
             self._event(s, breach_id, actor.user_id, "members",
                         ("Members will be told (Art. 34): " if notify else "Members not told, Art. 34(3): ") + reasoning)
         return self.get(breach_id)
@@ -292,6 +301,7 @@ class BreachService:
                          last_key: str | None = None, status: str | None = None, ts: str | None = None) -> None:
         values = {k: v for k, v in (("members_total", total), ("members_done", done), ("members_last_key", last_key),
                                     ("members_status", status), ("members_ts", ts)) if v is not None}
+        values["members_updated_at"] = self.clock()
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(**values))
             if status == "done":

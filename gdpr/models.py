@@ -235,6 +235,7 @@ class Breach(Base):
     members_last_key: Mapped[str | None] = mapped_column(String(64))
     members_status: Mapped[str | None] = mapped_column(String(16))  # queued | running | done
     members_ts: Mapped[str | None] = mapped_column(String(32))  # the progress message
+    members_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # stalled job: re-sent
 
 
 class BreachEvent(Base):

@@ -20,6 +20,7 @@ from tests.smtp import SmtpServer
 
 BREACHES = "C0BREACHES"
 CLUBS = {"antwerp-north": "1", "ghent-centre": "2", "bruges": "5"}  # bruges has no GDPR contact
+LEUVEN = "4"
 
 
 @pytest.fixture
@@ -326,5 +327,25 @@ def test_a_late_notice_carries_its_reasons_and_an_update_sends_a_follow_up(sqlit
         assert "no breach B-999" in wait_ephemeral(system.standin, DPO, 2)["text"]
         system.slack.command(DPO, "breach show twelve")
         assert "not a breach number" in wait_ephemeral(system.standin, DPO, 3)["text"]
+    finally:
+        system.stop()
+
+
+def test_a_member_notice_job_that_never_ran_is_sent_again_by_the_reconciler(sqlite_url, standin, tmp_path: Path,
+                                                                           smtp: SmtpServer, breach_config: Path) -> None:
+    system = make_system("embedded", sqlite_url, standin, tmp_path, None, smtp_url=smtp.url, config_dir=breach_config)
+    try:
+        breach_id = report(system, clubs=[LEUVEN])
+        dpo = system.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
+        system.services.breaches.decide_members(breach_id=breach_id, actor=dpo, notify=True,
+                                                reasoning="High risk; the job's enqueue is lost (Redis down).")
+        assert system.services.breaches.get(breach_id).members_status == "queued" and smtp.received == []
+        with system.services.db.session() as s:  # quiet for longer than REQUEUE_AFTER_SECONDS
+            s.execute(text("UPDATE breaches SET members_updated_at = :t"),
+                      {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)})
+        system.services.reconcile()
+        done = wait_for(lambda: (b := system.services.breaches.get(breach_id)).members_status == "done" and b,
+                        timeout=60, what="the member notices")
+        assert done.members_done == done.members_total == len(smtp.received) > 0
     finally:
         system.stop()

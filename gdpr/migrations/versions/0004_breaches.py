@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("members_last_key", sa.String(64)),
         sa.Column("members_status", sa.String(16)),
         sa.Column("members_ts", sa.String(32)),
+        sa.Column("members_updated_at", TS),
     )
     op.create_table(
         "breach_events",
