@@ -35,7 +35,9 @@ def decide(services, client, actor, channel: str, run_id: int) -> None:  # noqa:
         ephemeral(client, channel=channel, user=actor.user_id,
                   text=f":warning: P-{run_id} is approved, but the job queue is unreachable right now. "
                        "It is recorded and will start automatically when the queue is back.")
-    BulkSlackDelivery(services).bulk_changed(services.runs.get(run.id))
+    current = services.runs.get(run.id)
+    if current.status in (m.APPROVED, m.QUEUED):  # once the job has the card, its paced updates own it
+        BulkSlackDelivery(services).bulk_changed(current)
 
 
 def run_id_of(body: dict) -> int:
