@@ -118,7 +118,7 @@ def test_a_long_outage_folds_missed_slots_into_one_recorded_run(pg_url, redis_ur
 def test_two_scheduler_processes_one_acts_the_other_takes_over(pg_url, redis_url, standin, tmp_path: Path) -> None:
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, config_dir=_config(tmp_path))
     try:
-        procs = [bot.spawn("-m", "bot.cli", "scheduler", log_name=f"scheduler{i}", RECONCILE_INTERVAL_SECONDS="1")
+        procs = [bot.spawn("-m", "bot.cli", "scheduler", log_name=f"scheduler{i}", RECONCILE_INTERVAL_SECONDS="2")
                  for i in range(2)]
 
         def owner() -> str | None:
@@ -128,7 +128,7 @@ def test_two_scheduler_processes_one_acts_the_other_takes_over(pg_url, redis_url
         pids = {p.pid: p for p in procs}
         leader_pid = int(leader.rsplit(":", 1)[1])
         assert leader_pid in pids
-        for _ in range(3):  # the lease stays with the leader while it lives (watched over 3 s)
+        for _ in range(3):  # the lease (3 ticks of 2 s) stays with the leader while it lives (watched over 3 s)
             time.sleep(1)
             assert owner() == leader
         os.killpg(leader_pid, signal.SIGTERM)  # a clean stop hands the lease back
