@@ -6,8 +6,9 @@ import logging
 
 from bot.delivery_breach import BreachSlackDelivery
 from bot.guard import require
+from bot.listeners.views.reject_reason import MIN_REASON
 from bot.render import plain
-from bot.render_breach import breach_line, members_choice, modal, reason_blocks, report_modal
+from bot.render_breach import breach_line, modal, reason_blocks, report_modal
 from bot.slack_io import dm_channel, ephemeral
 from gdpr.breach_register import build_register
 from gdpr.breaches import REF, BreachFacts, parse_ref
@@ -16,7 +17,7 @@ from gdpr.errors import GdprError
 
 log = logging.getLogger(__name__)
 MODAL_COMMANDS = ("breach", "breach update", "breach close")
-MIN_TEXT = 5
+MIN_TEXT = MIN_REASON
 
 
 # -- commands that open a modal (on the listener thread: the trigger_id lives 3 s) ------------------
@@ -49,7 +50,7 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
     elif cmd.name == "breach show":
         breach = services.breaches.get(parse_ref(cmd.identity))
         steps = [f"{e.at:%d %b %H:%M} {e.kind}: {e.text}" for e in services.breaches.events(breach.id)]
-        blocks = BreachSlackDelivery(services)._blocks(breach, now)[:-1] + [
+        blocks = BreachSlackDelivery(services).alert(breach, now)[:-1] + [
             {"type": "section", "text": plain("Timeline:\n" + "\n".join(steps))}]
         ephemeral(client, channel=channel, user=actor.user_id, text=f"{REF}{breach.id}", blocks=blocks)
     elif cmd.name == "breach register":

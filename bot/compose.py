@@ -23,7 +23,7 @@ from gdpr.db import Database
 from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
-from gdpr.jobs import ExportJob, Leases, reconcile
+from gdpr.jobs import ExportJob, Leases, reconcile, resend
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, load_recipients
 from gdpr.requests import RequestService
@@ -112,27 +112,13 @@ class Services:
                          delivery=SlackDelivery(self), max_attempts=self.settings.job_max_attempts)
 
     def reconcile(self) -> list[int]:
-        sent = reconcile(self.requests, self.enqueue_request,
-                         requeue_after=dt.timedelta(seconds=self.settings.requeue_after_seconds))
-        for run_id in self.runs.needing_enqueue(requeue_after=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
-            try:
-                self.enqueue_run(run_id)
-            except Exception as exc:  # broker down: the next pass tries again
-                logging.getLogger(__name__).warning("re-enqueue of P-%s failed: %s", run_id, type(exc).__name__)
-                continue
-            self.runs.mark_queued(run_id=run_id)
-        for breach_id in self.breaches.members_stalled(quiet_for=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
-            try:
-                self.enqueue_member_notices(breach_id)
-            except Exception as exc:  # broker down: the next pass tries again
-                logging.getLogger(__name__).warning("member notices of B-%s not queued: %s", breach_id,
-                                                    type(exc).__name__)
-        for notice_id in self.breaches.notices_due(self.requests.clock()):
-            try:
-                self.send_breach_notice(notice_id)
-            except Exception as exc:  # broker down: the outbox keeps it for the next pass
-                logging.getLogger(__name__).warning("breach notice %s not queued: %s", notice_id, type(exc).__name__)
-        for notice_id in self.notices.due(grace=dt.timedelta(seconds=self.settings.requeue_after_seconds)):
+        quiet = dt.timedelta(seconds=self.settings.requeue_after_seconds)
+        sent = reconcile(self.requests, self.enqueue_request, requeue_after=quiet)
+        resend(self.runs.needing_enqueue(requeue_after=quiet), self.enqueue_run, label="P-",
+               sent=lambda i: self.runs.mark_queued(run_id=i))
+        resend(self.breaches.members_stalled(quiet_for=quiet), self.enqueue_member_notices, label="member notices B-")
+        resend(self.breaches.notices_due(self.requests.clock()), self.send_breach_notice, label="breach notice ")
+        for notice_id in self.notices.due(grace=quiet):
             self.send_notice(notice_id)
         return sent
 

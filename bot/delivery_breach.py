@@ -20,7 +20,7 @@ class BreachSlackDelivery:
         self.s = services
         self._last_progress = 0.0
 
-    def _blocks(self, breach: m.Breach, now: dt.datetime | None) -> list[dict]:
+    def alert(self, breach: m.Breach, now: dt.datetime | None) -> list[dict]:
         return alert_blocks(breach, self.s.breaches.notices(breach.id), self.s.breach_mail.clubs(breach.clubs),
                             self.s.breaches.deadline(breach), now or self.s.breaches.clock())
 
@@ -28,7 +28,7 @@ class BreachSlackDelivery:
         """To the breach channel; and, if configured, a channel of its own for the response."""
         config = self.s.breach_config
         resp = self.s.slack.chat_postMessage(channel=config.channel, text=f"Personal data breach {REF}{breach.id}",
-                                             blocks=self._blocks(breach, None))
+                                             blocks=self.alert(breach, None))
         self.s.breaches.alert_posted(breach_id=breach.id, channel_id=resp["channel"], message_ts=resp["ts"])
         if config.dedicated_channel:
             created = self.s.slack.conversations_create(name=f"breach-b{breach.id}", is_private=True)
@@ -45,7 +45,7 @@ class BreachSlackDelivery:
         if not breach.channel_id or not breach.message_ts:
             return
         try:
-            self.s.slack.chat_update(channel=breach.channel_id, ts=breach.message_ts, blocks=self._blocks(breach, now),
+            self.s.slack.chat_update(channel=breach.channel_id, ts=breach.message_ts, blocks=self.alert(breach, now),
                                      text=f"Personal data breach {REF}{breach.id}")
         except SlackApiError as exc:
             log.warning("chat.update B-%s failed: %s", breach.id, exc.response.get("error"))

@@ -32,7 +32,7 @@ class BulkSlackDelivery:
 
     def bulk_changed(self, run: m.BulkRun, rate: float | None = None) -> None:
         if not run.channel_id or not run.message_ts:
-            run = self.s.runs.get(run.id) if run.id else run
+            run = self.s.runs.get(run.id)  # the card may have been posted after this copy was read
             if not run.channel_id or not run.message_ts:
                 return
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from gdpr.audit import AuditLog
 from gdpr.bulk import BulkEngine
 from gdpr.db import Database
 from gdpr.errors import AlreadyDecided, NotAllowed, RequestNotFound
+from gdpr.requests import lost_jobs
 from gdpr.retention import BulkSpec
 
 SCHEDULER = "scheduler"
@@ -110,13 +111,8 @@ class BulkRuns:
                       .values(status=m.QUEUED, queued_at=self.clock()))
 
     def needing_enqueue(self, *, requeue_after: dt.timedelta) -> list[int]:
-        now, r = self.clock(), m.BulkRun
         with self.db.session() as s:
-            return list(s.execute(select(r.id).where(or_(
-                r.status == m.APPROVED,
-                (r.status == m.QUEUED) & (r.queued_at < now - requeue_after),
-                (r.status == m.RUNNING) & (r.lease_expires_at < now),
-            )).order_by(r.id)).scalars())
+            return lost_jobs(s, m.BulkRun, now=self.clock(), requeue_after=requeue_after)
 
     # -- leases and checkpoints ------------------------------------------------------------------------
     def claim(self, *, run_id: int, owner: str) -> m.BulkRun | None:

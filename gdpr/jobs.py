@@ -12,7 +12,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,18 +194,27 @@ class ExportJob:
         return self.delivery.publish_file(req, export)
 
 
-def reconcile(requests: RequestService, enqueue: Callable[[int], None], *, requeue_after: dt.timedelta) -> list[int]:
-    """Re-enqueue what the queue may have lost; returns the request ids sent again."""
-    sent = []
-    for request_id in requests.needing_enqueue(requeue_after=requeue_after):
+def resend(ids: Iterable[int], send: Callable[[int], None], *, label: str,
+           sent: Callable[[int], None] | None = None) -> list[int]:
+    """Queue each id again; one the broker refuses waits for the next pass (nothing is lost). `sent`
+    books each success (e.g. marks the request queued). Returns the ids queued."""
+    done = []
+    for item in ids:
         try:
-            enqueue(request_id)
-        except Exception as exc:  # broker down: the next pass tries again, nothing is lost
-            log.warning("re-enqueue of R-%s failed: %s", request_id, type(exc).__name__)
+            send(item)
+        except Exception as exc:  # broker down: the next pass tries again
+            log.warning("re-enqueue of %s%s failed: %s", label, item, type(exc).__name__)
             continue
-        requests.mark_queued(request_id=request_id)
-        sent.append(request_id)
-    return sent
+        if sent is not None:
+            sent(item)
+        done.append(item)
+    return done
+
+
+def reconcile(requests: RequestService, enqueue: Callable[[int], None], *, requeue_after: dt.timedelta) -> list[int]:
+    """Re-enqueue requests the queue may have lost; returns the request ids sent again."""
+    return resend(requests.needing_enqueue(requeue_after=requeue_after), enqueue, label="R-",
+                  sent=lambda i: requests.mark_queued(request_id=i))
 
 
 def old_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None) -> list[Path]:

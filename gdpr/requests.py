@@ -164,15 +164,18 @@ class RequestService:
                              .where(m.SubjectRequest.approval_ts.is_not(None))).scalar_one()
 
     def needing_enqueue(self, *, requeue_after: dt.timedelta) -> list[int]:
-        """Approved but never queued, queued for too long (message lost), or running with a dead lease."""
-        now = self.clock()
-        r = m.SubjectRequest
         with self.db.session() as s:
-            return list(s.execute(select(r.id).where(or_(
-                r.status == m.APPROVED,
-                (r.status == m.QUEUED) & (r.queued_at < now - requeue_after),
-                (r.status == m.RUNNING) & (r.lease_expires_at < now),
-            )).order_by(r.id)).scalars())
+            return lost_jobs(s, m.SubjectRequest, now=self.clock(), requeue_after=requeue_after)
+
+
+def lost_jobs(session: Session, model: type, *, now: dt.datetime, requeue_after: dt.timedelta) -> list[int]:
+    """Ids of jobs the queue may have lost: approved but never queued, queued for too long (message
+    lost), or running with a dead lease. `model` has status, queued_at and lease_expires_at."""
+    return list(session.execute(select(model.id).where(or_(
+        model.status == m.APPROVED,
+        (model.status == m.QUEUED) & (model.queued_at < now - requeue_after),
+        (model.status == m.RUNNING) & (model.lease_expires_at < now),
+    )).order_by(model.id)).scalars())
 
 
 def record(session: Session, audit: AuditLog, req: m.SubjectRequest, actor: str, action: str, **details: object) -> None:

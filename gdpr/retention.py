@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, inspect
 
 from gdpr.datamap import DataMap
-from gdpr.errors import ConfigError, UsageError
+from gdpr.errors import UsageError
 from gdpr.yamlconf import Located
 
 ACTIONS = {

@@ -88,9 +88,6 @@ class RetentionScheduler:
                 opened.append(run)
         return opened
 
-    def next_slot(self, policy: Policy, now: dt.datetime) -> dt.datetime | None:
-        return policy.trigger().get_next_fire_time(None, now)
-
 
 def _slots(policy: Policy, after: dt.datetime, now: dt.datetime) -> list[dt.datetime]:
     trigger, out = policy.trigger(), []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import breach_ops
 from bot.delivery_breach import BreachSlackDelivery
+from bot.render import reason_modal
 from bot.render_breach import members_choice, modal, reason_blocks
 from gdpr.breaches import REF
 from gdpr.errors import RequestNotFound
@@ -27,9 +28,9 @@ def register(app, services, actors, followups) -> None:  # noqa: ANN001
         actor, breach_id = actors.actor(body["user"]["id"]), _breach_id(_value(body))
         breach = services.breaches.ensure_manager(breach_id=breach_id, actor=actor)
         if services.breaches.is_late(breach) and not breach.delay_reason:  # late: the reasons go with the notice
-            client.views_open(trigger_id=body["trigger_id"], view=modal(
-                "breach.late", str(breach_id), f"Late notice {REF}{breach_id}",
-                [reason_blocks("Reasons for the delay (sent to the clubs with the notice)")]))
+            client.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+                callback_id="breach.late", private_metadata=str(breach_id), title=f"Late notice {REF}{breach_id}",
+                submit="Notify clubs", question="Reasons for the delay (sent to the clubs with the notice)"))
             return
         followups.submit(lambda: breach_ops.notify(services, client, actor, breach_id),
                          user=actor.user_id, channel=body["channel"]["id"])

@@ -3,6 +3,7 @@ risk assessment, the close-out. Each answers the modal first, then works on the 
 from __future__ import annotations
 
 from bot import breach_ops
+from bot.listeners.views.reject_reason import read_reason
 from gdpr.errors import GdprError
 
 
@@ -48,13 +49,11 @@ def register(app, services, actors, followups) -> None:  # noqa: ANN001
 
     @app.view("breach.late")
     def late(ack, body, view, client):  # noqa: ANN001
-        v, errors = breach_ops.reasons(view, "reason")
-        if errors:
-            ack(response_action="errors", errors=errors)
+        reason = read_reason(ack, view)
+        if reason is None:
             return
-        ack()
         breach_id = int(view["private_metadata"])
-        later(body, lambda actor: breach_ops.notify(services, client, actor, breach_id, late_reason=v["reason"]))
+        later(body, lambda actor: breach_ops.notify(services, client, actor, breach_id, late_reason=reason))
 
     @app.view("breach.assess")
     def assess(ack, body, view, client):  # noqa: ANN001
