@@ -15,7 +15,8 @@ from sqlalchemy import Date, Engine, Select, and_, column, delete, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap
-from gdpr.erasure import ErasureEngine, as_key, link_condition
+from gdpr.erasure import ErasureEngine
+from gdpr.scope import as_key, link_condition
 from gdpr.jobs import old_exports, purge_exports
 from gdpr.retention import BulkSpec, cutoff
 from gdpr.subjects import SubjectDirectory

@@ -70,6 +70,16 @@ class SubjectSpec:
 
 
 @dataclass(frozen=True)
+class Link:
+    """How a table's rows belong to a subject: its own key in `column`, or (`via` set) the key of a
+    subject of another type that became this one (a CRM lead converted into the member), whose own
+    row points at this subject through `via_column`."""
+    column: str
+    via: SubjectSpec | None = None
+    via_column: str | None = None
+
+
+@dataclass(frozen=True)
 class ControllerSpec:
     table: str
     key: str
@@ -89,7 +99,21 @@ class DataMap:
     non_personal_tables: dict[str, str] = field(default_factory=dict)
 
     def tables_for(self, kind: str) -> list[TableSpec]:
-        return [t for t in self.tables.values() if kind in t.links]
+        """Every table holding rows of a subject of this type, directly or through a record that became it."""
+        return [t for t in self.tables.values() if self.links(t, kind)]
+
+    def links(self, spec: TableSpec, kind: str) -> list[Link]:
+        """All the ways a row of `spec` belongs to a subject of type `kind` (one subject, every link)."""
+        found = [Link(spec.links[kind])] if kind in spec.links else []
+        for other in self.predecessors(kind):
+            if other.kind in spec.links and spec.name != other.table:
+                found.append(Link(spec.links[other.kind], via=other, via_column=self.tables[other.table].links[kind]))
+        return found
+
+    def predecessors(self, kind: str) -> list[SubjectSpec]:
+        """Subject types whose own row can point at a subject of `kind` (a lead's converted_member_id)."""
+        return [s for s in self.subjects.values() if s.kind != kind and s.table in self.tables
+                and kind in self.tables[s.table].links]
 
     def subject(self, kind: str) -> SubjectSpec:
         return self.subjects[kind]

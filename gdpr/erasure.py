@@ -11,14 +11,15 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Union
 
-from sqlalchemy import (Date, DateTime, Engine, Integer, Select, String, and_, any_, cast, column, delete, func, inspect,
-                        literal, not_, or_, select, table, text, update)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (Date, DateTime, Engine, Select, String, and_, case, cast, column, delete, func, inspect, literal,
+                        not_, or_, select, table, text, update)
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap, TableSpec
+from gdpr.scope import Keys, as_key, link_condition, link_rows, other_rows, subject_rows
+
+__all__ = ["ErasureEngine", "ErasurePlan", "ErasureReport", "Identifiers", "as_key", "link_condition"]
 
 MIN_IDENTIFIER = 5  # shorter values (initials, "x") would match everywhere
 
@@ -79,10 +80,6 @@ class ErasureReport:
         return sum(c.get("erased", 0) for c in self.counts.values())
 
 
-def as_key(key: str) -> int | str:
-    return int(key) if key.isdigit() else key
-
-
 class ErasureEngine:
     """Reads go through `engine`; the erasure's one transaction through `writer` (by default the same).
     On SQLite they differ: the writer takes the write lock up front, and reads must never wait on it."""
@@ -110,11 +107,15 @@ class ErasureEngine:
         return or_(since.is_(None), since > cutoff)
 
     def _where(self, spec: TableSpec, kind: str, key: Keys, *, held: bool) -> ColumnElement:
-        link = link_condition(column(spec.links[kind]), key, self._writer.dialect.name)
+        link = self.rows_of(spec, kind, key)
         cond = self.held(spec)
         if cond is None:
             return link if not held else and_(link, literal(False))
         return and_(link, cond if held else not_(cond))
+
+    def rows_of(self, spec: TableSpec, kind: str, keys: Keys) -> ColumnElement:
+        """The subject's rows of this table, through every link (a converted lead's included)."""
+        return subject_rows(self._map, spec, kind, keys, self._writer.dialect.name)
 
     def _value(self, spec: TableSpec, name: str) -> object:
         col = spec.columns[name]
@@ -135,10 +136,12 @@ class ErasureEngine:
             return literal(before, String) + cast(column("id"), String) + literal(after, String)
         return literal(template, String)
 
-    def _assignments(self, spec: TableSpec, kind: str) -> dict[str, object]:
+    def _assignments(self, spec: TableSpec, kind: str, key: Keys) -> dict[str, object]:
         values = {c: self._value(spec, c) for c, rule in spec.columns.items() if rule.erasure != "keep"}
-        if spec.erasure.rows == "unlink":
-            values[spec.links[kind]] = None
+        if spec.erasure.rows == "unlink":  # cut only the links that point at this subject
+            for link in self._map.links(spec, kind):
+                values[link.column] = case((link_rows(link, key, self._writer.dialect.name), None),
+                                           else_=column(link.column))
         return values
 
     # -- what the DPO sees before approving --------------------------------------------------------
@@ -149,7 +152,7 @@ class ErasureEngine:
                 tables.append(self._plan_table(conn, spec, kind, key))
                 for message, when in spec.erasure.warn:
                     n = conn.execute(select(func.count()).select_from(table(spec.name)).where(
-                        column(spec.links[kind]) == as_key(key)).where(literal_sql(when))).scalar_one()
+                        self.rows_of(spec, kind, key)).where(literal_sql(when))).scalar_one()
                     if n:
                         warnings.append(message)
             recipients = sorted({p for p, _ in self._recipients(conn, kind, key)})
@@ -174,7 +177,7 @@ class ErasureEngine:
         for spec in self._map.tables_for(kind):
             if spec.recipients:
                 rows = conn.execute(select(column(spec.recipients["provider"]), column(spec.recipients["external_id"]))
-                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == as_key(key)))
+                                    .select_from(table(spec.name)).where(self.rows_of(spec, kind, key)))
                 out += [(str(p), str(e)) for p, e in rows]
         return out
 
@@ -194,7 +197,7 @@ class ErasureEngine:
                     continue
                 has_id = "id" in self._col_types(spec.name)
                 rows = conn.execute(select(*[column(c) for c in cols], *([column("id").label("_row")] if has_id else []))
-                                    .select_from(table(spec.name)).where(column(spec.links[kind]) == as_key(key)))
+                                    .select_from(table(spec.name)).where(self.rows_of(spec, kind, key)))
                 names = [c for c in cols if c in name_cols]
                 for row in rows.mappings():
                     live = {c: row[c] for c in cols if not _is_replacement(spec, c, row[c], row.get("_row"))}
@@ -219,8 +222,8 @@ class ErasureEngine:
             for c in [c for c, rule in spec.columns.items() if rule.identifier]:
                 query = select(func.lower(column(c))).select_from(table(other.table)).where(
                     func.lower(column(c)).in_(sorted(values)))
-                if other.kind == kind:
-                    query = query.where(column(other.key) != as_key(key))
+                # the subject's own records (its row, a lead that became it) are not someone else's
+                query = query.where(other_rows(self._map, spec, kind, key, self._writer.dialect.name))
                 shared.update(v for (v,) in conn.execute(query) if v)
         return shared
 
@@ -308,7 +311,7 @@ class ErasureEngine:
         where = self._where(spec, kind, key, held=False)
         if spec.erasure.rows == "delete":
             return tbl, delete(tbl).where(where)
-        values = self._assignments(spec, kind)
+        values = self._assignments(spec, kind, key)
         return tbl, (update(tbl).where(where).values(values) if values else None)
 
     def _erase_in_one_statement(self, conn, kind: str, key: Keys) -> dict[str, dict[str, int]]:  # noqa: ANN001
@@ -340,21 +343,6 @@ class ErasureEngine:
             held = conn.execute(select(func.count()).select_from(tbl).where(
                 self._where(spec, kind, key, held=True))).scalar_one()
         return {"erased": erased, "held": held, spec.erasure.rows: erased}
-
-
-Keys = Union[str, list, Select]
-
-
-def link_condition(col: ColumnElement, keys: Keys, dialect: str) -> ColumnElement:
-    """col matches one key, a batch of keys (one array parameter on PostgreSQL), or a subquery."""
-    if isinstance(keys, str):
-        return col == as_key(keys)
-    if isinstance(keys, list):
-        if dialect == "postgresql":
-            kind = Integer if all(isinstance(k, int) for k in keys) else String
-            return col == any_(literal(keys, ARRAY(kind)))
-        return col.in_(keys)
-    return col.in_(keys)
 
 
 def _is_replacement(spec: TableSpec, name: str, value: object, row_id: object) -> bool:

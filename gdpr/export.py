@@ -22,6 +22,7 @@ from sqlalchemy import Engine, column, select, table
 
 from gdpr.crypto import write_aes_zip
 from gdpr.datamap import DataMap, TableSpec
+from gdpr.scope import subject_rows
 
 BATCH = 2000
 
@@ -83,10 +84,9 @@ class Exporter:
 
     def _stream_table(self, spec: TableSpec, kind: str, key: str, out: IO[str], csv_path: Path) -> int:
         cols = spec.exported_columns()
-        link = column(spec.links[kind])
-        order = column(spec.context[0]) if spec.context else link
+        order = column(spec.context[0]) if spec.context else column(cols[0])
         query = (select(*[column(c) for c in cols]).select_from(table(spec.name))
-                 .where(link == (int(key) if key.isdigit() else key)).order_by(order))
+                 .where(subject_rows(self._map, spec, kind, key, self._engine.dialect.name)).order_by(order))
         n = 0
         with open(csv_path, "w", newline="", encoding="utf-8") as fh, self._engine.connect() as conn:
             writer = csv.writer(fh)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, String, Text, and_, case, column, false, func, inspect, not_, or_, select, table, true
 
 from gdpr.datamap import DataMap
-from gdpr.erasure import ErasureEngine, Identifiers, as_key
+from gdpr.erasure import ErasureEngine, Identifiers
+from gdpr.scope import other_rows, subject_rows
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,15 @@ def _like_any(col: str, length: int | None, values: set[str]):  # noqa: ANN202
 def _scan(conn, datamap, erasure, tname, cols, ids, kind, key, result: Residue) -> None:  # noqa: ANN001
     spec = datamap.tables.get(tname)
     own, other = true(), false()  # where a name match is this subject's data / a namesake's
+    linked = spec is not None and bool(datamap.links(spec, kind))
+    dialect = conn.dialect.name
     if spec is not None:
-        if kind in spec.links:
-            mine = column(spec.links[kind]) == as_key(key)
-            own, other = mine, not_(mine)
-        else:
-            own, other = false(), true()
+        # a row linked to the subject through any link (a converted lead's note too) is the subject's
+        own = subject_rows(datamap, spec, kind, key, dialect) if linked else false()
+        other = other_rows(datamap, spec, kind, key, dialect)
     exclude_held = true()
-    if spec is not None and kind in spec.links and spec.erasure.hold is not None:
-        exclude_held = not_((column(spec.links[kind]) == as_key(key)) & erasure.held(spec))
+    if linked and spec.erasure.hold is not None:
+        exclude_held = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
     parts, labels = [], []
     for c, length in cols:
         unique = _like_any(c, length, ids.values)

@@ -34,6 +34,7 @@ class Candidate:
     name: str
     email: str | None
     phone: str | None
+    became: str | None = None  # the key of the subject this record became (a lead converted into a member)
 
     def masked(self) -> dict[str, str]:
         return {"number": self.number or "—", "club": self.club_code, "name": mask_name(self.name),
@@ -84,7 +85,9 @@ class SubjectDirectory:
         found: list[Candidate] = []
         for kind in kinds:
             found.extend(self._find_kind(self._map.subject(kind), identity, club_code, limit))
-        return found[:limit]
+        # a lead that became one of these members is that member, not a second subject
+        keys = {(c.kind, c.key) for c in found}
+        return [c for c in found if not (c.became and any((k, c.became) in keys for k in self._successors(c.kind)))][:limit]
 
     def resolve(self, identity: Identity, *, kind: str, club_code: str | None = None) -> Candidate:
         """Exactly one subject, or SubjectNotFound / AmbiguousSubject (with masked candidates)."""
@@ -95,7 +98,24 @@ class SubjectDirectory:
         if len(matches) > 1:
             raise AmbiguousSubject(f"{len(matches)} subjects match that {identity.how}. "
                                    "Repeat the command with the member number.", matches)
+        if matches[0].became:
+            raise self._became(matches[0])
         return matches[0]
+
+    def _became(self, record: Candidate) -> UsageError:
+        """A record that became another subject is answered as that subject: one person, one request."""
+        for kind in self._successors(record.kind):
+            later = self.load(kind, record.became or "")
+            if later is not None:
+                label, ref = self._map.subject(kind).label, later.number or "the member"
+                return UsageError(f"That {self._map.subject(record.kind).label} became {label} {ref}: open the request "
+                                  f"for {ref} (its {self._map.subject(record.kind).label} records are part of it).")
+        return UsageError(f"That {self._map.subject(record.kind).label} became another subject.")
+
+    def _successors(self, kind: str) -> dict[str, str]:
+        """{subject type: column} a record of `kind` points at when it became that subject."""
+        spec = self._map.tables.get(self._map.subject(kind).table)
+        return {k: c for k, c in (spec.links.items() if spec else ()) if k != kind}
 
     def load(self, kind: str, key: str) -> Candidate | None:
         spec = self._map.subject(kind)
@@ -141,6 +161,8 @@ class SubjectDirectory:
                   column(disp["email"][0], _selectable=subj).label("email") if "email" in disp else literal(None).label("email"),
                   column(disp["phone"][0], _selectable=subj).label("phone") if "phone" in disp else literal(None).label("phone")]
         fields += [c.label(f"n{i}") for i, c in enumerate(name_cols)]
+        later = next(iter(self._successors(spec.kind).values()), None)
+        fields.append((column(later, _selectable=subj) if later else literal(None)).label("became"))
         join_on = column(spec.club, _selectable=subj) == column(ctl.key, _selectable=clubs)
         where = [cond]
         if club_code:
@@ -150,6 +172,7 @@ class SubjectDirectory:
             rows = conn.execute(query).mappings().all()
         return [Candidate(kind=spec.kind, key=str(r["k"]), number=r["num"], club_id=str(r["club_id"]),
                           club_code=r["club_code"], email=r["email"], phone=r["phone"],
+                          became=str(r["became"]) if r["became"] is not None else None,
                           name=" ".join(str(r[f"n{i}"]) for i in range(len(name_cols)) if r[f"n{i}"]))
                 for r in rows]
 

@@ -35,8 +35,9 @@ def system_config(tmp_path: Path, recipients) -> Path:  # noqa: ANN001
 
 
 def rich_member(engine) -> dict:  # noqa: ANN001
-    """A member with every kind of related data: a converted lead, recent (held) and old invoices,
-    notes quoting the phone, integrations, health data, an emergency contact."""
+    """A member with every kind of related data: a converted lead with a follow-up note quoting the
+    phone, recent (held) and old invoices, notes quoting the phone, integrations, health data, an
+    emergency contact."""
     with engine.begin() as conn:
         mid, lead_id = conn.execute(text("SELECT converted_member_id, id FROM crm_leads "
                                          "WHERE converted_member_id IS NOT NULL ORDER BY id LIMIT 1")).one()
@@ -45,6 +46,9 @@ def rich_member(engine) -> dict:  # noqa: ANN001
         now = dt.datetime(2026, 10, 1, 12, 0)
         conn.execute(text("INSERT INTO staff_notes (id, member_id, author_staff_id, created_at, body) VALUES "
                           "(:id, :m, 1, :t, :b)"), {"id": base, "m": mid, "t": now, "b": f"Call back on {mem['phone']}"})
+        conn.execute(text("INSERT INTO crm_notes (id, lead_id, author_staff_id, created_at, body) VALUES "
+                          "(:id, :l, 1, :t, :b)"), {"id": base, "l": lead_id, "t": now,
+                                                    "b": f"Trial booked, confirm on {mem['phone']}"})
         for i, provider in enumerate(("virtuagym", "milon")):
             conn.execute(text("DELETE FROM integration_links WHERE member_id = :m AND provider = :p"),
                          {"m": mid, "p": provider})
@@ -123,7 +127,8 @@ def test_erase_member_everywhere_tells_recipients_and_proves_it(system, gym, rec
         old = conn.execute(text("SELECT buyer_name, buyer_address FROM invoices WHERE id = 5000000")).one()
         lead = conn.execute(text("SELECT email, first_name FROM crm_leads WHERE id = :i"), {"i": member["lead_id"]}).one()
         visits = conn.execute(text("SELECT COUNT(*) FROM visits WHERE member_id = :m"), {"m": member["id"]}).scalar()
-    assert tuple(old) == ("Anonymised member", None) and tuple(lead) == (None, None) and visits == 0
+        lead_notes = conn.execute(text("SELECT COUNT(*) FROM crm_notes WHERE lead_id = :l"), {"l": member["lead_id"]}).scalar()
+    assert tuple(old) == ("Anonymised member", None) and tuple(lead) == (None, None) and visits == 0 and lead_notes == 0
 
     for provider in ("virtuagym", "milon"):
         got = recipients[provider].successes()

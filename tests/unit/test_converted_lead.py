@@ -1,0 +1,99 @@
+"""A member who started as a CRM lead is one subject: lookup, export, preview, erasure and proof
+all reach the lead's notes and consents, and a hit in them is never 'someone else's'."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import text
+
+from gdpr.crypto import read_aes_zip
+from gdpr.datamap import load_datamap
+from gdpr.db import make_engine
+from gdpr.erasure import ErasureEngine
+from gdpr.errors import UsageError
+from gdpr.export import Exporter
+from gdpr.residue import residue_check
+from gdpr.subjects import Identity, SubjectDirectory
+from gdpr.templating import make_environment
+from tests.conftest import ROOT
+
+TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture
+def engine(db_url: str):  # noqa: ANN201
+    e = make_engine(db_url, immediate=False)
+    yield e
+    e.dispose()
+
+
+@pytest.fixture
+def datamap():  # noqa: ANN201
+    return load_datamap(ROOT / "config" / "datamap.yaml")
+
+
+def converted_member(engine) -> dict:  # noqa: ANN001
+    """A member whose CRM lead carries follow-up notes (quoting the phone) and old and recent consents."""
+    with engine.begin() as conn:
+        mid, lead = conn.execute(text("SELECT converted_member_id, id FROM crm_leads WHERE converted_member_id IS NOT NULL "
+                                      "ORDER BY id LIMIT 1")).one()
+        mem = dict(conn.execute(text("SELECT * FROM members WHERE id = :i"), {"i": mid}).mappings().one())
+        for i, body in enumerate((f"Prospect asked for a trial, call {mem['phone']}",
+                                  f"{mem['first_name']} {mem['last_name']} will sign next week")):
+            conn.execute(text("INSERT INTO crm_notes (id, lead_id, author_staff_id, created_at, body) "
+                              "VALUES (:id, :l, 1, :t, :b)"), {"id": 7_000_000 + i, "l": lead, "t": dt.datetime(2024, 1, 2),
+                                                               "b": body})
+        conn.execute(text("DELETE FROM consents WHERE lead_id = :l"), {"l": lead})
+        for i, granted in enumerate((dt.datetime(2019, 5, 1), dt.datetime(2026, 6, 1))):  # one past its hold, one held
+            conn.execute(text("INSERT INTO consents (id, member_id, lead_id, agreement_type_id, version, channel, granted_at) "
+                              "VALUES (:id, NULL, :l, 1, 1, 'web', :g)"), {"id": 7_000_000 + i, "l": lead, "g": granted})
+    return {**mem, "lead_id": lead, "full_name": f"{mem['first_name']} {mem['last_name']}"}
+
+
+def test_export_holds_the_converted_leads_notes_and_consents(engine, datamap, tmp_path) -> None:
+    member = converted_member(engine)
+    exporter = Exporter(engine, datamap, make_environment(ROOT / "templates"), tmp_path)
+    export = exporter.build(request_id=1, kind="member", key=str(member["id"]), passphrase="pass phrase")
+    data = json.loads(read_aes_zip(export.path, "pass phrase")["data.json"])
+    notes = [n["body"] for n in data["tables"]["crm_notes"]]
+    assert len(notes) == 2 and member["phone"] in notes[0]
+    assert {7_000_000, 7_000_001} <= {c["id"] for c in data["tables"]["consents"]}
+    assert [lead["id"] for lead in data["tables"]["crm_leads"]] == [member["lead_id"]]
+
+
+def test_preview_erasure_and_proof_cover_the_lead(engine, datamap) -> None:
+    member = converted_member(engine)
+    erasure = ErasureEngine(engine, datamap, today=lambda: TODAY)
+    plan = {t.table: t for t in erasure.plan(kind="member", key=str(member["id"])).tables}
+    with engine.connect() as conn:
+        member_consents = conn.execute(text("SELECT COUNT(*) FROM consents WHERE member_id = :m AND granted_at > :c"),
+                                       {"m": member["id"], "c": dt.datetime(2023, 11, 27)}).scalar()
+    assert plan["crm_notes"].rows == 2 and plan["consents"].held == member_consents + 1
+
+    ids = erasure.identifiers(kind="member", key=str(member["id"]))
+    assert member["phone"].lower() in ids.values  # the lead holds the same phone: still the subject's alone
+    report = erasure.erase(kind="member", key=str(member["id"]))
+    assert report.counts["crm_notes"]["erased"] == 2
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM crm_notes WHERE lead_id = :l"), {"l": member["lead_id"]}).scalar() == 0
+        kept = conn.execute(text("SELECT id FROM consents WHERE lead_id = :l"), {"l": member["lead_id"]}).scalars().all()
+    assert kept == [7_000_001]  # the held one stays as proof, the old one went
+    assert residue_check(engine, datamap, erasure, kind="member", key=str(member["id"]), identifiers=ids).hits == []
+
+    with engine.begin() as conn:  # a note that escaped the erasure, linked only through the lead
+        conn.execute(text("INSERT INTO crm_notes (id, lead_id, author_staff_id, created_at, body) VALUES "
+                          "(7000009, :l, 1, :t, :b)"), {"l": member["lead_id"], "t": dt.datetime(2024, 1, 3),
+                                                        "b": f"Met {member['full_name']} again"})
+    residue = residue_check(engine, datamap, erasure, kind="member", key=str(member["id"]), identifiers=ids)
+    assert [(h.table, h.column, h.rows) for h in residue.hits] == [("crm_notes", "body", 1)]
+
+
+def test_lookup_treats_the_lead_as_the_member(engine, datamap) -> None:
+    member = converted_member(engine)
+    directory = SubjectDirectory(engine, datamap)
+    found = directory.find(Identity("email", member["email"].lower()), kinds=("member", "lead"))
+    assert [(c.kind, c.key) for c in found] == [("member", str(member["id"]))]
+    with pytest.raises(UsageError, match=member["member_number"]):
+        directory.resolve(Identity("email", member["email"].lower()), kind="lead")
