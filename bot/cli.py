@@ -9,11 +9,8 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("slack_sdk", "urllib3", "waitress.queue", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("slack_bolt").setLevel(logging.ERROR)  # its unhandled-request warning quotes payloads
+    from gdpr import logsafe
+    logsafe.configure(os.environ.get("LOG_LEVEL", "INFO"))  # every record scrubbed, whatever a library logs
     args = _parser().parse_args(argv)
     return args.func(args) or 0
 

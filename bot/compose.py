@@ -34,10 +34,10 @@ from gdpr.templating import make_environment
 from workers.actors import Actors, declare
 from workers.broker import make_broker
 
-# slack_sdk logs request bodies at DEBUG (the passphrase DM among them), and Bolt logs the whole
-# payload of an unhandled request as a WARNING: keep both where neither is ever written.
+# slack_sdk logs request bodies at DEBUG (the passphrase DM among them): keep it above DEBUG. This is
+# defence in depth only: Bolt sets its loggers' levels from the root logger's, so what keeps bodies
+# out of every log is gdpr.logsafe's record factory, installed by every process at start.
 logging.getLogger("slack_sdk").setLevel(logging.INFO)
-logging.getLogger("slack_bolt").setLevel(logging.ERROR)
 
 
 @dataclass

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable, Iterable
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+log = logging.getLogger(__name__)
 
 
 def parse_networks(spec: str | None) -> list[ipaddress._BaseNetwork]:
@@ -24,10 +27,15 @@ def wsgi_app(app: App, allowed_ips: str | None = None) -> Callable:
         if networks and not _allowed(environ.get("REMOTE_ADDR", ""), networks):
             start_response("403 Forbidden", [("Content-Type", "text/plain")])
             return [b"forbidden"]
-        if followups is None:
-            return handler(environ, start_response)
-        with followups.answering():
-            return handler(environ, start_response)
+        try:
+            if followups is None:
+                return handler(environ, start_response)
+            with followups.answering():
+                return handler(environ, start_response)
+        except Exception as exc:  # a signed payload Bolt cannot parse: a clear 400, never a traceback with it
+            log.warning("unparseable request refused: %s", type(exc).__name__)
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"bad request"]
 
     return application
 

@@ -19,6 +19,7 @@ from bot.breach_ops import fire_reminders
 from bot.bulk_ops import open_scheduled
 from gdpr.migrate import upgrade_database
 from gdpr.retention import check_against_schema
+from gdpr import logsafe
 from gdpr.settings import Settings
 from workers.broker import start_local_worker
 
@@ -43,6 +44,7 @@ class Running:
 
 def start(settings: Settings | None = None, *, slack: WebClient | None = None, housekeeping: bool = True) -> Running:
     """The bot process. On the embedded default it also runs the workers and the reconciler in-process."""
+    logsafe.install()  # before Bolt creates its loggers: no request body reaches a log
     settings = settings or Settings()
     services = build(settings, slack=slack)
     upgrade_database(services.db)

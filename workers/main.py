@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import functools
-import logging
 
+from gdpr import logsafe
 from gdpr.settings import Settings
 from workers.actors import declare
 from workers.broker import make_broker
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+logsafe.configure()  # before Dramatiq's own handlers see a record
 _settings = Settings()
 broker = make_broker(_settings)
 

@@ -1,0 +1,83 @@
+"""Logging that cannot carry personal data, whatever a library logs.
+
+Bolt logs the whole body of every request it refuses (a bad signature, an old timestamp) and sets
+its loggers' levels from the root logger's, so quieting `slack_bolt` does not reach them; Dramatiq's
+CLI adds handlers of its own in every worker process. A filter on some handlers would miss records,
+so this works one step earlier: a LogRecord factory, through which every record of the process is
+made, replaces the message (and any traceback) with a scrubbed text before any handler sees it.
+
+Scrubbing: request bodies and form or JSON payload fields are withheld; URL-encoded text is decoded
+first; e-mail addresses, IBANs and phone-like numbers are replaced by a placeholder.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from urllib.parse import unquote_plus
+
+WITHHELD = "[withheld]"
+_BODY = re.compile(r"(?is)\b(body|payload|raw_body|request body)\b\s*[:=]\s*.*")
+_FIELDS = re.compile(r"""(?ix)
+    (?P<key>["']?\b(?:text|value|user_name|name|first_name|last_name|real_name|email|phone|response_url|
+                      trigger_id|private_metadata|token|description)\b["']?)
+    (?P<sep>\s*[:=]\s*)
+    (?P<val>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^&\s,}]*)""")
+_EMAIL = re.compile(r"[^\s@<>|\"'(),;:&=/]+@[^\s@<>|\"'(),;:&=/]+\.[A-Za-z]{2,}")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+_KEEP = re.compile(r"\d{10}\.\d{6}|\d{4}-\d{2}-\d{2}(?:[ T]\d{2})?")  # a Slack message ts, a date
+_NUMBER = re.compile(r"\+?\d[\d \-/().]{6,}\d")
+
+
+def scrub(text: str) -> str:
+    """The text with request bodies, payload fields, e-mails, IBANs and phone-like numbers withheld."""
+    if "%" in text or "+" in text:
+        text = unquote_plus(text)
+    text = _BODY.sub(lambda m: f"{m.group(1)}: {WITHHELD}", text)
+    text = _FIELDS.sub(lambda m: f"{m.group('key')}{m.group('sep')}{WITHHELD}", text)
+    text = _EMAIL.sub("[email]", text)
+    text = _IBAN.sub("[iban]", text)
+    return _NUMBER.sub(_number, text)
+
+
+def _number(match: re.Match) -> str:
+    value = match.group(0)
+    if _KEEP.fullmatch(value.strip()) or sum(ch.isdigit() for ch in value) < 8:
+        return value  # a Slack message timestamp, a date or a small count: not a phone
+    return "[number]"
+
+
+class _Factory:
+    """Wraps the previous LogRecord factory; installed once per process."""
+
+    def __init__(self, previous) -> None:  # noqa: ANN001
+        self.previous = previous
+
+    def __call__(self, *args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+        record = self.previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception as exc:  # a malformed format string: keep its class, never its arguments
+            message = f"{record.msg!r:.80} (unformattable: {type(exc).__name__})"
+        record.msg, record.args = scrub(message), None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = scrub("".join(traceback.format_exception(*record.exc_info)).rstrip())
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
+        return record
+
+
+def install() -> None:
+    """Make every log record of this process go through `scrub` (idempotent)."""
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, _Factory):
+        logging.setLogRecordFactory(_Factory(current))
+
+
+def configure(level: str | int = "INFO") -> None:
+    """Root logging for a gdpr-bot process: safe records, one plain format."""
+    install()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("slack_sdk", "urllib3", "waitress.queue", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
