@@ -86,8 +86,7 @@ def stack(url: str):  # noqa: ANN201
     datamap = load_datamap(PROJECT_ROOT / "config" / "datamap.yaml")
     config = load_retention(PROJECT_ROOT / "config" / "retention.yaml", datamap)
     erasure = ErasureEngine(engine, datamap)
-    bulk = BulkEngine(engine, datamap, erasure, SubjectDirectory(engine, datamap), Path("/nonexistent"),
-                      dt.timedelta(days=7))
+    bulk = BulkEngine(engine, datamap, erasure, SubjectDirectory(engine, datamap))
     db = Database(url)
     upgrade_database(db)
     runs = BulkRuns(db, AuditLog(b"bench" * 8), bulk, lambda: dt.datetime.now(dt.timezone.utc), dt.timedelta(seconds=60))

@@ -221,8 +221,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         print(f"re-applied R-{request_id} ({kind}): {rows} rows erased again")
     print(f"ledger replay: {replay.entries} erasure(s) in the ledger, {len(replay.reapplied)} re-applied, "
           f"{replay.entries - len(replay.reapplied)} already in effect")
-    bulk = BulkEngine(reader.engine, datamap, engine, SubjectDirectory(reader.engine, datamap),
-                      settings.export_dir, dt.timedelta(days=settings.export_ttl_days))
+    bulk = BulkEngine(reader.engine, datamap, engine, SubjectDirectory(reader.engine, datamap))
     redone = replay_bulk_runs(state, bulk, system)
     for run_id, policy, rows in redone:
         print(f"re-applied P-{run_id} ({policy}): {rows} rows again")

@@ -23,6 +23,7 @@ from gdpr.db import Database
 from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
+from gdpr.export_files import ExportFiles
 from gdpr.jobs import ExportJob, Leases, reconcile, resend
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, load_recipients
@@ -64,6 +65,7 @@ class Services:
     breach_config: BreachConfig
     breaches: BreachService
     breach_mail: BreachMail
+    exports: ExportFiles
     actors: Actors | None = None
     leases: Leases = field(init=False)
 
@@ -98,7 +100,7 @@ class Services:
         from bot.delivery import SlackDelivery
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
                           datamap=self.datamap, notices=self.notices, delivery=SlackDelivery(self),
-                          send_notice=self.send_notice, export_dir=self.settings.export_dir, secret=self.secret,
+                          send_notice=self.send_notice, exports=self.exports, secret=self.secret,
                           max_attempts=self.settings.job_max_attempts)
 
     def notice_job(self) -> NoticeJob:
@@ -143,6 +145,11 @@ class Services:
         self.system_writer.dispose()
 
 
+def _slack_delivery(services: Services):  # noqa: ANN202
+    from bot.delivery import SlackDelivery
+    return SlackDelivery(services)
+
+
 def make_slack_client(settings: Settings) -> WebClient:
     url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=url, timeout=15)
@@ -163,14 +170,17 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     retention = load_retention(config / "retention.yaml", datamap)
     erasure = ErasureEngine(system.engine, datamap, writer=system_writer.engine)
     directory = SubjectDirectory(system.engine, datamap)
-    bulk = BulkEngine(system.engine, datamap, erasure, directory, settings.export_dir,
-                      dt.timedelta(days=settings.export_ttl_days))
+    # the Slack copy of an archive is withdrawn by the presenter (the closure reads `services` when called)
+    exports = ExportFiles(requests, settings.export_dir, dt.timedelta(days=settings.export_ttl_days),
+                          withdraw=lambda req, why: _slack_delivery(services).withdraw_file(req, why))
+    bulk = BulkEngine(system.engine, datamap, erasure, directory, exports)
     breach_config = load_breach_config(config / "breaches.yaml")
     breaches = BreachService(db, audit, breach_config, requests.clock)
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=load_policy(config / "roles.yaml"),
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
+        exports=exports,
         breach_mail=BreachMail(breaches, system.engine, datamap, templates,
                                make_mailer(settings.smtp_url, settings.outbox_dir), breach_config,
                                backoff_s=settings.breach_notice_backoff_seconds),

@@ -39,7 +39,8 @@ class SlackDelivery:
         self.s.slack.chat_postMessage(
             channel=dm_channel(self.s.slack, req.requester_id),
             text=(f":key: Passphrase for `{export.name}` (access request R-{req.id}):\n`{passphrase}`\n"
-                  "Send it to the club by a different channel than the file. It is not stored anywhere."))
+                  "Send it to the club by a different channel than the file. The bot does not store it; this "
+                  "direct message is its only copy (Slack keeps it under your workspace's retention)."))
 
     def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str:
         resp = self.s.slack.files_upload_v2(
@@ -60,6 +61,19 @@ class SlackDelivery:
                 if f.get("name") == req.export_name:
                     return f["id"]
         return None
+
+    def withdraw_file(self, req: m.SubjectRequest, reason: str) -> bool:
+        """Delete the archive from Slack (files.delete) and say so in its thread; False if Slack refused
+        (the request stays due and the next pass tries again)."""
+        try:
+            self.s.slack.files_delete(file=req.file_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("file_not_found", "file_deleted"):
+                log.warning("files.delete R-%s failed: %s", req.id, exc.response.get("error"))
+                return False
+        self._thread(req, f":wastebasket: The export file of R-{req.id} was deleted from this thread and from the "
+                          f"server: {reason}.")
+        return True
 
     def erasure_reported(self, req: m.SubjectRequest, report, hits) -> None:  # noqa: ANN001
         held = sum(c.get("held", 0) for c in report.counts.values())

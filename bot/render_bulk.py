@@ -14,7 +14,7 @@ LABEL = {
     m.FAILED: ":x: failed", m.REJECTED: ":no_entry: rejected",
 }
 WHAT = {"erase": "anonymised by the data map's erasure rules", "delete": "deleted", "anonymise": "anonymised",
-        "exports": "deleted"}
+        "exports": "deleted", "release": "released from their ended legal hold: given the table's erasure rule"}
 
 
 def title(run: m.BulkRun) -> str:

@@ -38,6 +38,7 @@ class SlackStandIn:
         self.messages: dict[str, list[dict]] = {}  # channel -> messages (with replies in place)
         self.members: dict[str, set[str]] = {}  # channel -> users invited by the bot
         self.files: dict[str, dict] = {}
+        self.refusals: dict[str, list[str]] = {}  # method -> errors to answer with, one per call
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -82,9 +83,16 @@ class SlackStandIn:
             return "\n".join(json.dumps(c.args, ensure_ascii=False) for c in self.calls)
 
     # -- the Web API -------------------------------------------------------------------------
+    def refuse(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
+        with self._lock:
+            self.refusals.setdefault(method, []).extend([error] * times)
+
     def handle(self, method: str, args: dict) -> dict:
         with self._lock:
             self.calls.append(Call(method, args))
+            if self.refusals.get(method):
+                return {"ok": False, "error": self.refusals[method].pop(0)}
             fn = getattr(self, "api_" + method.replace(".", "_"), None)
             if fn is None:
                 return {"ok": False, "error": "unknown_method"}
@@ -188,6 +196,19 @@ class SlackStandIn:
                                     "files": [dict(meta)], "user": "UBOT"})
             out.append({"id": meta["id"], "title": meta.get("title"), "name": meta["name"]})
         return {"ok": True, "files": out}
+
+    def api_files_delete(self, args: dict) -> dict:
+        """As Slack: the file and its bytes go, and messages that shared it show it as deleted."""
+        meta = self.files.pop(args.get("file") or "", None)
+        if meta is None:
+            return {"ok": False, "error": "file_not_found"}
+        if "path" in meta:
+            Path(meta["path"]).unlink(missing_ok=True)
+        for messages in self.messages.values():
+            for msg in messages:
+                if any(f.get("id") == meta["id"] for f in msg.get("files") or []):
+                    msg["files"] = [{"id": meta["id"], "mode": "tombstone"}]
+        return {"ok": True}
 
     def store_upload(self, file_id: str, data: bytes) -> bool:
         with self._lock:

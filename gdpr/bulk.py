@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from gdpr.datamap import DataMap
 from gdpr.erasure import ErasureEngine
 from gdpr.scope import as_key, link_condition
-from gdpr.jobs import old_exports, purge_exports
+from gdpr.export_files import ExportFiles
 from gdpr.retention import BulkSpec, cutoff
 from gdpr.subjects import SubjectDirectory
 
@@ -34,9 +34,10 @@ class Step:
 
 class BulkEngine:
     def __init__(self, engine: Engine, datamap: DataMap, erasure: ErasureEngine, directory: SubjectDirectory,
-                 export_dir: Path, export_ttl: dt.timedelta) -> None:
+                 exports: ExportFiles | None = None) -> None:
+        """`exports` runs the export-files policy (None where no such policy runs: ledger replay)."""
         self._engine, self._map, self._erasure, self._directory = engine, datamap, erasure, directory
-        self._export_dir, self._export_ttl = export_dir, export_ttl
+        self._exports = exports
 
     # -- matching --------------------------------------------------------------------------------
     def key_column(self, spec: BulkSpec) -> str:
@@ -59,6 +60,8 @@ class BulkEngine:
                 conds.append(column(spec.age_column) < limit.date())
             else:
                 conds.append(column(spec.age_column) < limit)
+        if spec.action == "release":
+            conds.append(self._erasure.hold_ended(spec.table, as_of.date(), pending=pending))
         if pending and spec.action == "erase":
             conds.append(self._erasure.not_erased(spec.subject))
         elif pending and spec.action == "anonymise":
@@ -71,7 +74,7 @@ class BulkEngine:
 
     def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None) -> int:
         if spec.action == "exports":
-            return len(self._old_exports())
+            return self._exports.count_due() if self._exports else 0
         cond = self.match(spec, as_of)
         if after is not None:
             cond = and_(cond, column(self.key_column(spec)) > as_key(after))
@@ -90,7 +93,7 @@ class BulkEngine:
         """Counts, per club, oldest and newest, masked samples, effects per table. No personal data
         except the masked samples, which are rendered on the card and never stored."""
         if spec.action == "exports":
-            return {"total": len(self._old_exports()), "table_rows": None, "share": None, "clubs": {},
+            return {"total": self.count(spec, as_of), "table_rows": None, "share": None, "clubs": {},
                     "oldest": None, "newest": None, "effects": [{"table": "export archives", "action": "delete"}]}
         cond = self.match(spec, as_of)
         tbl = table(spec.table)
@@ -116,6 +119,8 @@ class BulkEngine:
         return {str(codes.get(club, club)): n for club, n in rows}
 
     def _effects(self, spec: BulkSpec, as_of: dt.datetime) -> list[dict]:
+        if spec.action == "release":
+            return [{"table": spec.table, "action": self._map.tables[spec.table].erasure.rows}]
         if spec.action != "erase":
             return [{"table": spec.table, "action": "delete" if spec.action == "delete" else "anonymise"}]
         plans = self._erasure.plan_many(kind=spec.subject, keys=self._keys(spec, as_of))
@@ -169,21 +174,21 @@ class BulkEngine:
         if spec.action == "anonymise":
             n = self._erasure.anonymise_rows(conn, tname=spec.table, keys=keys)
             return {spec.table: {"anonymised": n}}
+        if spec.action == "release":
+            return {spec.table: self._erasure.release_rows(conn, tname=spec.table, keys=keys)}
         n = conn.execute(delete(table(spec.table, column("id"))).where(
             link_condition(column("id"), keys, conn.dialect.name))).rowcount
         return {spec.table: {"deleted": n}}
 
     def purge_exports(self) -> int:
-        return purge_exports(self._export_dir, ttl=self._export_ttl)
-
-    def _old_exports(self) -> list[Path]:
-        return old_exports(self._export_dir, ttl=self._export_ttl)
+        """Archives past their TTL (both copies: server and Slack thread) and stray files."""
+        return self._exports.expire() if self._exports else 0
 
     # -- after the run -----------------------------------------------------------------------------
     def residue(self, spec: BulkSpec, as_of: dt.datetime) -> int:
         """Rows of the purged set that still hold personal data: subjects or rows not yet erased, and
         rows of tables the data map deletes that still point at a purged subject (legal holds excepted)."""
-        if spec.action in ("exports", "delete"):
+        if spec.action in ("exports", "delete", "release"):
             return self.count(spec, as_of)
         with self._engine.connect() as conn:
             left = conn.execute(select(func.count()).select_from(table(spec.table)).where(

@@ -1,6 +1,7 @@
 """Export packaging: AES-256 zip (WinZip AE-2, never ZipCrypto) with a random per-export passphrase."""
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -15,8 +16,10 @@ def new_passphrase(length: int = 24) -> str:
 
 
 def write_aes_zip(dest: Path, files: list[tuple[str, Path]], passphrase: str) -> None:
-    """Stream files from disk into an AES-256 encrypted zip at dest (written to a temp name, then renamed)."""
+    """Stream files from disk into an AES-256 encrypted zip at dest (mode 0600, written to a temp name, then renamed)."""
     tmp = dest.with_suffix(".partial")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # owner only, before a byte is written
+    os.chmod(tmp, 0o600)  # a file left by an earlier attempt keeps its old mode otherwise
     with pyzipper.AESZipFile(tmp, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as zf:
         zf.setpassword(passphrase.encode())
         zf.setencryption(pyzipper.WZ_AES, nbits=256)

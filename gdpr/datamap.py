@@ -23,6 +23,7 @@ class ColumnSpec:
     erasure: str
     replace_with: str | None = None
     identifier: bool = False
+    to: str = "year"  # generalise: a date to its 'year' or its 'month'
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,14 @@ class HoldSpec:
     reason: str
     years: int
     since: str
+    keeps: tuple[str, ...] | None = None  # what the legal basis needs; None: the whole row is kept as it is
 
 
 @dataclass(frozen=True)
 class ErasureSpec:
     rows: str = "update"  # update | delete | unlink
     hold: HoldSpec | None = None
+    clear: tuple[str, ...] = ()  # update: unmapped columns set to NULL too (a link to another person)
     warn: tuple[tuple[str, str], ...] = ()
 
 
@@ -110,6 +113,11 @@ class DataMap:
                 found.append(Link(spec.links[other.kind], via=other, via_column=self.tables[other.table].links[kind]))
         return found
 
+    def per_link_recipients(self) -> set[str]:
+        """Recipients that receive a subject's data only through a link row of theirs (an integration the
+        member agreed to): the recipients of the tables that name one (`recipients: {provider: ...}`)."""
+        return {r for t in self.tables.values() if t.recipients for c in t.columns.values() for r in c.recipients}
+
     def predecessors(self, kind: str) -> list[SubjectSpec]:
         """Subject types whose own row can point at a subject of `kind` (a lead's converted_member_id)."""
         return [s for s in self.subjects.values() if s.kind != kind and s.table in self.tables
@@ -169,8 +177,12 @@ def _table(doc: Located, name: str, raw: dict, recipients: dict, subjects: dict)
     columns = {}
     for col, spec in doc.require(raw, at, "columns", dict).items():
         columns[col] = _column(doc, at + ("columns", col), col, spec or {}, defaults, recipients)
+    erasure = _erasure(doc, at, raw.get("erasure"))
+    for kept in (erasure.hold.keeps or ()) if erasure.hold else ():
+        if kept not in columns:
+            raise doc.error(at + ("erasure", "hold", "keeps"), f"'{kept}' is not one of the table's personal columns")
     return TableSpec(name=name, links=dict(links), columns=columns, context=tuple(raw.get("context") or ()),
-                     exclude=tuple(raw.get("exclude") or ()), erasure=_erasure(doc, at, raw.get("erasure")),
+                     exclude=tuple(raw.get("exclude") or ()), erasure=erasure,
                      recipients=_recipients(doc, at, raw.get("recipients")))
 
 
@@ -187,11 +199,15 @@ def _erasure(doc: Located, at: tuple, raw: dict | None) -> ErasureSpec:
     hold = None
     if raw.get("hold") is not None:
         h = raw["hold"]
+        keeps = h.get("keeps")
+        if keeps is not None and not isinstance(keeps, list):
+            raise doc.error(at + ("hold", "keeps"), "expected a list of the columns the legal basis needs")
         hold = HoldSpec(reason=doc.require(h, at + ("hold",), "reason"), years=doc.require(h, at + ("hold",), "years", int),
-                        since=doc.require(h, at + ("hold",), "since"))
+                        since=doc.require(h, at + ("hold",), "since"),
+                        keeps=tuple(str(c) for c in keeps) if keeps is not None else None)
     warn = tuple((doc.require(w, at + ("warn", i), "message"), doc.require(w, at + ("warn", i), "when"))
                  for i, w in enumerate(raw.get("warn") or []))
-    return ErasureSpec(rows=rows, hold=hold, warn=warn)
+    return ErasureSpec(rows=rows, hold=hold, warn=warn, clear=tuple(str(c) for c in raw.get("clear") or ()))
 
 
 def _recipients(doc: Located, at: tuple, raw: dict | None) -> dict[str, str] | None:
@@ -216,6 +232,9 @@ def _column(doc: Located, at: tuple, name: str, spec: dict, defaults: dict, reci
             raise doc.error(at + ("recipients",), f"unknown recipient '{r}'")
     if erasure == "replace" and not merged.get("replace_with"):
         raise doc.error(at, "erasure 'replace' needs 'replace_with'")
+    to = merged.get("to", "year")
+    if to not in ("year", "month"):
+        raise doc.error(at + ("to",), f"generalise 'to' is 'year' or 'month', not '{to}'")
     return ColumnSpec(name=name, category=category, purpose=merged["purpose"], basis=merged["basis"],
                       retention=merged["retention"], recipients=tuple(merged["recipients"]), erasure=erasure,
-                      replace_with=merged.get("replace_with"), identifier=bool(merged.get("identifier", False)))
+                      replace_with=merged.get("replace_with"), identifier=bool(merged.get("identifier", False)), to=to)

@@ -95,12 +95,12 @@ class ErasureEngine:
             self._types[tname] = {c["name"]: c["type"] for c in inspect(self._engine).get_columns(tname)}
         return self._types[tname]
 
-    def held(self, spec: TableSpec) -> ColumnElement | None:
+    def held(self, spec: TableSpec, today: dt.date | None = None) -> ColumnElement | None:
         """Rows still under the table's legal hold (no date counts as held: the hold has not started)."""
         hold = spec.erasure.hold
         if hold is None:
             return None
-        today = self._today()
+        today = today or self._today()
         cutoff = today.replace(year=today.year - hold.years) if not (today.month == 2 and today.day == 29) \
             else dt.date(today.year - hold.years, 2, 28)
         since = column(hold.since)
@@ -125,10 +125,11 @@ class ErasureEngine:
         if col.erasure == "mask":
             return func.substr(target, 1, 2)
         if col.erasure == "generalise":
-            if isinstance(self._col_types(spec.name)[name], (Date, DateTime)):
+            kind = self._col_types(spec.name)[name]
+            if isinstance(kind, (Date, DateTime)):  # to the first day of its year or month
                 if self._engine.dialect.name == "postgresql":
-                    return cast(func.date_trunc("year", target), Date)
-                return func.date(target, "start of year")
+                    return cast(func.date_trunc(col.to, target), DateTime if isinstance(kind, DateTime) else Date)
+                return (func.datetime if isinstance(kind, DateTime) else func.date)(target, f"start of {col.to}")
             return func.substr(target, 1, 2)
         template = col.replace_with or ""
         if "{id}" in template:
@@ -138,6 +139,7 @@ class ErasureEngine:
 
     def _assignments(self, spec: TableSpec, kind: str, key: Keys) -> dict[str, object]:
         values = {c: self._value(spec, c) for c, rule in spec.columns.items() if rule.erasure != "keep"}
+        values.update({c: None for c in spec.erasure.clear})
         if spec.erasure.rows == "unlink":  # cut only the links that point at this subject
             for link in self._map.links(spec, kind):
                 values[link.column] = case((link_rows(link, key, self._writer.dialect.name), None),
@@ -276,6 +278,31 @@ class ErasureEngine:
                 conds.append(col.isnot(None))
         return or_(*conds) if conds else literal(True)
 
+    def hold_ended(self, tname: str, today: dt.date, *, pending: bool = True) -> ColumnElement:
+        """Rows of `tname` kept under its hold for a subject since erased, whose hold has ended by
+        `today` (with `pending`, only those the table's rule has not been applied to yet)."""
+        spec = self._map.tables[tname]
+        dialect = self._writer.dialect.name
+        erased = [subject_rows(self._map, spec, kind, self._erased_keys(kind), dialect)
+                  for kind in self._map.subjects if self._map.links(spec, kind)]
+        cond = and_(or_(*erased), not_(self.held(spec, today)))
+        if pending and spec.erasure.rows == "update":
+            cond = and_(cond, self.not_anonymised(tname))
+        return cond
+
+    def _erased_keys(self, kind: str) -> Select:
+        subject = self._map.subject(kind)
+        return select(column(subject.key)).select_from(table(subject.table)).where(not_(self.not_erased(kind)))
+
+    def release_rows(self, conn, *, tname: str, keys: list) -> dict[str, int]:  # noqa: ANN001
+        """A hold has ended: these rows get the table's own rule (delete, or its column rules)."""
+        spec = self._map.tables[tname]
+        if spec.erasure.rows == "delete":
+            tbl = table(tname, column("id"))
+            n = conn.execute(delete(tbl).where(link_condition(column("id"), keys, conn.dialect.name))).rowcount
+            return {"deleted": n}
+        return {"anonymised": self.anonymise_rows(conn, tname=tname, keys=keys)}
+
     def anonymise_rows(self, conn, *, tname: str, keys: list) -> int:  # noqa: ANN001
         """Apply a table's column rules to these rows (a legal hold that has ended, say)."""
         spec = self._map.tables[tname]
@@ -314,6 +341,17 @@ class ErasureEngine:
         values = self._assignments(spec, kind, key)
         return tbl, (update(tbl).where(where).values(values) if values else None)
 
+    def _held_statement(self, spec: TableSpec, kind: str, key: Keys):  # noqa: ANN202
+        """Rows under hold keep only what the legal basis needs (`hold.keeps`): the rest of their columns
+        get the table's rules now (None when the hold keeps the whole row, or nothing else changes)."""
+        hold = spec.erasure.hold
+        if hold is None or hold.keeps is None:
+            return None
+        values = {c: self._value(spec, c) for c, rule in spec.columns.items()
+                  if rule.erasure != "keep" and c not in hold.keeps}
+        tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
+        return update(tbl).where(self._where(spec, kind, key, held=True)).values(values) if values else None
+
     def _erase_in_one_statement(self, conn, kind: str, key: Keys) -> dict[str, dict[str, int]]:  # noqa: ANN001
         """PostgreSQL: every table's DELETE/UPDATE as a data-modifying CTE of a single statement, so the
         erasure costs one round trip however many tables the data map has."""
@@ -331,8 +369,12 @@ class ErasureEngine:
                 held = select(func.count()).select_from(tbl).where(
                     self._where(spec, kind, key, held=True)).scalar_subquery()
             counts.append(held.label(f"h{i}"))
+            trimmed = self._held_statement(spec, kind, key)
+            if trimmed is not None:  # held rows: disjoint from the rows above, so one statement may touch both
+                cte = trimmed.returning(literal(1).label("one")).cte(f"trim_{i}")
+                counts.append(select(func.count()).select_from(cte).scalar_subquery().label(f"t{i}"))
         row = conn.execute(select(*counts)).mappings().one()
-        return {spec.name: {"erased": row[f"e{i}"], "held": row[f"h{i}"], spec.erasure.rows: row[f"e{i}"]}
+        return {spec.name: _counts(spec, row[f"e{i}"], row[f"h{i}"], row.get(f"t{i}"))
                 for i, spec in enumerate(specs)}
 
     def _erase_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> dict[str, int]:  # noqa: ANN001
@@ -342,7 +384,17 @@ class ErasureEngine:
         if spec.erasure.hold is not None:
             held = conn.execute(select(func.count()).select_from(tbl).where(
                 self._where(spec, kind, key, held=True))).scalar_one()
-        return {"erased": erased, "held": held, spec.erasure.rows: erased}
+        trimmed = self._held_statement(spec, kind, key)
+        return _counts(spec, erased, held, conn.execute(trimmed).rowcount if trimmed is not None else None)
+
+
+def _counts(spec: TableSpec, erased: int, held: int, trimmed: int | None) -> dict[str, int]:
+    """Per table: rows erased (by the table's rule), rows kept under hold, and of those how many were
+    reduced to what the legal basis needs."""
+    out = {"erased": erased, "held": held, spec.erasure.rows: erased}
+    if trimmed is not None:
+        out["held_reduced"] = trimmed
+    return out
 
 
 def _is_replacement(spec: TableSpec, name: str, value: object, row_id: object) -> bool:

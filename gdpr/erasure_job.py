@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
 
 from gdpr import models as m
 from gdpr.datamap import DataMap
 from gdpr.db import Database
 from gdpr.erasure import ErasureEngine, ErasureReport
+from gdpr.export_files import ERASED, ExportFiles
 from gdpr.jobs import Leases
 from gdpr.ledger import record_erasure
 from gdpr.notices import NoticeService
@@ -36,7 +35,7 @@ class ErasureJob:
     notices: NoticeService
     delivery: ErasureDelivery
     send_notice: Callable[[int, int], None]  # (notice id, delay ms)
-    export_dir: Path
+    exports: ExportFiles
     secret: bytes
     max_attempts: int
 
@@ -72,17 +71,9 @@ class ErasureJob:
         return req, report, hits
 
     def _purge_exports(self, subject_ref: str) -> int:
-        """Stored exports of this subject go too."""
-        with self.requests.db.session() as s:
-            names = s.execute(select(m.SubjectRequest.export_name).where(
-                m.SubjectRequest.subject_ref == subject_ref, m.SubjectRequest.export_name.is_not(None))).scalars()
-            removed = 0
-            for name in names:
-                path = self.export_dir / Path(name).name
-                if path.exists():
-                    path.unlink()
-                    removed += 1
-            return removed
+        """Stored exports of this subject go too, from the server and from their Slack threads (one that
+        Slack would not delete now stays due, and the hourly export-files pass tries again)."""
+        return sum(self.exports.remove(request_id=i, reason=ERASED) for i in self.exports.mark_subject(subject_ref=subject_ref))
 
     def _finish(self, req: m.SubjectRequest, owner: str, report: ErasureReport, hits: list[Hit]) -> str:
         result = {"rows": report.rows, "tables": len([c for c in report.counts.values() if c.get("erased")]),

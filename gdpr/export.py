@@ -134,6 +134,8 @@ class Exporter:
                 cat["retention"].add(col.retention)
                 cat["tables"].add(spec.name)
                 used_recipients.update(col.recipients)
+        # an integration is a recipient of this subject only through a link of theirs (Art. 15(1)(c))
+        used_recipients -= self._map.per_link_recipients() - self._linked(kind, key)
         raw = self._map_raw()
         subject = self._map.subject(kind)
         return {
@@ -143,6 +145,17 @@ class Exporter:
             "recipients": [self._map.recipients[r] for r in sorted(used_recipients)],
             "counts": counts, "disclosures": raw.get("disclosures", {}),
         }
+
+    def _linked(self, kind: str, key: str) -> set[str]:
+        """The recipients this subject has a link row with (its integrations)."""
+        found: set[str] = set()
+        with self._engine.connect() as conn:
+            for spec in self._map.tables_for(kind):
+                if spec.recipients:
+                    found |= {str(p) for (p,) in conn.execute(
+                        select(column(spec.recipients["provider"])).select_from(table(spec.name)).where(
+                            subject_rows(self._map, spec, kind, key, self._engine.dialect.name)).distinct())}
+        return found
 
     def _map_raw(self) -> dict:
         from gdpr.yamlconf import Located

@@ -226,10 +226,12 @@ def old_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None
         (p.is_file() and p.name.startswith("export-")) or (p.is_dir() and p.name.startswith(".work-"))))
 
 
-def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None) -> int:
-    """Delete what old_exports finds; returns how many."""
+def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None, keep: set[str] = frozenset()) -> int:
+    """Delete what old_exports finds (but the names in `keep`: a request still owns them); returns how many."""
     removed = 0
     for path in old_exports(export_dir, ttl=ttl, now=now):
+        if path.name in keep:
+            continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:

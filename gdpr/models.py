@@ -54,6 +54,9 @@ class SubjectRequest(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     export_name: Mapped[str | None] = mapped_column(String(120))
     file_id: Mapped[str | None] = mapped_column(String(64))
+    # Why the archive must go (TTL, erasure) and when it went from the server and the thread
+    export_delete_reason: Mapped[str | None] = mapped_column(String(60))
+    export_deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     preview: Mapped[dict | None] = mapped_column(JSON)  # erasure: what the DPO approved (no PII)

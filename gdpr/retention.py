@@ -22,6 +22,7 @@ ACTIONS = {
     "delete": "delete the rows",
     "anonymise": "apply the table's column rules from the data map to the rows (the rows stay)",
     "exports": "delete the bot's own export archives past EXPORT_TTL_DAYS",
+    "release": "rows kept under a legal hold for subjects already erased, once the hold has ended: the table's rule",
 }
 DURATION = re.compile(r"^(\d{1,4})(d|w|mo|y)$")
 UNITS = {"d": "days", "w": "weeks", "mo": "months", "y": "years"}
@@ -194,9 +195,11 @@ def _spec(doc: Located, at: tuple, name: str, action: str, raw: dict, datamap: D
         if subject not in datamap.subjects:
             raise doc.error(at + ("subject",), f"unknown subject type '{subject}'")
         table = datamap.subject(subject).table
-    elif action in ("delete", "anonymise"):
+    elif action in ("delete", "anonymise", "release"):
         if not isinstance(table, str):
             raise doc.error(at, "missing required key 'table'")
+        if action == "release" and (table not in datamap.tables or datamap.tables[table].erasure.hold is None):
+            raise doc.error(at + ("table",), f"'{table}' has no legal hold in the data map, so nothing is released")
         if action == "anonymise" and table not in datamap.tables:
             raise doc.error(at + ("table",), f"'{table}' is not in the data map, so it has no column rules")
         if action == "anonymise" and not any(c.erasure in ("erase", "replace") for c in datamap.tables[table].columns.values()):
@@ -235,7 +238,7 @@ def check_against_schema(config: RetentionConfig, engine: Engine) -> None:
             if col is not None and col not in columns:
                 path = at + (key if isinstance(key, tuple) else (key,))
                 raise doc.error(path, f"unknown column '{col}' in table '{spec.table}'")
-        if spec.action in ("delete", "anonymise") and "id" not in columns:
+        if spec.action in ("delete", "anonymise", "release") and "id" not in columns:
             raise doc.error(at + ("table",), f"table '{spec.table}' has no id column to work through in batches")
 
 

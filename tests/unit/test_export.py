@@ -37,7 +37,10 @@ def test_export_holds_the_subject_and_no_third_party(engine, exporter: Exporter)
     with engine.begin() as conn:  # a converted lead and a guardian link: both must be handled right
         conn.execute(text("UPDATE members SET guardian_member_id = 1 WHERE id = :i"), {"i": member["id"]})
         expected = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE member_id = :i"), {"i": member["id"]}).scalar()
-                    for t in ("visits", "invoices", "consents", "staff_notes", "member_change_log")}
+                    for t in ("visits", "invoices", "staff_notes", "member_change_log")}
+        expected["consents"] = conn.execute(text(  # the member's own and those given as a lead before joining
+            "SELECT COUNT(*) FROM consents WHERE member_id = :i OR lead_id IN "
+            "(SELECT id FROM crm_leads WHERE converted_member_id = :i)"), {"i": member["id"]}).scalar()
     phrase = new_passphrase()
     export = exporter.build(request_id=7, kind="member", key=str(member["id"]), passphrase=phrase)
     assert export.name.startswith("export-R7-") and member["email"] not in export.name
@@ -78,3 +81,17 @@ def test_summary_answers_article_15(engine, exporter: Exporter) -> None:
     assert {"identity", "behavioural", "financial"} <= set(context["categories"])
     assert any("SEPA" in r["purpose"] or "bank" in r["name"] for r in context["recipients"])
     assert context["controller"]["name"] and context["disclosures"]["supervisory_authority"]["name"]
+
+
+def test_summary_names_only_the_integrations_the_member_is_linked_to(engine, exporter: Exporter) -> None:
+    member = unique_member(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM integration_links WHERE member_id = :i"), {"i": member["id"]})
+        conn.execute(text("INSERT INTO integration_links (id, member_id, provider, external_id, linked_at, active) "
+                          "VALUES (9000001, :i, 'milon', 'MI-1', '2025-01-01 10:00:00', true)"), {"i": member["id"]})
+    counts = {"members": 1, "integration_links": 1, "body_measurements": 2, "class_bookings": 3}
+    names = {r["name"] for r in exporter.summary_context(request_id=4, kind="member", key=str(member["id"]),
+                                                         counts=counts)["recipients"]}
+    assert any(n.startswith("milon") for n in names)
+    assert not any(n.startswith(("Virtuagym", "Clubplanner", "Technogym")) for n in names), names
+    assert "The club (controller) and its staff" in names

@@ -31,7 +31,7 @@ def _load(tmp_path: Path, body: str):  # noqa: ANN202
 def test_the_shipped_policies_load_and_each_names_its_legal_basis(tmp_path: Path) -> None:
     config = _load(tmp_path, SHIPPED)
     assert set(config.policies) == {"rejected-leads", "former-members", "old-visits", "old-staff-notes",
-                                    "ended-invoice-hold", "export-files"}
+                                    "ended-invoice-hold", "ended-contract-hold", "ended-consent-hold", "export-files"}
     assert all(p.basis.startswith("Art.") for p in config.policies.values())
     assert config.policies["rejected-leads"].spec.table == "crm_leads"
 
@@ -44,6 +44,7 @@ def test_the_shipped_policies_load_and_each_names_its_legal_basis(tmp_path: Path
     ("approval: auto\n\n  old-staff", "approval: sometimes\n\n  old-staff", "policies.old-visits.approval"),
     ("    subject: member\n", "    subject: visitor\n", "policies.former-members.subject: unknown subject type"),
     ("    action: anonymise\n", "    action: shred\n", "policies.ended-invoice-hold.action: unknown action"),
+    ("table: contracts\n", "table: pos_sales\n", "policies.ended-contract-hold.table: 'pos_sales' has no legal hold"),
 ])
 def test_a_mistake_is_reported_with_file_line_and_key(tmp_path: Path, db_url: str, old: str, new: str,
                                                      where: str) -> None:
@@ -94,7 +95,7 @@ def test_batches_follow_the_key_and_never_take_a_row_twice(db_url: str, tmp_path
     engine = make_engine(db_url, immediate=False)
     try:
         erasure = ErasureEngine(engine, DATAMAP)
-        bulk = BulkEngine(engine, DATAMAP, erasure, SubjectDirectory(engine, DATAMAP), tmp_path, dt.timedelta(days=7))
+        bulk = BulkEngine(engine, DATAMAP, erasure, SubjectDirectory(engine, DATAMAP))
         spec = _load(tmp_path, SHIPPED).policies["old-visits"].spec
         spec = type(spec)(**{**spec.to_json(), "batch_size": 50})
         as_of = dt.datetime.now(dt.timezone.utc)

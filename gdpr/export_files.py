@@ -1,0 +1,85 @@
+"""An answered export's copies, and their end: the server archive and the file in the Slack thread.
+
+An archive is deleted when its TTL (`EXPORT_TTL_DAYS`) has passed and when its subject is erased.
+Both copies go, the deletion is recorded on the request and in the audit log, and the thread says
+so. A copy the presenter could not withdraw (Slack down, rate-limited) stays due: the request keeps
+its reason and no `export_deleted_at`, and the next pass (the hourly `export-files` policy) tries
+again, so what the thread and the register say is always true.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import or_, select, update
+
+from gdpr import models as m
+from gdpr.jobs import old_exports, purge_exports
+from gdpr.requests import RequestService, record
+
+TTL = "its time to live has passed"
+ERASED = "the subject was erased"
+
+
+class ExportFiles:
+    def __init__(self, requests: RequestService, export_dir: Path, ttl: dt.timedelta,
+                 withdraw: Callable[[m.SubjectRequest, str], bool]) -> None:
+        """`withdraw(req, reason)` deletes the published copy (Slack's files.delete) and says so in its
+        thread; True once it is gone (or never was published)."""
+        self.requests, self.dir, self.ttl, self.withdraw = requests, export_dir, ttl, withdraw
+
+    def mark_subject(self, *, subject_ref: str) -> list[int]:
+        """Every export of an erased subject is due now; returns the request ids."""
+        r = m.SubjectRequest
+        with self.requests.db.session() as s:
+            ids = list(s.execute(select(r.id).where(r.subject_ref == subject_ref, r.export_name.is_not(None),
+                                                    r.export_deleted_at.is_(None))).scalars())
+            s.execute(update(r).where(r.id.in_(ids)).values(export_delete_reason=ERASED))
+        return ids
+
+    def due(self, now: dt.datetime | None = None) -> list[int]:
+        """Requests whose archive must go: past the TTL, or marked (erasure, an earlier failed pass)."""
+        r, now = m.SubjectRequest, now or self.requests.clock()
+        with self.requests.db.session() as s:
+            return list(s.execute(select(r.id).where(
+                r.export_name.is_not(None), r.export_deleted_at.is_(None),
+                or_(r.export_delete_reason.is_not(None), r.finished_at < now - self.ttl)).order_by(r.id)).scalars())
+
+    def count_due(self) -> int:
+        """Archives this pass would delete: requests due, plus stray files past the TTL (crash leftovers)."""
+        return len(self.due()) + len(self._strays())
+
+    def expire(self) -> int:
+        """Delete every due archive, both copies; returns how many requests' archives went."""
+        gone = sum(self.remove(request_id=i, reason=None) for i in self.due())
+        return gone + purge_exports(self.dir, ttl=self.ttl, keep=self._known())
+
+    def remove(self, *, request_id: int, reason: str | None) -> bool:
+        """Delete one request's archive from the server and from Slack, and record it; False while the
+        Slack copy could not be withdrawn (it stays due)."""
+        req = self.requests.get(request_id)
+        why = reason or req.export_delete_reason or TTL
+        path = self.dir / Path(req.export_name or "").name
+        on_server = path.is_file()
+        path.unlink(missing_ok=True)
+        if req.file_id and not self.withdraw(req, why):
+            with self.requests.db.session() as s:
+                s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
+                          .values(export_delete_reason=why))
+            return False
+        with self.requests.db.session() as s:
+            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
+                      .values(export_delete_reason=why, export_deleted_at=self.requests.clock()))
+            record(s, self.requests.audit, s.get(m.SubjectRequest, request_id), "gdpr-bot", "export.deleted",
+                   reason=why, server_copy=on_server, slack_file=bool(req.file_id))
+        return True
+
+    def _known(self) -> set[str]:
+        with self.requests.db.session() as s:
+            return set(s.execute(select(m.SubjectRequest.export_name).where(
+                m.SubjectRequest.export_name.is_not(None), m.SubjectRequest.export_deleted_at.is_(None))).scalars())
+
+    def _strays(self) -> list[Path]:
+        known = self._known()
+        return [p for p in old_exports(self.dir, ttl=self.ttl) if p.name not in known]
