@@ -1,16 +1,18 @@
 """The Bolt app: built from the services, listeners registered per kind."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from slack_bolt import App, BoltResponse
 
 from bot.listeners import actions, commands, views
 from bot.followups import Followups, friendly
-from bot.slack_io import Actors, ephemeral
+from bot.slack_io import Actors, dm_channel, ephemeral
 
 log = logging.getLogger(__name__)
 REPLAY_WINDOW = 5 * 60
@@ -37,6 +39,60 @@ class ReplayGuard:
             return True
 
 
+def answer_error(client, body: dict, error: BaseException) -> None:  # noqa: ANN001
+    """A listener's failure, told to the person who clicked or typed: in the channel (ephemeral) or, from
+    a modal, by direct message. Known errors say what is wrong; others a correlation id."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+    if not user:
+        return
+    if channel:
+        ephemeral(client, channel=channel, user=user, text=friendly(error))
+    else:
+        client.chat_postMessage(channel=dm_channel(client, user), text=friendly(error))
+
+
+def guard(listener: Callable) -> Callable:
+    """Every listener acks, whatever it finds. An exception after ack() must not reach Bolt: its error
+    path resets the ack, and a request whose ack it had not yet seen is answered 404 "didn't call
+    ack()" after 3 s. So the error is answered here (acking first if the listener had not)."""
+    @functools.wraps(listener)
+    def run(**kwargs):  # noqa: ANN003, ANN202 - Bolt passes the listener's own argument names
+        ack = kwargs["ack"]
+        try:
+            return listener(**kwargs)
+        except Exception as error:
+            if ack.response is None:
+                ack()
+            try:
+                answer_error(kwargs.get("client"), kwargs.get("body") or {}, error)
+            except Exception as exc:  # Slack unreachable: the error is logged, the request still acked
+                log.warning("could not answer a listener error: %s", type(exc).__name__)
+    return run
+
+
+class _Guarded:
+    """The Bolt app as listeners see it at registration: command, action and view listeners are guarded."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._app, name)
+
+    def _wrap(self, register: Callable) -> Callable:
+        return lambda listener: register(guard(listener))
+
+    def command(self, *args, **kwargs) -> Callable:  # noqa: ANN002, ANN003
+        return self._wrap(self._app.command(*args, **kwargs))
+
+    def action(self, *args, **kwargs) -> Callable:  # noqa: ANN002, ANN003
+        return self._wrap(self._app.action(*args, **kwargs))
+
+    def view(self, *args, **kwargs) -> Callable:  # noqa: ANN002, ANN003
+        return self._wrap(self._app.view(*args, **kwargs))
+
+
 def build_app(services) -> App:  # noqa: ANN001 - bot.compose.Services
     app = App(client=services.slack, signing_secret=services.settings.slack_signing_secret.get_secret_value(),
               token_verification_enabled=False, process_before_response=False)
@@ -54,13 +110,10 @@ def build_app(services) -> App:  # noqa: ANN001 - bot.compose.Services
         return next()
 
     @app.error
-    def on_error(error, body, client):  # noqa: ANN001
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
-        channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
-        if user and channel:
-            ephemeral(client, channel=channel, user=user, text=friendly(error))
+    def on_error(error, body, client):  # noqa: ANN001 - what a guard could not catch (middleware)
+        answer_error(client, body, error)
 
     for package in (commands, actions, views):
-        package.register(app, services, actors, followups)
+        package.register(_Guarded(app), services, actors, followups)
     app.followups = followups
     return app

@@ -8,12 +8,13 @@ from bot.delivery_breach import BreachSlackDelivery
 from bot.guard import require
 from bot.listeners.views.reject_reason import MIN_REASON
 from bot.render import plain
-from bot.render_breach import breach_line, modal, reason_blocks, report_modal
+from bot.render_breach import breach_line, members_preview, modal, reason_blocks, report_modal
 from bot.slack_io import dm_channel, ephemeral
 from gdpr.breach_register import build_register
+from gdpr.breach_targets import MemberTarget, read_target
 from gdpr.breaches import REF, BreachFacts, parse_ref
 from gdpr.crypto import new_passphrase
-from gdpr.errors import GdprError
+from gdpr.errors import GdprError, UsageError
 
 log = logging.getLogger(__name__)
 MODAL_COMMANDS = ("breach", "breach update", "breach close")
@@ -81,6 +82,8 @@ def values(view: dict) -> dict:
             out[block] = (v.get("selected_option") or {}).get("value")
         elif "selected_date_time" in v:
             out[block] = v.get("selected_date_time")
+        elif "selected_date" in v:
+            out[block] = v.get("selected_date")
         else:
             out[block] = (v.get("value") or "").strip()
     return out
@@ -148,16 +151,42 @@ def notify(services, client, actor, breach_id: int, *, late_reason: str | None =
     return ids
 
 
+def read_members(services, v: dict, errors: dict) -> MemberTarget | None:  # noqa: ANN001
+    """The modal's Art. 34 naming (instructing clubs, member numbers or a query); errors go next to the fields."""
+    if not v.get("instructed"):
+        errors["instructed"] = "Members are told only on a club's instruction: tick the clubs that gave it."
+    try:
+        return read_target(numbers_text=v.get("numbers") or "", table_name=v.get("table"), since=v.get("since"),
+                           until=v.get("until"), pattern=services.datamap.subject("member").number_pattern,
+                           tables=services.breach_mail.dated_tables())
+    except UsageError as exc:
+        errors["numbers"] = str(exc)
+        return None
+
+
 def assess(services, client, actor, breach_id: int, risk: str, v: dict) -> None:  # noqa: ANN001
     breach = services.breaches.assess(breach_id=breach_id, actor=actor, risk=risk, reasoning=v["reasoning"])
     if risk == "high" and v.get("members"):
         breach = services.breaches.decide_members(breach_id=breach_id, actor=actor, notify=v["members"] == "notify",
-                                                  reasoning=v["reasoning"])
-        if breach.members_decision == "notify":
-            try:
-                services.enqueue_member_notices(breach_id)
-            except Exception:  # the decision is recorded: the reconciler sends the job when the queue is back
-                log.warning("member notices of B-%s not queued now; the reconciler will", breach_id)
+                                                  reasoning=v["reasoning"], target=v.get("target"),
+                                                  instructed=v.get("instructed"))
+        if breach.members_status == "previewed":  # the count first; the DPO sends
+            count = services.breach_mail.count_members(breach)
+            client.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts,
+                                    text=f"Art. 34 preview for {REF}{breach_id}: {count} member(s)",
+                                    blocks=members_preview(breach, count, services.breach_mail.clubs(breach.clubs)))
+    BreachSlackDelivery(services).refresh(breach)
+
+
+def send_members(services, actor, breach_id: int) -> None:  # noqa: ANN001
+    """Send pressed on the preview: the notices are queued once (a second press is told so)."""
+    breach = services.breaches.get(breach_id)
+    breach = services.breaches.send_members(breach_id=breach_id, actor=actor,
+                                            count=services.breach_mail.count_members(breach))
+    try:
+        services.enqueue_member_notices(breach_id)
+    except Exception:  # the decision is recorded: the reconciler sends the job when the queue is back
+        log.warning("member notices of B-%s not queued now; the reconciler will", breach_id)
     BreachSlackDelivery(services).refresh(breach)
 
 

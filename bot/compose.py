@@ -91,7 +91,7 @@ class Services:
         return BulkJob(runs=self.runs, engine=self.bulk, writer=self.system_writer,
                        same_db=self.settings.system_url == self.settings.database_url,
                        delivery=BulkSlackDelivery(self), max_attempts=self.settings.job_max_attempts,
-                       pause_s=self.retention.pause_ms / 1000)
+                       pause_s=self.retention.pause_ms / 1000, notices=self.notices, send_notice=self.send_notice)
 
     def send_notice(self, notice_id: int, delay_ms: int = 0) -> None:
         self.actors.deliver_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
@@ -105,8 +105,10 @@ class Services:
 
     def notice_job(self) -> NoticeJob:
         from bot.delivery import SlackDelivery
+        from bot.delivery_bulk import BulkSlackDelivery
         return NoticeJob(requests=self.requests, notices=self.notices, delivery=SlackDelivery(self),
-                         send_notice=self.send_notice)
+                         send_notice=self.send_notice,
+                         run_notices_changed=lambda run_id: BulkSlackDelivery(self).bulk_changed(self.runs.get(run_id)))
 
     def export_job(self) -> ExportJob:
         from bot.delivery import SlackDelivery

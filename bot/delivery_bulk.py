@@ -21,7 +21,8 @@ class BulkSlackDelivery:
         samples = None
         if run.status == m.AWAITING_APPROVAL:  # masked, rendered now, never stored
             samples = self.s.bulk.samples(BulkSpec.from_json(run.spec), run.as_of)
-        return bulk_blocks(run, samples=samples, rate=rate, basis=policy.basis if policy else None)
+        return bulk_blocks(run, samples=samples, rate=rate, basis=policy.basis if policy else None,
+                           notices=self.s.notices.run_summary(run.id) if run.status == m.DONE else None)
 
     def post_card(self, run: m.BulkRun) -> None:
         """The dry-run summary, in the DPO channel; the run remembers where, for every later update."""

@@ -8,7 +8,7 @@ from gdpr.subjects import Candidate
 
 STATUS_LABEL = {
     m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",
-    m.REJECTED: ":no_entry: rejected", m.QUEUED: ":inbox_tray: approved, queued", m.RUNNING: ":gear: export running",
+    m.REJECTED: ":no_entry: rejected", m.QUEUED: ":inbox_tray: approved, queued", m.RUNNING: ":gear: running",
     m.DONE: ":package: done", m.FAILED: ":x: failed", m.NOTIFYING: ":outbox_tray: erased; telling recipients",
 }
 NOTICE_LABEL = {
@@ -44,8 +44,8 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
                                            f"· received {req.received_at:%d %b %Y} · due *{req.due_on:%d %b %Y}*")},
         subject_fields(subject, "Lead" if req.subject_type == "lead" else "Member"),
         *preview_blocks(req),
-        {"type": "context", "elements": [mrkdwn(f"Status: {STATUS_LABEL.get(req.status, req.status)}"
-                                                + _decision(req) + _outcome(req))]},
+        {"type": "context", "elements": [mrkdwn(f"Status: {status_label(req)}" + _decision(req) + _outcome(req)),
+                                         *_reason(req)]},
     ]
     if with_buttons and req.status in m.DECIDABLE:
         blocks.append({"type": "actions", "block_id": f"decide-{req.id}", "elements": [
@@ -126,9 +126,21 @@ def _decision(req: m.SubjectRequest) -> str:
     return f" · {verb} by <@{req.decided_by}>"
 
 
-def _outcome(req: m.SubjectRequest) -> str:
+def status_label(req: m.SubjectRequest) -> str:
+    """What the request is doing, in words true for its kind (an erasure is not an export)."""
+    if req.status == m.RUNNING:
+        return ":gear: erasure running" if req.kind == "erase" else ":gear: export running"
+    return STATUS_LABEL.get(req.status, req.status)
+
+
+def _reason(req: m.SubjectRequest) -> list[dict]:
+    """The DPO's reason as typed: plain text, never parsed as mrkdwn (`*x*` stays `*x*`)."""
     if req.status == m.REJECTED and req.reject_reason:
-        return f" · reason: {escape(req.reject_reason[:300])}"
+        return [plain(f"Reason: {req.reject_reason[:300]}")]
+    return []
+
+
+def _outcome(req: m.SubjectRequest) -> str:
     if req.kind == "erase" and req.status in (m.DONE, m.NOTIFYING) and req.result:
         return (f" · {req.result.get('rows', 0)} rows erased in {req.result.get('tables', 0)} tables, "
                 f"{req.result.get('held', 0)} kept under legal hold")

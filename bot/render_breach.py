@@ -66,10 +66,34 @@ def modal(callback_id: str, metadata: str, title: str, blocks: list[dict]) -> di
             "submit": plain("Submit"), "close": plain("Cancel"), "blocks": blocks}
 
 
-def members_choice() -> dict:
-    return _input("members", "Tell the members concerned (Art. 34)?", {"type": "radio_buttons", "options": [
-        _option("notify", "Yes: send each affected member a plain-language notice"),
-        _option("exempt", "No: Art. 34(3) applies (say why below)")]})
+def members_choice(clubs: list, tables: list[str]) -> list[dict]:
+    """Art. 34 on the controllers' instruction: which clubs instructed it, and which members are concerned
+    (member numbers, or a query); the count is previewed before anything is sent."""
+    return [
+        _input("members", "Tell the members concerned (Art. 34)?", {"type": "radio_buttons", "options": [
+            _option("notify", "Yes, on the clubs' instruction: the members named below"),
+            _option("exempt", "No: Art. 34(3) applies (say why below)")]}),
+        _input("instructed", "Clubs that instructed us to tell their members", {"type": "checkboxes", "options": [
+            _option(c.key, f"{c.code} — {c.name}") for c in clubs]}, optional=True),
+        _input("numbers", "Members concerned: member numbers (one per line or comma-separated)", _text(), optional=True),
+        _input("table", "…or: members with records in", {"type": "static_select", "options": [
+            _option(t, t.replace("_", " ")) for t in tables]}, optional=True),
+        _input("since", "…dated from", {"type": "datepicker"}, optional=True),
+        _input("until", "…to", {"type": "datepicker"}, optional=True),
+    ]
+
+
+def members_preview(breach: m.Breach, count: int, clubs: list) -> list[dict]:
+    """The count the DPO approves before any member is mailed."""
+    names = ", ".join(c.code for c in clubs if c.key in (breach.members_instructed or []))
+    text = (f"Art. 34 preview for {REF}{breach.id}: {count:,} member(s) with an email match the naming, in the "
+            f"clubs that instructed it ({names}). Nothing is sent until you press Send.")
+    blocks = [{"type": "section", "text": plain(text)}]
+    if count:
+        blocks.append({"type": "actions", "block_id": f"members-{breach.id}", "elements": [
+            {"type": "button", "action_id": "breach.members_send", "style": "primary",
+             "text": plain(f"Send to {count:,} member(s)"), "value": str(breach.id)}]})
+    return blocks
 
 
 def countdown(deadline: dt.datetime, now: dt.datetime) -> str:

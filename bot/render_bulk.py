@@ -37,7 +37,7 @@ def progress_text(run: m.BulkRun, rate: float | None) -> str:
 
 
 def bulk_blocks(run: m.BulkRun, *, samples: list[dict] | None = None, rate: float | None = None,
-                basis: str | None = None, with_buttons: bool = True) -> list[dict]:
+                basis: str | None = None, with_buttons: bool = True, notices: dict[str, int] | None = None) -> list[dict]:
     spec, preview = BulkSpec.from_json(run.spec), run.preview or {}
     blocks = [{"type": "header", "text": plain(title(run))},
               {"type": "section", "text": mrkdwn(_matches(run, spec, preview))}]
@@ -56,6 +56,8 @@ def bulk_blocks(run: m.BulkRun, *, samples: list[dict] | None = None, rate: floa
         blocks.append({"type": "section", "text": mrkdwn(progress_text(run, rate if run.status == m.RUNNING else None))})
     if run.status == m.DONE and run.counts:
         blocks.append({"type": "section", "text": plain(_summary(run))})
+    if notices:
+        blocks.append({"type": "section", "text": plain(_notices(notices))})
     blocks.append({"type": "context", "elements": [mrkdwn(_status(run))]})
     if with_buttons and run.status == m.AWAITING_APPROVAL:
         blocks.append({"type": "actions", "block_id": f"bulk-{run.id}", "elements": [
@@ -107,6 +109,16 @@ def _summary(run: m.BulkRun) -> str:
         parts.append(f"{tname}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items() if k != "erased"))
     residue = "" if run.residue is None else f". Residue: {run.residue} row(s) of the purged set still hold personal data"
     return "Done: " + " · ".join(parts) + residue + "."
+
+
+def _notices(by_status: dict[str, int]) -> str:
+    """The run's Art. 19 notices: one per erased subject and integration it was linked to."""
+    order = (m.NOTICE_SENT, m.NOTICE_PENDING, m.NOTICE_SENDING, m.NOTICE_RETRYING, m.NOTICE_WAITING, m.NOTICE_FAILED)
+    parts = [f"{by_status[k]:,} {k}" for k in order if by_status.get(k)]
+    text = f"Recipients told (Art. 19), one notice per subject and integration: {' · '.join(parts)}"
+    if by_status.get(m.NOTICE_FAILED):
+        text += ". Failed notices are listed in the audit log; the DPO must tell those recipients another way"
+    return text + "."
 
 
 def _status(run: m.BulkRun) -> str:

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jinja2 import Environment
-from sqlalchemy import Engine, column, func, select, table
+from sqlalchemy import Engine, column, false, func, select, table
 
 from gdpr import models as m
 from gdpr.breach_config import KINDS, SUBJECT_CATEGORIES, BreachConfig
+from gdpr.breach_targets import MemberTarget, dated_tables, target_condition
 from gdpr.breaches import REF, BreachService
 from gdpr.datamap import DataMap
 from gdpr.mail import MailError, Mailer, build_message
@@ -77,11 +78,19 @@ class BreachMail:
 
     # -- to the members --------------------------------------------------------------------------
     def _members(self, breach: m.Breach):  # noqa: ANN202
+        """The members the DPO named, in the clubs that instructed us to tell them (never a whole club)."""
         spec = self._map.subject("member")
         email = spec.display["email"][0]
         names = [column(c) for c in spec.display.get("name", ())]
-        cond = (column(spec.club).in_([int(c) if c.isdigit() else c for c in breach.clubs])) & column(email).isnot(None)
+        instructed = [int(c) if c.isdigit() else c for c in breach.members_instructed or []]
+        if not instructed or not breach.members_target:
+            return spec, email, names, false()
+        named = target_condition(self._map, MemberTarget.from_json(breach.members_target))
+        cond = column(spec.club).in_(instructed) & column(email).isnot(None) & named
         return spec, email, names, cond
+
+    def dated_tables(self) -> dict[str, str]:
+        return dated_tables(self._map, self._engine)
 
     def count_members(self, breach: m.Breach) -> int:
         spec, _, _, cond = self._members(breach)

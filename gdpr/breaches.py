@@ -16,6 +16,7 @@ from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.breach_config import BreachConfig
 from gdpr.db import Database
+from gdpr.breach_targets import MemberTarget
 from gdpr.errors import GdprError, NotAllowed, RequestNotFound, UsageError
 
 NOTICE_PENDING, NOTICE_SENDING, NOTICE_RETRYING = "pending", "sending", "retrying"
@@ -262,16 +263,35 @@ class BreachService:
                                                              f"{reasoning}")
         return self.get(breach_id)
 
-    def decide_members(self, *, breach_id: int, actor: Actor, notify: bool, reasoning: str) -> m.Breach:
+    def decide_members(self, *, breach_id: int, actor: Actor, notify: bool, reasoning: str,
+                       target: MemberTarget | None = None, instructed: list[str] | None = None) -> m.Breach:
+        """Record the Art. 34 decision. To tell members, the clubs that instructed it and the members named
+        are recorded and previewed (status 'previewed'); nothing is sent before `send_members`."""
         breach = self._managed(breach_id, actor)
-        if breach.members_decision == "notify":
+        if breach.members_status in ("queued", "running", "done"):
             raise GdprError(f"Members of {REF}{breach_id} are already being told.")
+        clubs = [c for c in instructed or [] if c in breach.clubs]
+        if notify and (target is None or not clubs):
+            raise GdprError("Tell members only on a club's instruction, and name the members concerned.")
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(
                 members_decision="notify" if notify else "exempt", members_reasoning=reasoning,
-                members_status="queued" if notify else None, members_updated_at=self.clock()))
-            self._event(s, breach_id, actor.user_id, "members",
-                        ("Members will be told (Art. 34): " if notify else "Members not told, Art. 34(3): ") + reasoning)
+                members_status="previewed" if notify else None, members_updated_at=self.clock(),
+                members_instructed=clubs if notify else None, members_target=target.to_json() if notify else None))
+            self._event(s, breach_id, actor.user_id, "members", (
+                f"Members to be told (Art. 34) on the instruction of {len(clubs)} club(s); {target.describe()}: "
+                if notify else "Members not told, Art. 34(3): ") + reasoning)
+        return self.get(breach_id)
+
+    def send_members(self, *, breach_id: int, actor: Actor, count: int) -> m.Breach:
+        """The DPO saw the previewed count and sends: the member notices are queued (once)."""
+        self._managed(breach_id, actor)
+        with self.db.session() as s:
+            moved = s.execute(update(m.Breach).where(m.Breach.id == breach_id, m.Breach.members_status == "previewed")
+                              .values(members_status="queued", members_updated_at=self.clock())).rowcount
+            if not moved:
+                raise GdprError(f"The member notices of {REF}{breach_id} are not waiting to be sent.")
+            self._event(s, breach_id, actor.user_id, "members_send", f"{count} member notice(s) approved for sending.")
         return self.get(breach_id)
 
     def update_facts(self, *, breach_id: int, actor: Actor, changes: dict[str, object]) -> m.Breach:

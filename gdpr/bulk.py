@@ -8,8 +8,8 @@ is run again after a crash finds nothing left to do twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Date, Engine, Select, and_, column, delete, func, literal, select, table
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,6 +30,7 @@ class Step:
     rows: int
     last_key: str
     counts: dict[str, dict[str, int]]
+    keys: list | None = None  # the batch's subjects or rows (None where they never reached Python)
 
 
 class BulkEngine:
@@ -147,14 +148,32 @@ class BulkEngine:
     def next_batch(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> list:  # noqa: ANN001
         return list(conn.execute(self._batch_query(spec, as_of, after)).scalars())
 
-    def step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:  # noqa: ANN001
-        """The next batch after `after`, done in the caller's transaction; None when nothing is left."""
+    def step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None,  # noqa: ANN001
+             before: Callable[[list], None] | None = None) -> Step | None:
+        """The next batch after `after`, done in the caller's transaction; None when nothing is left.
+        `before(keys)` runs once the batch is chosen and before it is applied (the Art. 19 outbox)."""
         if spec.action == "delete" and conn.dialect.name == "postgresql":
             return self._delete_step(conn, spec, as_of, after)
         keys = self.next_batch(conn, spec, as_of, after)
         if not keys:
             return None
-        return Step(rows=len(keys), last_key=str(keys[-1]), counts=self.apply(conn, spec, keys))
+        if before is not None:
+            before(keys)
+        return Step(rows=len(keys), last_key=str(keys[-1]), counts=self.apply(conn, spec, keys), keys=keys)
+
+    def recipients_of(self, conn, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]:  # noqa: ANN001
+        """An erase run's batch: (subject key, recipient, external id) per integration link (Art. 19)."""
+        return self._erasure.recipients_of(conn, kind=spec.subject, keys=keys) if spec.action == "erase" else []
+
+    def erased(self, spec: BulkSpec, keys: list[str]) -> list[str]:
+        """Of these subjects of an erase run, the ones erased by now."""
+        if spec.action != "erase" or not keys:
+            return []
+        key = column(self.key_column(spec))
+        with self._engine.connect() as conn:
+            return [str(k) for (k,) in conn.execute(select(key).select_from(table(spec.table)).where(
+                link_condition(key, [as_key(k) for k in keys], conn.dialect.name),
+                ~self._erasure.not_erased(spec.subject)))]
 
     def _delete_step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:  # noqa: ANN001
         """PostgreSQL: one statement per batch, and no key travels to Python and back. The batch is the

@@ -13,7 +13,8 @@ from gdpr import models as m
 from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database
-from gdpr.jobs import LeaseLost, heartbeat
+from gdpr.jobs import LeaseLost, heartbeat, resend
+from gdpr.notices import NoticeService
 from gdpr.retention import BulkSpec
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class BulkJob:
     max_attempts: int
     pause_s: float = 0.0  # breathing room for the platform's database between batches
     batch_retries: int = 3
+    notices: NoticeService | None = None  # Art. 19: the recipients of every erased subject are told
+    send_notice: Callable[[int, int], None] | None = None  # (notice id, delay ms)
 
     def run(self, *, run_id: int, owner: str) -> str:
         """Safe to run twice and to resume: finishes the run once, each row processed once."""
@@ -82,6 +85,7 @@ class BulkJob:
             if self.pause_s:
                 time.sleep(self.pause_s)
         still_mine()
+        self._settle_notices(run, spec)
         residue = self.engine.residue(spec, run.as_of)
         self.runs.finish(run=run, owner=owner, residue=residue)
         time.sleep(max(0.0, PROGRESS_EVERY_S - (time.monotonic() - last_update)))  # the card's pace holds to the end
@@ -115,11 +119,38 @@ class BulkJob:
             counts = {"export archives": {"deleted": self.engine.purge_exports()}}
             return self._book(run, owner, None, "all", counts["export archives"]["deleted"], counts)
         with self.writer.engine.begin() as conn:
-            step = self.engine.step(conn, spec, run.as_of, run.last_key)
+            step = self.engine.step(conn, spec, run.as_of, run.last_key, before=self._outbox(run, spec, conn))
             if step is None:
                 return False
             counts = _merge(run.counts or {}, step.counts)
-            return self._book(run, owner, conn if self.same_db else None, step.last_key, step.rows, counts)
+            booked = self._book(run, owner, conn if self.same_db else None, step.last_key, step.rows, counts)
+        if self.notices is not None and step.keys and spec.action == "erase":  # the batch committed: tell them
+            self._send(self.notices.release_run(run_id=run.id, keys=[str(k) for k in step.keys]))
+        return booked
+
+    # -- Art. 19: the same outbox as one erasure, one notice per subject and recipient -------------------
+    def _outbox(self, run: m.BulkRun, spec: BulkSpec, conn) -> Callable[[list], None] | None:  # noqa: ANN001
+        """Notices written before the batch commits (in its transaction when the databases are one)."""
+        if self.notices is None or spec.action != "erase":
+            return None
+        notices = self.notices
+        return lambda keys: notices.prepare_run(run_id=run.id, links=self.engine.recipients_of(conn, spec, keys),
+                                                conn=conn if self.same_db else None)
+
+    def _settle_notices(self, run: m.BulkRun, spec: BulkSpec) -> None:
+        """A crash between a batch's commit and its release left notices waiting: those of subjects now
+        erased are sent, those of subjects the run did not erase after all are dropped."""
+        if self.notices is None or spec.action != "erase":
+            return
+        waiting = self.notices.waiting_in_run(run.id)
+        erased = self.engine.erased(spec, waiting)
+        self._send(self.notices.release_run(run_id=run.id, keys=erased))
+        self.notices.discard_run(run_id=run.id, keys=sorted(set(waiting) - set(erased)))
+
+    def _send(self, ids: list[int]) -> None:
+        if self.send_notice is not None:
+            send = self.send_notice
+            resend(ids, lambda i: send(i, 0), label="notice ")  # one the broker refuses: the reconciler sends it
 
     def _book(self, run: m.BulkRun, owner: str, conn, last_key: str, rows: int, counts: dict) -> bool:  # noqa: ANN001
         """Write the checkpoint (in the batch's transaction when it can); the run in memory follows."""

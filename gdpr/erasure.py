@@ -183,6 +183,26 @@ class ErasureEngine:
                 out += [(str(p), str(e)) for p, e in rows]
         return out
 
+    def recipients_of(self, conn, *, kind: str, keys: list) -> list[tuple[str, str, str]]:  # noqa: ANN001
+        """(subject key, provider, external id) for every integration link of these subjects (bulk runs)."""
+        out = []
+        for spec in self._map.tables_for(kind):
+            if not spec.recipients:
+                continue
+            for link in self._map.links(spec, kind):
+                tbl = table(spec.name)
+                provider = column(spec.recipients["provider"], _selectable=tbl)
+                external = column(spec.recipients["external_id"], _selectable=tbl)
+                owner, source = column(link.column, _selectable=tbl), tbl
+                if link.via is not None:  # a link row of a record that became the subject
+                    earlier = table(link.via.table)
+                    source = tbl.join(earlier, owner == column(link.via.key, _selectable=earlier))
+                    owner = column(link.via_column, _selectable=earlier)
+                rows = conn.execute(select(owner, provider, external).select_from(source)
+                                    .where(link_condition(owner, keys, conn.dialect.name)))
+                out += [(str(k), str(p), str(e)) for k, p, e in rows]
+        return out
+
     def recipients(self, *, kind: str, key: str) -> list[tuple[str, str]]:
         """(provider, external id) for every integration the subject is linked to."""
         with self._engine.connect() as conn:

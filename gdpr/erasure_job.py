@@ -100,14 +100,20 @@ class NoticeJob:
     notices: NoticeService
     delivery: ErasureDelivery
     send_notice: Callable[[int, int], None]
+    run_notices_changed: Callable[[int], None] | None = None  # (run id): refresh the run's card
 
     def run(self, *, notice_id: int) -> str:
         """Deliver one notice (or schedule its retry), then settle the request when all are settled."""
-        status, delay, request_id = self.notices.deliver(notice_id=notice_id)
-        if request_id is None:
+        status, delay, notice = self.notices.deliver(notice_id=notice_id)
+        if notice is None:
             return status
         if delay is not None:
             self.send_notice(notice_id, int(delay.total_seconds() * 1000))
+        if notice.request_id is None:  # a bulk run's notice: its card shows the run's recipients
+            if self.run_notices_changed is not None:
+                self.run_notices_changed(notice.run_id)
+            return status
+        request_id = notice.request_id
         settled = self.notices.settle_request(request_id=request_id)
         req = self.requests.get(request_id)
         self.delivery.notices_changed(req)

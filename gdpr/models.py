@@ -114,10 +114,14 @@ NOTICE_SETTLED = (NOTICE_SENT, NOTICE_IMPOSSIBLE)
 
 class Notice(Base):
     __tablename__ = "erasure_notices"
-    __table_args__ = (UniqueConstraint("request_id", "recipient"),)
+    __table_args__ = (UniqueConstraint("request_id", "recipient"),
+                      UniqueConstraint("run_id", "subject_key", "recipient", name="uq_notice_run_subject"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("subject_requests.id"), index=True)
+    # A notice belongs to an erasure request, or to a bulk run and one of its subjects (internal key only)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("subject_requests.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_runs.id", name="fk_notice_run"), index=True)
+    subject_key: Mapped[str | None] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), index=True)
     external_ref: Mapped[str | None] = mapped_column(Text)  # encrypted; cleared once delivered
@@ -236,7 +240,10 @@ class Breach(Base):
     members_total: Mapped[int] = mapped_column(Integer, default=0)
     members_done: Mapped[int] = mapped_column(Integer, default=0)
     members_last_key: Mapped[str | None] = mapped_column(String(64))
-    members_status: Mapped[str | None] = mapped_column(String(16))  # queued | running | done
+    members_status: Mapped[str | None] = mapped_column(String(16))  # previewed | queued | running | done
+    # Art. 34: the clubs (controllers) that instructed us to tell their members, and whom the DPO named
+    members_instructed: Mapped[list | None] = mapped_column(JSON)  # club keys
+    members_target: Mapped[dict | None] = mapped_column(JSON)  # breach_targets.MemberTarget
     members_ts: Mapped[str | None] = mapped_column(String(32))  # the progress message
     members_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # stalled job: re-sent
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from cryptography.fernet import Fernet
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
@@ -90,6 +90,16 @@ def backoff(attempts: int, base_s: float = BACKOFF_BASE_S) -> dt.timedelta:
     return dt.timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
 
 
+def _unique(rows: list[dict]) -> list[dict]:
+    """One notice per (subject, recipient), even when a subject has two links to the same recipient."""
+    seen, out = set(), []
+    for r in rows:
+        if (r["subject_key"], r["recipient"]) not in seen:
+            seen.add((r["subject_key"], r["recipient"]))
+            out.append(r)
+    return out
+
+
 class NoticeService:
     def __init__(self, db: Database, audit: AuditLog, secret: bytes, recipients: dict[str, Recipient], *,
                  clock: Callable[[], dt.datetime], max_attempts: int = 6, backoff_s: float = BACKOFF_BASE_S,
@@ -127,23 +137,79 @@ class NoticeService:
                       .values(status=m.NOTICE_PENDING, next_attempt_at=now))
         return [n.id for n in self.for_request(request_id) if n.status == m.NOTICE_PENDING]
 
-    def deliver(self, *, notice_id: int) -> tuple[str, dt.timedelta | None, int | None]:
-        """Send one notice if it is due; returns its new status, the retry delay, and its request id."""
+    # -- bulk erasures (retention policies, CRM purges): one notice per subject and recipient ---------
+    def prepare_run(self, *, run_id: int, links: list[tuple[str, str, str]], conn=None) -> None:  # noqa: ANN001
+        """Before a batch commits: a waiting notice per (subject key, recipient, external id), through `conn`
+        (the batch's own transaction, when state and system are one database) or committed to the state
+        DB first; `release_run` makes them sendable once the batch committed. A batch run again adds nothing."""
+        keys = sorted({k for k, _, _ in links})
+        if not keys:
+            return
+        n = m.Notice.__table__
+        existing_q = select(n.c.subject_key, n.c.recipient).where(n.c.run_id == run_id, n.c.subject_key.in_(keys))
+        rows = [{"run_id": run_id, "subject_key": key, "recipient": provider, "attempts": 0,
+                 "status": m.NOTICE_WAITING, "external_ref": self._fernet.encrypt(external.encode()).decode()}
+                for key, provider, external in sorted(set(links))]
+        if conn is not None:
+            seen = set(map(tuple, conn.execute(existing_q)))
+            fresh = [r for r in rows if (r["subject_key"], r["recipient"]) not in seen]
+            if fresh:
+                conn.execute(n.insert(), _unique(fresh))
+            return
+        with self.db.session() as s:
+            seen = set(map(tuple, s.execute(existing_q)))
+            fresh = [r for r in rows if (r["subject_key"], r["recipient"]) not in seen]
+            if fresh:
+                s.execute(n.insert(), _unique(fresh))
+
+    def release_run(self, *, run_id: int, keys: list[str] | None = None) -> list[int]:
+        """The batch with these subjects committed (None: every subject still waiting); returns the
+        ids now sendable. At a run's end, waiting notices of subjects that were not erased are dropped
+        by `discard_run`."""
+        cond = [m.Notice.run_id == run_id, m.Notice.status == m.NOTICE_WAITING]
+        if keys is not None:
+            cond.append(m.Notice.subject_key.in_(keys))
+        with self.db.session() as s:
+            ids = list(s.execute(select(m.Notice.id).where(*cond)).scalars())
+            if ids:
+                s.execute(update(m.Notice).where(m.Notice.id.in_(ids))
+                          .values(status=m.NOTICE_PENDING, next_attempt_at=self.clock()))
+        return ids
+
+    def waiting_in_run(self, run_id: int) -> list[str]:
+        with self.db.session() as s:
+            return sorted(set(s.execute(select(m.Notice.subject_key).where(
+                m.Notice.run_id == run_id, m.Notice.status == m.NOTICE_WAITING)).scalars()))
+
+    def discard_run(self, *, run_id: int, keys: list[str]) -> None:
+        """Waiting notices of subjects the run did not erase after all (they no longer matched)."""
+        with self.db.session() as s:
+            s.execute(m.Notice.__table__.delete().where(m.Notice.run_id == run_id, m.Notice.subject_key.in_(keys),
+                                                         m.Notice.status == m.NOTICE_WAITING))
+
+    def run_summary(self, run_id: int) -> dict[str, int]:
+        """Notices of a bulk run by status (for its card and its audit events)."""
+        with self.db.session() as s:
+            return dict(s.execute(select(m.Notice.status, func.count()).where(m.Notice.run_id == run_id)
+                                  .group_by(m.Notice.status)).all())
+
+    def deliver(self, *, notice_id: int) -> tuple[str, dt.timedelta | None, m.Notice | None]:
+        """Send one notice if it is due; returns its new status, the retry delay, and the notice."""
         n = self._claim(notice_id)
         if n is None:
             return "skipped", None, None
-        reference = f"R-{n.request_id}"
+        reference = f"R-{n.request_id}" if n.request_id is not None else f"P-{n.run_id}"
+        key = f"{reference}:{n.recipient}" if n.request_id is not None else f"P-{n.run_id}:N-{n.id}:{n.recipient}"
         recipient = self.recipients.get(n.recipient)
-        status = 0 if recipient is None else self._post(recipient, self._payload(n, reference),
-                                                        f"{reference}:{n.recipient}")
+        status = 0 if recipient is None else self._post(recipient, self._payload(n, reference), key)
         if 200 <= status < 300:
-            return self._settle(n, m.NOTICE_SENT, None), None, n.request_id
+            return self._settle(n, m.NOTICE_SENT, None), None, n
         error = "no endpoint configured" if recipient is None else (f"HTTP {status}" if status else "unreachable")
         if recipient is None or n.attempts >= self.max_attempts:
-            return self._settle(n, m.NOTICE_FAILED, error), None, n.request_id
+            return self._settle(n, m.NOTICE_FAILED, error), None, n
         delay = backoff(n.attempts, self._backoff_s)
         self._settle(n, m.NOTICE_RETRYING, error, next_at=self.clock() + delay)
-        return m.NOTICE_RETRYING, delay, n.request_id
+        return m.NOTICE_RETRYING, delay, n
 
     def _claim(self, notice_id: int) -> m.Notice | None:
         now = self.clock()
@@ -166,7 +232,7 @@ class NoticeService:
         with self.db.session() as s:
             s.execute(update(m.Notice).where(m.Notice.id == n.id, m.Notice.status == m.NOTICE_SENDING).values(**values))
             self.audit.record(s, actor="gdpr-bot", action=f"notice.{status}", request_id=n.request_id,
-                              recipient=n.recipient, attempt=n.attempts, error=error)
+                              run_id=n.run_id, recipient=n.recipient, attempt=n.attempts, error=error)
         return status
 
     def retry(self, *, notice_id: int, actor_id: str, allowed: bool) -> m.Notice:

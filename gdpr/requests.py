@@ -131,8 +131,9 @@ class RequestService:
             done = s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id,
                                                             m.SubjectRequest.status.in_(m.DECIDABLE))
                              .values(**values)).rowcount
-            if done != 1:
-                raise AlreadyDecided(f"R-{request_id} was already decided ({req.status.replace('_', ' ')}).")
+            if done != 1:  # say what it is now, not what it was when this decision began
+                now_status = s.execute(select(m.SubjectRequest.status).where(m.SubjectRequest.id == request_id)).scalar()
+                raise AlreadyDecided(f"R-{request_id} was already decided ({str(now_status).replace('_', ' ')}).")
             s.add(m.Decision(request_id=request_id, decision=status, user_id=actor.user_id,
                              role=actor.role_label, reason=reason, at=now))
             self.audit.record(s, actor=actor.user_id, action=f"request.{status}", request_id=request_id,

@@ -102,7 +102,19 @@ class Policy:
     spec: BulkSpec
 
     def trigger(self) -> CronTrigger:
-        return CronTrigger.from_crontab(self.schedule, timezone=dt.timezone.utc)
+        return cron_trigger(self.schedule)
+
+
+DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_trigger(schedule: str) -> CronTrigger:
+    """A standard crontab line (UTC). APScheduler 3 numbers weekdays from Monday = 0, cron from Sunday = 0
+    (and 7): the day-of-week field's numbers are turned into names first, so '1' means Monday as in cron."""
+    fields = schedule.split()
+    if len(fields) == 5:  # a wrong count is left to APScheduler's own error
+        fields[4] = re.sub(r"(?<![/\d])([0-7])(?!\d)", lambda m: DAYS[int(m.group(1))], fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -177,7 +189,7 @@ def _policy(doc: Located, name: str, raw: object, datamap: DataMap, batch_size: 
     basis = doc.require(raw, at, "basis")
     schedule = doc.require(raw, at, "schedule")
     try:
-        CronTrigger.from_crontab(schedule, timezone=dt.timezone.utc)
+        cron_trigger(schedule)
     except ValueError as exc:
         raise doc.error(at + ("schedule",), f"not a cron schedule ('m h dom mon dow'): {exc}") from None
     approval = raw.get("approval", "required")

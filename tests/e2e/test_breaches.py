@@ -13,6 +13,7 @@ from sqlalchemy import text
 from bot.runtime import housekeeping_pass
 from devslack.driver import wait_for
 from gdpr import models as m
+from gdpr.breach_targets import MemberTarget
 from gdpr.crypto import read_aes_zip
 from tests.conftest import ROOT, make_system
 from tests.helpers import DPO, STRANGER, SUPPORT, block_texts, ephemerals, wait_ephemeral
@@ -128,22 +129,44 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
                      timeout=20, what="the alert to show the clubs notified")
     assert "bruges: :warning: no GDPR contact" in shown
 
-    # High risk: the members of the affected clubs are told, in batches, with a progress bar.
-    click(desk, DPO, "breach.assess", f"{breach_id}:high", breach_id)
-    desk.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
-        "members": {"type": "radio_buttons", "selected_option": {"value": "notify"}},
-        "reasoning": "Bank account numbers and emails together: a high risk of fraud for members."})
+    # High risk: members are told only on the clubs' instruction, only those the DPO names, after a preview.
     with desk.services.system.engine.connect() as conn:
-        members = conn.execute(text("SELECT COUNT(*) FROM members WHERE club_id IN (1, 2, 5) "
-                                    "AND email IS NOT NULL")).scalar_one()
+        named = conn.execute(text("SELECT member_number FROM members WHERE club_id IN (1, 2) AND email IS NOT NULL "
+                                  "ORDER BY id LIMIT 5")).scalars().all()
+        bruges = conn.execute(text("SELECT member_number FROM members WHERE club_id = 5 AND email IS NOT NULL "
+                                   "ORDER BY id LIMIT 1")).scalar_one()  # bruges gave no instruction
+        everyone = conn.execute(text("SELECT COUNT(*) FROM members WHERE club_id IN (1, 2, 5)")).scalar_one()
+    click(desk, DPO, "breach.assess", f"{breach_id}:high", breach_id)
+    notify = {"type": "radio_buttons", "selected_option": {"value": "notify"}}
+    reasoning = "Bank account numbers and emails together: a high risk of fraud for members."
+    instructed = {"type": "checkboxes", "selected_options": [{"value": CLUBS["antwerp-north"]}, {"value": CLUBS["ghent-centre"]}]}
+    refused = desk.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
+        "members": notify, "reasoning": reasoning, "numbers": "\n".join(named)})
+    assert "instructed" in refused.json["errors"]  # no club instruction, no member notices
+    refused = desk.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
+        "members": notify, "reasoning": reasoning, "instructed": instructed})
+    assert "numbers" in refused.json["errors"]  # nobody named: never 'everyone' by default
+    refused = desk.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
+        "members": notify, "reasoning": reasoning, "instructed": instructed, "numbers": f"{named[0]}, jan@example.com"})
+    assert "not a member number" in refused.json["errors"]["numbers"] and "jan@" not in json.dumps(refused.json)
+    ok = desk.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
+        "members": notify, "reasoning": reasoning, "instructed": instructed, "numbers": "\n".join(named + [bruges])})
+    assert ok.status == 200 and not ok.body
+    breach = desk.services.breaches.get(breach_id)
+    preview = wait_for(lambda: [r for r in desk.standin.thread(breach.channel_id, breach.message_ts)
+                                if "Art. 34 preview" in (r.get("text") or "")], timeout=20, what="the preview")[0]
+    assert "5 member(s)" in block_texts(preview) and "antwerp-north, ghent-centre" in block_texts(preview)
+    assert len(smtp.received) == 2 and desk.services.breaches.get(breach_id).members_status == "previewed"
+    desk.slack.click(DPO, "breach.members_send", str(breach_id), preview["channel"], preview["ts"])
+    desk.slack.click(DPO, "breach.members_send", str(breach_id), preview["channel"], preview["ts"])  # a double click
     breach = wait_for(lambda: (b := desk.services.breaches.get(breach_id)).members_status == "done" and b,
                       timeout=120, what="the member notices")
-    assert breach.members_done == breach.members_total == members > 40
-    assert len(smtp.received) == 2 + members
+    assert breach.members_done == breach.members_total == 5 and everyone > 40
+    assert len(smtp.received) == 2 + 5 and breach.members_instructed == [CLUBS["antwerp-north"], CLUBS["ghent-centre"]]
     progress = wait_for(lambda: [r for r in desk.standin.thread(breach.channel_id, breach.message_ts)
                                  if "Member notices" in (r.get("text") or "") and "done" in r["text"]],
                         timeout=20, what="the progress message at 100%")
-    assert "100%" in progress[0]["text"] and f"{members:,} / {members:,}" in progress[0]["text"]
+    assert "100%" in progress[0]["text"] and "5 / 5" in progress[0]["text"]
     member_mail = next(msg for rcpts, msg in smtp.received if rcpts[0].endswith(("gmail.com", "telenet.be",
                                                                                    "proximus.be", "outlook.com")))
     assert "What you can do to protect yourself" in member_mail.get_payload(decode=True).decode()
@@ -337,8 +360,13 @@ def test_a_member_notice_job_that_never_ran_is_sent_again_by_the_reconciler(sqli
     try:
         breach_id = report(system, clubs=[LEUVEN])
         dpo = system.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
+        with system.services.system.engine.connect() as conn:
+            numbers = conn.execute(text("SELECT member_number FROM members WHERE club_id = 4 AND email IS NOT NULL "
+                                        "ORDER BY id LIMIT 3")).scalars().all()
         system.services.breaches.decide_members(breach_id=breach_id, actor=dpo, notify=True,
-                                                reasoning="High risk; the job's enqueue is lost (Redis down).")
+                                                reasoning="High risk; the job's enqueue is lost (Redis down).",
+                                                target=MemberTarget(numbers=tuple(numbers)), instructed=[LEUVEN])
+        system.services.breaches.send_members(breach_id=breach_id, actor=dpo, count=3)
         assert system.services.breaches.get(breach_id).members_status == "queued" and smtp.received == []
         with system.services.db.session() as s:  # quiet for longer than REQUEUE_AFTER_SECONDS
             s.execute(text("UPDATE breaches SET members_updated_at = :t"),
@@ -346,6 +374,6 @@ def test_a_member_notice_job_that_never_ran_is_sent_again_by_the_reconciler(sqli
         system.services.reconcile()
         done = wait_for(lambda: (b := system.services.breaches.get(breach_id)).members_status == "done" and b,
                         timeout=60, what="the member notices")
-        assert done.members_done == done.members_total == len(smtp.received) > 0
+        assert done.members_done == done.members_total == len(smtp.received) == 3
     finally:
         system.stop()

@@ -127,3 +127,19 @@ def test_the_bar_reaches_100_percent_only_when_everything_is_done() -> None:
     from bot.render_bulk import progress_bar
     assert progress_bar(99_999, 100_000).endswith(" 99%") and "░" in progress_bar(99_999, 100_000)
     assert progress_bar(100_000, 100_000).endswith(" 100%") and "░" not in progress_bar(100_000, 100_000)
+
+
+@pytest.mark.parametrize("schedule, weekday", [("30 3 * * 1", "Monday"), ("0 9 * * 0", "Sunday"), ("0 9 * * 7", "Sunday"),
+                                               ("0 9 * * 5", "Friday"), ("0 9 * * mon", "Monday")])
+def test_weekdays_are_numbered_as_in_cron(schedule: str, weekday: str) -> None:
+    from gdpr.retention import cron_trigger
+    after = dt.datetime(2026, 11, 27, 12, tzinfo=dt.timezone.utc)  # a Friday
+    assert cron_trigger(schedule).get_next_fire_time(None, after).strftime("%A") == weekday
+
+
+def test_a_weekday_range_and_a_step_keep_their_meaning() -> None:
+    from gdpr.retention import cron_trigger
+    after = dt.datetime(2026, 11, 28, 12, tzinfo=dt.timezone.utc)  # a Saturday
+    assert cron_trigger("0 9 * * 1-5").get_next_fire_time(None, after).strftime("%A") == "Monday"
+    fires = cron_trigger("0 9 */2 * *").get_next_fire_time(None, after)
+    assert fires.day % 2 == 1  # day-of-month steps are untouched

@@ -40,13 +40,21 @@ def register(app, services, actors, followups) -> None:  # noqa: ANN001
         ack()
         value = _value(body)
         breach_id, risk = _breach_id(value), value.split(":", 1)[-1]
-        services.breaches.ensure_manager(breach_id=breach_id, actor=actors.actor(body["user"]["id"]))
+        breach = services.breaches.ensure_manager(breach_id=breach_id, actor=actors.actor(body["user"]["id"]))
         blocks = [reason_blocks("Reasoning (why the clubs and the authority are or are not told)", block="reasoning")]
         if risk == "high":
-            blocks.insert(0, members_choice())
+            blocks = members_choice(services.breach_mail.clubs(breach.clubs),
+                                    sorted(services.breach_mail.dated_tables())) + blocks
         client.views_open(trigger_id=body["trigger_id"], view=modal(
             "breach.assess", f"{breach_id}:{'high' if risk == 'high' else 'not_high'}",
             f"Risk {REF}{breach_id}", blocks))
+
+    @app.action("breach.members_send")
+    def members_send(ack, body, client):  # noqa: ANN001
+        ack()
+        actor, breach_id = actors.actor(body["user"]["id"]), _breach_id(_value(body))
+        followups.submit(lambda: breach_ops.send_members(services, actor, breach_id),
+                         user=actor.user_id, channel=body["channel"]["id"])
 
     @app.action("breach.snooze")
     def snooze(ack, body, client):  # noqa: ANN001

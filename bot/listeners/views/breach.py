@@ -60,6 +60,8 @@ def register(app, services, actors, followups) -> None:  # noqa: ANN001
         v, errors = breach_ops.reasons(view, "reasoning")
         if "members" in v and not v["members"]:
             errors["members"] = "Choose one."
+        if v.get("members") == "notify":
+            v["target"] = breach_ops.read_members(services, v, errors)
         if errors:
             ack(response_action="errors", errors=errors)
             return
