@@ -175,7 +175,8 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     # the Slack copy of an archive is withdrawn by the presenter (the closure reads `services` when called)
     exports = ExportFiles(requests, settings.export_dir, dt.timedelta(days=settings.export_ttl_days),
                           withdraw=lambda req, why: _slack_delivery(services).withdraw_file(req, why))
-    bulk = BulkEngine(system.engine, datamap, erasure, directory, exports)
+    bulk = BulkEngine(system.engine, datamap, erasure, directory, exports,
+                      None if settings.smtp_url else settings.outbox_dir)
     breach_config = load_breach_config(config / "breaches.yaml")
     breaches = BreachService(db, audit, breach_config, requests.clock)
     services = Services(

@@ -13,6 +13,11 @@ NOTICE_LABEL = {"pending": ":hourglass: queued", "sending": ":arrow_right: sendi
                 "sent": ":white_check_mark: notified", "no_contact": ":warning: no GDPR contact: tell this club by other means"}
 
 
+def emoji_text(text: str) -> dict:
+    """Plain text whose :emoji: codes Slack renders; still never parsed as mrkdwn or mentions."""
+    return {"type": "plain_text", "text": text[:2000] or " ", "emoji": True}
+
+
 def _option(value: str, label: str) -> dict:
     return {"text": plain(label[:75]), "value": value}
 
@@ -135,13 +140,14 @@ def alert_blocks(breach: m.Breach, notices: list[m.BreachNotice], clubs: list, d
             if notice.status == "sent":
                 state += f" {notice.sent_at:%d %b %H:%M} UTC (phase {notice.phase})"
         lines.append(f"{label}: {state}")
-    blocks.append({"type": "section", "text": plain("Clubs: " + " · ".join(lines))})
+    blocks.append({"type": "section", "text": emoji_text("Clubs: " + " · ".join(lines))})
     facts = [f"Risk to people: {breach.risk.replace('_', ' ')}"]
     if breach.members_decision == "exempt":
         facts.append("Members not told (Art. 34(3))")
     elif breach.members_decision == "notify":
         facts.append(f"Members told: {breach.members_done:,} / {breach.members_total:,}")
-    blocks.append({"type": "context", "elements": [plain(" · ".join(facts) + f" · reported by {breach.reported_by}")]})
+    blocks.append({"type": "context", "elements": [plain(" · ".join(facts)),
+                                                   mrkdwn(f"reported by <@{breach.reported_by}>")]})
     if breach.status != m.BREACH_CLOSED:
         value = str(breach.id)
         blocks.append({"type": "actions", "block_id": f"breach-{breach.id}", "elements": [

@@ -5,6 +5,7 @@ import datetime as dt
 
 from bot.render import escape, mrkdwn, plain, reason_modal
 from gdpr import models as m
+from gdpr.bulk import FILE_ACTIONS
 from gdpr.retention import BulkSpec
 
 BAR = 20
@@ -14,7 +15,7 @@ LABEL = {
     m.FAILED: ":x: failed", m.REJECTED: ":no_entry: rejected",
 }
 WHAT = {"erase": "anonymised by the data map's erasure rules", "delete": "deleted", "anonymise": "anonymised",
-        "exports": "deleted", "release": "released from their ended legal hold: given the table's erasure rule"}
+        "exports": "deleted", "outbox": "deleted", "release": "released from their ended legal hold: given the table's erasure rule"}
 
 
 def title(run: m.BulkRun) -> str:
@@ -70,7 +71,7 @@ def bulk_blocks(run: m.BulkRun, *, samples: list[dict] | None = None, rate: floa
 
 def _matches(run: m.BulkRun, spec: BulkSpec, preview: dict) -> str:
     what = "CRM leads" if spec.subject == "lead" else ("members" if spec.subject == "member" else
-                                                        "export archives" if spec.action == "exports" else "rows")
+                                                        FILE_ACTIONS.get(spec.action, "rows"))
     where = f" of `{escape(spec.table)}`" if spec.table and spec.action != "erase" else ""
     share = preview.get("share")
     share_text = f" — {share:.1%} of the table" if share else ""

@@ -59,7 +59,7 @@ class BreachMail:
             self.breaches.notice_failed(notice, "no GDPR contact", MAX_BACKOFF)
             return "no contact"
         body = self._templates.get_template("breach_club_notice.txt.j2").render(
-            breach=breach, notice=notice, club=club, ref=f"{REF}{breach.id}",
+            breach=breach, notice=notice, club=club, ref=f"{REF}{breach.id}", processor=self._map.processor,
             kinds=[KINDS.get(k, k) for k in breach.kinds],
             subject_categories=[SUBJECT_CATEGORIES.get(c, c) for c in breach.subject_categories])
         subject = (f"{'Follow-up: ' if notice.phase > 1 else ''}Personal data breach {REF}{breach.id} "

@@ -347,7 +347,8 @@ class BreachService:
 
 
 class LateNotice(GdprError):
-    """Notices past `late_after_hours` need the reasons for the delay (Art. 33(1), last sentence)."""
+    """Notices past `late_after_hours` carry the reasons for the delay: a processor owes notice without
+    undue delay (Art. 33(2)); its reasons let the club give its own under Art. 33(1)."""
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

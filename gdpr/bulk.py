@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Date, Engine, Select, and_, column, delete, func, literal, select, table
 from sqlalchemy.sql.elements import ColumnElement
@@ -22,6 +23,7 @@ from gdpr.retention import BulkSpec, cutoff
 from gdpr.subjects import SubjectDirectory
 
 SAMPLES = 3
+FILE_ACTIONS = {"exports": "export archives", "outbox": "sent mail (.eml files)"}  # files, not rows
 
 
 @dataclass
@@ -35,10 +37,11 @@ class Step:
 
 class BulkEngine:
     def __init__(self, engine: Engine, datamap: DataMap, erasure: ErasureEngine, directory: SubjectDirectory,
-                 exports: ExportFiles | None = None) -> None:
-        """`exports` runs the export-files policy (None where no such policy runs: ledger replay)."""
+                 exports: ExportFiles | None = None, outbox: Path | None = None) -> None:
+        """`exports` runs the export-files policy, `outbox` is the mail folder the outbox policy clears
+        (None where no such policy runs: ledger replay)."""
         self._engine, self._map, self._erasure, self._directory = engine, datamap, erasure, directory
-        self._exports = exports
+        self._exports, self._outbox = exports, outbox
 
     # -- matching --------------------------------------------------------------------------------
     def key_column(self, spec: BulkSpec) -> str:
@@ -76,6 +79,8 @@ class BulkEngine:
     def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None) -> int:
         if spec.action == "exports":
             return self._exports.count_due() if self._exports else 0
+        if spec.action == "outbox":
+            return len(self._old_mail(spec, as_of))
         cond = self.match(spec, as_of)
         if after is not None:
             cond = and_(cond, column(self.key_column(spec)) > as_key(after))
@@ -93,9 +98,9 @@ class BulkEngine:
     def preview(self, spec: BulkSpec, as_of: dt.datetime) -> dict:
         """Counts, per club, oldest and newest, masked samples, effects per table. No personal data
         except the masked samples, which are rendered on the card and never stored."""
-        if spec.action == "exports":
+        if spec.action in FILE_ACTIONS:
             return {"total": self.count(spec, as_of), "table_rows": None, "share": None, "clubs": {},
-                    "oldest": None, "newest": None, "effects": [{"table": "export archives", "action": "delete"}]}
+                    "oldest": None, "newest": None, "effects": [{"table": FILE_ACTIONS[spec.action], "action": "delete"}]}
         cond = self.match(spec, as_of)
         tbl = table(spec.table)
         with self._engine.connect() as conn:
@@ -203,11 +208,28 @@ class BulkEngine:
         """Archives past their TTL (both copies: server and Slack thread) and stray files."""
         return self._exports.expire() if self._exports else 0
 
+    def purge_files(self, spec: BulkSpec, as_of: dt.datetime) -> int:
+        """A file policy's work: export archives past their TTL, or sent mail older than `older_than`."""
+        if spec.action == "exports":
+            return self.purge_exports()
+        gone = 0
+        for path in self._old_mail(spec, as_of):
+            path.unlink(missing_ok=True)
+            gone += 1
+        return gone
+
+    def _old_mail(self, spec: BulkSpec, as_of: dt.datetime) -> list[Path]:
+        """`.eml` files of the mail outbox (no SMTP_URL) older than the policy's `older_than`."""
+        if self._outbox is None or not self._outbox.is_dir() or not spec.older_than:
+            return []
+        limit = cutoff(as_of, spec.older_than).timestamp()
+        return sorted(p for p in self._outbox.glob("*.eml") if p.is_file() and p.stat().st_mtime < limit)
+
     # -- after the run -----------------------------------------------------------------------------
     def residue(self, spec: BulkSpec, as_of: dt.datetime) -> int:
         """Rows of the purged set that still hold personal data: subjects or rows not yet erased, and
         rows of tables the data map deletes that still point at a purged subject (legal holds excepted)."""
-        if spec.action in ("exports", "delete", "release"):
+        if spec.action in (*FILE_ACTIONS, "delete", "release"):
             return self.count(spec, as_of)
         with self._engine.connect() as conn:
             left = conn.execute(select(func.count()).select_from(table(spec.table)).where(

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy.exc import DBAPIError
 
 from gdpr import models as m
-from gdpr.bulk import BulkEngine
+from gdpr.bulk import FILE_ACTIONS, BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database
 from gdpr.jobs import LeaseLost, heartbeat, resend
@@ -113,11 +113,11 @@ class BulkJob:
         run.last_key, run.done, run.counts = stored.last_key, stored.done, stored.counts
 
     def _batch_once(self, run: m.BulkRun, spec: BulkSpec, owner: str) -> bool:
-        if spec.action == "exports":
+        if spec.action in FILE_ACTIONS:  # files are no rows: one step, then done
             if run.last_key == "all":
                 return False
-            counts = {"export archives": {"deleted": self.engine.purge_exports()}}
-            return self._book(run, owner, None, "all", counts["export archives"]["deleted"], counts)
+            gone = self.engine.purge_files(spec, run.as_of)
+            return self._book(run, owner, None, "all", gone, {FILE_ACTIONS[spec.action]: {"deleted": gone}})
         with self.writer.engine.begin() as conn:
             step = self.engine.step(conn, spec, run.as_of, run.last_key, before=self._outbox(run, spec, conn))
             if step is None:

@@ -32,6 +32,7 @@ class HoldSpec:
     years: int
     since: str
     keeps: tuple[str, ...] | None = None  # what the legal basis needs; None: the whole row is kept as it is
+    starts_at_erasure: bool = False  # a row with no `since` date gets the erasure's date: its hold starts then
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class ControllerSpec:
     name: str
     contact_name: str
     contact_email: str
+    country: str | None = None
 
 
 @dataclass
@@ -100,6 +102,17 @@ class DataMap:
     recipients: dict[str, dict]
     controllers: ControllerSpec
     non_personal_tables: dict[str, str] = field(default_factory=dict)
+    disclosures: dict = field(default_factory=dict)
+
+    @property
+    def processor(self) -> dict[str, str]:
+        """The platform's one name and role, for exports and breach notices alike."""
+        return self.disclosures["processor"]
+
+    def authority(self, country: str | None) -> dict[str, str]:
+        """The supervisory authority of a club's country (or the default one)."""
+        found = self.disclosures["supervisory_authorities"]
+        return found.get(str(country or "").upper()) or found[found["default"]]
 
     def tables_for(self, kind: str) -> list[TableSpec]:
         """Every table holding rows of a subject of this type, directly or through a record that became it."""
@@ -138,9 +151,27 @@ def load_datamap(path: Path) -> DataMap:
     tables = {k: _table(doc, k, v, recipients, subjects) for k, v in doc.require(data, (), "tables", dict).items()}
     ctl = doc.require(data, (), "controllers", dict)
     controllers = ControllerSpec(**{f: doc.require(ctl, ("controllers",), f) for f in
-                                    ("table", "key", "code", "name", "contact_name", "contact_email")})
+                                    ("table", "key", "code", "name", "contact_name", "contact_email")},
+                                 country=ctl.get("country"))
     return DataMap(path=path, subjects=subjects, tables=tables, recipients=recipients, controllers=controllers,
-                   non_personal_tables=data.get("non_personal_tables") or {})
+                   non_personal_tables=data.get("non_personal_tables") or {}, disclosures=_disclosures(doc, data))
+
+
+def _disclosures(doc: Located, data: dict) -> dict:
+    at = ("disclosures",)
+    raw = doc.require(data, (), "disclosures", dict)
+    processor = doc.require(raw, at, "processor", dict)
+    for key in ("name", "role"):
+        doc.require(processor, at + ("processor",), key)
+    authorities = doc.require(raw, at, "supervisory_authorities", dict)
+    default = doc.require(authorities, at + ("supervisory_authorities",), "default")
+    if default not in authorities:
+        raise doc.error(at + ("supervisory_authorities", "default"), f"'{default}' has no entry of its own")
+    for country, entry in authorities.items():
+        if country != "default":
+            for key in ("name", "address", "url"):
+                doc.require(entry, at + ("supervisory_authorities", country), key)
+    return raw
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -204,7 +235,8 @@ def _erasure(doc: Located, at: tuple, raw: dict | None) -> ErasureSpec:
             raise doc.error(at + ("hold", "keeps"), "expected a list of the columns the legal basis needs")
         hold = HoldSpec(reason=doc.require(h, at + ("hold",), "reason"), years=doc.require(h, at + ("hold",), "years", int),
                         since=doc.require(h, at + ("hold",), "since"),
-                        keeps=tuple(str(c) for c in keeps) if keeps is not None else None)
+                        keeps=tuple(str(c) for c in keeps) if keeps is not None else None,
+                        starts_at_erasure=bool(h.get("starts_at_erasure", False)))
     warn = tuple((doc.require(w, at + ("warn", i), "message"), doc.require(w, at + ("warn", i), "when"))
                  for i, w in enumerate(raw.get("warn") or []))
     return ErasureSpec(rows=rows, hold=hold, warn=warn, clear=tuple(str(c) for c in raw.get("clear") or ()))

@@ -363,14 +363,22 @@ class ErasureEngine:
 
     def _held_statement(self, spec: TableSpec, kind: str, key: Keys):  # noqa: ANN202
         """Rows under hold keep only what the legal basis needs (`hold.keeps`): the rest of their columns
-        get the table's rules now (None when the hold keeps the whole row, or nothing else changes)."""
+        get the table's rules now; with `starts_at_erasure` an empty `since` gets today (the hold starts).
+        None when the hold keeps the whole row as it is."""
         hold = spec.erasure.hold
-        if hold is None or hold.keeps is None:
+        if hold is None:
             return None
-        values = {c: self._value(spec, c) for c, rule in spec.columns.items()
-                  if rule.erasure != "keep" and c not in hold.keeps}
+        kept = spec.columns if hold.keeps is None else hold.keeps
+        values = {c: self._value(spec, c) for c, rule in spec.columns.items() if rule.erasure != "keep" and c not in kept}
+        if hold.starts_at_erasure:  # e.g. an agreement still in force is withdrawn by the erasure, today
+            today = self._today()
+            start = dt.datetime.combine(today, dt.time()) if isinstance(self._col_types(spec.name)[hold.since], DateTime) \
+                else today
+            values[hold.since] = func.coalesce(column(hold.since), literal(start))
+        if not values:
+            return None
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
-        return update(tbl).where(self._where(spec, kind, key, held=True)).values(values) if values else None
+        return update(tbl).where(self._where(spec, kind, key, held=True)).values(values)
 
     def _erase_in_one_statement(self, conn, kind: str, key: Keys) -> dict[str, dict[str, int]]:  # noqa: ANN001
         """PostgreSQL: every table's DELETE/UPDATE as a data-modifying CTE of a single statement, so the

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from jinja2 import Environment
-from sqlalchemy import Engine, column, select, table
+from sqlalchemy import Engine, column, literal, select, table
 
 from gdpr.crypto import write_aes_zip
 from gdpr.datamap import DataMap, TableSpec
@@ -136,14 +136,15 @@ class Exporter:
                 used_recipients.update(col.recipients)
         # an integration is a recipient of this subject only through a link of theirs (Art. 15(1)(c))
         used_recipients -= self._map.per_link_recipients() - self._linked(kind, key)
-        raw = self._map_raw()
         subject = self._map.subject(kind)
+        controller = self._controller(kind, key)
         return {
             "request_id": request_id, "generated_on": dt.date.today(), "subject_label": subject.label,
-            "controller": self._controller(kind, key), "source": subject.source,
+            "controller": controller, "source": subject.source, "processor": self._map.processor,
+            "authority": self._map.authority(controller.get("country")),
             "categories": {k: {f: sorted(v) for f, v in d.items()} for k, d in sorted(by_category.items())},
             "recipients": [self._map.recipients[r] for r in sorted(used_recipients)],
-            "counts": counts, "disclosures": raw.get("disclosures", {}),
+            "counts": counts, "disclosures": self._map.disclosures,
         }
 
     def _linked(self, kind: str, key: str) -> set[str]:
@@ -157,16 +158,14 @@ class Exporter:
                             subject_rows(self._map, spec, kind, key, self._engine.dialect.name)).distinct())}
         return found
 
-    def _map_raw(self) -> dict:
-        from gdpr.yamlconf import Located
-        return Located(self._map.path).data
-
     def _controller(self, kind: str, key: str) -> dict:
         ctl, subject = self._map.controllers, self._map.subject(kind)
         subj, clubs = table(subject.table), table(ctl.table)
-        query = (select(column(ctl.name, _selectable=clubs), column(ctl.contact_email, _selectable=clubs))
+        country = column(ctl.country, _selectable=clubs) if ctl.country else literal(None)
+        query = (select(column(ctl.name, _selectable=clubs), column(ctl.contact_email, _selectable=clubs), country)
                  .select_from(clubs.join(subj, column(ctl.key, _selectable=clubs) == column(subject.club, _selectable=subj)))
                  .where(column(subject.key, _selectable=subj) == (int(key) if key.isdigit() else key)))
         with self._engine.connect() as conn:
             row = conn.execute(query).first()
-        return {"name": row[0] if row else "your club", "contact": (row[1] if row else None) or "the club's reception"}
+        return {"name": row[0] if row else "your club", "contact": (row[1] if row else None) or "the club's reception",
+                "country": row[2] if row else None}

@@ -49,7 +49,7 @@ def replay_bulk_runs(db: Database, bulk: BulkEngine, writer: Database) -> list[t
     redone = []
     for run in runs:
         spec = BulkSpec.from_json(run.spec)
-        if spec.action == "exports":
+        if spec.action in ("exports", "outbox"):  # files, not the platform's rows
             continue
         rows, last = 0, None
         while True:

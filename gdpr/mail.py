@@ -4,7 +4,7 @@ from __future__ import annotations
 import smtplib
 import uuid
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
@@ -61,6 +61,7 @@ def build_message(*, sender: str, to: str, subject: str, body: str, idempotency_
     """A plain-text message whose Message-ID is derived from the notice, so a resend is recognisable."""
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg["Date"] = formatdate(usegmt=True)  # RFC 5322 requires it; mail servers and clients sort by it
     msg["Message-ID"] = make_msgid(idstring=idempotency_key, domain="gdpr-bot.local")
     msg.set_content(body)
     return msg

@@ -134,8 +134,9 @@ class Notice(Base):
 
 
 class LedgerEntry(Base):
-    """Every erasure, so it can be re-applied after a restore from an older backup. No personal data:
-    internal keys (which a restored database maps back to rows) and a keyed hash of the identifiers."""
+    """Every erasure, so it can be re-applied after a restore from an older backup. Pseudonymised data
+    (Art. 4(5)), kept minimal: internal keys (which a restored database maps back to rows) and a keyed
+    hash of the identifiers; no name, email or other identifier in the clear."""
 
     __tablename__ = "erasure_ledger"
 

@@ -22,6 +22,7 @@ ACTIONS = {
     "delete": "delete the rows",
     "anonymise": "apply the table's column rules from the data map to the rows (the rows stay)",
     "exports": "delete the bot's own export archives past EXPORT_TTL_DAYS",
+    "outbox": "delete sent mail (.eml files in OUTBOX_DIR) older than older_than",
     "release": "rows kept under a legal hold for subjects already erased, once the hold has ended: the table's rule",
 }
 DURATION = re.compile(r"^(\d{1,4})(d|w|mo|y)$")
@@ -217,12 +218,14 @@ def _spec(doc: Located, at: tuple, name: str, action: str, raw: dict, datamap: D
         if action == "anonymise" and not any(c.erasure in ("erase", "replace") for c in datamap.tables[table].columns.values()):
             raise doc.error(at + ("table",), f"'{table}' has no column the data map erases or replaces")
     older_than = raw.get("older_than")
+    if action == "outbox" and older_than is None:
+        raise doc.error(at, "missing required key 'older_than' (how long sent mail is kept)")
     if older_than is not None:
         try:
             older_than = parse_duration(str(older_than))
         except UsageError as exc:
             raise doc.error(at + ("older_than",), str(exc)) from None
-        if "age_column" not in raw:
+        if "age_column" not in raw and action != "outbox":
             raise doc.error(at, "missing required key 'age_column' (older_than needs a date column)")
     where = raw.get("where") or {}
     if not isinstance(where, dict):

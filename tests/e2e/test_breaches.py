@@ -124,10 +124,16 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
                      "(b) CONTACT POINT", "dpo@gymplatform.example", "(c) LIKELY CONSEQUENCES", "Phishing",
                      "(d) MEASURES TAKEN OR PROPOSED", "Laptop wiped"):
             assert part in body
-        assert f"B-{breach_id}" in msg["Subject"]
+        assert f"B-{breach_id}" in msg["Subject"] and msg["Date"]  # RFC 5322 wants a Date
+        assert "Gym Platform NV" in body  # the processor's one name, as in exports
     shown = wait_for(lambda: "antwerp-north: :white_check_mark: notified" in (t := alert(desk, breach_id)) and t,
                      timeout=20, what="the alert to show the clubs notified")
     assert "bruges: :warning: no GDPR contact" in shown
+    message = next(x for x in desk.standin.channel(BREACHES) if x["ts"] == desk.services.breaches.get(breach_id).message_ts)
+    clubs_line = next(b["text"] for b in message["blocks"] if b.get("text", {}).get("text", "").startswith("Clubs:"))
+    assert clubs_line["type"] == "plain_text" and clubs_line["emoji"] is True  # :warning: renders, nothing else does
+    context = [e for b in message["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert {"type": "mrkdwn", "text": f"reported by <@{SUPPORT}>"} in context  # a mention, not a raw id
 
     # High risk: members are told only on the clubs' instruction, only those the DPO names, after a preview.
     with desk.services.system.engine.connect() as conn:

@@ -35,8 +35,9 @@ def _arrange(gym) -> dict:  # noqa: ANN001
             conn.execute(text("INSERT INTO contracts (id, member_id, club_id, plan, starts_on, ends_on, monthly_fee) "
                               "VALUES (:i, :m, 1, 'basic', :s, :e, 30)"),
                          {"i": cid, "m": member["id"], "s": dt.date(2018, 1, 1), "e": ends})
-        conn.execute(text("INSERT INTO consents (id, member_id, lead_id, agreement_type_id, version, channel, granted_at) "
-                          "VALUES (6000001, :m, NULL, 1, 1, 'app', :g)"), {"m": member["id"], "g": dt.datetime(2025, 2, 1)})
+        conn.execute(text("INSERT INTO consents (id, member_id, lead_id, agreement_type_id, version, channel, granted_at, "
+                          "withdrawn_at) VALUES (6000001, :m, NULL, 1, 1, 'app', :g, :w)"),
+                     {"m": member["id"], "g": dt.datetime(2019, 2, 1), "w": dt.datetime(2025, 2, 1)})
     return member
 
 
@@ -64,9 +65,8 @@ def _left(gym, member: dict) -> tuple[list, list]:  # noqa: ANN001
     with gym.connect() as conn:
         contracts = conn.execute(text("SELECT id FROM contracts WHERE member_id = :m ORDER BY id"),
                                  {"m": member["id"]}).scalars().all()
-        consents = conn.execute(text("SELECT id FROM consents WHERE (member_id = :m OR lead_id = :l) AND granted_at > :c "
-                                     "ORDER BY id"), {"m": member["id"], "l": member["lead_id"],
-                                                      "c": dt.datetime(2023, 11, 1)}).scalars().all()
+        consents = conn.execute(text("SELECT id FROM consents WHERE (member_id = :m OR lead_id = :l) ORDER BY id"),
+                                {"m": member["id"], "l": member["lead_id"]}).scalars().all()
     return contracts, consents
 
 

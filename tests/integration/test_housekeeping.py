@@ -69,3 +69,34 @@ def test_http_mode_serves_slack_and_enforces_the_allow_list(tmp_path: Path, stan
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_sent_mail_in_the_outbox_is_deleted_after_its_retention(tmp_path: Path, standin, sqlite_url: str) -> None:
+    import yaml
+
+    from bot.runtime import housekeeping_pass
+    from gdpr import models as m
+    from tests.conftest import make_system
+    from tests.helpers import config_copy
+    shipped = yaml.safe_load((ROOT / "config" / "retention.yaml").read_text())["policies"]
+    config = config_copy(ROOT / "config", tmp_path / "config", retention={"policies": {"sent-mail": shipped["sent-mail"]}})
+    system = make_system("embedded", sqlite_url, standin, tmp_path, None, config_dir=config)
+    try:
+        outbox = system.settings.outbox_dir
+        outbox.mkdir(parents=True, exist_ok=True)
+        now = dt.datetime.now(dt.timezone.utc)
+        old, recent, other = outbox / "a.eml", outbox / "b.eml", outbox / "notes.txt"
+        for path, age in ((old, 120), (recent, 10), (other, 120)):
+            path.write_text("To: someone@example.com\n\nbody")
+            when = (now - dt.timedelta(days=age)).timestamp()
+            os.utime(path, (when, when))
+        housekeeping_pass(system.services, owner="clock", now=now)  # first sight of the policy
+        housekeeping_pass(system.services, owner="clock", now=now + dt.timedelta(days=1, hours=1))
+        with system.services.db.session() as s:
+            run_id = s.query(m.BulkRun).filter(m.BulkRun.policy == "sent-mail").one().id
+        run = wait_for(lambda: (r := system.services.runs.get(run_id)).status == m.DONE and r, timeout=30,
+                       what="the sent-mail run")
+        assert run.done == run.total == 1 and run.residue == 0
+        assert not old.exists() and recent.exists() and other.exists()
+    finally:
+        system.stop()

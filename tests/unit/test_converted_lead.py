@@ -46,9 +46,10 @@ def converted_member(engine) -> dict:  # noqa: ANN001
                               "VALUES (:id, :l, 1, :t, :b)"), {"id": 7_000_000 + i, "l": lead, "t": dt.datetime(2024, 1, 2),
                                                                "b": body})
         conn.execute(text("DELETE FROM consents WHERE lead_id = :l"), {"l": lead})
-        for i, granted in enumerate((dt.datetime(2019, 5, 1), dt.datetime(2026, 6, 1))):  # one past its hold, one held
-            conn.execute(text("INSERT INTO consents (id, member_id, lead_id, agreement_type_id, version, channel, granted_at) "
-                              "VALUES (:id, NULL, :l, 1, 1, 'web', :g)"), {"id": 7_000_000 + i, "l": lead, "g": granted})
+        for i, withdrawn in enumerate((dt.datetime(2020, 5, 1), None)):  # withdrawn long ago; still in force
+            conn.execute(text("INSERT INTO consents (id, member_id, lead_id, agreement_type_id, version, channel, granted_at, "
+                              "withdrawn_at) VALUES (:id, NULL, :l, 1, 1, 'web', '2019-05-01 10:00:00', :w)"),
+                         {"id": 7_000_000 + i, "l": lead, "w": withdrawn})
     return {**mem, "lead_id": lead, "full_name": f"{mem['first_name']} {mem['last_name']}"}
 
 
@@ -68,7 +69,8 @@ def test_preview_erasure_and_proof_cover_the_lead(engine, datamap) -> None:
     erasure = ErasureEngine(engine, datamap, today=lambda: TODAY)
     plan = {t.table: t for t in erasure.plan(kind="member", key=str(member["id"])).tables}
     with engine.connect() as conn:
-        member_consents = conn.execute(text("SELECT COUNT(*) FROM consents WHERE member_id = :m AND granted_at > :c"),
+        member_consents = conn.execute(text("SELECT COUNT(*) FROM consents WHERE member_id = :m AND "
+                                            "(withdrawn_at IS NULL OR withdrawn_at > :c)"),
                                        {"m": member["id"], "c": dt.datetime(2023, 11, 27)}).scalar()
     assert plan["crm_notes"].rows == 2 and plan["consents"].held == member_consents + 1
 
@@ -79,7 +81,10 @@ def test_preview_erasure_and_proof_cover_the_lead(engine, datamap) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM crm_notes WHERE lead_id = :l"), {"l": member["lead_id"]}).scalar() == 0
         kept = conn.execute(text("SELECT id FROM consents WHERE lead_id = :l"), {"l": member["lead_id"]}).scalars().all()
-    assert kept == [7_000_001]  # the held one stays as proof, the old one went
+    assert kept == [7_000_001]  # the one in force stays as proof, the one withdrawn in 2020 went
+    with engine.connect() as conn:  # the erasure withdrew it: its 3 years of proof run from today
+        withdrawn = conn.execute(text("SELECT withdrawn_at FROM consents WHERE id = 7000001")).scalar()
+    assert str(withdrawn).startswith(TODAY.isoformat())
     assert residue_check(engine, datamap, erasure, kind="member", key=str(member["id"]), identifiers=ids).hits == []
 
     with engine.begin() as conn:  # a note that escaped the erasure, linked only through the lead

@@ -77,3 +77,23 @@ def test_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
     (tmp_path / "datamap.yaml").write_text("tables: [unclosed\n")
     with pytest.raises(ConfigError, match=r"datamap.yaml:\d+: invalid YAML"):
         load_datamap(tmp_path / "datamap.yaml")
+
+
+def test_the_bots_own_tables_are_never_taken_for_the_platforms(engine, db_url: str) -> None:
+    from gdpr import models as m
+    from gdpr.db import Database
+    from gdpr.migrate import upgrade_database
+    state = Database(db_url)  # the embedded default: the bot's state in the platform's database
+    try:
+        upgrade_database(state)
+        with state.session() as s:
+            for i in range(30):  # Slack message timestamps look like phone numbers to a content check
+                s.execute(text("INSERT INTO bulk_runs (id, kind, policy, spec, as_of, status, requester_id, channel_id, "
+                               "message_ts, created_at, total, done, attempts) VALUES (:i, 'retention', 'p', '{}', "
+                               "'2026-11-27 10:00:00', 'done', 'scheduler', 'C0DPO', :ts, '2026-11-27 10:00:00', 0, 0, 0)"),
+                          {"i": i + 1, "ts": f"17000000{i:02d}.000100"})
+    finally:
+        state.dispose()
+    report = check_datamap(load_datamap(MAP), engine)
+    said = " ".join(report.errors + report.warnings)
+    assert report.errors == [] and not any(t in said for t in m.Base.metadata.tables), said

@@ -80,7 +80,19 @@ def test_summary_answers_article_15(engine, exporter: Exporter) -> None:
                                        counts={"members": 1, "visits": 4, "bank_accounts": 1})
     assert {"identity", "behavioural", "financial"} <= set(context["categories"])
     assert any("SEPA" in r["purpose"] or "bank" in r["name"] for r in context["recipients"])
-    assert context["controller"]["name"] and context["disclosures"]["supervisory_authority"]["name"]
+    assert context["controller"]["name"] and context["authority"]["name"].endswith("(Belgium)")
+    assert context["processor"]["name"] == "Gym Platform NV"
+
+
+def test_the_authority_named_is_the_one_of_the_clubs_country(engine, exporter: Exporter) -> None:
+    member = unique_member(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE clubs SET country = 'NL' WHERE id = (SELECT club_id FROM members WHERE id = :i)"),
+                     {"i": member["id"]})
+    context = exporter.summary_context(request_id=5, kind="member", key=str(member["id"]), counts={"members": 1})
+    assert context["authority"]["name"].startswith("Autoriteit Persoonsgegevens")
+    html = exporter._summary(5, "member", str(member["id"]), {"members": 1})
+    assert "Autoriteit Persoonsgegevens" in html and "Gym Platform NV" in html
 
 
 def test_summary_names_only_the_integrations_the_member_is_linked_to(engine, exporter: Exporter) -> None:

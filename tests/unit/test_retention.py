@@ -31,7 +31,8 @@ def _load(tmp_path: Path, body: str):  # noqa: ANN202
 def test_the_shipped_policies_load_and_each_names_its_legal_basis(tmp_path: Path) -> None:
     config = _load(tmp_path, SHIPPED)
     assert set(config.policies) == {"rejected-leads", "former-members", "old-visits", "old-staff-notes",
-                                    "ended-invoice-hold", "ended-contract-hold", "ended-consent-hold", "export-files"}
+                                    "ended-invoice-hold", "ended-contract-hold", "ended-consent-hold", "sent-mail",
+                                    "export-files"}
     assert all(p.basis.startswith("Art.") for p in config.policies.values())
     assert config.policies["rejected-leads"].spec.table == "crm_leads"
 
