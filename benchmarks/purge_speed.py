@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 

@@ -201,7 +201,6 @@ def cmd_residue(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     """Re-apply every recorded erasure and bulk run (after restoring the system database from an older backup)."""
-    import datetime as dt
 
     from gdpr.datamap import load_datamap
     from gdpr.db import Database

@@ -1,19 +1,23 @@
 """No member identifier reaches a process log, whatever the request and whatever a library logs.
 
-A real `gdpr-bot serve --http` process at DEBUG (the embedded default runs its workers in the same
-process) receives stale, forged, replayed, unauthorised, malformed and failing requests that carry
-a real member's email, phone and name; then its whole log is read, URL-decoded, and searched.
+A real `gdpr-bot serve --http` process at DEBUG receives stale, forged, replayed, unauthorised,
+malformed and failing requests that carry a real member's email, phone and name; on the embedded
+default its workers run in the same process, on PostgreSQL + Redis a `dramatiq workers.main`
+process runs the export. Then every process's whole log is read, URL-decoded, and searched.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 import urllib.parse
 from pathlib import Path
+
+import pytest
 
 from devslack.driver import SlackDriver, command_body, sign, wait_for
 from gdpr.db import make_engine
@@ -24,11 +28,17 @@ from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 from tests.integration.test_housekeeping import _free_port
 
 
-def _serve(tmp_path: Path, standin, db_url: str, log: Path) -> tuple[subprocess.Popen, str]:  # noqa: ANN001
-    port = _free_port()
+def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[str, str]:  # noqa: ANN001
     env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "EXPORT_DIR": str(tmp_path / "exports"), "LOG_LEVEL": "DEBUG"}
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def _serve(tmp_path: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port), "--host",
                              "127.0.0.1"], env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -42,12 +52,22 @@ def _serve(tmp_path: Path, standin, db_url: str, log: Path) -> tuple[subprocess.
     return proc, base + "/slack/events"
 
 
-def test_no_member_identifier_in_the_log_after_bad_and_failing_requests(tmp_path: Path, standin, sqlite_url) -> None:
-    engine = make_engine(sqlite_url, immediate=False)
+@pytest.mark.parametrize("backend", ["embedded", "postgres+redis"])
+def test_no_member_identifier_in_the_log_after_bad_and_failing_requests(backend: str, request: pytest.FixtureRequest,
+                                                                        tmp_path: Path, standin) -> None:
+    db_url = request.getfixturevalue("sqlite_url" if backend == "embedded" else "pg_url")
+    redis_url = request.getfixturevalue("redis_url") if backend != "embedded" else None
+    engine = make_engine(db_url, immediate=False)
     member = unique_member(engine)
     engine.dispose()
-    log = tmp_path / "bot.log"
-    proc, url = _serve(tmp_path, standin, sqlite_url, log)
+    env = _env(tmp_path, standin, db_url, redis_url)
+    log, worker_log = tmp_path / "bot.log", tmp_path / "worker.log"
+    proc, url = _serve(tmp_path, env, log)
+    worker = None
+    if redis_url:  # the export runs in a real worker process, whose log is searched too
+        worker = subprocess.Popen([sys.executable, "-m", "dramatiq", "workers.main", "--processes", "1", "--threads",
+                                   "2"], env=env, cwd=tmp_path, stdout=worker_log.open("wb"), stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     slack = SlackDriver(LOCAL_SIGNING_SECRET, url=url)
     name = f"{member['first_name']} {member['last_name']}"
     try:
@@ -75,7 +95,13 @@ def test_no_member_identifier_in_the_log_after_bad_and_failing_requests(tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
     written = log.read_text(errors="replace")
+    if worker is not None:
+        assert "Worker process is ready" in worker_log.read_text(errors="replace")
+        written += worker_log.read_text(errors="replace")
     assert "Invalid request signature" in written  # Bolt did log its refusals: what it said is what we search
     decoded = urllib.parse.unquote_plus(urllib.parse.unquote(written)).lower()
     digits = re.sub(r"\D", "", member["phone"])

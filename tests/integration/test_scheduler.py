@@ -70,7 +70,7 @@ def test_a_day_with_restarts_runs_each_policy_once_per_slot(pg_url, redis_url, s
             per_policy.setdefault(run.policy, []).append(run)
         assert len({r.slot_key for r in runs}) == len(runs)
         assert {p: len(rs) for p, rs in per_policy.items()} == {
-            "rejected-leads": 1, "old-visits": 1, "old-staff-notes": 1, "export-files": 24}
+            "rejected-leads": 1, "old-visits": 1, "old-staff-notes": 1, "sent-mail": 1, "export-files": 24}
         assert acted["sched-B2"] == 0  # the standby never acted
         assert per_policy["rejected-leads"][0].slot_key.endswith("T03:00:00+00:00")  # the slot of the outage ran
 
@@ -81,7 +81,7 @@ def test_a_day_with_restarts_runs_each_policy_once_per_slot(pg_url, redis_url, s
 
         visits = per_policy["old-visits"][0]  # auto-run, but above the share limit: asks the DPO
         assert visits.status == m.AWAITING_APPROVAL and "more than the 20%" in visits.needs_approval
-        assert all(r.status == m.DONE and r.total == 0 for r in per_policy["export-files"])
+        assert all(r.status == m.DONE and r.total == 0 for r in per_policy["export-files"] + per_policy["sent-mail"])
 
         notes = wait_for(lambda: (r := bot.services.runs.get(per_policy["old-staff-notes"][0].id)).status == m.DONE
                          and r, timeout=60, what="the automatic staff-notes run")

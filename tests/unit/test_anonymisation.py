@@ -3,23 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import text
 
 from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
 from gdpr.erasure import ErasureEngine
 from tests.conftest import ROOT
 from tests.e2e.test_erasure import rich_member
 
 TODAY = dt.date(2026, 11, 27)
 
-
-@pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
-    e = make_engine(db_url, immediate=False)
-    yield e
-    e.dispose()
 
 
 def _day(value: object) -> dt.date:

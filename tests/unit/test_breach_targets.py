@@ -6,19 +6,12 @@ from sqlalchemy import column, func, select, table, text
 
 from gdpr.breach_targets import MemberTarget, dated_tables, read_target, target_condition
 from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
 from gdpr.errors import UsageError
 from tests.conftest import ROOT
 
 DATAMAP = load_datamap(ROOT / "config" / "datamap.yaml")
 PATTERN = DATAMAP.subject("member").number_pattern
 
-
-@pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
-    e = make_engine(db_url, immediate=False)
-    yield e
-    e.dispose()
 
 
 def test_a_query_names_the_members_with_records_in_the_range(engine) -> None:

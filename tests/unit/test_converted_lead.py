@@ -10,7 +10,6 @@ from sqlalchemy import text
 
 from gdpr.crypto import read_aes_zip
 from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
 from gdpr.erasure import ErasureEngine
 from gdpr.errors import UsageError
 from gdpr.export import Exporter
@@ -21,12 +20,6 @@ from tests.conftest import ROOT
 
 TODAY = dt.date(2026, 11, 27)
 
-
-@pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
-    e = make_engine(db_url, immediate=False)
-    yield e
-    e.dispose()
 
 
 @pytest.fixture

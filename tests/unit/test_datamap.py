@@ -10,18 +10,11 @@ from sqlalchemy import text
 
 from gdpr.datamap import load_datamap
 from gdpr.datamap_check import check_datamap
-from gdpr.db import make_engine
 from gdpr.errors import ConfigError
 from tests.conftest import ROOT
 
 MAP = ROOT / "config" / "datamap.yaml"
 
-
-@pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
-    e = make_engine(db_url, immediate=False)
-    yield e
-    e.dispose()
 
 
 def _cli(db_url: str, config_dir: Path = ROOT / "config") -> subprocess.CompletedProcess:

@@ -5,17 +5,10 @@ import pytest
 from sqlalchemy import event, text
 
 from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
 from gdpr.erasure import ErasureEngine
 from tests.conftest import ROOT
 from tests.e2e.test_erasure import rich_member
 
-
-@pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
-    e = make_engine(db_url, immediate=False)
-    yield e
-    e.dispose()
 
 
 def test_a_handful_of_statements_per_table_whatever_the_row_count(engine) -> None:

@@ -12,18 +12,11 @@ from sqlalchemy import text
 
 from gdpr.crypto import new_passphrase, read_aes_zip
 from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
 from gdpr.export import Exporter
 from gdpr.templating import make_environment
 from tests.conftest import ROOT
 from tests.helpers import unique_member
 
-
-@pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
-    e = make_engine(db_url, immediate=False)
-    yield e
-    e.dispose()
 
 
 @pytest.fixture

@@ -12,12 +12,6 @@ from gym.seed import seed
 from tests.conftest import ROOT
 
 
-@pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
-    e = make_engine(db_url, immediate=False)
-    yield e
-    e.dispose()
-
 
 def _scalar(engine, sql: str):  # noqa: ANN001, ANN202
     with engine.connect() as conn:
