@@ -109,8 +109,11 @@ class NoticeJob:
             return status
         if delay is not None:
             self.send_notice(notice_id, int(delay.total_seconds() * 1000))
-        if notice.request_id is None:  # a bulk run's notice: its card shows the run's recipients
-            if self.run_notices_changed is not None:
+        if notice.request_id is None:  # a bulk run's notice: its card shows the run's recipients,
+            # refreshed when they are all settled or one failed (not once per notice of a large run)
+            open_ = {m.NOTICE_WAITING, m.NOTICE_PENDING, m.NOTICE_SENDING, m.NOTICE_RETRYING}
+            settled = not open_ & set(self.notices.run_summary(notice.run_id))
+            if self.run_notices_changed is not None and (settled or status == m.NOTICE_FAILED):
                 self.run_notices_changed(notice.run_id)
             return status
         request_id = notice.request_id

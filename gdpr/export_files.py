@@ -9,6 +9,7 @@ again, so what the thread and the register say is always true.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from gdpr import models as m
 from gdpr.jobs import old_exports, purge_exports
 from gdpr.requests import RequestService, record
 
+log = logging.getLogger(__name__)
 TTL = "its time to live has passed"
 ERASED = "the subject was erased"
 
@@ -63,7 +65,7 @@ class ExportFiles:
         path = self.dir / Path(req.export_name or "").name
         on_server = path.is_file()
         path.unlink(missing_ok=True)
-        if req.file_id and not self.withdraw(req, why):
+        if req.file_id and not self._withdrawn(req, why):
             with self.requests.db.session() as s:
                 s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
                           .values(export_delete_reason=why))
@@ -74,6 +76,15 @@ class ExportFiles:
             record(s, self.requests.audit, s.get(m.SubjectRequest, request_id), "gdpr-bot", "export.deleted",
                    reason=why, server_copy=on_server, slack_file=bool(req.file_id))
         return True
+
+    def _withdrawn(self, req: m.SubjectRequest, why: str) -> bool:
+        """Whatever fails (Slack refusing, the network down), the copy stays due and nothing else fails:
+        an erasure that committed must not be retried because its export could not be withdrawn."""
+        try:
+            return self.withdraw(req, why)
+        except Exception as exc:
+            log.warning("export of R-%s not withdrawn now (%s); the next pass tries again", req.id, type(exc).__name__)
+            return False
 
     def _known(self) -> set[str]:
         with self.requests.db.session() as s:

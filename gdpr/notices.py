@@ -150,17 +150,17 @@ class NoticeService:
         rows = [{"run_id": run_id, "subject_key": key, "recipient": provider, "attempts": 0,
                  "status": m.NOTICE_WAITING, "external_ref": self._fernet.encrypt(external.encode()).decode()}
                 for key, provider, external in sorted(set(links))]
-        if conn is not None:
-            seen = set(map(tuple, conn.execute(existing_q)))
-            fresh = [r for r in rows if (r["subject_key"], r["recipient"]) not in seen]
+
+        def write(executor) -> None:  # noqa: ANN001 - the batch's connection or a state-DB session
+            seen = set(map(tuple, executor.execute(existing_q)))
+            fresh = _unique([r for r in rows if (r["subject_key"], r["recipient"]) not in seen])
             if fresh:
-                conn.execute(n.insert(), _unique(fresh))
+                executor.execute(n.insert(), fresh)
+        if conn is not None:
+            write(conn)
             return
         with self.db.session() as s:
-            seen = set(map(tuple, s.execute(existing_q)))
-            fresh = [r for r in rows if (r["subject_key"], r["recipient"]) not in seen]
-            if fresh:
-                s.execute(n.insert(), _unique(fresh))
+            write(s)
 
     def release_run(self, *, run_id: int, keys: list[str] | None = None) -> list[int]:
         """The batch with these subjects committed (None: every subject still waiting); returns the
