@@ -15,6 +15,7 @@ from gdpr.breach_targets import MemberTarget, read_target
 from gdpr.breaches import REF, BreachFacts, parse_ref
 from gdpr.crypto import new_passphrase
 from gdpr.errors import GdprError, UsageError
+from gdpr.jobs import resend
 
 log = logging.getLogger(__name__)
 MODAL_COMMANDS = ("breach", "breach update", "breach close")
@@ -142,11 +143,7 @@ def notify(services, client, actor, breach_id: int, *, late_reason: str | None =
     breach = services.breaches.get(breach_id)
     ids = services.breaches.notify_clubs(breach_id=breach_id, actor=actor, late_reason=late_reason, new_phase=new_phase,
                                          contacts=services.breach_mail.contacts(breach.clubs))
-    for notice_id in ids:
-        try:
-            services.send_breach_notice(notice_id)
-        except Exception:  # the outbox keeps it: the reconciler sends it when the queue is back
-            pass
+    resend(ids, services.send_breach_notice, label="breach notice ")  # refused: the reconciler sends it later
     BreachSlackDelivery(services).refresh(services.breaches.get(breach_id))
     return ids
 

@@ -41,9 +41,6 @@ class Command:
     club: str | None = None
     options: tuple[tuple[str, str], ...] = ()
 
-    def option(self, name: str) -> str | None:
-        return dict(self.options).get(name)
-
 
 def parse(text: str) -> Command:
     """Turn the text after `/gdpr` into a Command, or raise UsageError with the right usage line."""

@@ -347,11 +347,6 @@ class ErasureEngine:
             return self._erase_in_one_statement(conn, kind, keys)
         return {spec.name: self._erase_table(conn, spec, kind, keys) for spec in self._map.tables_for(kind)}
 
-    def warm(self, kind: str) -> None:
-        """Reflect the column types now, never while a write lock is held."""
-        for spec in self._map.tables_for(kind):
-            self._col_types(spec.name)
-
     def _statement(self, spec: TableSpec, kind: str, key: Keys):  # noqa: ANN202
         """The one DELETE or UPDATE for this table (None when no column changes)."""
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])

@@ -153,11 +153,6 @@ class RequestService:
                                     m.SubjectRequest.status.in_([m.APPROVED, m.QUEUED]))
                              .values(status=m.QUEUED, queued_at=self.clock())).rowcount == 1
 
-    def open_requests(self) -> list[m.SubjectRequest]:
-        with self.db.session() as s:
-            return list(s.execute(select(m.SubjectRequest).where(m.SubjectRequest.open_key.is_not(None))
-                                  .order_by(m.SubjectRequest.due_on)).scalars())
-
     def count_with_cards(self) -> int:
         """How many requests have their approval card posted (benchmarks and health checks)."""
         with self.db.session() as s:
