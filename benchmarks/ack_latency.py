@@ -32,7 +32,7 @@ from slack_sdk import WebClient
 from sqlalchemy import text
 
 from bot.http import make_server, serve_in_thread, wsgi_app
-from bot.runtime import start
+from bootstrap.runtime import start
 from devslack.driver import command_body, sign
 from gdpr.db import make_engine
 from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings

@@ -93,7 +93,7 @@ class _Guarded:
         return self._wrap(self._app.view(*args, **kwargs))
 
 
-def build_app(services) -> App:  # noqa: ANN001 - bot.compose.Services
+def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
     app = App(client=services.slack, signing_secret=services.settings.slack_signing_secret.get_secret_value(),
               token_verification_enabled=False, process_before_response=False)
     guard = ReplayGuard()

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class SlackDelivery:
-    def __init__(self, services) -> None:  # noqa: ANN001 - bot.compose.Services
+    def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
         self.s = services
 
     def subject_view(self, req: m.SubjectRequest) -> dict[str, str]:

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class BreachSlackDelivery:
-    def __init__(self, services) -> None:  # noqa: ANN001 - bot.compose.Services
+    def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
         self.s = services
         self._last_progress = 0.0
 

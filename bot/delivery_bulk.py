@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 class BulkSlackDelivery:
-    def __init__(self, services) -> None:  # noqa: ANN001 - bot.compose.Services
+    def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
         self.s = services
 
     def _blocks(self, run: m.BulkRun, rate: float | None = None) -> list[dict]:

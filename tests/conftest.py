@@ -18,7 +18,7 @@ import redis as redis_lib
 from sqlalchemy import create_engine, text
 
 from bot.http import make_server, serve_in_thread, wsgi_app
-from bot.runtime import Running, start
+from bootstrap.runtime import Running, start
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from gdpr import models as m

@@ -15,7 +15,7 @@ broker = make_broker(_settings)
 
 @functools.cache
 def _services():  # noqa: ANN202 - built on first message, in the worker process, never at import
-    from bot.compose import build
+    from bootstrap.compose import build
     return build(_settings, broker=broker, actors=actors)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.runtime import housekeeping_pass
+from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.breach_targets import MemberTarget

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.conftest import ROOT
 
-CLI = [sys.executable, "-m", "bot.cli"]
+CLI = [sys.executable, "-m", "bootstrap.cli"]
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:

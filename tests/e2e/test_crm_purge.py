@@ -128,7 +128,7 @@ def test_ledger_replay_purges_again_after_a_restore(system, gym, tmp_path: Path)
                    what="the purge")
     env = {"DATABASE_URL": system.settings.database_url, "SYSTEM_DATABASE_URL": backup, "SECRET_KEY": SECRET,
            "CONFIG_DIR": str(ROOT / "config"), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "ledger", "replay"], env=env, cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0 and f"re-applied P-{run_id} (crm-purge): {run.done} rows again" in out.stdout, \
         out.stdout + out.stderr
@@ -137,7 +137,7 @@ def test_ledger_replay_purges_again_after_a_restore(system, gym, tmp_path: Path)
         assert text_values_containing(restored, identifiers) == 0
     finally:
         restored.dispose()
-    again = subprocess.run([sys.executable, "-m", "bot.cli", "ledger", "replay"], env=env, cwd=ROOT,
+    again = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
                            capture_output=True, text=True)
     assert "bulk runs: 0 re-applied" in again.stdout
 

@@ -190,7 +190,7 @@ def test_ledger_replay_erases_again_after_a_restore(system, gym, tmp_path: Path)
     system.wait_status(request_id, (m.DONE, m.NOTIFYING, m.FAILED), timeout=120)
     env = {"DATABASE_URL": system.settings.database_url, "SYSTEM_DATABASE_URL": backup, "SECRET_KEY": SECRET,
            "CONFIG_DIR": str(ROOT / "config"), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "ledger", "replay"], env=env, cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0 and f"re-applied R-{request_id} (member)" in out.stdout, out.stdout + out.stderr
     from gdpr.db import make_engine
@@ -200,7 +200,7 @@ def test_ledger_replay_erases_again_after_a_restore(system, gym, tmp_path: Path)
         assert member["email"].lower() not in text_dump and member["full_name"].lower() not in text_dump
     finally:
         restored.dispose()
-    again = subprocess.run([sys.executable, "-m", "bot.cli", "ledger", "replay"], env=env, cwd=ROOT,
+    again = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
                            capture_output=True, text=True)
     assert "0 re-applied, 1 already in effect" in again.stdout
 

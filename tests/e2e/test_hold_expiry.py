@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from bot.runtime import housekeeping_pass
+from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
 from gdpr import models as m
 from tests.conftest import ROOT

@@ -39,7 +39,7 @@ def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[st
 
 def _serve(tmp_path: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port), "--host",
+    proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", "serve", "--http", "--port", str(port), "--host",
                              "127.0.0.1"], env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
 

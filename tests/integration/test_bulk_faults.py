@@ -56,7 +56,7 @@ def test_purge_of_100k_leads_survives_kill_9_half_way_with_exact_counts(pg_url, 
         assert half.status == m.RUNNING and 0 < half.done < expected
 
         bot.start_worker()
-        bot.spawn("-m", "bot.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
+        bot.spawn("-m", "bootstrap.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
         run = wait_for(lambda: (r := bot.services.runs.get(run_id)).status in (m.DONE, m.FAILED) and r,
                        timeout=180, what="the resumed purge")
         assert run.status == m.DONE and run.attempts == 2

@@ -57,7 +57,7 @@ def test_worker_killed_mid_erasure_rolls_back_and_finishes_once(pg_url, redis_ur
         assert servers["virtuagym"].received == []  # no notice before the erasure committed
         killed_at = time.monotonic()
         bot.start_worker()
-        bot.spawn("-m", "bot.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
+        bot.spawn("-m", "bootstrap.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
         done = bot.wait_status(request_id, (m.DONE, m.FAILED), timeout=120)
         assert done.status == m.DONE and done.attempts == 2 and time.monotonic() - killed_at < 120
         for provider in ("virtuagym", "milon"):

@@ -41,7 +41,7 @@ def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subp
     env = {**os.environ, "DATABASE_URL": sqlite_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "ALLOWED_IPS": allowed, "EXPORT_DIR": str(tmp_path / "exports")}
     env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--http", "--port", str(port), "--host",
+    proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", "serve", "--http", "--port", str(port), "--host",
                              "127.0.0.1"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
 
@@ -74,7 +74,7 @@ def test_http_mode_serves_slack_and_enforces_the_allow_list(tmp_path: Path, stan
 def test_sent_mail_in_the_outbox_is_deleted_after_its_retention(tmp_path: Path, standin, sqlite_url: str) -> None:
     import yaml
 
-    from bot.runtime import housekeeping_pass
+    from bootstrap.runtime import housekeeping_pass
     from gdpr import models as m
     from tests.conftest import make_system
     from tests.helpers import config_copy

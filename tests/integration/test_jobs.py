@@ -67,7 +67,7 @@ def test_broker_down_at_enqueue_loses_nothing(pg_url, redis_url, standin, tmp_pa
         assert "queue is unreachable" in wait_ephemeral(standin, DPO)["text"]
         assert bot.services.requests.get(request_id).status == m.APPROVED
         bot.start_worker(REDIS_URL=redis_url)
-        bot.spawn("-m", "bot.cli", "scheduler", log_name="scheduler", REDIS_URL=redis_url,
+        bot.spawn("-m", "bootstrap.cli", "scheduler", log_name="scheduler", REDIS_URL=redis_url,
                   RECONCILE_INTERVAL_SECONDS="1")
         done = bot.wait_status(request_id, timeout=60)
         assert done.status == m.DONE and done.attempts == 1
@@ -110,7 +110,7 @@ def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_
         first.wait()
         assert bot.services.requests.get(request_id).status == m.RUNNING  # the dead worker's lease remains
         bot.start_worker()
-        bot.spawn("-m", "bot.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
+        bot.spawn("-m", "bootstrap.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
         done = bot.wait_status(request_id, timeout=120)
         elapsed = time.monotonic() - killed_at
         assert done.status == m.DONE and done.attempts == 2 and elapsed < 120

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.runtime import housekeeping_pass
+from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
 from gdpr import models as m
 from tests.conftest import ROOT, make_system
@@ -118,7 +118,7 @@ def test_a_long_outage_folds_missed_slots_into_one_recorded_run(pg_url, redis_ur
 def test_two_scheduler_processes_one_acts_the_other_takes_over(pg_url, redis_url, standin, tmp_path: Path) -> None:
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, config_dir=_config(tmp_path))
     try:
-        procs = [bot.spawn("-m", "bot.cli", "scheduler", log_name=f"scheduler{i}", RECONCILE_INTERVAL_SECONDS="2")
+        procs = [bot.spawn("-m", "bootstrap.cli", "scheduler", log_name=f"scheduler{i}", RECONCILE_INTERVAL_SECONDS="2")
                  for i in range(2)]
 
         def owner() -> str | None:

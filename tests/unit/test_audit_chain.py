@@ -64,11 +64,11 @@ def test_a_forged_event_without_the_key_is_reported(state: Database) -> None:
 
 def test_cli_audit_verify_exit_codes(state: Database) -> None:
     env = {"DATABASE_URL": state.url, "SECRET_KEY": SECRET, "PATH": "/usr/bin:/bin"}
-    ok = subprocess.run([sys.executable, "-m", "bot.cli", "audit", "verify"], env=env, cwd=ROOT,
+    ok = subprocess.run([sys.executable, "-m", "bootstrap.cli", "audit", "verify"], env=env, cwd=ROOT,
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "chain intact" in ok.stdout
     with state.engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET action = 'request.rejected' WHERE seq = 1"))
-    bad = subprocess.run([sys.executable, "-m", "bot.cli", "audit", "verify"], env=env, cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-m", "bootstrap.cli", "audit", "verify"], env=env, cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "event 1" in bad.stdout

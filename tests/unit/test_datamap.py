@@ -19,7 +19,7 @@ MAP = ROOT / "config" / "datamap.yaml"
 
 def _cli(db_url: str, config_dir: Path = ROOT / "config") -> subprocess.CompletedProcess:
     env = {"DATABASE_URL": db_url, "SECRET_KEY": "k", "CONFIG_DIR": str(config_dir), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "datamap", "check"], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "bootstrap.cli", "datamap", "check"], env=env, cwd=ROOT,
                           capture_output=True, text=True)
 
 

@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import build_app
-from bot.compose import Services, build
+from bootstrap.compose import Services, build
 from bot.breach_ops import fire_reminders
 from bot.bulk_ops import open_scheduled
 from gdpr.migrate import upgrade_database

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import inspect, text
 
-from bot.runtime import start
+from bootstrap.runtime import start
 from devslack.driver import SlackDriver
 from devslack.server import USERS, SlackStandIn
 from devslack.transcript import render

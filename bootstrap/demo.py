@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.runtime import start
+from bootstrap.runtime import start
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from devslack.transcript import render

@@ -60,7 +60,7 @@ def _settings():  # noqa: ANN202
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.runtime import start
+    from bootstrap.runtime import start
     settings = _settings()
     running = start(settings)
     if settings.slack_app_token and not args.http:
@@ -94,8 +94,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from bot.compose import build
-    from bot.runtime import OWNER, housekeeping_pass
+    from bootstrap.compose import build
+    from bootstrap.runtime import OWNER, housekeeping_pass
     from gdpr.migrate import upgrade_database
     from gdpr.retention import check_against_schema
     settings = _settings()
@@ -146,13 +146,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bootstrap.demo import run_demo
     run_demo()
     return 0
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bootstrap.console import run_console
     return run_console()
 
 
