@@ -1,0 +1,36 @@
+"""The code's shape, checked on every run: imports run one way, and the linter finds nothing."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _imports(package: str) -> list[tuple[str, str]]:
+    """(file, imported top-level module) for every import in a package, at any depth of the file."""
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found += [(str(path.relative_to(ROOT)), a.name.split(".")[0]) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.append((str(path.relative_to(ROOT)), node.module.split(".")[0]))
+    return found
+
+
+@pytest.mark.parametrize("package, forbidden", [
+    ("gdpr", {"slack_sdk", "slack_bolt", "dramatiq", "bot", "bootstrap", "workers", "gym"}),  # the domain
+    ("workers", {"bot"}),  # workers reach Slack only through what bootstrap hands them
+])
+def test_imports_run_one_way(package: str, forbidden: set[str]) -> None:
+    assert [(f, mod) for f, mod in _imports(package) if mod in forbidden] == []
+
+
+def test_the_linter_finds_nothing() -> None:
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(ROOT)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
