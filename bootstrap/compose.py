@@ -11,7 +11,10 @@ from jinja2 import Environment
 from slack_sdk import WebClient
 
 from gdpr.access import AccessPolicy, load_policy
+from gdpr.app.lookup import FindSubjects
+from gdpr.app.reads import AuditedRead
 from gdpr.audit import AuditLog
+from gdpr.authz import Authorizer
 from gdpr.breach_config import BreachConfig, load_breach_config
 from gdpr.breach_mail import BreachMail
 from gdpr.breaches import BreachService
@@ -66,6 +69,9 @@ class Services:
     breaches: BreachService
     breach_mail: BreachMail
     exports: ExportFiles
+    authz: Authorizer
+    find_subjects: FindSubjects
+    reads: AuditedRead
     actors: Actors | None = None
     leases: Leases = field(init=False)
 
@@ -177,10 +183,13 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
                           withdraw=lambda req, why: _slack_delivery(services).withdraw_file(req, why))
     bulk = BulkEngine(system.engine, datamap, erasure, directory, exports,
                       None if settings.smtp_url else settings.outbox_dir)
+    policy = load_policy(config / "roles.yaml")
+    authz = Authorizer(policy, db, audit)
     breach_config = load_breach_config(config / "breaches.yaml")
     breaches = BreachService(db, audit, breach_config, requests.clock)
     services = Services(
-        settings=settings, db=db, system=system, datamap=datamap, policy=load_policy(config / "roles.yaml"),
+        settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
+        find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
         exports=exports,

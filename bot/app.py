@@ -96,14 +96,14 @@ class _Guarded:
 def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
     app = App(client=services.slack, signing_secret=services.settings.slack_signing_secret.get_secret_value(),
               token_verification_enabled=False, process_before_response=False)
-    guard = ReplayGuard()
+    replays = ReplayGuard()
     actors = Actors(services.slack, services.policy)
     followups = Followups(services.slack, threads=2)
 
     @app.middleware
     def drop_replays(req, resp, next):  # noqa: ANN001, A002
         headers = req.headers
-        if not guard.first_time((headers.get("x-slack-signature") or [None])[0],
+        if not replays.first_time((headers.get("x-slack-signature") or [None])[0],
                                 (headers.get("x-slack-request-timestamp") or [None])[0]):
             log.warning("replayed request dropped")
             return BoltResponse(status=200, body="")

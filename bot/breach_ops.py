@@ -5,7 +5,6 @@ import datetime as dt
 import logging
 
 from bot.delivery_breach import BreachSlackDelivery
-from bot.guard import require
 from bot.listeners.views.reject_reason import MIN_REASON
 from bot.render import plain
 from bot.render_breach import breach_line, members_preview, modal, reason_blocks, report_modal
@@ -25,10 +24,10 @@ MIN_TEXT = MIN_REASON
 # -- commands that open a modal (on the listener thread: the trigger_id lives 3 s) ------------------
 def open_modal(services, client, actor, trigger_id: str, cmd) -> None:  # noqa: ANN001
     if cmd.name == "breach":
-        require(services, actor, "breach.report")
+        services.authz.require(actor, "breach.report")
         view = report_modal(services.breach_mail.clubs(), services.breach_config.contact)
     else:
-        require(services, actor, "breach.manage")
+        services.authz.require(actor, "breach.manage")
         breach = services.breaches.get(parse_ref(cmd.identity))
         if cmd.name == "breach update":
             view = report_modal([], "", callback_id="breach.update", metadata=str(breach.id),
@@ -44,7 +43,7 @@ def open_modal(services, client, actor, trigger_id: str, cmd) -> None:  # noqa: 
 
 # -- commands answered after the ack ----------------------------------------------------------------
 def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
-    require(services, actor, "breach.read")
+    services.authz.require(actor, "breach.read")
     now = services.breaches.clock()
     if cmd.name == "breach list":
         lines = [breach_line(b, services.breaches.deadline(b), now) for b in services.breaches.all()]
@@ -57,8 +56,7 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
         ephemeral(client, channel=channel, user=actor.user_id, text=f"{REF}{breach.id}", blocks=blocks)
     elif cmd.name == "breach register":
         send_register(services, client, actor, channel)
-    with services.db.session() as s:
-        services.audit.record(s, actor=actor.user_id, action="breach.read", view=cmd.name)
+    services.reads.record(actor, "breach.read", view=cmd.name)
 
 
 def send_register(services, client, actor, channel: str) -> None:  # noqa: ANN001

@@ -5,7 +5,6 @@ import datetime as dt
 import logging
 
 from bot.delivery_bulk import BulkSlackDelivery
-from bot.guard import require
 from bot.render_bulk import report_blocks, title
 from bot.slack_io import ephemeral
 from gdpr import models as m
@@ -18,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def crm_purge(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
     """Dry-run the purge and put its card in front of the DPO; nothing is removed before Approve."""
-    require(services, actor, "purge.request")
+    services.authz.require(actor, "purge.request")
     spec = crm_purge_spec(services.retention, dict(cmd.options), services.bulk.clubs())
     same = [r for r in services.runs.open_runs() if r.kind == "crm_purge" and r.spec == spec.to_json()]
     if same:  # typed twice: one run, one card
@@ -62,9 +61,8 @@ def open_scheduled(services, now: dt.datetime, *, owner: str) -> list[int] | Non
 
 
 def retention_report(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
-    require(services, actor, "retention.read")
+    services.authz.require(actor, "retention.read")
     lines, purges = build_report(services.retention, services.runs, services.bulk, now=services.runs.clock())
     text = f"Retention report: {len(lines)} policies; {len(purges)} CRM purge(s) in the last 30 days."
-    with services.db.session() as s:
-        services.audit.record(s, actor=actor.user_id, action="retention.report_viewed", policies=len(lines))
+    services.reads.record(actor, "retention.report_viewed", policies=len(lines))
     ephemeral(client, channel=channel, user=actor.user_id, text=text, blocks=report_blocks(lines, purges))

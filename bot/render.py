@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gdpr import models as m
 from gdpr.requests import KINDS
-from gdpr.subjects import Candidate
+from gdpr.app.lookup import SubjectView
 
 STATUS_LABEL = {
     m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",
@@ -151,11 +151,11 @@ def _outcome(req: m.SubjectRequest) -> str:
     return ""
 
 
-def candidates_blocks(title: str, candidates: list[Candidate], *, unmasked: bool) -> list[dict]:
+def candidates_blocks(title: str, candidates: list[SubjectView], *, unmasked: bool) -> list[dict]:
+    """Subjects as the use case decided this viewer sees them (masked unless permitted)."""
     blocks = [{"type": "section", "text": mrkdwn(title)}]
     for c in candidates[:10]:
-        values = c.plain() if unmasked else c.masked()
-        blocks.append(subject_fields(values, "Lead" if c.kind == "lead" else "Member"))
+        blocks.append(subject_fields(c.fields, "Lead" if c.subject_type == "lead" else "Member"))
     if len(candidates) > 10:
         blocks.append({"type": "context", "elements": [mrkdwn(f"…and {len(candidates) - 10} more.")]})
     if not unmasked:

@@ -34,3 +34,10 @@ def test_the_linter_finds_nothing() -> None:
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(ROOT)], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_slack_adapter_opens_no_session_and_writes_no_audit_event() -> None:
+    """Use cases own units of work and the audit chain; bot/ renders what they return."""
+    offenders = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "bot").rglob("*.py"))
+                 if ".session(" in p.read_text() or "audit.record(" in p.read_text()]
+    assert offenders == []

@@ -6,8 +6,8 @@ from bot.breach_ops import MODAL_COMMANDS, open_modal
 from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
 from bot.grammar import HELP, Command, parse
-from bot.guard import require
 from bot.slack_io import ephemeral, post
+from gdpr.app.lookup import SubjectView
 from gdpr.errors import AmbiguousSubject, UsageError
 from gdpr.subjects import parse_identity
 
@@ -46,35 +46,26 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
             open_request(services, client, actor, channel, cmd)
     except AmbiguousSubject as exc:
         title = f":mag: {exc} Matches:"
+        masked = [SubjectView(c.kind, c.masked()) for c in exc.candidates]  # candidates are always masked
         ephemeral(client, channel=channel, user=actor.user_id, text=str(exc),
-                  blocks=render.candidates_blocks(title, exc.candidates, unmasked=False))
+                  blocks=render.candidates_blocks(title, masked, unmasked=False))
 
 
 def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
-    require(services, actor, "subject.find")
-    identity = parse_identity(cmd.identity, services.directory.patterns())
-    found = services.directory.find(identity, kinds=("member", "lead"), club_code=cmd.club)
-    unmasked = actor.can("pii.view")
-    with services.db.session() as s:  # every lookup is a VIEW, unmasked ones flagged
-        for c in found:
-            services.audit.record(s, actor=actor.user_id, action="subject.viewed", via="find",
-                                  subject_ref=services.requests.pseudonym(c.kind, c.key), unmasked=unmasked)
-        if not found:
-            services.audit.record(s, actor=actor.user_id, action="subject.lookup", via="find", by=identity.how,
-                                  matches=0)
-    if not found:
-        ephemeral(client, channel=channel, user=actor.user_id, text=f"No member or lead matches that {identity.how}.")
+    """The use case decides what this viewer sees and audits it; this renders it."""
+    found = services.find_subjects(actor=actor, text=cmd.identity, club_code=cmd.club)
+    if not found.subjects:
+        ephemeral(client, channel=channel, user=actor.user_id, text=f"No member or lead matches that {found.how}.")
         return
-    if unmasked:
-        services.directory.record_views(found, viewer=actor.user_id)
-    title = f":mag: {len(found)} match{'es' if len(found) > 1 else ''} for that {identity.how}:"
+    n = len(found.subjects)
+    title = f":mag: {n} match{'es' if n > 1 else ''} for that {found.how}:"
     ephemeral(client, channel=channel, user=actor.user_id, text=title,
-              blocks=render.candidates_blocks(title, found, unmasked=unmasked))
+              blocks=render.candidates_blocks(title, found.subjects, unmasked=found.unmasked))
 
 
 def open_request(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
     """access or erase: resolve the subject, persist, (erase: compute the preview), post the cards."""
-    require(services, actor, "request.create", kind=cmd.name)
+    services.authz.require(actor, "request.create", kind=cmd.name)
     identity = parse_identity(cmd.identity, services.directory.patterns())
     subject = services.directory.resolve(identity, kind=cmd.kind, club_code=cmd.club)
     req = services.requests.open_request(kind=cmd.name, subject=subject, requester_id=actor.user_id,
