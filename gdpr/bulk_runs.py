@@ -19,18 +19,23 @@ from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.bulk import BulkEngine
 from gdpr.db import Database
-from gdpr.errors import AlreadyDecided, NotAllowed, RequestNotFound
+from gdpr.errors import RequestNotFound
+from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.requests import lost_jobs
 from gdpr.retention import BulkSpec
 
 SCHEDULER = "scheduler"
 DECIDABLE = (m.AWAITING_APPROVAL,)
+RUNS = Decidable(model=m.BulkRun, ref="P-", event="bulk", asked="asked for this purge", what="a bulk deletion",
+                 statuses=DECIDABLE, audit_fields=lambda run: {"run": run.id, "policy": run.policy, "kind": run.kind},
+                 on_reject=lambda now: {"finished_at": now})
 
 
 class BulkRuns:
     def __init__(self, db: Database, audit: AuditLog, engine: BulkEngine, clock: Callable[[], dt.datetime],
                  lease: dt.timedelta) -> None:
         self.db, self.audit, self.engine, self.clock, self.lease = db, audit, engine, clock, lease
+        self.approvals = Approvals(db, audit, clock)
 
     def get(self, run_id: int) -> m.BulkRun:
         with self.db.session() as s:
@@ -76,33 +81,15 @@ class BulkRuns:
     # -- deciding ------------------------------------------------------------------------------------
     def ensure_can_decide(self, *, run_id: int, actor: Actor) -> m.BulkRun:
         run = self.get(run_id)
-        refusal = None
-        if run.requester_id == actor.user_id:
-            refusal = ("four-eyes", "You asked for this purge, so someone else must decide on it (four-eyes rule).")
-        elif not actor.can("request.decide"):
-            refusal = ("request.decide", "Only the DPO may approve or reject a bulk deletion.")
-        if refusal:
-            with self.db.session() as s:
-                self._record(s, run, actor.user_id, "access.denied", permission=refusal[0])
-            raise NotAllowed(refusal[1])
+        self.approvals.ensure_can_decide(RUNS, run, actor)
         return run
 
     def approve(self, *, run_id: int, actor: Actor) -> m.BulkRun:
-        return self._decide(run_id, actor, m.APPROVED, None)
+        self.approvals.decide(RUNS, self.get(run_id), actor, m.APPROVED, None, reason_given=False)
+        return self.get(run_id)
 
     def reject(self, *, run_id: int, actor: Actor, reason: str) -> m.BulkRun:
-        return self._decide(run_id, actor, m.REJECTED, reason)
-
-    def _decide(self, run_id: int, actor: Actor, status: str, reason: str | None) -> m.BulkRun:
-        run = self.ensure_can_decide(run_id=run_id, actor=actor)
-        now = self.clock()
-        with self.db.session() as s:
-            extra = {"finished_at": now} if status == m.REJECTED else {}
-            n = s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id, m.BulkRun.status.in_(DECIDABLE)).values(
-                status=status, decided_by=actor.user_id, decided_at=now, reject_reason=reason, **extra)).rowcount
-            if n != 1:
-                raise AlreadyDecided(f"P-{run_id} was already decided ({run.status.replace('_', ' ')}).")
-            self._record(s, run, actor.user_id, f"bulk.{status}", role=actor.role_label, reason_given=bool(reason))
+        self.approvals.decide(RUNS, self.get(run_id), actor, m.REJECTED, reason, reason_given=bool(reason))
         return self.get(run_id)
 
     def mark_queued(self, *, run_id: int) -> None:

@@ -17,7 +17,8 @@ from gdpr.access import Actor
 from gdpr.audit import AuditLog, subject_pseudonym
 from gdpr.db import Database
 from gdpr.duedates import add_one_month
-from gdpr.errors import AlreadyDecided, DuplicateRequest, NotAllowed, RequestNotFound
+from gdpr.errors import DuplicateRequest, RequestNotFound
+from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.subjects import Candidate
 
 KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)",
@@ -35,10 +36,23 @@ def aware(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+def _decision(s: Session, req: m.SubjectRequest, actor: Actor, status: str, reason: str | None,
+              at: dt.datetime) -> None:
+    s.add(m.Decision(request_id=req.id, decision=status, user_id=actor.user_id, role=actor.role_label,
+                     reason=reason, at=at))
+
+
+REQUESTS = Decidable(model=m.SubjectRequest, ref="R-", event="request", asked="opened this request",
+                     what="requests", statuses=m.DECIDABLE,
+                     audit_fields=lambda req: {"request_id": req.id, "subject_ref": req.subject_ref},
+                     on_reject=lambda now: {"open_key": None}, recorded=_decision)
+
+
 class RequestService:
     def __init__(self, db: Database, audit: AuditLog, secret: bytes,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.db, self.audit, self._secret, self.clock = db, audit, secret, clock
+        self.approvals = Approvals(db, audit, clock)
 
     def pseudonym(self, kind: str, key: str) -> str:
         return subject_pseudonym(self._secret, kind, key)
@@ -105,45 +119,18 @@ class RequestService:
                                   subject_ref=req.subject_ref, reason=reason)
 
     def approve(self, *, request_id: int, actor: Actor) -> m.SubjectRequest:
-        return self._decide(request_id, actor, m.APPROVED, None)
+        self.approvals.decide(REQUESTS, self.get(request_id), actor, m.APPROVED, None)
+        return self.get(request_id)
 
     def reject(self, *, request_id: int, actor: Actor, reason: str) -> m.SubjectRequest:
-        return self._decide(request_id, actor, m.REJECTED, reason)
+        self.approvals.decide(REQUESTS, self.get(request_id), actor, m.REJECTED, reason)
+        return self.get(request_id)
 
     def ensure_can_decide(self, *, request_id: int, actor: Actor) -> m.SubjectRequest:
         """Four eyes and the decide permission, audited when refused; returns the request."""
         req = self.get(request_id)
-        if req.requester_id == actor.user_id:
-            self._denied(req, actor, "four-eyes")
-            raise NotAllowed("You opened this request, so someone else must decide on it (four-eyes rule).")
-        if not actor.can("request.decide"):
-            self._denied(req, actor, "request.decide")
-            raise NotAllowed("Only the DPO may approve or reject requests.")
+        self.approvals.ensure_can_decide(REQUESTS, req, actor)
         return req
-
-    def _decide(self, request_id: int, actor: Actor, status: str, reason: str | None) -> m.SubjectRequest:
-        req = self.ensure_can_decide(request_id=request_id, actor=actor)
-        now = self.clock()
-        with self.db.session() as s:
-            values = dict(status=status, decided_by=actor.user_id, decided_at=now, reject_reason=reason)
-            if status == m.REJECTED:
-                values["open_key"] = None
-            done = s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id,
-                                                            m.SubjectRequest.status.in_(m.DECIDABLE))
-                             .values(**values)).rowcount
-            if done != 1:  # say what it is now, not what it was when this decision began
-                now_status = s.execute(select(m.SubjectRequest.status).where(m.SubjectRequest.id == request_id)).scalar()
-                raise AlreadyDecided(f"R-{request_id} was already decided ({str(now_status).replace('_', ' ')}).")
-            s.add(m.Decision(request_id=request_id, decision=status, user_id=actor.user_id,
-                             role=actor.role_label, reason=reason, at=now))
-            self.audit.record(s, actor=actor.user_id, action=f"request.{status}", request_id=request_id,
-                              subject_ref=req.subject_ref, role=actor.role_label)
-        return self.get(request_id)
-
-    def _denied(self, req: m.SubjectRequest, actor: Actor, why: str) -> None:
-        with self.db.session() as s:
-            self.audit.record(s, actor=actor.user_id, action="access.denied", request_id=req.id,
-                              subject_ref=req.subject_ref, permission=why)
 
     def mark_queued(self, *, request_id: int) -> bool:
         """approved -> queued (or re-stamp a queued one); False when it already moved on."""

@@ -1,0 +1,1 @@
+"""Lifecycles every capability shares, each written once: four-eyes approval (`approval.py`)."""
