@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from gdpr.bulk import BulkEngine
 from gdpr.db import Database
 from gdpr.errors import RequestNotFound
 from gdpr.lifecycle.approval import Approvals, Decidable
+from gdpr.lifecycle.leases import Leased, LeasedJobs
 from gdpr.requests import lost_jobs
 from gdpr.retention import BulkSpec
 
@@ -29,6 +30,8 @@ DECIDABLE = (m.AWAITING_APPROVAL,)
 RUNS = Decidable(model=m.BulkRun, ref="P-", event="bulk", asked="asked for this purge", what="a bulk deletion",
                  statuses=DECIDABLE, audit_fields=lambda run: {"run": run.id, "policy": run.policy, "kind": run.kind},
                  on_reject=lambda now: {"finished_at": now})
+LEASED = Leased(model=m.BulkRun, event="bulk", audit_fields=RUNS.audit_fields, keep_first_start=True,
+                started=lambda run: {"resumed_after": run.done})
 
 
 class BulkRuns:
@@ -36,6 +39,7 @@ class BulkRuns:
                  lease: dt.timedelta) -> None:
         self.db, self.audit, self.engine, self.clock, self.lease = db, audit, engine, clock, lease
         self.approvals = Approvals(db, audit, clock)
+        self.jobs = LeasedJobs(db, audit, clock, lease)
 
     def get(self, run_id: int) -> m.BulkRun:
         with self.db.session() as s:
@@ -103,24 +107,10 @@ class BulkRuns:
 
     # -- leases and checkpoints ------------------------------------------------------------------------
     def claim(self, *, run_id: int, owner: str) -> m.BulkRun | None:
-        now, r = self.clock(), m.BulkRun
-        with self.db.session() as s:
-            n = s.execute(update(r).where(r.id == run_id, r.status.in_([m.APPROVED, m.QUEUED]) |
-                                          ((r.status == m.RUNNING) & (r.lease_expires_at < now)))
-                          .values(status=m.RUNNING, lease_owner=owner, lease_expires_at=now + self.lease,
-                                  attempts=r.attempts + 1, started_at=func.coalesce(r.started_at, now))).rowcount
-            if n != 1:
-                return None
-            run = s.get(m.BulkRun, run_id)
-            self._record(s, run, owner, "bulk.started", attempt=run.attempts, resumed_after=run.done)
-            s.expunge(run)
-            return run
+        return self.jobs.claim(LEASED, run_id, owner)
 
     def renew(self, *, run_id: int, owner: str) -> bool:
-        r = m.BulkRun
-        with self.db.session() as s:
-            return s.execute(update(r).where(r.id == run_id, r.lease_owner == owner, r.status == m.RUNNING)
-                             .values(lease_expires_at=self.clock() + self.lease)).rowcount == 1
+        return self.jobs.renew(LEASED, run_id, owner)
 
     def checkpoint_statement(self, run: m.BulkRun, owner: str, *, last_key: str, rows: int, counts: dict):  # noqa: ANN201
         """The UPDATE that books a batch: only for the lease holder, only from the checkpoint it read."""
@@ -134,29 +124,11 @@ class BulkRuns:
             s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(total=total))
 
     def finish(self, *, run: m.BulkRun, owner: str, residue: int) -> bool:
-        r = m.BulkRun
-        with self.db.session() as s:
-            n = s.execute(update(r).where(r.id == run.id, r.lease_owner == owner, r.status == m.RUNNING).values(
-                status=m.DONE, lease_owner=None, lease_expires_at=None, finished_at=self.clock(),
-                residue=residue)).rowcount
-            if n == 1:
-                done = s.get(m.BulkRun, run.id)
-                self._record(s, done, owner, "bulk.done", rows=done.done, counts=done.counts, residue=residue)
-            return n == 1
+        return self.jobs.finish(LEASED, run.id, owner, m.DONE, residue=residue,
+                                audit=lambda done: {"rows": done.done, "counts": done.counts, "residue": residue})
 
     def release(self, *, run_id: int, owner: str, error: str, final: bool) -> m.BulkRun | None:
-        r = m.BulkRun
-        values = {"status": m.FAILED, "finished_at": self.clock()} if final else {"status": m.QUEUED,
-                                                                                 "queued_at": self.clock()}
-        with self.db.session() as s:
-            n = s.execute(update(r).where(r.id == run_id, r.lease_owner == owner, r.status == m.RUNNING).values(
-                lease_owner=None, lease_expires_at=None, error=error, **values)).rowcount
-            if n != 1:
-                return None
-            run = s.get(m.BulkRun, run_id)
-            self._record(s, run, owner, "bulk.failed" if final else "bulk.retrying", error=error)
-            s.expunge(run)
-            return run
+        return self.jobs.release(LEASED, run_id, owner, error=error, final=final)
 
     # -- reading ---------------------------------------------------------------------------------------
     def finished_since(self, since: dt.datetime) -> list[m.BulkRun]:

@@ -23,7 +23,8 @@ from sqlalchemy import update
 from gdpr import models as m
 from gdpr.crypto import new_passphrase
 from gdpr.export import ExportFile, Exporter
-from gdpr.requests import RequestService, record
+from gdpr.lifecycle.leases import Leased, LeasedJobs
+from gdpr.requests import RequestService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,42 +44,28 @@ class Delivery(Protocol):
     def job_failed(self, req: m.SubjectRequest, reference: str) -> None: ...
 
 
+JOBS = Leased(model=m.SubjectRequest, event="job",
+              audit_fields=lambda req: {"request_id": req.id, "subject_ref": req.subject_ref},
+              closing=lambda now: {"open_key": None, "finished_at": now})
+
+
 class Leases:
+    """Subject requests on the one leased-job lifecycle (gdpr/lifecycle/leases.py)."""
+
     def __init__(self, requests: RequestService, lease: dt.timedelta) -> None:
         self.requests, self.lease = requests, lease
+        self.jobs = LeasedJobs(requests.db, requests.audit, requests.clock, lease)
 
     def claim(self, *, request_id: int, owner: str) -> m.SubjectRequest | None:
-        now = self.requests.clock()
-        r = m.SubjectRequest
-        with self.requests.db.session() as s:
-            n = s.execute(update(r).where(r.id == request_id, (r.status.in_([m.APPROVED, m.QUEUED])) |
-                                          ((r.status == m.RUNNING) & (r.lease_expires_at < now)))
-                          .values(status=m.RUNNING, lease_owner=owner, lease_expires_at=now + self.lease,
-                                  attempts=r.attempts + 1, started_at=now)).rowcount
-            if n != 1:
-                return None
-            req = s.get(m.SubjectRequest, request_id)
-            record(s, self.requests.audit, req, owner, "job.started", attempt=req.attempts)
-            return req
+        return self.jobs.claim(JOBS, request_id, owner)
 
     def renew(self, *, request_id: int, owner: str) -> bool:
-        r = m.SubjectRequest
-        with self.requests.db.session() as s:
-            return s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
-                             .values(lease_expires_at=self.requests.clock() + self.lease)).rowcount == 1
+        return self.jobs.renew(JOBS, request_id, owner)
 
     def finish(self, *, request_id: int, owner: str, final_status: str = m.DONE, **values: object) -> bool:
         """Leave RUNNING for final_status; a request that still waits (notifying) stays open."""
-        r = m.SubjectRequest
-        closing = {"open_key": None, "finished_at": self.requests.clock()} if final_status in m.TERMINAL else {}
-        with self.requests.db.session() as s:
-            n = s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
-                          .values(status=final_status, lease_owner=None, lease_expires_at=None,
-                                  **closing, **values)).rowcount
-            if n == 1:
-                req = s.get(m.SubjectRequest, request_id)
-                record(s, self.requests.audit, req, owner, f"job.{final_status}", **(values.get("result") or {}))
-            return n == 1
+        result = dict(values.get("result") or {})  # type: ignore[call-overload]
+        return self.jobs.finish(JOBS, request_id, owner, final_status, audit=lambda req: result, **values)
 
     def record_built(self, *, request_id: int, export_name: str, result: dict) -> None:
         """Remember the archive before it is sent, so a retry can recognise its own upload."""
@@ -88,17 +75,7 @@ class Leases:
 
     def release(self, *, request_id: int, owner: str, error: str, final: bool) -> m.SubjectRequest | None:
         """Give the request back for a retry (queued), or mark it failed after the last attempt."""
-        r = m.SubjectRequest
-        status = m.FAILED if final else m.QUEUED
-        extra = {"open_key": None, "finished_at": self.requests.clock()} if final else {"queued_at": self.requests.clock()}
-        with self.requests.db.session() as s:
-            n = s.execute(update(r).where(r.id == request_id, r.lease_owner == owner, r.status == m.RUNNING)
-                          .values(status=status, lease_owner=None, lease_expires_at=None, error=error, **extra)).rowcount
-            if n != 1:
-                return None
-            req = s.get(m.SubjectRequest, request_id)
-            record(s, self.requests.audit, req, owner, "job.failed" if final else "job.retrying", error=error)
-            return req
+        return self.jobs.release(JOBS, request_id, owner, error=error, final=final)
 
     def run(self, *, request_id: int, owner: str, work: Callable[[m.SubjectRequest, Callable[[], None]], T],
             max_attempts: int, on_final_failure: Callable[[m.SubjectRequest, str], None]) -> tuple[str, T | None]:
