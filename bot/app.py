@@ -11,6 +11,8 @@ from collections.abc import Callable
 from slack_bolt import App, BoltResponse
 
 from bot.listeners import actions, commands, views
+from bot.listeners.deps import KEY as DEPS
+from bot.listeners.deps import Deps
 from bot.followups import Followups, friendly
 from bot.slack_io import Actors, dm_channel, ephemeral
 
@@ -113,7 +115,14 @@ def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
     def on_error(error, body, client):  # noqa: ANN001 - what a guard could not catch (middleware)
         answer_error(client, body, error)
 
+    provided = Deps(services=services, actors=actors, followups=followups)
+
+    @app.middleware
+    def provide(context, next):  # noqa: ANN001, A002 - listeners find what they need in Bolt's context
+        context[DEPS] = provided
+        return next()
+
     for package in (commands, actions, views):
-        package.register(_Guarded(app), services, actors, followups)
+        package.register(_Guarded(app))
     app.followups = followups
     return app

@@ -41,3 +41,15 @@ def test_the_slack_adapter_opens_no_session_and_writes_no_audit_event() -> None:
     offenders = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "bot").rglob("*.py"))
                  if ".session(" in p.read_text() or "audit.record(" in p.read_text()]
     assert offenders == []
+
+
+def test_listeners_are_typed_top_level_functions_one_per_file() -> None:
+    from bot.listeners import actions, views
+    from bot.listeners.commands import gdpr_command
+    listeners = [gdpr_command, *actions.LISTENERS.values(), *views.LISTENERS.values()]
+    modules = [f.__module__ for f in listeners]
+    assert len(set(modules)) == len(listeners), modules  # one listener per file
+    for f in listeners:
+        assert "<locals>" not in f.__qualname__, f  # not a closure inside register()
+        params = [p for p in f.__code__.co_varnames[:f.__code__.co_argcount]]
+        assert params and all(p in f.__annotations__ for p in params) and "return" in f.__annotations__, f

@@ -1,22 +1,24 @@
-"""Approve button: the approver's role is resolved here, server-side, never from the payload."""
+"""Approve button on a request: the approver's role is resolved here, server-side, never from the payload."""
 from __future__ import annotations
 
 import logging
 
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
 from bot.delivery import SlackDelivery
+from bot.listeners.deps import deps
 from bot.slack_io import ephemeral
 from gdpr.errors import RequestNotFound
 
 log = logging.getLogger(__name__)
 
 
-def register(app, services, actors, followups) -> None:  # noqa: ANN001
-    @app.action("request.approve")
-    def approve(ack, body, client):  # noqa: ANN001
-        ack()
-        request_id, user, channel = _request_id(body), body["user"]["id"], body["channel"]["id"]
-        followups.submit(lambda: decide(services, client, actors.actor(user), channel, request_id),
-                         user=user, channel=channel)
+def approve(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    ack()
+    d = deps(context)
+    request_id, user, channel = _request_id(body), body["user"]["id"], body["channel"]["id"]
+    d.followups.submit(lambda: decide(d.services, client, d.actor(user), channel, request_id), user=user, channel=channel)
 
 
 def decide(services, client, actor, channel: str, request_id: int) -> None:  # noqa: ANN001

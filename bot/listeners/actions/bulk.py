@@ -1,29 +1,10 @@
-"""Approve / Reject on a bulk run's card: role and four eyes resolved server-side, in the domain."""
+"""What Approve on a bulk run's card does, and which run a button names (listeners: bulk_approve, bulk_reject)."""
 from __future__ import annotations
 
 from bot.delivery_bulk import BulkSlackDelivery
-from bot.render_bulk import bulk_reject_modal
 from bot.slack_io import ephemeral
 from gdpr import models as m
-from gdpr.errors import AlreadyDecided, RequestNotFound
-
-
-def register(app, services, actors, followups) -> None:  # noqa: ANN001
-    @app.action("bulk.approve")
-    def approve(ack, body, client):  # noqa: ANN001
-        ack()
-        run_id, user, channel = run_id_of(body), body["user"]["id"], body["channel"]["id"]
-        followups.submit(lambda: decide(services, client, actors.actor(user), channel, run_id),
-                         user=user, channel=channel)
-
-    @app.action("bulk.reject")
-    def reject(ack, body, client):  # noqa: ANN001 - stays on this thread: the trigger_id expires in 3 s
-        ack()
-        run_id = run_id_of(body)
-        run = services.runs.ensure_can_decide(run_id=run_id, actor=actors.actor(body["user"]["id"]))
-        if run.status != m.AWAITING_APPROVAL:
-            raise AlreadyDecided(f"P-{run_id} was already decided ({run.status.replace('_', ' ')}).")
-        client.views_open(trigger_id=body["trigger_id"], view=bulk_reject_modal(run_id))
+from gdpr.errors import RequestNotFound
 
 
 def decide(services, client, actor, channel: str, run_id: int) -> None:  # noqa: ANN001

@@ -1,8 +1,8 @@
-"""Slash command listeners."""
+"""Slash command listeners, one per file."""
 from __future__ import annotations
 
-from bot.listeners.commands import gdpr
+from bot.listeners.commands.gdpr import gdpr_command
 
 
-def register(app, services, actors, followups) -> None:  # noqa: ANN001
-    gdpr.register(app, services, actors, followups)
+def register(app) -> None:  # noqa: ANN001 - bot.app's guarded Bolt app
+    app.command("/gdpr")(gdpr_command)

@@ -1,35 +1,38 @@
 """`/gdpr ...`: ack first (Slack allows 3 s), then look up, persist, post."""
 from __future__ import annotations
 
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
 from bot import render
 from bot.breach_ops import MODAL_COMMANDS, open_modal
 from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
 from bot.grammar import HELP, Command, parse
+from bot.listeners.deps import deps
 from bot.slack_io import ephemeral, post
 from gdpr.app.lookup import SubjectView
 from gdpr.errors import AmbiguousSubject, UsageError
 from gdpr.subjects import parse_identity
 
 
-def register(app, services, actors, followups) -> None:  # noqa: ANN001
-    @app.command("/gdpr")
-    def gdpr_command(ack, body, client):  # noqa: ANN001
-        try:
-            cmd = parse(body.get("text") or "")
-        except UsageError as exc:
-            ack(text=str(exc), response_type="ephemeral")
-            return
-        if cmd.name == "help":
-            ack(text=HELP, response_type="ephemeral")
-            return
-        user, channel = body["user_id"], body["channel_id"]
-        if cmd.name in MODAL_COMMANDS:  # views.open needs the trigger_id within 3 s: on this thread
-            ack()
-            open_modal(services, client, actors.actor(user), body["trigger_id"], cmd)
-            return
-        ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…", response_type="ephemeral")
-        followups.submit(lambda: handle(services, client, actors.actor(user), channel, cmd), user=user, channel=channel)
+def gdpr_command(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    try:
+        cmd = parse(body.get("text") or "")
+    except UsageError as exc:
+        ack(text=str(exc), response_type="ephemeral")
+        return
+    if cmd.name == "help":
+        ack(text=HELP, response_type="ephemeral")
+        return
+    d = deps(context)
+    user, channel = body["user_id"], body["channel_id"]
+    if cmd.name in MODAL_COMMANDS:  # views.open needs the trigger_id within 3 s: on this thread
+        ack()
+        open_modal(d.services, client, d.actor(user), body["trigger_id"], cmd)
+        return
+    ack(text=f":hourglass_flowing_sand: Working on `/gdpr {cmd.name}`…", response_type="ephemeral")
+    d.followups.submit(lambda: handle(d.services, client, d.actor(user), channel, cmd), user=user, channel=channel)
 
 
 def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001

@@ -1,20 +1,23 @@
 """The bulk run's reject modal: a reason is required; the decision is re-checked server-side."""
 from __future__ import annotations
 
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
 from bot.delivery_bulk import BulkSlackDelivery
+from bot.listeners.deps import deps
 from bot.listeners.views.reject_reason import read_reason
 from bot.slack_io import dm_channel
 from gdpr.errors import GdprError
 
 
-def register(app, services, actors, followups) -> None:  # noqa: ANN001
-    @app.view("bulk.reject_reason")
-    def submit(ack, body, view, client):  # noqa: ANN001
-        reason = read_reason(ack, view)
-        if reason is None:
-            return
-        user, run_id = body["user"]["id"], int(view["private_metadata"])
-        followups.submit(lambda: reject(services, client, actors.actor(user), run_id, reason), user=user, channel=None)
+def bulk_reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+    reason = read_reason(ack, view)
+    if reason is None:
+        return
+    d = deps(context)
+    user, run_id = body["user"]["id"], int(view["private_metadata"])
+    d.followups.submit(lambda: reject(d.services, client, d.actor(user), run_id, reason), user=user, channel=None)
 
 
 def reject(services, client, actor, run_id: int, reason: str) -> None:  # noqa: ANN001

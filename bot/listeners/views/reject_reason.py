@@ -1,7 +1,11 @@
 """The reject modal's submission: a reason is required; the decision is re-checked server-side."""
 from __future__ import annotations
 
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
 from bot.delivery import SlackDelivery
+from bot.listeners.deps import deps
 from bot.slack_io import dm_channel
 from gdpr.errors import GdprError
 
@@ -18,15 +22,13 @@ def read_reason(ack, view) -> str | None:  # noqa: ANN001
     return reason
 
 
-def register(app, services, actors, followups) -> None:  # noqa: ANN001
-    @app.view("request.reject_reason")
-    def submit(ack, body, view, client):  # noqa: ANN001
-        reason = read_reason(ack, view)
-        if reason is None:
-            return
-        user, request_id = body["user"]["id"], int(view["private_metadata"])
-        followups.submit(lambda: reject(services, client, actors.actor(user), request_id, reason),
-                         user=user, channel=None)
+def reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+    reason = read_reason(ack, view)
+    if reason is None:
+        return
+    d = deps(context)
+    user, request_id = body["user"]["id"], int(view["private_metadata"])
+    d.followups.submit(lambda: reject(d.services, client, d.actor(user), request_id, reason), user=user, channel=None)
 
 
 def reject(services, client, actor, request_id: int, reason: str) -> None:  # noqa: ANN001

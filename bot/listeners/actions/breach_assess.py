@@ -1,0 +1,24 @@
+"""Risk: high / not high: a modal for the reasoning (and, for a high risk, the Art. 34 decision)."""
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.listeners.actions.breach import breach_id_of, value_of
+from bot.listeners.deps import deps
+from bot.render_breach import members_choice, modal, reason_blocks
+from gdpr.breaches import REF
+
+
+def breach_assess(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    ack()
+    d = deps(context)
+    value = value_of(body)
+    breach_id, risk = breach_id_of(value), value.split(":", 1)[-1]
+    breach = d.services.breaches.ensure_manager(breach_id=breach_id, actor=d.actor(body["user"]["id"]))
+    blocks = [reason_blocks("Reasoning (why the clubs and the authority are or are not told)", block="reasoning")]
+    if risk == "high":
+        blocks = members_choice(d.services.breach_mail.clubs(breach.clubs),
+                                sorted(d.services.breach_mail.dated_tables())) + blocks
+    client.views_open(trigger_id=body["trigger_id"], view=modal(
+        "breach.assess", f"{breach_id}:{'high' if risk == 'high' else 'not_high'}", f"Risk {REF}{breach_id}", blocks))

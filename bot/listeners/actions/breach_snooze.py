@@ -1,0 +1,19 @@
+"""Snooze a breach reminder: it comes back after `snooze_minutes`."""
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+
+from bot.delivery_breach import BreachSlackDelivery
+from bot.listeners.actions.breach import value_of
+from bot.listeners.deps import deps
+from gdpr.errors import RequestNotFound
+
+
+def breach_snooze(ack: Ack, body: dict, context: BoltContext) -> None:
+    ack()
+    d = deps(context)
+    value, actor = value_of(body), d.actor(body["user"]["id"])
+    if not value.isdigit():
+        raise RequestNotFound("That button does not belong to a reminder.")
+    reminder = d.services.breaches.snooze(reminder_id=int(value), actor=actor)
+    BreachSlackDelivery(d.services).refresh(d.services.breaches.get(reminder.breach_id))

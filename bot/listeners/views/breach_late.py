@@ -1,0 +1,19 @@
+"""The reasons for a late club notice: they go into the notice and the register."""
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot import breach_ops
+from bot.listeners.deps import deps
+from bot.listeners.views.breach import later
+from bot.listeners.views.reject_reason import read_reason
+
+
+def breach_late(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+    reason = read_reason(ack, view)
+    if reason is None:
+        return
+    d = deps(context)
+    breach_id = int(view["private_metadata"])
+    later(d, body, lambda actor: breach_ops.notify(d.services, client, actor, breach_id, late_reason=reason))

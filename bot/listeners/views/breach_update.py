@@ -1,0 +1,29 @@
+"""New facts about a breach: recorded, then a follow-up notice (the next phase) to every club."""
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot import breach_ops
+from bot.listeners.deps import deps
+from bot.listeners.views.breach import later
+
+
+def breach_update(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+    d = deps(context)
+    breach_id = int(view["private_metadata"])
+    v = breach_ops.values(view)
+    _, errors = breach_ops.reasons(view, *[b for b in ("what", "consequences", "measures", "contact", "delay")
+                                          if b in v])
+    errors.update({b: "A whole number, 0 or more." for b in ("people", "records") if not str(v.get(b, "")).isdigit()})
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    changes = {"description": v["what"], "consequences": v["consequences"], "measures": v["measures"],
+               "contact": v["contact"], "approx_people": int(v["people"]), "approx_records": int(v["records"])}
+
+    def work(actor) -> None:  # noqa: ANN001
+        d.services.breaches.update_facts(breach_id=breach_id, actor=actor, changes=changes)
+        breach_ops.notify(d.services, client, actor, breach_id, late_reason=v.get("delay") or None, new_phase=True)
+    later(d, body, work)
