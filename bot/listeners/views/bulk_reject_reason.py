@@ -5,19 +5,13 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.delivery_bulk import BulkSlackDelivery
-from bot.listeners.deps import deps
-from bot.listeners.views.reject_reason import read_reason
+from bot.listeners.views.reject_reason import decide_with_reason
 from bot.slack_io import dm_channel
 from gdpr.errors import GdprError
 
 
 def bulk_reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
-    reason = read_reason(ack, view)
-    if reason is None:
-        return
-    d = deps(context)
-    user, run_id = body["user"]["id"], int(view["private_metadata"])
-    d.followups.submit(lambda: reject(d.services, client, d.actor(user), run_id, reason), user=user, channel=None)
+    decide_with_reason(ack, body, view, client, context, reject)
 
 
 def reject(services, client, actor, run_id: int, reason: str) -> None:  # noqa: ANN001

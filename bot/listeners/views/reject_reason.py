@@ -1,6 +1,8 @@
 """The reject modal's submission: a reason is required; the decision is re-checked server-side."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
@@ -22,13 +24,20 @@ def read_reason(ack, view) -> str | None:  # noqa: ANN001
     return reason
 
 
-def reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+def decide_with_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext,
+                       decide: Callable) -> None:
+    """A reject modal's submission: the reason checked in the modal, `decide(services, client, actor, id,
+    reason)` run after the ack, on the follow-up pool."""
     reason = read_reason(ack, view)
     if reason is None:
         return
     d = deps(context)
-    user, request_id = body["user"]["id"], int(view["private_metadata"])
-    d.followups.submit(lambda: reject(d.services, client, d.actor(user), request_id, reason), user=user, channel=None)
+    user, item_id = body["user"]["id"], int(view["private_metadata"])
+    d.followups.submit(lambda: decide(d.services, client, d.actor(user), item_id, reason), user=user, channel=None)
+
+
+def reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+    decide_with_reason(ack, body, view, client, context, reject)
 
 
 def reject(services, client, actor, request_id: int, reason: str) -> None:  # noqa: ANN001
