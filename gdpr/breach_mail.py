@@ -35,6 +35,7 @@ class BreachMail:
                  mailer: Mailer, config: BreachConfig, backoff_s: float = 30.0) -> None:
         self.breaches, self._engine, self._map, self._templates = breaches, engine, datamap, templates
         self.mailer, self.config, self._backoff_s = mailer, config, backoff_s
+        self._dated: dict[str, str] | None = None
 
     def clubs(self, keys: list[str] | None = None) -> list[Club]:
         ctl = self._map.controllers
@@ -90,7 +91,10 @@ class BreachMail:
         return spec, email, names, cond
 
     def dated_tables(self) -> dict[str, str]:
-        return dated_tables(self._map, self._engine)
+        """Tables an Art. 34 query can name. Reflected once: it is read on the 3-second ack path."""
+        if self._dated is None:
+            self._dated = dated_tables(self._map, self._engine)
+        return self._dated
 
     def count_members(self, breach: m.Breach) -> int:
         spec, _, _, cond = self._members(breach)
