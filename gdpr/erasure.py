@@ -415,8 +415,8 @@ def _counts(spec: TableSpec, erased: int, held: int, trimmed: int | None) -> dic
     """Per table: rows erased (by the table's rule), rows kept under hold, and of those how many were
     reduced to what the legal basis needs."""
     out = {"erased": erased, "held": held, spec.erasure.rows: erased}
-    if trimmed is not None:
-        out["held_reduced"] = trimmed
+    if trimmed is not None and spec.erasure.hold and spec.erasure.hold.keeps is not None:
+        out["held_reduced"] = trimmed  # only where columns went (dating a consent's withdrawal reduces nothing)
     return out
 
 
