@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from gdpr.access import AccessPolicy, load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.reads import AuditedRead
+from gdpr.app.requests import SubjectRequests
 from gdpr.audit import AuditLog
 from gdpr.authz import Authorizer
 from gdpr.breach_config import BreachConfig, load_breach_config
@@ -72,19 +73,15 @@ class Services:
     authz: Authorizer
     find_subjects: FindSubjects
     reads: AuditedRead
-    actors: Actors | None = None
+    actors: Actors = field(init=False)
+    subject_requests: SubjectRequests = field(init=False)
     leases: Leases = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = Leases(self.requests, dt.timedelta(seconds=self.settings.lease_seconds))
 
-    def enqueue_request(self, request_id: int) -> None:
-        """Queue messages carry the request id only; the kind picks the actor."""
-        kind = self.requests.get(request_id).kind
-        (self.actors.erase_subject if kind == "erase" else self.actors.export_subject).send(request_id)
-
-    def send_breach_notice(self, notice_id: int) -> None:
-        self.actors.deliver_breach_notice.send(notice_id)
+    def send_breach_notice(self, notice_id: int, delay_ms: int = 0) -> None:
+        self.actors.deliver_breach_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
 
     def enqueue_member_notices(self, breach_id: int) -> None:
         self.actors.tell_members.send(breach_id)
@@ -123,11 +120,12 @@ class Services:
 
     def reconcile(self) -> list[int]:
         quiet = dt.timedelta(seconds=self.settings.requeue_after_seconds)
-        sent = reconcile(self.requests, self.enqueue_request, requeue_after=quiet)
+        sent = reconcile(self.requests, lambda i: self.actors.request(i, self.requests.get(i).kind),
+                         requeue_after=quiet)
         resend(self.runs.needing_enqueue(requeue_after=quiet), self.enqueue_run, label="P-",
                sent=lambda i: self.runs.mark_queued(run_id=i))
         resend(self.breaches.members_stalled(quiet_for=quiet), self.enqueue_member_notices, label="member notices B-")
-        resend(self.breaches.notices_due(self.requests.clock()), self.send_breach_notice, label="breach notice ")
+        resend(self.breaches.notices_due(grace=quiet), self.send_breach_notice, label="breach notice ")
         for notice_id in self.notices.due(grace=quiet):
             self.send_notice(notice_id)
         return sent
@@ -139,7 +137,10 @@ class Services:
 
     def deliver_breach_notice(self, notice_id: int) -> None:
         from bot.delivery_breach import BreachSlackDelivery
-        if self.breach_mail.deliver(notice_id) != "skipped":
+        status, delay = self.breach_mail.deliver(notice_id)
+        if delay is not None:  # the backoff is in the database; this message brings the next attempt
+            self.send_breach_notice(notice_id, int(delay.total_seconds() * 1000))
+        if status != "skipped":
             BreachSlackDelivery(self).refresh(self.breaches.get(self.breaches.breach_of_notice(notice_id)))
 
     def tell_members(self, breach_id: int) -> None:
@@ -204,4 +205,6 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
                               backoff_s=settings.notice_backoff_seconds))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
+    services.subject_requests = SubjectRequests(authz=authz, directory=directory, requests=requests, erasure=erasure,
+                                                presenter=_slack_delivery(services), queue=services.actors)
     return services

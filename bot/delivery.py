@@ -1,4 +1,5 @@
-"""The Slack side of a job: keep request messages current, DM the passphrase, upload the file."""
+"""The Slack presenter of subject requests (gdpr.ports.RequestPresenter): post the cards, keep them
+current, DM the passphrase, upload the file, report in the thread."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.render import escape, notices_blocks, request_blocks
-from bot.slack_io import dm_channel
+from bot.slack_io import dm_channel, post
 from gdpr import models as m
 from gdpr.export import ExportFile
 
@@ -22,6 +23,16 @@ class SlackDelivery:
         if found is None:
             return {"number": "—", "club": "—", "name": "(no longer in the system)", "email": "—", "phone": "—"}
         return found.masked()  # channels always see masked data
+
+    def request_opened(self, req: m.SubjectRequest, subject: dict[str, str]) -> None:
+        """The requester's message (their channel, or a DM if the bot is not in it) and the DPO's card."""
+        text = f"{req.kind.capitalize()} request R-{req.id}: awaiting DPO approval"
+        where, ts = post(self.s.slack, channel=req.channel_id, fallback_user=req.requester_id, text=text,
+                         blocks=request_blocks(req, subject, with_buttons=False))
+        card_channel, card_ts = post(self.s.slack, channel=self.s.policy.channel("approvals"), fallback_user=None,
+                                     text=text, blocks=request_blocks(req, subject, with_buttons=True))
+        self.s.requests.attach(request_id=req.id, channel_id=where, message_ts=ts,
+                               approval_channel_id=card_channel, approval_ts=card_ts)
 
     def request_changed(self, req: m.SubjectRequest) -> None:
         subject = self.subject_view(req)

@@ -7,6 +7,8 @@ Events name subjects only by a keyed pseudonym, never by personal data.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 import hashlib
 import hmac
@@ -41,7 +43,7 @@ class AuditLog:
         self._secret = secret
 
     def record(self, session: Session, *, actor: str, action: str, request_id: int | None = None,
-               subject_ref: str | None = None, **details: object) -> int:
+               subject_ref: str | None = None, **details: Any) -> int:
         """Append one event inside the caller's unit of work; returns its sequence number."""
         # The UPDATE takes the head's row lock (PostgreSQL) / the write lock (SQLite) first,
         # so concurrent appends serialise and the chain never forks.

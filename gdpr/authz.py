@@ -3,6 +3,8 @@ with every refusal written to the audit chain (who, which permission, about what
 data). Use cases call it; adapters never check permissions themselves."""
 from __future__ import annotations
 
+from typing import Any
+
 from gdpr.access import AccessPolicy, Actor
 from gdpr.audit import AuditLog
 from gdpr.db import Database
@@ -13,7 +15,7 @@ class Authorizer:
     def __init__(self, policy: AccessPolicy, db: Database, audit: AuditLog) -> None:
         self.policy, self.db, self.audit = policy, db, audit
 
-    def require(self, actor: Actor, permission: str, **details: object) -> None:
+    def require(self, actor: Actor, permission: str, **details: Any) -> None:
         """Raise NotAllowed (a message safe to show) after auditing the refusal."""
         try:
             self.policy.require(actor, permission)

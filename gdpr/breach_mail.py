@@ -15,10 +15,10 @@ from gdpr.breach_config import KINDS, SUBJECT_CATEGORIES, BreachConfig
 from gdpr.breach_targets import MemberTarget, dated_tables, target_condition
 from gdpr.breaches import REF, BreachService
 from gdpr.datamap import DataMap
+from gdpr.lifecycle.outbox import MAX_BACKOFF, backoff
 from gdpr.mail import MailError, Mailer, build_message
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,17 @@ class BreachMail:
         return {c.key: c.contact_email for c in self.clubs(keys)}
 
     # -- to the clubs ---------------------------------------------------------------------------
-    def deliver(self, notice_id: int) -> str:
-        """Send one club notice; on failure it waits in the outbox with a growing backoff."""
+    def deliver(self, notice_id: int) -> tuple[str, dt.timedelta | None]:
+        """Send one club notice; on failure it waits in the outbox with a growing backoff. Returns
+        what happened and, when it is to be tried again, after how long."""
         notice = self.breaches.claim_notice(notice_id)
         if notice is None:
-            return "skipped"
+            return "skipped", None
         breach = self.breaches.get(notice.breach_id)
         club = next(iter(self.clubs([notice.club_id])), None)
         if club is None or not club.contact_email:
             self.breaches.notice_failed(notice, "no GDPR contact", MAX_BACKOFF)
-            return "no contact"
+            return "no contact", MAX_BACKOFF
         body = self._templates.get_template("breach_club_notice.txt.j2").render(
             breach=breach, notice=notice, club=club, ref=f"{REF}{breach.id}", processor=self._map.processor,
             kinds=[KINDS.get(k, k) for k in breach.kinds],
@@ -70,12 +71,12 @@ class BreachMail:
         try:
             self.mailer.send(msg)
         except MailError as exc:
-            backoff = min(dt.timedelta(seconds=self._backoff_s * 2 ** (notice.attempts - 1)), MAX_BACKOFF)
-            self.breaches.notice_failed(notice, str(exc), backoff)
+            delay = backoff(notice.attempts, self._backoff_s)
+            self.breaches.notice_failed(notice, str(exc), delay)
             log.warning("B-%s notice %s not sent: %s", breach.id, notice.id, exc)
-            return "retrying"
+            return "retrying", delay
         self.breaches.notice_sent(notice)
-        return "sent"
+        return "sent", None
 
     # -- to the members --------------------------------------------------------------------------
     def _members(self, breach: m.Breach):  # noqa: ANN202

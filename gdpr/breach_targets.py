@@ -81,6 +81,8 @@ def target_condition(datamap: DataMap, target: MemberTarget) -> ColumnElement:
     """On the members table: the members the target names."""
     subject = datamap.subject("member")
     if target.numbers:
+        if subject.number is None:
+            raise UsageError("The data map names no member number column, so members cannot be named by number.")
         return column(subject.number).in_(list(target.numbers))
     spec = datamap.tables[target.table or ""]
     rows = table(spec.name)

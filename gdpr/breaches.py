@@ -15,12 +15,14 @@ from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.breach_config import BreachConfig
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.breach_targets import MemberTarget
 from gdpr.errors import GdprError, NotAllowed, RequestNotFound, UsageError
+from gdpr.lifecycle.outbox import PENDING as NOTICE_PENDING
+from gdpr.lifecycle.outbox import SENT as NOTICE_SENT
+from gdpr.lifecycle.outbox import Outbox
 
-NOTICE_PENDING, NOTICE_SENDING, NOTICE_RETRYING = "pending", "sending", "retrying"
-NOTICE_SENT, NOTICE_NO_CONTACT = "sent", "no_contact"
+NOTICE_NO_CONTACT = "no_contact"  # a club without a GDPR contact: nothing to send until one is recorded
 REF = "B-"
 
 
@@ -52,6 +54,7 @@ class BreachService:
     def __init__(self, db: Database, audit: AuditLog, config: BreachConfig,
                  clock: Callable[[], dt.datetime]) -> None:
         self.db, self.audit, self.config, self.clock = db, audit, config, clock
+        self.outbox = Outbox(db, clock)
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, breach_id: int) -> m.Breach:
@@ -99,7 +102,7 @@ class BreachService:
 
     def breach_of_notice(self, notice_id: int) -> int:
         with self.db.session() as s:
-            return s.get(m.BreachNotice, notice_id).breach_id
+            return s.get_one(m.BreachNotice, notice_id).breach_id
 
     def deadline(self, breach: m.Breach) -> dt.datetime:
         return _aware(breach.aware_at) + dt.timedelta(hours=self.config.deadline_hours)
@@ -155,14 +158,14 @@ class BreachService:
                 try:
                     with s.begin_nested():
                         notice = m.BreachNotice(breach_id=breach_id, club_id=club, phase=phase, status=status,
-                                                attempts=0, late_reason=late_reason or breach.delay_reason)
+                                                attempts=0, next_attempt_at=self.clock(), late_reason=late_reason or breach.delay_reason)
                         s.add(notice)
                         s.flush()
                     if status == NOTICE_PENDING:
                         created.append(notice.id)
                 except IntegrityError:
                     continue  # this club already has its notice of this phase
-            values = {"phase": phase}
+            values: dict[str, object] = {"phase": phase}
             if late_reason:
                 values["delay_reason"] = late_reason
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(**values))
@@ -172,26 +175,12 @@ class BreachService:
         return created
 
     def claim_notice(self, notice_id: int) -> m.BreachNotice | None:
-        """pending / retrying, or sending for too long (its worker died) → sending; None if another
-        delivery has it or it is done."""
-        now, n = self.clock(), m.BreachNotice
-        claimable = n.status.in_([NOTICE_PENDING, NOTICE_RETRYING]) | ((n.status == NOTICE_SENDING) &
-                                                                       (n.next_attempt_at < now))
-        with self.db.session() as s:
-            ok = s.execute(update(n).where(n.id == notice_id, claimable)
-                           .values(status=NOTICE_SENDING, attempts=n.attempts + 1,
-                                   next_attempt_at=now + dt.timedelta(minutes=5))).rowcount
-            if not ok:
-                return None
-            notice = s.get(n, notice_id)
-            s.expunge(notice)
-            return notice
+        return self.outbox.claim(m.BreachNotice, notice_id)
 
     def notice_sent(self, notice: m.BreachNotice) -> None:
-        now = self.clock()
         with self.db.session() as s:
-            s.execute(update(m.BreachNotice).where(m.BreachNotice.id == notice.id).values(
-                status=NOTICE_SENT, sent_at=now, last_error=None, next_attempt_at=None))
+            if not self.outbox.sent(s, m.BreachNotice, notice.id, sent_at=self.clock()):
+                return
             self._event(s, notice.breach_id, "gdpr-bot", "notice_sent",
                         f"Notice (phase {notice.phase}) sent to club {notice.club_id}.")
             unsent = s.execute(select(m.BreachNotice.id).where(
@@ -202,21 +191,15 @@ class BreachService:
                                                          m.BreachReminder.status == "pending")
                           .values(status="settled"))
 
-    def notice_failed(self, notice: m.BreachNotice, error: str, backoff: dt.timedelta) -> None:
+    def notice_failed(self, notice: m.BreachNotice, error: str, delay: dt.timedelta) -> None:
         with self.db.session() as s:
-            s.execute(update(m.BreachNotice).where(m.BreachNotice.id == notice.id).values(
-                status=NOTICE_RETRYING, last_error=error[:200], next_attempt_at=self.clock() + backoff))
-            if notice.attempts == 1:
+            if self.outbox.retry_later(s, m.BreachNotice, notice.id, error=error, delay=delay) and notice.attempts == 1:
                 self._event(s, notice.breach_id, "gdpr-bot", "notice_retrying",
                             f"Notice to club {notice.club_id} not accepted ({error}); it waits in the outbox.")
 
-    def notices_due(self, now: dt.datetime) -> list[int]:
-        """Retrying notices whose time has come, and any stuck in sending (a worker died)."""
-        n = m.BreachNotice
-        with self.db.session() as s:
-            return list(s.execute(select(n.id).where(
-                ((n.status == NOTICE_RETRYING) | (n.status == NOTICE_SENDING) | (n.status == NOTICE_PENDING)),
-                (n.next_attempt_at.is_(None)) | (n.next_attempt_at <= now)).order_by(n.id)).scalars())
+    def notices_due(self, *, grace: dt.timedelta) -> list[int]:
+        """Club notices whose delivery may have been lost (see Outbox.due)."""
+        return self.outbox.due(m.BreachNotice, grace=grace)
 
     # -- the clock ---------------------------------------------------------------------------------
     def due_reminders(self, now: dt.datetime) -> list[m.BreachReminder]:
@@ -231,8 +214,8 @@ class BreachService:
         """Mark the reminder fired (once: a conditional update), and put it on the timeline."""
         r = m.BreachReminder
         with self.db.session() as s:
-            ok = s.execute(update(r).where(r.id == reminder.id, r.status == "pending").values(
-                status="fired", fired_at=now, times_fired=r.times_fired + 1)).rowcount == 1
+            ok = changed(s.execute(update(r).where(r.id == reminder.id, r.status == "pending").values(
+                status="fired", fired_at=now, times_fired=r.times_fired + 1))) == 1
             if ok:
                 self._event(s, reminder.breach_id, "scheduler", "reminder",
                             f"{reminder.mark_hours}-hour reminder escalated to the DPO.")
@@ -241,7 +224,7 @@ class BreachService:
     def snooze(self, *, reminder_id: int, actor: Actor) -> m.BreachReminder:
         r = m.BreachReminder
         with self.db.session() as s:
-            reminder = s.get(r, reminder_id)
+            reminder = s.get_one(r, reminder_id)
             if reminder is None:
                 raise RequestNotFound("That reminder does not exist.")
         self._managed(reminder.breach_id, actor)
@@ -250,9 +233,9 @@ class BreachService:
             s.execute(update(r).where(r.id == reminder_id, r.status == "fired").values(status="pending", due_at=back))
             self._event(s, reminder.breach_id, actor.user_id, "snoozed",
                         f"{reminder.mark_hours}-hour reminder snoozed until {back:%d %b %H:%M} UTC.")
-            reminder = s.get(r, reminder_id)
-            s.expunge(reminder)
-            return reminder
+            fresh = s.get_one(r, reminder_id)
+            s.expunge(fresh)
+            return fresh
 
     # -- decisions -----------------------------------------------------------------------------------
     def assess(self, *, breach_id: int, actor: Actor, risk: str, reasoning: str) -> m.Breach:
@@ -273,13 +256,14 @@ class BreachService:
         clubs = [c for c in instructed or [] if c in breach.clubs]
         if notify and (target is None or not clubs):
             raise GdprError("Tell members only on a club's instruction, and name the members concerned.")
+        described = target.describe() if notify and target is not None else ""
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(
                 members_decision="notify" if notify else "exempt", members_reasoning=reasoning,
                 members_status="previewed" if notify else None, members_updated_at=self.clock(),
-                members_instructed=clubs if notify else None, members_target=target.to_json() if notify else None))
+                members_instructed=clubs if notify else None, members_target=target.to_json() if notify and target is not None else None))
             self._event(s, breach_id, actor.user_id, "members", (
-                f"Members to be told (Art. 34) on the instruction of {len(clubs)} club(s); {target.describe()}: "
+                f"Members to be told (Art. 34) on the instruction of {len(clubs)} club(s); {described}: "
                 if notify else "Members not told, Art. 34(3): ") + reasoning)
         return self.get(breach_id)
 
@@ -287,8 +271,8 @@ class BreachService:
         """The DPO saw the previewed count and sends: the member notices are queued (once)."""
         self._managed(breach_id, actor)
         with self.db.session() as s:
-            moved = s.execute(update(m.Breach).where(m.Breach.id == breach_id, m.Breach.members_status == "previewed")
-                              .values(members_status="queued", members_updated_at=self.clock())).rowcount
+            moved = changed(s.execute(update(m.Breach).where(m.Breach.id == breach_id, m.Breach.members_status == "previewed")
+                              .values(members_status="queued", members_updated_at=self.clock())))
             if not moved:
                 raise GdprError(f"The member notices of {REF}{breach_id} are not waiting to be sent.")
             self._event(s, breach_id, actor.user_id, "members_send", f"{count} member notice(s) approved for sending.")
@@ -319,7 +303,7 @@ class BreachService:
     # -- members progress ----------------------------------------------------------------------------
     def members_progress(self, *, breach_id: int, total: int | None = None, done: int | None = None,
                          last_key: str | None = None, status: str | None = None, ts: str | None = None) -> None:
-        values = {k: v for k, v in (("members_total", total), ("members_done", done), ("members_last_key", last_key),
+        values: dict[str, object] = {k: v for k, v in (("members_total", total), ("members_done", done), ("members_last_key", last_key),
                                     ("members_status", status), ("members_ts", ts)) if v is not None}
         values["members_updated_at"] = self.clock()
         with self.db.session() as s:

@@ -45,35 +45,36 @@ class BulkEngine:
 
     # -- matching --------------------------------------------------------------------------------
     def key_column(self, spec: BulkSpec) -> str:
-        return self._map.subject(spec.subject).key if spec.action == "erase" else "id"
+        return self._map.subject(spec.subject_type).key if spec.action == "erase" else "id"
 
     def _club_column(self, spec: BulkSpec) -> str | None:
         if spec.action == "erase":
-            return self._map.subject(spec.subject).club
-        return "club_id" if "club_id" in self._erasure.column_types(spec.table) else None
+            return self._map.subject(spec.subject_type).club
+        return "club_id" if "club_id" in self._erasure.column_types(spec.tname) else None
 
     def match(self, spec: BulkSpec, as_of: dt.datetime, *, pending: bool = True) -> ColumnElement:
         """The rows the run is about: frozen at `as_of`, so rows that age into scope later wait for the next run."""
-        conds = [column(c).in_(values) for c, values in spec.where.items()]
-        if spec.club_id is not None:
-            conds.append(column(self._club_column(spec)) == as_key(spec.club_id))
+        conds: list[ColumnElement[bool]] = [column(c).in_(values) for c, values in spec.where.items()]
+        club = self._club_column(spec)
+        if spec.club_id is not None and club is not None:
+            conds.append(column(club) == as_key(spec.club_id))
         if spec.age_column:
             limit = cutoff(as_of, spec.older_than) if spec.older_than else as_of
             limit = limit.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            if isinstance(self._erasure.column_types(spec.table)[spec.age_column], Date):
+            if isinstance(self._erasure.column_types(spec.tname)[spec.age_column], Date):
                 conds.append(column(spec.age_column) < limit.date())
             else:
                 conds.append(column(spec.age_column) < limit)
         if spec.action == "release":
-            conds.append(self._erasure.hold_ended(spec.table, as_of.date(), pending=pending))
+            conds.append(self._erasure.hold_ended(spec.tname, as_of.date(), pending=pending))
         if pending and spec.action == "erase":
-            conds.append(self._erasure.not_erased(spec.subject))
+            conds.append(self._erasure.not_erased(spec.subject_type))
         elif pending and spec.action == "anonymise":
-            conds.append(self._erasure.not_anonymised(spec.table))
+            conds.append(self._erasure.not_anonymised(spec.tname))
         return and_(literal(True), *conds)
 
     def _keys(self, spec: BulkSpec, as_of: dt.datetime, *, pending: bool = True):  # noqa: ANN202
-        return select(column(self.key_column(spec))).select_from(table(spec.table)).where(
+        return select(column(self.key_column(spec))).select_from(table(spec.tname)).where(
             self.match(spec, as_of, pending=pending))
 
     def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None) -> int:
@@ -85,7 +86,7 @@ class BulkEngine:
         if after is not None:
             cond = and_(cond, column(self.key_column(spec)) > as_key(after))
         with self._engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(table(spec.table)).where(cond)).scalar_one()
+            return conn.execute(select(func.count()).select_from(table(spec.tname)).where(cond)).scalar_one()
 
     def clubs(self) -> dict[str, str]:
         """Club code -> key (codes are the controllers' public handles, not personal data)."""
@@ -102,7 +103,7 @@ class BulkEngine:
             return {"total": self.count(spec, as_of), "table_rows": None, "share": None, "clubs": {},
                     "oldest": None, "newest": None, "effects": [{"table": FILE_ACTIONS[spec.action], "action": "delete"}]}
         cond = self.match(spec, as_of)
-        tbl = table(spec.table)
+        tbl = table(spec.tname)
         with self._engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(tbl).where(cond)).scalar_one()
             table_rows = conn.execute(select(func.count()).select_from(tbl)).scalar_one()
@@ -120,16 +121,16 @@ class BulkEngine:
             return {}
         ctl = self._map.controllers
         codes = dict(conn.execute(select(column(ctl.key), column(ctl.code)).select_from(table(ctl.table))).all())
-        rows = conn.execute(select(column(club_col), func.count()).select_from(table(spec.table)).where(cond)
+        rows = conn.execute(select(column(club_col), func.count()).select_from(table(spec.tname)).where(cond)
                             .group_by(column(club_col)).order_by(func.count().desc())).all()
         return {str(codes.get(club, club)): n for club, n in rows}
 
     def _effects(self, spec: BulkSpec, as_of: dt.datetime) -> list[dict]:
         if spec.action == "release":
-            return [{"table": spec.table, "action": self._map.tables[spec.table].erasure.rows}]
+            return [{"table": spec.tname, "action": self._map.tables[spec.tname].erasure.rows}]
         if spec.action != "erase":
-            return [{"table": spec.table, "action": "delete" if spec.action == "delete" else "anonymise"}]
-        plans = self._erasure.plan_many(kind=spec.subject, keys=self._keys(spec, as_of))
+            return [{"table": spec.tname, "action": "delete" if spec.action == "delete" else "anonymise"}]
+        plans = self._erasure.plan_many(kind=spec.subject_type, keys=self._keys(spec, as_of))
         return [{"table": p.table, "action": p.action, "rows": p.rows, "held": p.held, "hold_reason": p.hold_reason,
                  "hold_until": p.hold_until.isoformat() if p.hold_until else None} for p in plans if p.rows or p.held]
 
@@ -139,7 +140,7 @@ class BulkEngine:
             return []
         keys = self._keys(spec, as_of).order_by(column(self.key_column(spec))).limit(SAMPLES)
         with self._engine.connect() as conn:
-            found = [self._directory.load(spec.subject, str(k)) for (k,) in conn.execute(keys)]
+            found = [self._directory.load(spec.subject_type, str(k)) for (k,) in conn.execute(keys)]
         return [c.masked() for c in found if c is not None]
 
     # -- the work ----------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ class BulkEngine:
 
     def recipients_of(self, conn, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]:  # noqa: ANN001
         """An erase run's batch: (subject key, recipient, external id) per integration link (Art. 19)."""
-        return self._erasure.recipients_of(conn, kind=spec.subject, keys=keys) if spec.action == "erase" else []
+        return self._erasure.recipients_of(conn, kind=spec.subject_type, keys=keys) if spec.action == "erase" else []
 
     def erased(self, spec: BulkSpec, keys: list[str]) -> list[str]:
         """Of these subjects of an erase run, the ones erased by now."""
@@ -176,9 +177,9 @@ class BulkEngine:
             return []
         key = column(self.key_column(spec))
         with self._engine.connect() as conn:
-            return [str(k) for (k,) in conn.execute(select(key).select_from(table(spec.table)).where(
+            return [str(k) for (k,) in conn.execute(select(key).select_from(table(spec.tname)).where(
                 link_condition(key, [as_key(k) for k in keys], conn.dialect.name),
-                ~self._erasure.not_erased(spec.subject)))]
+                ~self._erasure.not_erased(spec.subject_type)))]
 
     def _delete_step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:  # noqa: ANN001
         """PostgreSQL: one statement per batch, and no key travels to Python and back. The batch is the
@@ -187,22 +188,22 @@ class BulkEngine:
         bound = select(func.max(self._batch_query(spec, as_of, after).subquery().c.id)).scalar_subquery()
         key = column("id")
         where = and_(self.match(spec, as_of), key <= bound, *([key > as_key(after)] if after is not None else []))
-        gone = delete(table(spec.table, key)).where(where).returning(key).cte("gone")
+        gone = delete(table(spec.tname, key)).where(where).returning(key).cte("gone")
         rows, last = conn.execute(select(func.count(), func.max(gone.c.id)).select_from(gone)).one()
-        return Step(rows=rows, last_key=str(last), counts={spec.table: {"deleted": rows}}) if rows else None
+        return Step(rows=rows, last_key=str(last), counts={spec.tname: {"deleted": rows}}) if rows else None
 
     def apply(self, conn, spec: BulkSpec, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
         """One batch, in the caller's transaction; returns rows per table and what happened to them."""
         if spec.action == "erase":
-            return self._erasure.erase_batch(conn, kind=spec.subject, keys=keys)
+            return self._erasure.erase_batch(conn, kind=spec.subject_type, keys=keys)
         if spec.action == "anonymise":
-            n = self._erasure.anonymise_rows(conn, tname=spec.table, keys=keys)
-            return {spec.table: {"anonymised": n}}
+            n = self._erasure.anonymise_rows(conn, tname=spec.tname, keys=keys)
+            return {spec.tname: {"anonymised": n}}
         if spec.action == "release":
-            return {spec.table: self._erasure.release_rows(conn, tname=spec.table, keys=keys)}
-        n = conn.execute(delete(table(spec.table, column("id"))).where(
+            return {spec.tname: self._erasure.release_rows(conn, tname=spec.tname, keys=keys)}
+        n = conn.execute(delete(table(spec.tname, column("id"))).where(
             link_condition(column("id"), keys, conn.dialect.name))).rowcount
-        return {spec.table: {"deleted": n}}
+        return {spec.tname: {"deleted": n}}
 
     def purge_exports(self) -> int:
         """Archives past their TTL (both copies: server and Slack thread) and stray files."""
@@ -232,12 +233,12 @@ class BulkEngine:
         if spec.action in (*FILE_ACTIONS, "delete", "release"):
             return self.count(spec, as_of)
         with self._engine.connect() as conn:
-            left = conn.execute(select(func.count()).select_from(table(spec.table)).where(
+            left = conn.execute(select(func.count()).select_from(table(spec.tname)).where(
                 self.match(spec, as_of))).scalar_one()
             if spec.action != "erase":
                 return left
             purged = self._keys(spec, as_of, pending=False)
-            for plan in self._erasure.plan_many(kind=spec.subject, keys=purged, conn=conn):
+            for plan in self._erasure.plan_many(kind=spec.subject_type, keys=purged, conn=conn):
                 if plan.action == "delete":
                     left += plan.rows
         return left

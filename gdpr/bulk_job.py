@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from gdpr import models as m
 from gdpr.bulk import FILE_ACTIONS, BulkEngine
 from gdpr.bulk_runs import BulkRuns
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.jobs import LeaseLost, heartbeat, resend
 from gdpr.notices import NoticeService
 from gdpr.retention import BulkSpec
@@ -159,7 +159,7 @@ class BulkJob:
             booked = conn.execute(stmt).rowcount
         else:
             with self.runs.db.session() as s:
-                booked = s.execute(stmt).rowcount
+                booked = changed(s.execute(stmt))
         if booked != 1:
             raise CheckpointMoved(f"P-{run.id}")  # rolls the batch back; then: whose run is it now?
         run.last_key, run.done, run.counts = last_key, run.done + rows, counts

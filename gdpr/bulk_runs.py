@@ -7,6 +7,8 @@ a worker that lost its lease cannot commit a batch, and a resumed run never repe
 """
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 from collections.abc import Callable
 
@@ -145,5 +147,5 @@ class BulkRuns:
             s.expunge_all()
             return runs
 
-    def _record(self, s: Session, run: m.BulkRun, actor: str, action: str, **details: object) -> None:
+    def _record(self, s: Session, run: m.BulkRun, actor: str, action: str, **details: Any) -> None:
         self.audit.record(s, actor=actor, action=action, run=run.id, policy=run.policy, kind=run.kind, **details)

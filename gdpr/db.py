@@ -5,8 +5,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -67,3 +68,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def changed(result: Result) -> int:
+    """Rows an UPDATE or DELETE run through a Session touched (a Session types its result loosely)."""
+    return cast(CursorResult, result).rowcount

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import (Date, DateTime, Engine, Select, String, and_, case, cast, column, delete, func, inspect, literal,
                         not_, or_, select, table, text, update)
+from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap, TableSpec
@@ -193,8 +194,9 @@ class ErasureEngine:
                 tbl = table(spec.name)
                 provider = column(spec.recipients["provider"], _selectable=tbl)
                 external = column(spec.recipients["external_id"], _selectable=tbl)
-                owner, source = column(link.column, _selectable=tbl), tbl
-                if link.via is not None:  # a link row of a record that became the subject
+                owner = column(link.column, _selectable=tbl)
+                source: FromClause = tbl
+                if link.via is not None and link.via_column is not None:  # a link row of a record that became the subject
                     earlier = table(link.via.table)
                     source = tbl.join(earlier, owner == column(link.via.key, _selectable=earlier))
                     owner = column(link.via_column, _selectable=earlier)
@@ -305,7 +307,10 @@ class ErasureEngine:
         dialect = self._writer.dialect.name
         erased = [subject_rows(self._map, spec, kind, self._erased_keys(kind), dialect)
                   for kind in self._map.subjects if self._map.links(spec, kind)]
-        cond = and_(or_(*erased), not_(self.held(spec, today)))
+        held = self.held(spec, today)
+        if held is None:
+            raise ValueError(f"{tname} has no legal hold, so none of its holds ends")
+        cond = and_(or_(*erased), not_(held))
         if pending and spec.erasure.rows == "update":
             cond = and_(cond, self.not_anonymised(tname))
         return cond
@@ -387,7 +392,7 @@ class ErasureEngine:
             else:
                 cte = stmt.returning(literal(1).label("one")).cte(f"erase_{i}")
                 counts.append(select(func.count()).select_from(cte).scalar_subquery().label(f"e{i}"))
-            held = literal(0)
+            held: ColumnElement[int] = literal(0)
             if spec.erasure.hold is not None:
                 held = select(func.count()).select_from(tbl).where(
                     self._where(spec, kind, key, held=True)).scalar_subquery()

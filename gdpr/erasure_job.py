@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
-
 
 from gdpr import models as m
 from gdpr.datamap import DataMap
@@ -14,15 +12,9 @@ from gdpr.export_files import ERASED, ExportFiles
 from gdpr.jobs import Leases
 from gdpr.ledger import record_erasure
 from gdpr.notices import NoticeService
+from gdpr.ports import RequestPresenter
 from gdpr.requests import RequestService, record
 from gdpr.residue import Hit, residue_check
-
-
-class ErasureDelivery(Protocol):
-    def request_changed(self, req: m.SubjectRequest) -> None: ...
-    def erasure_reported(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit]) -> None: ...
-    def notices_changed(self, req: m.SubjectRequest) -> None: ...
-    def job_failed(self, req: m.SubjectRequest, reference: str) -> None: ...
 
 
 @dataclass
@@ -33,7 +25,7 @@ class ErasureJob:
     system: Database
     datamap: DataMap
     notices: NoticeService
-    delivery: ErasureDelivery
+    delivery: RequestPresenter
     send_notice: Callable[[int, int], None]  # (notice id, delay ms)
     exports: ExportFiles
     secret: bytes
@@ -42,7 +34,7 @@ class ErasureJob:
     def run(self, *, request_id: int, owner: str) -> str:
         outcome, done = self.leases.run(request_id=request_id, owner=owner, work=self._erase,
                                         max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
-        if outcome != "ok":
+        if outcome != "ok" or done is None:
             return outcome
         req, report, hits = done
         return self._finish(req, owner, report, hits)
@@ -98,7 +90,7 @@ class ErasureJob:
 class NoticeJob:
     requests: RequestService
     notices: NoticeService
-    delivery: ErasureDelivery
+    delivery: RequestPresenter
     send_notice: Callable[[int, int], None]
     run_notices_changed: Callable[[int], None] | None = None  # (run id): refresh the run's card
 
@@ -109,7 +101,7 @@ class NoticeJob:
             return status
         if delay is not None:
             self.send_notice(notice_id, int(delay.total_seconds() * 1000))
-        if notice.request_id is None:  # a bulk run's notice: its card shows the run's recipients,
+        if notice.run_id is not None:  # a bulk run's notice: its card shows the run's recipients,
             # refreshed when they are all settled or one failed (not once per notice of a large run)
             open_ = {m.NOTICE_WAITING, m.NOTICE_PENDING, m.NOTICE_SENDING, m.NOTICE_RETRYING}
             settled = not open_ & set(self.notices.run_summary(notice.run_id))
@@ -117,6 +109,8 @@ class NoticeJob:
                 self.run_notices_changed(notice.run_id)
             return status
         request_id = notice.request_id
+        if request_id is None:
+            return status
         settled = self.notices.settle_request(request_id=request_id)
         req = self.requests.get(request_id)
         self.delivery.notices_changed(req)

@@ -73,7 +73,7 @@ class ExportFiles:
         with self.requests.db.session() as s:
             s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
                       .values(export_delete_reason=why, export_deleted_at=self.requests.clock()))
-            record(s, self.requests.audit, s.get(m.SubjectRequest, request_id), "gdpr-bot", "export.deleted",
+            record(s, self.requests.audit, s.get_one(m.SubjectRequest, request_id), "gdpr-bot", "export.deleted",
                    reason=why, server_copy=on_server, slack_file=bool(req.file_id))
         return True
 
@@ -88,8 +88,8 @@ class ExportFiles:
 
     def _known(self) -> set[str]:
         with self.requests.db.session() as s:
-            return set(s.execute(select(m.SubjectRequest.export_name).where(
-                m.SubjectRequest.export_name.is_not(None), m.SubjectRequest.export_deleted_at.is_(None))).scalars())
+            return {n for n in s.execute(select(m.SubjectRequest.export_name).where(
+                m.SubjectRequest.export_name.is_not(None), m.SubjectRequest.export_deleted_at.is_(None))).scalars() if n}
 
     def _strays(self) -> list[Path]:
         known = self._known()

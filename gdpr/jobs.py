@@ -13,17 +13,19 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import update
 
 from gdpr import models as m
 from gdpr.crypto import new_passphrase
-from gdpr.export import ExportFile, Exporter
+from gdpr.export import Exporter
 from gdpr.lifecycle.leases import Leased, LeasedJobs
+from gdpr.ports import RequestPresenter
 from gdpr.requests import RequestService
 
 log = logging.getLogger(__name__)
@@ -32,16 +34,6 @@ T = TypeVar("T")
 
 class LeaseLost(Exception):
     """Another worker took the request over; this one must not publish anything."""
-
-
-class Delivery(Protocol):
-    """Where results go (Slack in production); implemented outside the domain."""
-
-    def request_changed(self, req: m.SubjectRequest) -> None: ...
-    def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None: ...
-    def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str: ...
-    def find_published(self, req: m.SubjectRequest) -> str | None: ...
-    def job_failed(self, req: m.SubjectRequest, reference: str) -> None: ...
 
 
 JOBS = Leased(model=m.SubjectRequest, event="job",
@@ -139,7 +131,7 @@ class ExportJob:
     requests: RequestService
     leases: Leases
     exporter: Exporter
-    delivery: Delivery
+    delivery: RequestPresenter
     max_attempts: int
 
     def run(self, *, request_id: int, owner: str) -> str:
@@ -172,7 +164,7 @@ class ExportJob:
 
 
 def resend(ids: Iterable[int], send: Callable[[int], None], *, label: str,
-           sent: Callable[[int], None] | None = None) -> list[int]:
+           sent: Callable[[int], object] | None = None) -> list[int]:
     """Queue each id again; one the broker refuses waits for the next pass (nothing is lost). `sent`
     books each success (e.g. marks the request queued). Returns the ids queued."""
     done = []
@@ -203,7 +195,7 @@ def old_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None
         (p.is_file() and p.name.startswith("export-")) or (p.is_dir() and p.name.startswith(".work-"))))
 
 
-def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None, keep: set[str] = frozenset()) -> int:
+def purge_exports(export_dir: Path, *, ttl: dt.timedelta, now: float | None = None, keep: AbstractSet[str] = frozenset()) -> int:
     """Delete what old_exports finds (but the names in `keep`: a request still owns them); returns how many."""
     removed = 0
     for path in old_exports(export_dir, ttl=ttl, now=now):

@@ -21,16 +21,16 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from cryptography.fernet import Fernet
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.errors import GdprError, NotAllowed
+from gdpr.lifecycle.outbox import Outbox, backoff
 from gdpr.yamlconf import Located
 
 BACKOFF_BASE_S = 2.0
-BACKOFF_MAX_S = 15 * 60.0
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,6 @@ def http_post(recipient: Recipient, payload: dict, idempotency_key: str) -> int:
         return 0
 
 
-def backoff(attempts: int, base_s: float = BACKOFF_BASE_S) -> dt.timedelta:
-    return dt.timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
-
-
 def _unique(rows: list[dict]) -> list[dict]:
     """One notice per (subject, recipient), even when a subject has two links to the same recipient."""
     seen, out = set(), []
@@ -106,6 +102,7 @@ class NoticeService:
                  post: Callable[[Recipient, dict, str], int] = http_post) -> None:
         self.db, self.audit, self.recipients, self.clock = db, audit, recipients, clock
         self.max_attempts, self._post, self._backoff_s = max_attempts, post, backoff_s
+        self.outbox = Outbox(db, clock)
         self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"notices:" + secret).digest()))
 
     def get(self, notice_id: int) -> m.Notice | None:
@@ -145,8 +142,8 @@ class NoticeService:
         keys = sorted({k for k, _, _ in links})
         if not keys:
             return
-        n = m.Notice.__table__
-        existing_q = select(n.c.subject_key, n.c.recipient).where(n.c.run_id == run_id, n.c.subject_key.in_(keys))
+        existing_q = select(m.Notice.subject_key, m.Notice.recipient).where(m.Notice.run_id == run_id,
+                                                                            m.Notice.subject_key.in_(keys))
         rows = [{"run_id": run_id, "subject_key": key, "recipient": provider, "attempts": 0,
                  "status": m.NOTICE_WAITING, "external_ref": self._fernet.encrypt(external.encode()).decode()}
                 for key, provider, external in sorted(set(links))]
@@ -155,7 +152,7 @@ class NoticeService:
             seen = set(map(tuple, executor.execute(existing_q)))
             fresh = _unique([r for r in rows if (r["subject_key"], r["recipient"]) not in seen])
             if fresh:
-                executor.execute(n.insert(), fresh)
+                executor.execute(insert(m.Notice), fresh)
         if conn is not None:
             write(conn)
             return
@@ -178,13 +175,13 @@ class NoticeService:
 
     def waiting_in_run(self, run_id: int) -> list[str]:
         with self.db.session() as s:
-            return sorted(set(s.execute(select(m.Notice.subject_key).where(
-                m.Notice.run_id == run_id, m.Notice.status == m.NOTICE_WAITING)).scalars()))
+            return sorted({k for k in s.execute(select(m.Notice.subject_key).where(
+                m.Notice.run_id == run_id, m.Notice.status == m.NOTICE_WAITING)).scalars() if k is not None})
 
     def discard_run(self, *, run_id: int, keys: list[str]) -> None:
         """Waiting notices of subjects the run did not erase after all (they no longer matched)."""
         with self.db.session() as s:
-            s.execute(m.Notice.__table__.delete().where(m.Notice.run_id == run_id, m.Notice.subject_key.in_(keys),
+            s.execute(delete(m.Notice).where(m.Notice.run_id == run_id, m.Notice.subject_key.in_(keys),
                                                          m.Notice.status == m.NOTICE_WAITING))
 
     def run_summary(self, run_id: int) -> dict[str, int]:
@@ -195,7 +192,7 @@ class NoticeService:
 
     def deliver(self, *, notice_id: int) -> tuple[str, dt.timedelta | None, m.Notice | None]:
         """Send one notice if it is due; returns its new status, the retry delay, and the notice."""
-        n = self._claim(notice_id)
+        n = self.outbox.claim(m.Notice, notice_id)
         if n is None:
             return "skipped", None, None
         reference = f"R-{n.request_id}" if n.request_id is not None else f"P-{n.run_id}"
@@ -203,34 +200,26 @@ class NoticeService:
         recipient = self.recipients.get(n.recipient)
         status = 0 if recipient is None else self._post(recipient, self._payload(n, reference), key)
         if 200 <= status < 300:
-            return self._settle(n, m.NOTICE_SENT, None), None, n
+            return self._settle(n, m.NOTICE_SENT), None, n
         error = "no endpoint configured" if recipient is None else (f"HTTP {status}" if status else "unreachable")
         if recipient is None or n.attempts >= self.max_attempts:
             return self._settle(n, m.NOTICE_FAILED, error), None, n
         delay = backoff(n.attempts, self._backoff_s)
-        self._settle(n, m.NOTICE_RETRYING, error, next_at=self.clock() + delay)
-        return m.NOTICE_RETRYING, delay, n
-
-    def _claim(self, notice_id: int) -> m.Notice | None:
-        now = self.clock()
-        with self.db.session() as s:
-            done = s.execute(update(m.Notice).where(
-                m.Notice.id == notice_id, m.Notice.status.in_([m.NOTICE_PENDING, m.NOTICE_RETRYING]),
-                or_(m.Notice.next_attempt_at.is_(None), m.Notice.next_attempt_at <= now))
-                .values(status=m.NOTICE_SENDING, attempts=m.Notice.attempts + 1, next_attempt_at=now)).rowcount
-            return s.get(m.Notice, notice_id) if done else None
+        return self._settle(n, m.NOTICE_RETRYING, error, delay), delay, n
 
     def _payload(self, n: m.Notice, reference: str) -> dict:
         return {"type": "erasure", "reference": reference, "legal_basis": "Art. 17 and Art. 19 GDPR",
                 "external_id": self._fernet.decrypt(n.external_ref.encode()).decode() if n.external_ref else None,
                 "requested_at": self.clock().isoformat()}
 
-    def _settle(self, n: m.Notice, status: str, error: str | None, next_at: dt.datetime | None = None) -> str:
-        values: dict = {"status": status, "last_error": error, "next_attempt_at": next_at}
-        if status == m.NOTICE_SENT:
-            values.update(sent_at=self.clock(), external_ref=None)  # nothing left to identify the person
+    def _settle(self, n: m.Notice, status: str, error: str | None = None, delay: dt.timedelta | None = None) -> str:
         with self.db.session() as s:
-            s.execute(update(m.Notice).where(m.Notice.id == n.id, m.Notice.status == m.NOTICE_SENDING).values(**values))
+            if status == m.NOTICE_SENT:  # nothing left to identify the person
+                self.outbox.sent(s, m.Notice, n.id, sent_at=self.clock(), external_ref=None)
+            elif delay is not None:
+                self.outbox.retry_later(s, m.Notice, n.id, error=error or "", delay=delay)
+            else:
+                self.outbox.settle(s, m.Notice, n.id, status, last_error=error, next_attempt_at=None)
             self.audit.record(s, actor="gdpr-bot", action=f"notice.{status}", request_id=n.request_id,
                               run_id=n.run_id, recipient=n.recipient, attempt=n.attempts, error=error)
         return status
@@ -239,11 +228,11 @@ class NoticeService:
         if not allowed:
             raise NotAllowed("Only the DPO may retry or close recipient notices.")
         with self.db.session() as s:
-            done = s.execute(update(m.Notice).where(m.Notice.id == notice_id, m.Notice.status == m.NOTICE_FAILED)
-                             .values(status=m.NOTICE_PENDING, attempts=0, next_attempt_at=self.clock())).rowcount
+            done = changed(s.execute(update(m.Notice).where(m.Notice.id == notice_id, m.Notice.status == m.NOTICE_FAILED)
+                             .values(status=m.NOTICE_PENDING, attempts=0, next_attempt_at=self.clock())))
             if not done:
                 raise GdprError("That notice is not failed any more.")
-            n = s.get(m.Notice, notice_id)
+            n = s.get_one(m.Notice, notice_id)
             self.audit.record(s, actor=actor_id, action="notice.retry", request_id=n.request_id, recipient=n.recipient)
             return n
 
@@ -251,13 +240,13 @@ class NoticeService:
         if not allowed:
             raise NotAllowed("Only the DPO may retry or close recipient notices.")
         with self.db.session() as s:
-            done = s.execute(update(m.Notice).where(m.Notice.id == notice_id,
+            done = changed(s.execute(update(m.Notice).where(m.Notice.id == notice_id,
                                                     m.Notice.status.in_([m.NOTICE_FAILED, m.NOTICE_RETRYING]))
                              .values(status=m.NOTICE_IMPOSSIBLE, reason=reason, decided_by=actor_id,
-                                     external_ref=None)).rowcount
+                                     external_ref=None)))
             if not done:
                 raise GdprError("That notice was already delivered or closed.")
-            n = s.get(m.Notice, notice_id)
+            n = s.get_one(m.Notice, notice_id)
             self.audit.record(s, actor=actor_id, action="notice.impossible", request_id=n.request_id,
                               recipient=n.recipient)
             return n
@@ -269,21 +258,14 @@ class NoticeService:
             return False
         r = m.SubjectRequest
         with self.db.session() as s:
-            done = s.execute(update(r).where(r.id == request_id, r.status == m.NOTIFYING)
-                             .values(status=m.DONE, open_key=None, finished_at=self.clock())).rowcount
+            done = changed(s.execute(update(r).where(r.id == request_id, r.status == m.NOTIFYING)
+                             .values(status=m.DONE, open_key=None, finished_at=self.clock())))
             if done:
-                req = s.get(r, request_id)
+                req = s.get_one(r, request_id)
                 self.audit.record(s, actor="gdpr-bot", action="request.done", request_id=request_id,
                                   subject_ref=req.subject_ref, recipients=len(notices))
             return bool(done)
 
     def due(self, *, grace: dt.timedelta) -> list[int]:
-        """Notices whose delivery message may have been lost: due and not picked up within the grace."""
-        now = self.clock()
-        with self.db.session() as s:  # a sender that died mid-POST: send again (recipients dedupe on the key)
-            s.execute(update(m.Notice).where(m.Notice.status == m.NOTICE_SENDING,
-                                             m.Notice.next_attempt_at < now - grace)
-                      .values(status=m.NOTICE_RETRYING))
-            return list(s.execute(select(m.Notice.id).where(
-                m.Notice.status.in_([m.NOTICE_PENDING, m.NOTICE_RETRYING]),
-                m.Notice.next_attempt_at < now - grace)).scalars())
+        """Notices whose delivery may have been lost (see Outbox.due)."""
+        return self.outbox.due(m.Notice, grace=grace)

@@ -5,6 +5,8 @@ Every transition is a conditional UPDATE, so double clicks and races change stat
 """
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 from collections.abc import Callable
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog, subject_pseudonym
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.duedates import add_one_month
 from gdpr.errors import DuplicateRequest, RequestNotFound
 from gdpr.lifecycle.approval import Approvals, Decidable
@@ -87,12 +89,12 @@ class RequestService:
         with self.db.session() as s:
             return s.execute(select(m.SubjectRequest.id).where(m.SubjectRequest.open_key == f"{kind}:{ref}")).scalar()
 
-    def card_posted(self, *, request_id: int, **where: str | None) -> None:
-        """received -> awaiting_approval; remember the Slack messages (channel + ts) for chat.update."""
+    def await_approval(self, *, request_id: int) -> str:
+        """received -> awaiting_approval: ready for the approvers (whatever shows it to them)."""
         r = m.SubjectRequest
         with self.db.session() as s:
-            s.execute(update(r).where(r.id == request_id).values(**where))
             s.execute(update(r).where(r.id == request_id, r.status == m.RECEIVED).values(status=m.AWAITING_APPROVAL))
+        return m.AWAITING_APPROVAL
 
     def attach(self, *, request_id: int, **values: object) -> None:
         with self.db.session() as s:
@@ -101,7 +103,7 @@ class RequestService:
     def set_preview(self, *, request_id: int, preview: dict) -> None:
         with self.db.session() as s:
             s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(preview=preview))
-            req = s.get(m.SubjectRequest, request_id)
+            req = s.get_one(m.SubjectRequest, request_id)
             self.audit.record(s, actor="gdpr-bot", action="erasure.preview", request_id=request_id,
                               subject_ref=req.subject_ref, **preview)
 
@@ -112,9 +114,9 @@ class RequestService:
         """A request that could not be put in front of the DPO: closed, so it can be filed again."""
         r = m.SubjectRequest
         with self.db.session() as s:
-            if s.execute(update(r).where(r.id == request_id, r.status == m.RECEIVED)
-                         .values(status=m.FAILED, open_key=None, error=reason, finished_at=self.clock())).rowcount:
-                req = s.get(r, request_id)
+            if changed(s.execute(update(r).where(r.id == request_id, r.status.in_([m.RECEIVED, m.AWAITING_APPROVAL]))
+                         .values(status=m.FAILED, open_key=None, error=reason, finished_at=self.clock()))):
+                req = s.get_one(r, request_id)
                 self.audit.record(s, actor="gdpr-bot", action="request.abandoned", request_id=request_id,
                                   subject_ref=req.subject_ref, reason=reason)
 
@@ -135,10 +137,10 @@ class RequestService:
     def mark_queued(self, *, request_id: int) -> bool:
         """approved -> queued (or re-stamp a queued one); False when it already moved on."""
         with self.db.session() as s:
-            return s.execute(update(m.SubjectRequest)
+            return changed(s.execute(update(m.SubjectRequest)
                              .where(m.SubjectRequest.id == request_id,
                                     m.SubjectRequest.status.in_([m.APPROVED, m.QUEUED]))
-                             .values(status=m.QUEUED, queued_at=self.clock())).rowcount == 1
+                             .values(status=m.QUEUED, queued_at=self.clock()))) == 1
 
     def count_with_cards(self) -> int:
         """How many requests have their approval card posted (benchmarks and health checks)."""
@@ -151,7 +153,7 @@ class RequestService:
             return lost_jobs(s, m.SubjectRequest, now=self.clock(), requeue_after=requeue_after)
 
 
-def lost_jobs(session: Session, model: type, *, now: dt.datetime, requeue_after: dt.timedelta) -> list[int]:
+def lost_jobs(session: Session, model: Any, *, now: dt.datetime, requeue_after: dt.timedelta) -> list[int]:
     """Ids of jobs the queue may have lost: approved but never queued, queued for too long (message
     lost), or running with a dead lease. `model` has status, queued_at and lease_expires_at."""
     return list(session.execute(select(model.id).where(or_(
@@ -161,6 +163,6 @@ def lost_jobs(session: Session, model: type, *, now: dt.datetime, requeue_after:
     )).order_by(model.id)).scalars())
 
 
-def record(session: Session, audit: AuditLog, req: m.SubjectRequest, actor: str, action: str, **details: object) -> None:
+def record(session: Session, audit: AuditLog, req: m.SubjectRequest, actor: str, action: str, **details: Any) -> None:
     """Audit an event about a request inside the caller's unit of work."""
     audit.record(session, actor=actor, action=action, request_id=req.id, subject_ref=req.subject_ref, **details)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, String, Text, and_, case, column, false, func, inspect, not_, or_, select, table, true
+from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap
 from gdpr.erasure import ErasureEngine, Identifiers
@@ -64,14 +65,15 @@ def _like_any(col: str, length: int | None, values: set[str]):  # noqa: ANN202
 
 def _scan(conn, datamap, erasure, tname, cols, ids, kind, key, result: Residue) -> None:  # noqa: ANN001
     spec = datamap.tables.get(tname)
-    own, other = true(), false()  # where a name match is this subject's data / a namesake's
+    own: ColumnElement = true()
+    other: ColumnElement = false()  # where a name match is this subject's data / a namesake's
     linked = spec is not None and bool(datamap.links(spec, kind))
     dialect = conn.dialect.name
     if spec is not None:
         # a row linked to the subject through any link (a converted lead's note too) is the subject's
         own = subject_rows(datamap, spec, kind, key, dialect) if linked else false()
         other = other_rows(datamap, spec, kind, key, dialect)
-    exclude_held = true()
+    exclude_held: ColumnElement = true()
     if linked and spec.erasure.hold is not None:
         exclude_held = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
     parts, labels = [], []

@@ -30,10 +30,16 @@ UNITS = {"d": "days", "w": "weeks", "mo": "months", "y": "years"}
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 
 
+def _parts(duration: str) -> tuple[int, str] | None:
+    found = DURATION.match(duration)
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
 def parse_duration(text: str) -> str:
     """'30d', '12w', '24mo', '7y' (normalised); UsageError otherwise."""
     value = str(text).strip().lower()
-    if not DURATION.match(value) or int(DURATION.match(value).group(1)) == 0:
+    parts = _parts(value)
+    if parts is None or parts[0] == 0:
         raise UsageError(f"`{str(text)[:20]}` is not a duration: write a number and a unit, "
                          "like `30d`, `12w`, `24mo` or `7y`.")
     return value
@@ -41,8 +47,7 @@ def parse_duration(text: str) -> str:
 
 def cutoff(as_of: dt.datetime, older_than: str) -> dt.datetime:
     """The moment `older_than` before `as_of`, in calendar terms (24mo from 31 March is 31 March)."""
-    n, unit = DURATION.match(older_than).groups()
-    n = int(n)
+    n, unit = _parts(older_than) or (0, "d")
     if unit in ("d", "w"):
         return as_of - dt.timedelta(days=n * (7 if unit == "w" else 1))
     months = n * (12 if unit == "y" else 1)
@@ -57,9 +62,9 @@ def cutoff(as_of: dt.datetime, older_than: str) -> dt.datetime:
 
 
 def describe_duration(older_than: str) -> str:
-    n, unit = DURATION.match(older_than).groups()
+    n, unit = _parts(older_than) or (0, "d")
     word = {"d": "day", "w": "week", "mo": "month", "y": "year"}[unit]
-    return f"{n} {word}{'s' if int(n) != 1 else ''}"
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,20 @@ class BulkSpec:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    @property
+    def tname(self) -> str:
+        """The table a table action works on (erase: the subject's table); the loader checked it exists."""
+        if self.table is None:
+            raise ValueError(f"policy {self.name} works on no table")
+        return self.table
+
+    @property
+    def subject_type(self) -> str:
+        """The subject type an erase action erases; the loader checked it exists."""
+        if self.subject is None:
+            raise ValueError(f"policy {self.name} erases no subject")
+        return self.subject
 
     @classmethod
     def from_json(cls, data: dict) -> BulkSpec:

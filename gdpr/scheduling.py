@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gdpr import models as m
 from gdpr.bulk_runs import SCHEDULER, BulkRuns
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.retention import Policy, RetentionConfig
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ class RetentionScheduler:
                         s.add(lease(id=1, owner=None, expires_at=None))
                 except IntegrityError:
                     pass
-            return s.execute(update(lease).where(lease.id == 1, or_(
+            return changed(s.execute(update(lease).where(lease.id == 1, or_(
                 lease.owner == self.owner, lease.owner.is_(None), lease.expires_at < now))
-                .values(owner=self.owner, expires_at=now + self.lease)).rowcount == 1
+                .values(owner=self.owner, expires_at=now + self.lease))) == 1
 
     def step_down(self) -> None:
         with self.db.session() as s:

@@ -48,7 +48,7 @@ def other_rows(datamap: DataMap, spec: TableSpec, kind: str, keys: Keys, dialect
 
 def link_rows(link: Link, keys: Keys, dialect: str) -> ColumnElement:
     """Rows whose `link.column` points at the subject(s): directly, or at a record that became them."""
-    if link.via is None:
+    if link.via is None or link.via_column is None:
         return link_condition(column(link.column), keys, dialect)
     earlier = select(column(link.via.key)).select_from(table(link.via.table)).where(
         link_condition(column(link.via_column), keys, dialect))

@@ -23,6 +23,10 @@ class Actors:
     deliver_breach_notice: dramatiq.Actor
     tell_members: dramatiq.Actor
 
+    def request(self, request_id: int, kind: str) -> None:
+        """gdpr.ports.JobQueue: the message carries the request id only; its kind picks the actor."""
+        (self.erase_subject if kind == "erase" else self.export_subject).send(request_id)
+
 
 def owner_id() -> str:
     message = CurrentMessage.get_current_message()
@@ -48,7 +52,7 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
         services().bulk_job().run(run_id=run_id, owner=owner_id())  # resumes from its checkpoint
 
     def deliver_breach_notice(notice_id: int) -> None:
-        # The outbox keeps the notice and its backoff; the reconciler sends it again when due.
+        # The outbox keeps the notice and its backoff; a delayed message brings the next attempt.
         services().deliver_breach_notice(notice_id)
 
     def tell_members(breach_id: int) -> None:

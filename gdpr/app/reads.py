@@ -1,6 +1,8 @@
 """Reading registers: who looked at what is part of the accountability record (Art. 5(2))."""
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 from gdpr.access import Actor
@@ -14,6 +16,6 @@ class AuditedRead:
     db: Database
     audit: AuditLog
 
-    def record(self, actor: Actor, action: str, **details: object) -> None:
+    def record(self, actor: Actor, action: str, **details: Any) -> None:
         with self.db.session() as s:
             self.audit.record(s, actor=actor.user_id, action=action, **details)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.errors import AlreadyDecided, NotAllowed
 
 DECIDE = "request.decide"
@@ -63,12 +63,13 @@ class Approvals:
         if status == m.REJECTED:
             values.update(kind.on_reject(now))
         with self.db.session() as s:
-            won = s.execute(update(model).where(model.id == item.id, model.status.in_(kind.statuses))
-                            .values(**values)).rowcount
+            won = changed(s.execute(update(model).where(model.id == item.id, model.status.in_(kind.statuses))
+                            .values(**values)))
             if won != 1:  # say what it is now, not what it was when this decision began
                 current = s.execute(select(model.status).where(model.id == item.id)).scalar()
                 raise AlreadyDecided(f"{kind.ref}{item.id} was already decided ({str(current).replace('_', ' ')}).")
             if kind.recorded is not None:
                 kind.recorded(s, item, actor, status, reason, now)
+            details: dict[str, Any] = {**kind.audit_fields(item), **audit}
             self.audit.record(s, actor=actor.user_id, action=f"{kind.event}.{status}", role=actor.role_label,
-                              **kind.audit_fields(item), **audit)
+                              **details)

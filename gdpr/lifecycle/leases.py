@@ -17,7 +17,7 @@ from sqlalchemy import func, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
-from gdpr.db import Database
+from gdpr.db import Database, changed
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,13 @@ class LeasedJobs:
         now, model = self.clock(), kind.model
         started = func.coalesce(model.started_at, now) if kind.keep_first_start else now
         with self.db.session() as s:
-            won = s.execute(update(model).where(model.id == item_id, model.status.in_([m.APPROVED, m.QUEUED]) |
+            won = changed(s.execute(update(model).where(model.id == item_id, model.status.in_([m.APPROVED, m.QUEUED]) |
                                                 ((model.status == m.RUNNING) & (model.lease_expires_at < now)))
                             .values(status=m.RUNNING, lease_owner=owner, lease_expires_at=now + self.lease,
-                                    attempts=model.attempts + 1, started_at=started)).rowcount
+                                    attempts=model.attempts + 1, started_at=started)))
             if won != 1:
                 return None
-            item = s.get(model, item_id)
+            item = s.get_one(model, item_id)
             self._record(s, kind, item, owner, "started", attempt=item.attempts, **kind.started(item))
             s.expunge(item)
             return item
@@ -53,9 +53,9 @@ class LeasedJobs:
     def renew(self, kind: Leased, item_id: int, owner: str) -> bool:
         model = kind.model
         with self.db.session() as s:
-            return s.execute(update(model).where(model.id == item_id, model.lease_owner == owner,
+            return changed(s.execute(update(model).where(model.id == item_id, model.lease_owner == owner,
                                                  model.status == m.RUNNING)
-                             .values(lease_expires_at=self.clock() + self.lease)).rowcount == 1
+                             .values(lease_expires_at=self.clock() + self.lease))) == 1
 
     def finish(self, kind: Leased, item_id: int, owner: str, status: str, audit: Callable[[Any], dict],
                **values: object) -> bool:
@@ -63,10 +63,10 @@ class LeasedJobs:
         model = kind.model
         closing = kind.closing(self.clock()) if status in m.TERMINAL else {}
         with self.db.session() as s:
-            done = s.execute(update(model).where(model.id == item_id, model.lease_owner == owner,
+            done = changed(s.execute(update(model).where(model.id == item_id, model.lease_owner == owner,
                                                  model.status == m.RUNNING)
                              .values(status=status, lease_owner=None, lease_expires_at=None, **closing,
-                                     **values)).rowcount == 1
+                                     **values))) == 1
             if done:
                 item = s.get(model, item_id)
                 self._record(s, kind, item, owner, status, **audit(item))
@@ -77,9 +77,9 @@ class LeasedJobs:
         model, now = kind.model, self.clock()
         values = {"status": m.FAILED, **kind.closing(now)} if final else {"status": m.QUEUED, "queued_at": now}
         with self.db.session() as s:
-            won = s.execute(update(model).where(model.id == item_id, model.lease_owner == owner,
+            won = changed(s.execute(update(model).where(model.id == item_id, model.lease_owner == owner,
                                                 model.status == m.RUNNING)
-                            .values(lease_owner=None, lease_expires_at=None, error=error, **values)).rowcount
+                            .values(lease_owner=None, lease_expires_at=None, error=error, **values)))
             if won != 1:
                 return None
             item = s.get(model, item_id)
@@ -87,5 +87,5 @@ class LeasedJobs:
             s.expunge(item)
             return item
 
-    def _record(self, s, kind: Leased, item: Any, owner: str, step: str, **details: object) -> None:  # noqa: ANN001
+    def _record(self, s, kind: Leased, item: Any, owner: str, step: str, **details: Any) -> None:  # noqa: ANN001
         self.audit.record(s, actor=owner, action=f"{kind.event}.{step}", **kind.audit_fields(item), **details)

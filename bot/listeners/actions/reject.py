@@ -9,15 +9,11 @@ from slack_sdk import WebClient
 from bot.listeners.actions.approve import _request_id
 from bot.listeners.deps import deps
 from bot.render import reject_modal
-from gdpr import models as m
-from gdpr.errors import AlreadyDecided
 
 
 def reject(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
     d = deps(context)
     request_id = _request_id(body)
-    req = d.services.requests.ensure_can_decide(request_id=request_id, actor=d.actor(body["user"]["id"]))
-    if req.status not in m.DECIDABLE:
-        raise AlreadyDecided(f"R-{request_id} was already decided ({req.status.replace('_', ' ')}).")
+    d.services.subject_requests.check_decidable(actor=d.actor(body["user"]["id"]), request_id=request_id)
     client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))

@@ -10,10 +10,9 @@ from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
 from bot.grammar import HELP, Command, parse
 from bot.listeners.deps import deps
-from bot.slack_io import ephemeral, post
+from bot.slack_io import ephemeral
 from gdpr.app.lookup import SubjectView
 from gdpr.errors import AmbiguousSubject, UsageError
-from gdpr.subjects import parse_identity
 
 
 def gdpr_command(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -67,34 +66,6 @@ def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: 
 
 
 def open_request(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
-    """access or erase: resolve the subject, persist, (erase: compute the preview), post the cards."""
-    services.authz.require(actor, "request.create", kind=cmd.name)
-    identity = parse_identity(cmd.identity, services.directory.patterns())
-    subject = services.directory.resolve(identity, kind=cmd.kind, club_code=cmd.club)
-    req = services.requests.open_request(kind=cmd.name, subject=subject, requester_id=actor.user_id,
-                                         channel_id=channel)
-    if cmd.name == "erase":
-        req.preview = erasure_preview(services, req)
-    masked = subject.masked()
-    text = f"{cmd.name.capitalize()} request R-{req.id}: awaiting DPO approval"
-    try:
-        where, ts = post(client, channel=channel, fallback_user=actor.user_id, text=text,
-                         blocks=render.request_blocks(req, masked, with_buttons=False))
-        approvals = services.policy.channel("approvals")
-        card_channel, card_ts = post(client, channel=approvals, fallback_user=None, text=text,
-                                     blocks=render.request_blocks(req, masked, with_buttons=True))
-    except Exception:
-        services.requests.abandon(request_id=req.id, reason="the approval card could not be posted to Slack")
-        raise
-    services.requests.card_posted(request_id=req.id, channel_id=where, message_ts=ts,
-                                  approval_channel_id=card_channel, approval_ts=card_ts)
-
-
-def erasure_preview(services, req) -> dict:  # noqa: ANN001
-    """Computed for this subject now: rows per table and rule, holds, recipients, warnings."""
-    preview = services.erasure.plan(kind=req.subject_type, key=req.subject_key).summary()
-    pending = services.requests.open_of_kind(kind="access", subject_ref=req.subject_ref)
-    if pending:
-        preview["warnings"].append(f"a pending access request (R-{pending}): answer it before erasing")
-    services.requests.set_preview(request_id=req.id, preview=preview)
-    return preview
+    """access or erase: the use case persists it and shows it for approval (the presenter posts)."""
+    services.subject_requests.open(actor=actor, kind=cmd.name, identity=cmd.identity, subject_type=cmd.kind,
+                                   club_code=cmd.club, channel_id=channel)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.delivery import SlackDelivery
 from bot.listeners.deps import deps
 from bot.slack_io import dm_channel
 from gdpr.errors import GdprError
@@ -42,8 +41,6 @@ def reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: 
 
 def reject(services, client, actor, request_id: int, reason: str) -> None:  # noqa: ANN001
     try:
-        req = services.requests.reject(request_id=request_id, actor=actor, reason=reason)
+        services.subject_requests.reject(actor=actor, request_id=request_id, reason=reason)
     except GdprError as exc:  # modals have no channel: answer by DM
         client.chat_postMessage(channel=dm_channel(client, actor.user_id), text=f":warning: {exc}")
-        return
-    SlackDelivery(services).request_changed(req)

@@ -36,6 +36,12 @@ def test_the_linter_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_type_checker_finds_nothing_in_the_domain() -> None:
+    """mypy on gdpr/ (the settings are in pyproject.toml)."""
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_slack_adapter_opens_no_session_and_writes_no_audit_event() -> None:
     """Use cases own units of work and the audit chain; bot/ renders what they return."""
     offenders = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "bot").rglob("*.py"))

@@ -1,0 +1,90 @@
+"""Use cases of a data-subject request: open it, decide it (four eyes), queue its job.
+
+Every entry point - a Slack listener, later the clubs' API - calls these; the request reaches each of
+its states here, whatever shows it (the presenter port) and whatever runs its job (the queue port)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from gdpr import models as m
+from gdpr.access import Actor
+from gdpr.authz import Authorizer
+from gdpr.erasure import ErasureEngine
+from gdpr.errors import AlreadyDecided
+from gdpr.ports import JobQueue, RequestPresenter
+from gdpr.requests import RequestService
+from gdpr.subjects import SubjectDirectory, parse_identity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Opened:
+    request_id: int
+    status: str
+
+
+@dataclass
+class SubjectRequests:
+    authz: Authorizer
+    directory: SubjectDirectory
+    requests: RequestService
+    erasure: ErasureEngine
+    presenter: RequestPresenter
+    queue: JobQueue
+
+    def open(self, *, actor: Actor, kind: str, identity: str, subject_type: str, club_code: str | None,
+             channel_id: str) -> Opened:
+        """access or erase: resolve the subject, persist, (erase: compute the preview), show it for
+        approval. A request that could not be shown is abandoned, so it can be filed again."""
+        self.authz.require(actor, "request.create", kind=kind)
+        subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
+                                         club_code=club_code)
+        req = self.requests.open_request(kind=kind, subject=subject, requester_id=actor.user_id,
+                                         channel_id=channel_id)
+        if kind == "erase":
+            req.preview = self._preview(req)
+        req.status = self.requests.await_approval(request_id=req.id)
+        try:
+            self.presenter.request_opened(req, subject.masked())
+        except Exception:
+            self.requests.abandon(request_id=req.id, reason="the request could not be shown for approval")
+            raise
+        return Opened(req.id, req.status)
+
+    def _preview(self, req: m.SubjectRequest) -> dict:
+        """Computed for this subject now: rows per table and rule, holds, recipients, warnings."""
+        preview = self.erasure.plan(kind=req.subject_type, key=req.subject_key).summary()
+        pending = self.requests.open_of_kind(kind="access", subject_ref=req.subject_ref)
+        if pending:
+            preview["warnings"].append(f"a pending access request (R-{pending}): answer it before erasing")
+        self.requests.set_preview(request_id=req.id, preview=preview)
+        return preview
+
+    def approve(self, *, actor: Actor, request_id: int) -> bool:
+        """Approve (four eyes, the decide permission), then queue the job; False when the queue could
+        not take it (the request stays approved and the reconciler sends it)."""
+        self.requests.approve(request_id=request_id, actor=actor)
+        return self.enqueue(request_id)
+
+    def check_decidable(self, *, actor: Actor, request_id: int) -> None:
+        """Before asking a rejecter for a reason: may they decide it, and is it still undecided?"""
+        req = self.requests.ensure_can_decide(request_id=request_id, actor=actor)
+        if req.status not in m.DECIDABLE:
+            raise AlreadyDecided(f"R-{request_id} was already decided ({req.status.replace('_', ' ')}).")
+
+    def reject(self, *, actor: Actor, request_id: int, reason: str) -> None:
+        self.presenter.request_changed(self.requests.reject(request_id=request_id, actor=actor, reason=reason))
+
+    def enqueue(self, request_id: int) -> bool:
+        """Queue an approved request's job; if the broker is down it stays approved (nothing is lost)."""
+        try:
+            self.queue.request(request_id, self.requests.get(request_id).kind)
+            self.requests.mark_queued(request_id=request_id)
+            return True
+        except Exception as exc:  # the state DB leads: the reconciler sends it when the queue is back
+            log.warning("enqueue of R-%s failed: %s", request_id, type(exc).__name__)
+            return False
+        finally:
+            self.presenter.request_changed(self.requests.get(request_id))
