@@ -88,36 +88,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    """Enqueue only: re-send lost jobs, open the retention policies' due slots. One scheduler acts at a
-    time (a lease in the state DB); a second one started by mistake waits as a standby."""
-    import signal
-
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
+    """Enqueue only: re-send lost jobs, open the retention policies' due slots, fire breach reminders.
+    One scheduler acts at a time (a lease in the state DB); a second one started by mistake waits."""
     from bootstrap.compose import build
-    from bootstrap.runtime import OWNER, housekeeping_pass
     from gdpr.migrate import upgrade_database
     from gdpr.retention import check_against_schema
+    from workers.scheduler import run_scheduler
     settings = _settings()
     services = build(settings)
     upgrade_database(services.db)
     check_against_schema(services.retention, services.system.engine)
-    scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(housekeeping_pass, "interval", args=[services], seconds=settings.reconcile_interval_seconds,
-                      id="housekeeping", max_instances=1, coalesce=True, next_run_time=_now())
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    logging.getLogger(__name__).info("scheduler %s: every %ss, %d retention policies", OWNER,
-                                     settings.reconcile_interval_seconds, len(services.retention.policies))
-    try:
-        scheduler.start()
-    finally:
-        services.scheduler_step_down(OWNER)
+    logging.getLogger(__name__).info("%d retention policies", len(services.retention.policies))
+    run_scheduler(services.housekeeping, interval_s=settings.reconcile_interval_seconds)
     return 0
-
-
-def _now():  # noqa: ANN202
-    import datetime as dt
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -13,6 +13,9 @@ from slack_sdk import WebClient
 from gdpr.access import AccessPolicy, load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.reads import AuditedRead
+from gdpr.app.breaches import BreachDesk
+from gdpr.app.housekeeping import Housekeeping
+from gdpr.app.purges import Purges
 from gdpr.app.requests import SubjectRequests
 from gdpr.audit import AuditLog
 from gdpr.authz import Authorizer
@@ -28,9 +31,10 @@ from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
-from gdpr.jobs import ExportJob, Leases, reconcile, resend
+from gdpr.jobs import ExportJob, Leases
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, load_recipients
+from gdpr.ports import BreachPresenter, BulkPresenter, RequestPresenter
 from gdpr.requests import RequestService
 from gdpr.retention import RetentionConfig, load_retention
 from gdpr.settings import Settings
@@ -74,79 +78,40 @@ class Services:
     find_subjects: FindSubjects
     reads: AuditedRead
     actors: Actors = field(init=False)
+    presenters: Presenters = field(init=False)
     subject_requests: SubjectRequests = field(init=False)
+    purges: Purges = field(init=False)
+    breach_desk: BreachDesk = field(init=False)
+    housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = Leases(self.requests, dt.timedelta(seconds=self.settings.lease_seconds))
 
-    def send_breach_notice(self, notice_id: int, delay_ms: int = 0) -> None:
-        self.actors.deliver_breach_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
-
-    def enqueue_member_notices(self, breach_id: int) -> None:
-        self.actors.tell_members.send(breach_id)
-
-    def enqueue_run(self, run_id: int) -> None:
-        self.actors.run_bulk.send(run_id)
-
+    # -- the jobs the actors run (use cases on the ports: the Slack presenters and the queue) ---------
     def bulk_job(self) -> BulkJob:
-        from bot.delivery_bulk import BulkSlackDelivery
         return BulkJob(runs=self.runs, engine=self.bulk, writer=self.system_writer,
                        same_db=self.settings.system_url == self.settings.database_url,
-                       delivery=BulkSlackDelivery(self), max_attempts=self.settings.job_max_attempts,
-                       pause_s=self.retention.pause_ms / 1000, notices=self.notices, send_notice=self.send_notice)
-
-    def send_notice(self, notice_id: int, delay_ms: int = 0) -> None:
-        self.actors.deliver_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
+                       delivery=self.presenters.bulk, max_attempts=self.settings.job_max_attempts,
+                       pause_s=self.retention.pause_ms / 1000, notices=self.notices, queue=self.actors)
 
     def erasure_job(self) -> ErasureJob:
-        from bot.delivery import SlackDelivery
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
-                          datamap=self.datamap, notices=self.notices, delivery=SlackDelivery(self),
-                          send_notice=self.send_notice, exports=self.exports, secret=self.secret,
+                          datamap=self.datamap, notices=self.notices, delivery=self.presenters.requests,
+                          queue=self.actors, exports=self.exports, secret=self.secret,
                           max_attempts=self.settings.job_max_attempts)
 
     def notice_job(self) -> NoticeJob:
-        from bot.delivery import SlackDelivery
-        from bot.delivery_bulk import BulkSlackDelivery
-        return NoticeJob(requests=self.requests, notices=self.notices, delivery=SlackDelivery(self),
-                         send_notice=self.send_notice,
-                         run_notices_changed=lambda run_id: BulkSlackDelivery(self).bulk_changed(self.runs.get(run_id)))
+        return NoticeJob(requests=self.requests, notices=self.notices, delivery=self.presenters.requests,
+                         queue=self.actors,
+                         run_notices_changed=lambda run_id: self.presenters.bulk.bulk_changed(self.runs.get(run_id)))
 
     def export_job(self) -> ExportJob:
-        from bot.delivery import SlackDelivery
         return ExportJob(requests=self.requests, leases=self.leases, exporter=self.exporter,
-                         delivery=SlackDelivery(self), max_attempts=self.settings.job_max_attempts)
+                         delivery=self.presenters.requests, max_attempts=self.settings.job_max_attempts)
 
     def reconcile(self) -> list[int]:
-        quiet = dt.timedelta(seconds=self.settings.requeue_after_seconds)
-        sent = reconcile(self.requests, lambda i: self.actors.request(i, self.requests.get(i).kind),
-                         requeue_after=quiet)
-        resend(self.runs.needing_enqueue(requeue_after=quiet), self.enqueue_run, label="P-",
-               sent=lambda i: self.runs.mark_queued(run_id=i))
-        resend(self.breaches.members_stalled(quiet_for=quiet), self.enqueue_member_notices, label="member notices B-")
-        resend(self.breaches.notices_due(grace=quiet), self.send_breach_notice, label="breach notice ")
-        for notice_id in self.notices.due(grace=quiet):
-            self.send_notice(notice_id)
-        return sent
-
-    def scheduler_step_down(self, owner: str) -> None:
-        """Hand the scheduler lease back at a clean shutdown, so a standby takes over at once."""
-        from gdpr.scheduling import RetentionScheduler
-        RetentionScheduler(self.db, self.retention, self.runs, owner=owner, lease=dt.timedelta(0)).step_down()
-
-    def deliver_breach_notice(self, notice_id: int) -> None:
-        from bot.delivery_breach import BreachSlackDelivery
-        status, delay = self.breach_mail.deliver(notice_id)
-        if delay is not None:  # the backoff is in the database; this message brings the next attempt
-            self.send_breach_notice(notice_id, int(delay.total_seconds() * 1000))
-        if status != "skipped":
-            BreachSlackDelivery(self).refresh(self.breaches.get(self.breaches.breach_of_notice(notice_id)))
-
-    def tell_members(self, breach_id: int) -> None:
-        from bot.delivery_breach import BreachSlackDelivery
-        delivery = BreachSlackDelivery(self)
-        self.breach_mail.tell_members(breach_id, delivery.members_progress)
+        return self.housekeeping.reconcile()
 
     def close(self) -> None:
         self.db.dispose()
@@ -154,9 +119,19 @@ class Services:
         self.system_writer.dispose()
 
 
-def _slack_delivery(services: Services):  # noqa: ANN202
+@dataclass(frozen=True)
+class Presenters:
+    """The Slack adapter's implementations of the domain's presenter ports."""
+    requests: RequestPresenter
+    bulk: BulkPresenter
+    breaches: BreachPresenter
+
+
+def slack_presenters(services: Services) -> Presenters:
     from bot.delivery import SlackDelivery
-    return SlackDelivery(services)
+    from bot.delivery_breach import BreachSlackDelivery
+    from bot.delivery_bulk import BulkSlackDelivery
+    return Presenters(SlackDelivery(services), BulkSlackDelivery(services), BreachSlackDelivery(services))
 
 
 def make_slack_client(settings: Settings) -> WebClient:
@@ -165,7 +140,8 @@ def make_slack_client(settings: Settings) -> WebClient:
 
 
 def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = None,
-          actors: Actors | None = None, slack: WebClient | None = None) -> Services:
+          actors: Actors | None = None, slack: WebClient | None = None,
+          presenters: Presenters | None = None) -> Services:
     settings = settings or Settings()
     secret = settings.secret()
     config = settings.resolved_config_dir()
@@ -181,7 +157,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     directory = SubjectDirectory(system.engine, datamap)
     # the Slack copy of an archive is withdrawn by the presenter (the closure reads `services` when called)
     exports = ExportFiles(requests, settings.export_dir, dt.timedelta(days=settings.export_ttl_days),
-                          withdraw=lambda req, why: _slack_delivery(services).withdraw_file(req, why))
+                          withdraw=lambda req, why: services.presenters.requests.withdraw_file(req, why))
     bulk = BulkEngine(system.engine, datamap, erasure, directory, exports,
                       None if settings.smtp_url else settings.outbox_dir)
     policy = load_policy(config / "roles.yaml")
@@ -205,6 +181,22 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
                               backoff_s=settings.notice_backoff_seconds))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
-    services.subject_requests = SubjectRequests(authz=authz, directory=directory, requests=requests, erasure=erasure,
-                                                presenter=_slack_delivery(services), queue=services.actors)
-    return services
+    return _use_cases(services, presenters or slack_presenters(services))
+
+
+def _use_cases(services: Services, presenters: Presenters) -> Services:
+    """The use cases every entry point calls, on the presenters and the queue."""
+    s, queue = services, services.actors
+    s.presenters = presenters
+    reads = s.reads
+    s.subject_requests = SubjectRequests(authz=s.authz, directory=s.directory, requests=s.requests, erasure=s.erasure,
+                                         notices=s.notices, presenter=presenters.requests, queue=queue)
+    s.purges = Purges(authz=s.authz, retention=s.retention, bulk=s.bulk, runs=s.runs, reads=reads, db=s.db,
+                      presenter=presenters.bulk, queue=queue,
+                      scheduler_lease=dt.timedelta(seconds=3 * s.settings.reconcile_interval_seconds))
+    s.breach_desk = BreachDesk(authz=s.authz, breaches=s.breaches, mail=s.breach_mail, datamap=s.datamap, reads=reads,
+                               export_dir=s.settings.export_dir, presenter=presenters.breaches, queue=queue)
+    s.housekeeping = Housekeeping(requests=s.requests, runs=s.runs, notices=s.notices, breaches=s.breaches,
+                                  purges=s.purges, breach_desk=s.breach_desk, queue=queue,
+                                  quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock)
+    return s

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
-import socket
 import logging
 import threading
 from dataclasses import dataclass
@@ -15,16 +13,14 @@ from slack_sdk import WebClient
 
 from bot.app import build_app
 from bootstrap.compose import Services, build
-from bot.breach_ops import fire_reminders
-from bot.bulk_ops import open_scheduled
 from gdpr.migrate import upgrade_database
 from gdpr.retention import check_against_schema
 from gdpr import logsafe
 from gdpr.settings import Settings
 from workers.broker import start_local_worker
+from workers.scheduler import OWNER, run_in_thread
 
 log = logging.getLogger(__name__)
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -54,7 +50,7 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     if not settings.redis_url:
         worker = start_local_worker(services.broker, settings.worker_threads)
         if housekeeping:
-            threading.Thread(target=_housekeeping, args=(services, stop), daemon=True, name="housekeeping").start()
+            run_in_thread(services.housekeeping, stop, interval_s=settings.reconcile_interval_seconds)
     sent = services.reconcile()  # the state DB leads: re-enqueue what a previous run left behind
     if sent:
         log.info("re-enqueued %d request(s) at start", len(sent))
@@ -66,16 +62,5 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
 
 
 def housekeeping_pass(services: Services, *, owner: str = OWNER, now: dt.datetime | None = None) -> None:
-    """Re-enqueue what the queue lost and open the retention policies' due slots (one scheduler acts)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    services.reconcile()
-    if open_scheduled(services, now, owner=owner) is not None:  # None: another scheduler leads
-        fire_reminders(services, now)
-
-
-def _housekeeping(services: Services, stop: threading.Event) -> None:
-    while not stop.wait(services.settings.reconcile_interval_seconds):
-        try:
-            housekeeping_pass(services)
-        except Exception:
-            log.exception("housekeeping pass failed")
+    """One scheduler pass (tests drive it on a controllable clock)."""
+    services.housekeeping.run_pass(owner=owner, now=now)

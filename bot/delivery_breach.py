@@ -1,4 +1,5 @@
-"""The Slack side of breaches: the alert (kept current), reminders in its thread, member-notice progress."""
+"""The Slack presenter of breaches (gdpr.ports.BreachPresenter): the alert (kept current), reminders in its
+thread, the Art. 34 preview, member-notice progress, the close-out summary."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,8 @@ import time
 
 from slack_sdk.errors import SlackApiError
 
-from bot.render_breach import alert_blocks, reminder_blocks
+from bot.render import plain
+from bot.render_breach import alert_blocks, members_preview, reminder_blocks
 from bot.render_bulk import progress_bar
 from gdpr import models as m
 from gdpr.breaches import REF
@@ -59,6 +61,19 @@ class BreachSlackDelivery:
         self.s.slack.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts, blocks=blocks,
                                       text=f"{REF}{breach.id}: {reminder.mark_hours}-hour reminder", reply_broadcast=True)
         self.refresh(breach, now)
+
+    def members_preview(self, breach: m.Breach, count: int) -> None:
+        """The count the DPO approves (Send) before any member is mailed."""
+        self.s.slack.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts,
+                                      text=f"Art. 34 preview for {REF}{breach.id}: {count} member(s)",
+                                      blocks=members_preview(breach, count, self.s.breach_mail.clubs(breach.clubs)))
+
+    def closed(self, breach: m.Breach, *, by: str, clubs_told: int, remedial: str, reasoning: str) -> None:
+        summary = (f":white_check_mark: {REF}{breach.id} closed by <@{by}>. Clubs notified: {clubs_told} of "
+                   f"{len(breach.clubs)}. Risk: {breach.risk.replace('_', ' ')}. Members told: {breach.members_done:,}.")
+        self.s.slack.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts, reply_broadcast=True,
+                                      text=summary, blocks=[{"type": "section", "text": plain(
+                                          summary + f"\nRemedial actions: {remedial}\nReasoning: {reasoning}")}])
 
     def members_progress(self, breach: m.Breach) -> None:
         """A thread message with a bar, updated at most once a second (and always at the end)."""

@@ -7,13 +7,12 @@ Events name subjects only by a keyed pseudonym, never by personal data.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session

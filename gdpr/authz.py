@@ -15,13 +15,16 @@ class Authorizer:
     def __init__(self, policy: AccessPolicy, db: Database, audit: AuditLog) -> None:
         self.policy, self.db, self.audit = policy, db, audit
 
-    def require(self, actor: Actor, permission: str, **details: Any) -> None:
-        """Raise NotAllowed (a message safe to show) after auditing the refusal."""
+    def require(self, actor: Actor, permission: str, *, refusal: str | None = None, **details: Any) -> None:
+        """Raise NotAllowed (a message safe to show: `refusal`, or one naming the permission) after
+        auditing the refusal."""
         try:
             self.policy.require(actor, permission)
-        except NotAllowed:
+        except NotAllowed as exc:
             with self.db.session() as s:
                 self.audit.record(s, actor=actor.user_id, action="access.denied", permission=permission, **details)
+            if refusal is not None:
+                raise NotAllowed(refusal) from exc
             raise
 
     def sees_unmasked(self, actor: Actor) -> bool:

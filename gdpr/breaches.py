@@ -17,7 +17,7 @@ from gdpr.audit import AuditLog
 from gdpr.breach_config import BreachConfig
 from gdpr.db import Database, changed
 from gdpr.breach_targets import MemberTarget
-from gdpr.errors import GdprError, NotAllowed, RequestNotFound, UsageError
+from gdpr.errors import GdprError, RequestNotFound, UsageError
 from gdpr.lifecycle.outbox import PENDING as NOTICE_PENDING
 from gdpr.lifecycle.outbox import SENT as NOTICE_SENT
 from gdpr.lifecycle.outbox import Outbox
@@ -113,8 +113,6 @@ class BreachService:
 
     # -- report ----------------------------------------------------------------------------------
     def report(self, *, actor: Actor, facts: BreachFacts) -> m.Breach:
-        if not actor.can("breach.report"):
-            raise NotAllowed("You are not allowed to report breaches. Ask the DPO.")
         now = self.clock()
         with self.db.session() as s:
             breach = m.Breach(status=m.BREACH_OPEN, reported_by=actor.user_id, reported_at=now, risk="unassessed",
@@ -145,7 +143,7 @@ class BreachService:
                      late_reason: str | None = None, new_phase: bool = False) -> list[int]:
         """Create the notices of this phase, one per club (a second click finds them and adds none).
         Returns the ids of notices to send. `new_phase` starts a follow-up phase (the facts changed)."""
-        breach = self._managed(breach_id, actor)
+        breach = self.get(breach_id)
         if breach.status == m.BREACH_CLOSED:
             raise GdprError(f"{REF}{breach_id} is closed.")
         if self.is_late(breach) and not (late_reason or breach.delay_reason):
@@ -221,13 +219,16 @@ class BreachService:
                             f"{reminder.mark_hours}-hour reminder escalated to the DPO.")
             return ok
 
-    def snooze(self, *, reminder_id: int, actor: Actor) -> m.BreachReminder:
-        r = m.BreachReminder
+    def reminder(self, reminder_id: int) -> m.BreachReminder:
         with self.db.session() as s:
-            reminder = s.get_one(r, reminder_id)
+            reminder = s.get(m.BreachReminder, reminder_id)
             if reminder is None:
                 raise RequestNotFound("That reminder does not exist.")
-        self._managed(reminder.breach_id, actor)
+            s.expunge(reminder)
+            return reminder
+
+    def snooze(self, *, reminder_id: int, actor: Actor) -> m.BreachReminder:
+        r, reminder = m.BreachReminder, self.reminder(reminder_id)
         back = self.clock() + dt.timedelta(minutes=self.config.snooze_minutes)
         with self.db.session() as s:
             s.execute(update(r).where(r.id == reminder_id, r.status == "fired").values(status="pending", due_at=back))
@@ -239,7 +240,6 @@ class BreachService:
 
     # -- decisions -----------------------------------------------------------------------------------
     def assess(self, *, breach_id: int, actor: Actor, risk: str, reasoning: str) -> m.Breach:
-        self._managed(breach_id, actor)
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(risk=risk, notify_reasoning=reasoning))
             self._event(s, breach_id, actor.user_id, "risk", f"Risk to people assessed as {risk.replace('_', ' ')}: "
@@ -250,7 +250,7 @@ class BreachService:
                        target: MemberTarget | None = None, instructed: list[str] | None = None) -> m.Breach:
         """Record the Art. 34 decision. To tell members, the clubs that instructed it and the members named
         are recorded and previewed (status 'previewed'); nothing is sent before `send_members`."""
-        breach = self._managed(breach_id, actor)
+        breach = self.get(breach_id)
         if breach.members_status in ("queued", "running", "done"):
             raise GdprError(f"Members of {REF}{breach_id} are already being told.")
         clubs = [c for c in instructed or [] if c in breach.clubs]
@@ -269,7 +269,6 @@ class BreachService:
 
     def send_members(self, *, breach_id: int, actor: Actor, count: int) -> m.Breach:
         """The DPO saw the previewed count and sends: the member notices are queued (once)."""
-        self._managed(breach_id, actor)
         with self.db.session() as s:
             moved = changed(s.execute(update(m.Breach).where(m.Breach.id == breach_id, m.Breach.members_status == "previewed")
                               .values(members_status="queued", members_updated_at=self.clock())))
@@ -279,14 +278,13 @@ class BreachService:
         return self.get(breach_id)
 
     def update_facts(self, *, breach_id: int, actor: Actor, changes: dict[str, object]) -> m.Breach:
-        self._managed(breach_id, actor)
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(**changes))
             self._event(s, breach_id, actor.user_id, "update", "Facts updated: " + ", ".join(sorted(changes)))
         return self.get(breach_id)
 
     def close(self, *, breach_id: int, actor: Actor, remedial: str, reasoning: str) -> m.Breach:
-        breach = self._managed(breach_id, actor)
+        breach = self.get(breach_id)
         if breach.status == m.BREACH_CLOSED:
             raise GdprError(f"{REF}{breach_id} is already closed.")
         now = self.clock()
@@ -311,20 +309,7 @@ class BreachService:
             if status == "done":
                 self._event(s, breach_id, "gdpr-bot", "members_told", f"{done} member notice(s) sent.")
 
-    def ensure_manager(self, *, breach_id: int, actor: Actor) -> m.Breach:
-        """The breach, if actor may manage it (refusal audited)."""
-        return self._managed(breach_id, actor)
-
     # -- internals -----------------------------------------------------------------------------------
-    def _managed(self, breach_id: int, actor: Actor) -> m.Breach:
-        breach = self.get(breach_id)
-        if not actor.can("breach.manage"):
-            with self.db.session() as s:
-                self.audit.record(s, actor=actor.user_id, action="access.denied", permission="breach.manage",
-                                  breach=breach_id)
-            raise NotAllowed("Only the DPO may manage a breach.")
-        return breach
-
     def _event(self, s: Session, breach_id: int, actor: str, kind: str, text: str) -> None:
         s.add(m.BreachEvent(breach_id=breach_id, at=self.clock(), actor=actor, kind=kind, text=text))
         self.audit.record(s, actor=actor, action=f"breach.{kind}", breach=breach_id)

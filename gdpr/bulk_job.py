@@ -5,7 +5,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
 
@@ -15,6 +14,7 @@ from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database, changed
 from gdpr.jobs import LeaseLost, heartbeat, resend
 from gdpr.notices import NoticeService
+from gdpr.ports import BulkPresenter, JobQueue
 from gdpr.retention import BulkSpec
 
 log = logging.getLogger(__name__)
@@ -25,23 +25,18 @@ class CheckpointMoved(Exception):
     """The stored checkpoint is not the one this batch started from (or the lease is gone)."""
 
 
-class BulkDelivery(Protocol):
-    def bulk_changed(self, run: m.BulkRun, rate: float | None = None) -> None: ...
-    def bulk_failed(self, run: m.BulkRun, reference: str) -> None: ...
-
-
 @dataclass
 class BulkJob:
     runs: BulkRuns
     engine: BulkEngine
     writer: Database
     same_db: bool  # checkpoint in the batch's own transaction
-    delivery: BulkDelivery
+    delivery: BulkPresenter
     max_attempts: int
     pause_s: float = 0.0  # breathing room for the platform's database between batches
     batch_retries: int = 3
     notices: NoticeService | None = None  # Art. 19: the recipients of every erased subject are told
-    send_notice: Callable[[int, int], None] | None = None  # (notice id, delay ms)
+    queue: JobQueue | None = None  # where released notices are sent
 
     def run(self, *, run_id: int, owner: str) -> str:
         """Safe to run twice and to resume: finishes the run once, each row processed once."""
@@ -148,9 +143,8 @@ class BulkJob:
         self.notices.discard_run(run_id=run.id, keys=sorted(set(waiting) - set(erased)))
 
     def _send(self, ids: list[int]) -> None:
-        if self.send_notice is not None:
-            send = self.send_notice
-            resend(ids, lambda i: send(i, 0), label="notice ")  # one the broker refuses: the reconciler sends it
+        if self.queue is not None:
+            resend(ids, self.queue.notice, label="notice ")  # one the broker refuses: the reconciler sends it
 
     def _book(self, run: m.BulkRun, owner: str, conn, last_key: str, rows: int, counts: dict) -> bool:  # noqa: ANN001
         """Write the checkpoint (in the batch's transaction when it can); the run in memory follows."""

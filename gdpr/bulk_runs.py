@@ -7,10 +7,9 @@ a worker that lost its lease cannot commit a batch, and a resumed run never repe
 """
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError

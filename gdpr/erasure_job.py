@@ -12,7 +12,7 @@ from gdpr.export_files import ERASED, ExportFiles
 from gdpr.jobs import Leases
 from gdpr.ledger import record_erasure
 from gdpr.notices import NoticeService
-from gdpr.ports import RequestPresenter
+from gdpr.ports import JobQueue, RequestPresenter
 from gdpr.requests import RequestService, record
 from gdpr.residue import Hit, residue_check
 
@@ -26,7 +26,7 @@ class ErasureJob:
     datamap: DataMap
     notices: NoticeService
     delivery: RequestPresenter
-    send_notice: Callable[[int, int], None]  # (notice id, delay ms)
+    queue: JobQueue
     exports: ExportFiles
     secret: bytes
     max_attempts: int
@@ -81,7 +81,7 @@ class ErasureJob:
         if notices:
             self.delivery.notices_changed(done)  # posts the recipients' message before any update to it
         for notice_id in pending:
-            self.send_notice(notice_id, 0)
+            self.queue.notice(notice_id)
         self.delivery.request_changed(done)
         return status
 
@@ -91,7 +91,7 @@ class NoticeJob:
     requests: RequestService
     notices: NoticeService
     delivery: RequestPresenter
-    send_notice: Callable[[int, int], None]
+    queue: JobQueue
     run_notices_changed: Callable[[int], None] | None = None  # (run id): refresh the run's card
 
     def run(self, *, notice_id: int) -> str:
@@ -100,7 +100,7 @@ class NoticeJob:
         if notice is None:
             return status
         if delay is not None:
-            self.send_notice(notice_id, int(delay.total_seconds() * 1000))
+            self.queue.notice(notice_id, int(delay.total_seconds() * 1000))
         if notice.run_id is not None:  # a bulk run's notice: its card shows the run's recipients,
             # refreshed when they are all settled or one failed (not once per notice of a large run)
             open_ = {m.NOTICE_WAITING, m.NOTICE_PENDING, m.NOTICE_SENDING, m.NOTICE_RETRYING}

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, insert, select, update
 from gdpr import models as m
 from gdpr.audit import AuditLog
 from gdpr.db import Database, changed
-from gdpr.errors import GdprError, NotAllowed
+from gdpr.errors import GdprError
 from gdpr.lifecycle.outbox import Outbox, backoff
 from gdpr.yamlconf import Located
 
@@ -224,9 +224,7 @@ class NoticeService:
                               run_id=n.run_id, recipient=n.recipient, attempt=n.attempts, error=error)
         return status
 
-    def retry(self, *, notice_id: int, actor_id: str, allowed: bool) -> m.Notice:
-        if not allowed:
-            raise NotAllowed("Only the DPO may retry or close recipient notices.")
+    def retry(self, *, notice_id: int, actor_id: str) -> m.Notice:
         with self.db.session() as s:
             done = changed(s.execute(update(m.Notice).where(m.Notice.id == notice_id, m.Notice.status == m.NOTICE_FAILED)
                              .values(status=m.NOTICE_PENDING, attempts=0, next_attempt_at=self.clock())))
@@ -236,9 +234,7 @@ class NoticeService:
             self.audit.record(s, actor=actor_id, action="notice.retry", request_id=n.request_id, recipient=n.recipient)
             return n
 
-    def mark_impossible(self, *, notice_id: int, actor_id: str, allowed: bool, reason: str) -> m.Notice:
-        if not allowed:
-            raise NotAllowed("Only the DPO may retry or close recipient notices.")
+    def mark_impossible(self, *, notice_id: int, actor_id: str, reason: str) -> m.Notice:
         with self.db.session() as s:
             done = changed(s.execute(update(m.Notice).where(m.Notice.id == notice_id,
                                                     m.Notice.status.in_([m.NOTICE_FAILED, m.NOTICE_RETRYING]))

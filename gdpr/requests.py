@@ -5,10 +5,9 @@ Every transition is a conditional UPDATE, so double clicks and races change stat
 """
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError

@@ -1,4 +1,4 @@
-"""Actors: thin wrappers that take request ids and call the domain through the services."""
+"""Actors: thin wrappers that take ids and call a job use case; the Actors object is also the JobQueue port."""
 from __future__ import annotations
 
 import os
@@ -23,9 +23,21 @@ class Actors:
     deliver_breach_notice: dramatiq.Actor
     tell_members: dramatiq.Actor
 
+    # gdpr.ports.JobQueue: messages carry ids only
     def request(self, request_id: int, kind: str) -> None:
-        """gdpr.ports.JobQueue: the message carries the request id only; its kind picks the actor."""
         (self.erase_subject if kind == "erase" else self.export_subject).send(request_id)
+
+    def run(self, run_id: int) -> None:
+        self.run_bulk.send(run_id)
+
+    def notice(self, notice_id: int, delay_ms: int = 0) -> None:
+        self.deliver_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
+
+    def breach_notice(self, notice_id: int, delay_ms: int = 0) -> None:
+        self.deliver_breach_notice.send_with_options(args=(notice_id,), delay=delay_ms or None)
+
+    def member_notices(self, breach_id: int) -> None:
+        self.tell_members.send(breach_id)
 
 
 def owner_id() -> str:
@@ -53,10 +65,10 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
 
     def deliver_breach_notice(notice_id: int) -> None:
         # The outbox keeps the notice and its backoff; a delayed message brings the next attempt.
-        services().deliver_breach_notice(notice_id)
+        services().breach_desk.deliver_notice(notice_id)
 
     def tell_members(breach_id: int) -> None:
-        services().tell_members(breach_id)  # continues after the members already told
+        services().breach_desk.tell_members(breach_id)  # continues after the members already told
 
     return Actors(
         export_subject=dramatiq.actor(export_subject, broker=broker, queue_name="exports",

@@ -1,9 +1,8 @@
 """Reading registers: who looked at what is part of the accountability record (Art. 5(2))."""
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from gdpr.access import Actor
 from gdpr.audit import AuditLog

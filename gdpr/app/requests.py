@@ -11,12 +11,14 @@ from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.authz import Authorizer
 from gdpr.erasure import ErasureEngine
-from gdpr.errors import AlreadyDecided
+from gdpr.errors import AlreadyDecided, RequestNotFound
+from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, RequestPresenter
 from gdpr.requests import RequestService
 from gdpr.subjects import SubjectDirectory, parse_identity
 
 log = logging.getLogger(__name__)
+DPO_ONLY = "Only the DPO may retry or close recipient notices."
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class SubjectRequests:
     directory: SubjectDirectory
     requests: RequestService
     erasure: ErasureEngine
+    notices: NoticeService
     presenter: RequestPresenter
     queue: JobQueue
 
@@ -76,6 +79,33 @@ class SubjectRequests:
 
     def reject(self, *, actor: Actor, request_id: int, reason: str) -> None:
         self.presenter.request_changed(self.requests.reject(request_id=request_id, actor=actor, reason=reason))
+
+    # -- Art. 19 notices that keep failing: the DPO retries, or records why a recipient cannot be told --
+    def notice_to_close(self, *, actor: Actor, notice_id: int) -> str:
+        """The recipient of a notice the DPO is about to close (for the form)."""
+        self.authz.require(actor, "request.decide", refusal=DPO_ONLY, notice=notice_id)
+        notice = self.notices.get(notice_id)
+        if notice is None:
+            raise RequestNotFound("That notice does not exist.")
+        return notice.recipient
+
+    def retry_notice(self, *, actor: Actor, notice_id: int) -> None:
+        self.authz.require(actor, "request.decide", refusal=DPO_ONLY, notice=notice_id)
+        notice = self.notices.retry(notice_id=notice_id, actor_id=actor.user_id)
+        self.queue.notice(notice.id)
+        if notice.request_id is not None:
+            self.presenter.notices_changed(self.requests.get(notice.request_id))
+
+    def close_notice(self, *, actor: Actor, notice_id: int, reason: str) -> None:
+        self.authz.require(actor, "request.decide", refusal=DPO_ONLY, notice=notice_id)
+        notice = self.notices.mark_impossible(notice_id=notice_id, actor_id=actor.user_id, reason=reason)
+        if notice.request_id is None:
+            return
+        settled = self.notices.settle_request(request_id=notice.request_id)
+        req = self.requests.get(notice.request_id)
+        self.presenter.notices_changed(req)
+        if settled:
+            self.presenter.request_changed(req)
 
     def enqueue(self, request_id: int) -> bool:
         """Queue an approved request's job; if the broker is down it stays approved (nothing is lost)."""

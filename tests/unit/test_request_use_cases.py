@@ -63,11 +63,25 @@ class FakePresenter:
 
 
 class FakeQueue:
+    """The JobQueue port in memory: what would have been enqueued, in order."""
+
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
 
     def request(self, request_id: int, kind: str) -> None:
         self.sent.append((request_id, kind))
+
+    def run(self, run_id: int) -> None:
+        self.sent.append((run_id, "run"))
+
+    def notice(self, notice_id: int, delay_ms: int = 0) -> None:
+        self.sent.append((notice_id, "notice"))
+
+    def breach_notice(self, notice_id: int, delay_ms: int = 0) -> None:
+        self.sent.append((notice_id, "breach notice"))
+
+    def member_notices(self, breach_id: int) -> None:
+        self.sent.append((breach_id, "member notices"))
 
 
 @pytest.fixture
@@ -119,7 +133,7 @@ def test_an_erasure_request_is_previewed_erased_and_done_without_slack(app) -> N
     preview = services.requests.get(opened.request_id).preview
     assert sum(t["rows"] for t in preview["tables"].values()) > 0
     assert services.subject_requests.approve(actor=_dpo(services), request_id=opened.request_id)
-    job = dataclasses.replace(services.erasure_job(), delivery=presenter, send_notice=lambda *_: None)
+    job = dataclasses.replace(services.erasure_job(), delivery=presenter, queue=queue)
     job.run(request_id=opened.request_id, owner="test")
     final = services.requests.get(opened.request_id)
     assert final.status in (m.DONE, m.NOTIFYING) and presenter.reports == [final.result["rows"]] != [0]

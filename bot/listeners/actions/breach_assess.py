@@ -15,10 +15,9 @@ def breach_assess(ack: Ack, body: dict, client: WebClient, context: BoltContext)
     d = deps(context)
     value = value_of(body)
     breach_id, risk = breach_id_of(value), value.split(":", 1)[-1]
-    breach = d.services.breaches.ensure_manager(breach_id=breach_id, actor=d.actor(body["user"]["id"]))
+    _, clubs, tables = d.services.breach_desk.members_form(actor=d.actor(body["user"]["id"]), breach_id=breach_id)
     blocks = [reason_blocks("Reasoning (why the clubs and the authority are or are not told)", block="reasoning")]
     if risk == "high":
-        blocks = members_choice(d.services.breach_mail.clubs(breach.clubs),
-                                sorted(d.services.breach_mail.dated_tables())) + blocks
+        blocks = members_choice(clubs, tables) + blocks
     client.views_open(trigger_id=body["trigger_id"], view=modal(
         "breach.assess", f"{breach_id}:{'high' if risk == 'high' else 'not_high'}", f"Risk {REF}{breach_id}", blocks))

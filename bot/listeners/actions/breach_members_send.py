@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot import breach_ops
 from bot.listeners.actions.breach import breach_id_of, value_of
 from bot.listeners.deps import deps
 
@@ -12,5 +11,5 @@ def breach_members_send(ack: Ack, body: dict, context: BoltContext) -> None:
     ack()
     d = deps(context)
     actor, breach_id = d.actor(body["user"]["id"]), breach_id_of(value_of(body))
-    d.followups.submit(lambda: breach_ops.send_members(d.services, actor, breach_id),
+    d.followups.submit(lambda: d.services.breach_desk.send_members(actor=actor, breach_id=breach_id),
                        user=actor.user_id, channel=body["channel"]["id"])

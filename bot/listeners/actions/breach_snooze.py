@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot.delivery_breach import BreachSlackDelivery
 from bot.listeners.actions.breach import value_of
 from bot.listeners.deps import deps
 from gdpr.errors import RequestNotFound
@@ -15,5 +14,4 @@ def breach_snooze(ack: Ack, body: dict, context: BoltContext) -> None:
     value, actor = value_of(body), d.actor(body["user"]["id"])
     if not value.isdigit():
         raise RequestNotFound("That button does not belong to a reminder.")
-    reminder = d.services.breaches.snooze(reminder_id=int(value), actor=actor)
-    BreachSlackDelivery(d.services).refresh(d.services.breaches.get(reminder.breach_id))
+    d.services.breach_desk.snooze(actor=actor, reminder_id=int(value))

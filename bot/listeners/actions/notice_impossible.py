@@ -7,15 +7,11 @@ from slack_sdk import WebClient
 from bot.listeners.actions.approve import _request_id
 from bot.listeners.deps import deps
 from bot.render import impossible_modal
-from gdpr.errors import NotAllowed
 
 
 def notice_impossible(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
     d = deps(context)
     notice_id, user = _request_id(body), body["user"]["id"]
-    if not d.actor(user).can("request.decide"):
-        raise NotAllowed("Only the DPO may retry or close recipient notices.")
-    notice = d.services.notices.get(notice_id)
-    client.views_open(trigger_id=body["trigger_id"],
-                      view=impossible_modal(notice_id, notice.recipient if notice else "?"))
+    recipient = d.services.subject_requests.notice_to_close(actor=d.actor(user), notice_id=notice_id)
+    client.views_open(trigger_id=body["trigger_id"], view=impossible_modal(notice_id, recipient))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot.delivery import SlackDelivery
 from bot.listeners.actions.approve import _request_id
 from bot.listeners.deps import deps
 
@@ -13,9 +12,5 @@ def notice_retry(ack: Ack, body: dict, context: BoltContext) -> None:
     d = deps(context)
     notice_id, user, channel = _request_id(body), body["user"]["id"], body["channel"]["id"]
 
-    def work() -> None:
-        actor = d.actor(user)
-        n = d.services.notices.retry(notice_id=notice_id, actor_id=user, allowed=actor.can("request.decide"))
-        d.services.send_notice(n.id)
-        SlackDelivery(d.services).notices_changed(d.services.requests.get(n.request_id))
-    d.followups.submit(work, user=user, channel=channel)
+    d.followups.submit(lambda: d.services.subject_requests.retry_notice(actor=d.actor(user), notice_id=notice_id),
+                       user=user, channel=channel)

@@ -21,4 +21,6 @@ def breach_assess(ack: Ack, body: dict, view: dict, client: WebClient, context: 
         return
     ack()
     breach_id, risk = view["private_metadata"].split(":")
-    later(d, body, lambda actor: breach_ops.assess(d.services, client, actor, int(breach_id), risk, v))
+    later(d, body, lambda actor: d.services.breach_desk.assess(
+        actor=actor, breach_id=int(breach_id), risk=risk, reasoning=v["reasoning"], members=v.get("members") or None,
+        target=v.get("target"), instructed=v.get("instructed")))

@@ -17,4 +17,5 @@ def breach_close(ack: Ack, body: dict, view: dict, client: WebClient, context: B
         return
     ack()
     breach_id = int(view["private_metadata"])
-    later(d, body, lambda actor: breach_ops.close(d.services, client, actor, breach_id, v))
+    later(d, body, lambda actor: d.services.breach_desk.close(actor=actor, breach_id=breach_id, remedial=v["remedial"],
+                                                              reasoning=v["reasoning"]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot import breach_ops
 from bot.listeners.deps import deps
 from bot.listeners.views.breach import later
 from bot.listeners.views.reject_reason import read_reason
@@ -16,4 +15,4 @@ def breach_late(ack: Ack, body: dict, view: dict, client: WebClient, context: Bo
         return
     d = deps(context)
     breach_id = int(view["private_metadata"])
-    later(d, body, lambda actor: breach_ops.notify(d.services, client, actor, breach_id, late_reason=reason))
+    later(d, body, lambda actor: d.services.breach_desk.notify(actor=actor, breach_id=breach_id, late_reason=reason))

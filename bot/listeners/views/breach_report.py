@@ -16,4 +16,5 @@ def breach_report(ack: Ack, body: dict, view: dict, client: WebClient, context: 
         ack(response_action="errors", errors=errors)
         return
     ack()
-    later(d, body, lambda actor: breach_ops.report(d.services, client, actor, facts))
+    later(d, body, lambda actor: breach_ops.reported(client, actor, d.services.breach_desk.report(actor=actor,
+                                                                                                  facts=facts)))

@@ -23,7 +23,5 @@ def breach_update(ack: Ack, body: dict, view: dict, client: WebClient, context: 
     changes = {"description": v["what"], "consequences": v["consequences"], "measures": v["measures"],
                "contact": v["contact"], "approx_people": int(v["people"]), "approx_records": int(v["records"])}
 
-    def work(actor) -> None:  # noqa: ANN001
-        d.services.breaches.update_facts(breach_id=breach_id, actor=actor, changes=changes)
-        breach_ops.notify(d.services, client, actor, breach_id, late_reason=v.get("delay") or None, new_phase=True)
-    later(d, body, work)
+    later(d, body, lambda actor: d.services.breach_desk.update(actor=actor, breach_id=breach_id, changes=changes,
+                                                               late_reason=v.get("delay") or None))

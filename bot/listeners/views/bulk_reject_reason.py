@@ -4,7 +4,6 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.delivery_bulk import BulkSlackDelivery
 from bot.listeners.views.reject_reason import decide_with_reason
 from bot.slack_io import dm_channel
 from gdpr.errors import GdprError
@@ -16,8 +15,6 @@ def bulk_reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, cont
 
 def reject(services, client, actor, run_id: int, reason: str) -> None:  # noqa: ANN001
     try:
-        run = services.runs.reject(run_id=run_id, actor=actor, reason=reason)
+        services.purges.reject(actor=actor, run_id=run_id, reason=reason)
     except GdprError as exc:  # modals have no channel: answer by DM
         client.chat_postMessage(channel=dm_channel(client, actor.user_id), text=f":warning: {exc}")
-        return
-    BulkSlackDelivery(services).bulk_changed(run)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot.delivery import SlackDelivery
 from bot.listeners.deps import deps
 from bot.listeners.views.reject_reason import read_reason
 
@@ -15,12 +14,5 @@ def notice_impossible_reason(ack: Ack, body: dict, view: dict, context: BoltCont
     d = deps(context)
     user, notice_id = body["user"]["id"], int(view["private_metadata"])
 
-    def work() -> None:
-        n = d.services.notices.mark_impossible(notice_id=notice_id, actor_id=user, reason=reason,
-                                               allowed=d.actor(user).can("request.decide"))
-        settled = d.services.notices.settle_request(request_id=n.request_id)
-        req = d.services.requests.get(n.request_id)
-        SlackDelivery(d.services).notices_changed(req)
-        if settled:
-            SlackDelivery(d.services).request_changed(req)
-    d.followups.submit(work, user=user, channel=None)
+    d.followups.submit(lambda: d.services.subject_requests.close_notice(actor=d.actor(user), notice_id=notice_id,
+                                                                       reason=reason), user=user, channel=None)

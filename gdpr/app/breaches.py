@@ -1,0 +1,176 @@
+"""Use cases of a personal-data breach: report, notify the clubs (Art. 33), assess the risk and decide
+on telling members (Art. 34), update, close; the clock's reminders; the notice jobs; audited reads of
+the register. Permissions are the Authorizer's; the alert and its thread are the presenter's."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from gdpr import models as m
+from gdpr.access import Actor
+from gdpr.app.reads import AuditedRead
+from gdpr.authz import Authorizer
+from gdpr.breach_mail import BreachMail, Club
+from gdpr.breach_register import build_register
+from gdpr.breach_targets import MemberTarget, read_target
+from gdpr.breaches import BreachFacts, BreachService
+from gdpr.crypto import new_passphrase
+from gdpr.datamap import DataMap
+from gdpr.jobs import resend
+from gdpr.lifecycle.outbox import SENT
+from gdpr.ports import BreachPresenter, JobQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RegisterFile:
+    path: Path
+    breaches: int
+    passphrase: str  # for the requester's direct message only: never stored, logged or queued
+
+
+@dataclass
+class BreachDesk:
+    authz: Authorizer
+    breaches: BreachService
+    mail: BreachMail
+    datamap: DataMap
+    reads: AuditedRead
+    export_dir: Path
+    presenter: BreachPresenter
+    queue: JobQueue
+
+    # -- forms ------------------------------------------------------------------------------------
+    def report_form(self, *, actor: Actor) -> list[Club]:
+        """The clubs a reporter chooses from (their codes and names: the controllers' public handles)."""
+        self.authz.require(actor, "breach.report")
+        return self.mail.clubs()
+
+    def managed(self, *, actor: Actor, breach_id: int) -> m.Breach:
+        """A breach the actor may manage (the DPO), for a form about it; refusals audited."""
+        self.authz.require(actor, "breach.manage", refusal="Only the DPO may manage a breach.", breach=breach_id)
+        return self.breaches.get(breach_id)
+
+    def members_form(self, *, actor: Actor, breach_id: int) -> tuple[m.Breach, list[Club], list[str]]:
+        """For the risk form: the breach, its clubs (which may instruct telling members), the dated tables."""
+        breach = self.managed(actor=actor, breach_id=breach_id)
+        return breach, self.mail.clubs(breach.clubs), sorted(self.mail.dated_tables())
+
+    def needs_delay_reason(self, breach: m.Breach) -> bool:
+        return self.breaches.is_late(breach) and not breach.delay_reason
+
+    def member_target(self, *, numbers_text: str, table_name: str | None, since: str | None,
+                      until: str | None) -> MemberTarget:
+        """The DPO's Art. 34 naming, validated (UsageError says what is wrong)."""
+        return read_target(numbers_text=numbers_text, table_name=table_name, since=since, until=until,
+                           pattern=self.datamap.subject("member").number_pattern, tables=self.mail.dated_tables())
+
+    # -- decisions ------------------------------------------------------------------------------------
+    def report(self, *, actor: Actor, facts: BreachFacts) -> int:
+        self.authz.require(actor, "breach.report")
+        breach = self.breaches.report(actor=actor, facts=facts)
+        self.presenter.post_alert(breach)
+        return breach.id
+
+    def notify(self, *, actor: Actor, breach_id: int, late_reason: str | None = None,
+               new_phase: bool = False) -> list[int]:
+        """The notices of this phase to every affected club, through the outbox."""
+        breach = self.managed(actor=actor, breach_id=breach_id)
+        ids = self.breaches.notify_clubs(breach_id=breach_id, actor=actor, late_reason=late_reason,
+                                         new_phase=new_phase, contacts=self.mail.contacts(breach.clubs))
+        resend(ids, self.queue.breach_notice, label="breach notice ")  # refused: the reconciler sends it
+        self.presenter.refresh(self.breaches.get(breach_id))
+        return ids
+
+    def update(self, *, actor: Actor, breach_id: int, changes: dict[str, object], late_reason: str | None) -> None:
+        """New facts: recorded, and a follow-up phase of notices to the clubs."""
+        self.managed(actor=actor, breach_id=breach_id)
+        self.breaches.update_facts(breach_id=breach_id, actor=actor, changes=changes)
+        self.notify(actor=actor, breach_id=breach_id, late_reason=late_reason, new_phase=True)
+
+    def assess(self, *, actor: Actor, breach_id: int, risk: str, reasoning: str, members: str | None = None,
+               target: MemberTarget | None = None, instructed: list[str] | None = None) -> None:
+        """The risk to people; when high, whether members are told (previewed first: the DPO sends)."""
+        self.managed(actor=actor, breach_id=breach_id)
+        breach = self.breaches.assess(breach_id=breach_id, actor=actor, risk=risk, reasoning=reasoning)
+        if risk == "high" and members:
+            breach = self.breaches.decide_members(breach_id=breach_id, actor=actor, notify=members == "notify",
+                                                  reasoning=reasoning, target=target, instructed=instructed)
+            if breach.members_status == "previewed":
+                self.presenter.members_preview(breach, self.mail.count_members(breach))
+        self.presenter.refresh(breach)
+
+    def send_members(self, *, actor: Actor, breach_id: int) -> None:
+        """Send pressed on the preview: the member notices are queued once (a second press is told so)."""
+        breach = self.managed(actor=actor, breach_id=breach_id)
+        breach = self.breaches.send_members(breach_id=breach_id, actor=actor, count=self.mail.count_members(breach))
+        resend([breach_id], self.queue.member_notices, label="member notices B-")  # refused: the reconciler
+        self.presenter.refresh(breach)
+
+    def close(self, *, actor: Actor, breach_id: int, remedial: str, reasoning: str) -> None:
+        self.managed(actor=actor, breach_id=breach_id)
+        breach = self.breaches.close(breach_id=breach_id, actor=actor, remedial=remedial, reasoning=reasoning)
+        told = len({n.club_id for n in self.breaches.notices(breach_id) if n.status == SENT})
+        self.presenter.refresh(breach)
+        self.presenter.closed(breach, by=actor.user_id, clubs_told=told, remedial=remedial, reasoning=reasoning)
+
+    def snooze(self, *, actor: Actor, reminder_id: int) -> None:
+        reminder = self.breaches.reminder(reminder_id)
+        self.managed(actor=actor, breach_id=reminder.breach_id)
+        self.breaches.snooze(reminder_id=reminder_id, actor=actor)
+        self.presenter.refresh(self.breaches.get(reminder.breach_id))
+
+    # -- the clock and the jobs -------------------------------------------------------------------------
+    def fire_reminders(self, now: dt.datetime) -> int:
+        """Keep every open breach's countdown current; post every due reminder, then mark it fired: one
+        that cannot be shown stays due (it never lapses)."""
+        fired = 0
+        for breach in self.breaches.open_breaches():
+            self.presenter.refresh(breach, now)
+        for reminder in self.breaches.due_reminders(now):
+            breach = self.breaches.get(reminder.breach_id)
+            try:
+                self.presenter.reminder(breach, reminder, now)
+            except Exception as exc:  # Slack unreachable: the next tick tries again
+                log.warning("reminder for B-%s not posted: %s", breach.id, type(exc).__name__)
+                continue
+            fired += self.breaches.fire(reminder, now)
+        return fired
+
+    def deliver_notice(self, notice_id: int) -> str:
+        """One club notice from the outbox; a failure comes back after its backoff."""
+        status, delay = self.mail.deliver(notice_id)
+        if delay is not None:
+            self.queue.breach_notice(notice_id, int(delay.total_seconds() * 1000))
+        if status != "skipped":
+            self.presenter.refresh(self.breaches.get(self.breaches.breach_of_notice(notice_id)))
+        return status
+
+    def tell_members(self, breach_id: int) -> int:
+        """The member notices, in batches with progress; a retried job continues after those told."""
+        return self.mail.tell_members(breach_id, self.presenter.members_progress)
+
+    # -- audited reads ------------------------------------------------------------------------------------
+    def register(self, *, actor: Actor) -> list[tuple[m.Breach, dt.datetime]]:
+        """Every breach with its deadline."""
+        self.authz.require(actor, "breach.read")
+        self.reads.record(actor, "breach.read", view="breach list")
+        return [(b, self.breaches.deadline(b)) for b in self.breaches.all()]
+
+    def show(self, *, actor: Actor, breach_id: int) -> tuple[m.Breach, list[m.BreachEvent]]:
+        """One breach and its timeline."""
+        self.authz.require(actor, "breach.read")
+        breach = self.breaches.get(breach_id)
+        self.reads.record(actor, "breach.read", view="breach show", breach=breach_id)
+        return breach, self.breaches.events(breach.id)
+
+    def register_file(self, *, actor: Actor) -> RegisterFile:
+        """The whole register as an AES-256 zip, for the supervisory authority (Art. 33(5))."""
+        self.authz.require(actor, "breach.read")
+        passphrase = new_passphrase()
+        path, count = build_register(self.breaches, self.export_dir, passphrase)
+        self.reads.record(actor, "breach.read", view="breach register", breaches=count)
+        return RegisterFile(path, count, passphrase)

@@ -1,0 +1,51 @@
+"""The scheduler's pass: the state database leads, so whatever the queue lost is sent again from it,
+the retention policies' due slots are opened (by one scheduler at a time), and every open breach's
+clock is kept current with its reminders."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gdpr.app.breaches import BreachDesk
+from gdpr.app.purges import Purges
+from gdpr.breaches import BreachService
+from gdpr.bulk_runs import BulkRuns
+from gdpr.jobs import reconcile, resend
+from gdpr.notices import NoticeService
+from gdpr.ports import JobQueue
+from gdpr.requests import RequestService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Housekeeping:
+    requests: RequestService
+    runs: BulkRuns
+    notices: NoticeService
+    breaches: BreachService
+    purges: Purges
+    breach_desk: BreachDesk
+    queue: JobQueue
+    quiet: dt.timedelta  # how long a queued job or a due notice may wait before it counts as lost
+    clock: Callable[[], dt.datetime]
+
+    def reconcile(self) -> list[int]:
+        """Re-enqueue what the queue may have lost; returns the subject requests sent again."""
+        quiet, queue = self.quiet, self.queue
+        sent = reconcile(self.requests, lambda i: queue.request(i, self.requests.get(i).kind), requeue_after=quiet)
+        resend(self.runs.needing_enqueue(requeue_after=quiet), queue.run, label="P-",
+               sent=lambda i: self.runs.mark_queued(run_id=i))
+        resend(self.breaches.members_stalled(quiet_for=quiet), queue.member_notices, label="member notices B-")
+        resend(self.breaches.notices_due(grace=quiet), queue.breach_notice, label="breach notice ")
+        resend(self.notices.due(grace=quiet), queue.notice, label="notice ")
+        return sent
+
+    def run_pass(self, *, owner: str, now: dt.datetime | None = None) -> None:
+        """One pass: reconcile; then, if this scheduler leads, open due slots and fire breach reminders."""
+        now = now or self.clock()
+        self.reconcile()
+        if self.purges.open_scheduled(now=now, owner=owner) is not None:  # None: another scheduler leads
+            self.breach_desk.fire_reminders(now)
