@@ -104,7 +104,7 @@ def main() -> None:
     def drained(extra: int) -> None:  # the bot has posted a card for every request so far
         target = sent[0] + extra
         deadline = time.monotonic() + 60
-        while running.services.requests.count_with_cards() < target and time.monotonic() < deadline:
+        while running.services.shown.count("approval") < target and time.monotonic() < deadline:
             time.sleep(0.005)
 
     apps = (("bare Bolt app (ack only)", bare_app(api_url)), ("gdpr-bot /gdpr access", running.app))

@@ -94,7 +94,7 @@ def stack(url: str):  # noqa: ANN201
 
 def run_job(url: str, spec, *, policy: str) -> tuple[float, float, m.BulkRun, int]:  # noqa: ANN001
     engine, _, bulk, runs, db, _ = stack(url)
-    run = runs.open(kind="retention", policy=policy, spec=spec, requester_id="bench", approval=None)
+    run = runs.open(source="retention", policy=policy, spec=spec, requester_id="bench", approval=None)
     delivery = NoSlack()
     job = BulkJob(runs=runs, engine=bulk, writer=db, same_db=True, delivery=delivery, max_attempts=1)
     with peak_rss() as mem:

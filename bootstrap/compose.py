@@ -16,7 +16,7 @@ from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.housekeeping import Housekeeping
 from gdpr.app.purges import Purges
-from gdpr.app.requests import SubjectRequests
+from gdpr.app.requests import ExportJob, SubjectRequests
 from gdpr.audit import AuditLog
 from gdpr.authz import Authorizer
 from gdpr.breach_config import BreachConfig, load_breach_config
@@ -31,13 +31,14 @@ from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
-from gdpr.jobs import ExportJob, Leases
+from gdpr.jobs import Leases
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, load_recipients
-from gdpr.ports import BreachPresenter, BulkPresenter, RequestPresenter
+from gdpr.ports import BreachPresenter, BulkPresenter, JobQueue, RequestPresenter
 from gdpr.requests import RequestService
 from gdpr.retention import RetentionConfig, load_retention
 from gdpr.settings import Settings
+from gdpr.shown import ShownMessages
 from gdpr.subjects import SubjectDirectory
 from gdpr.templating import make_environment
 from workers.actors import Actors, declare
@@ -77,7 +78,9 @@ class Services:
     authz: Authorizer
     find_subjects: FindSubjects
     reads: AuditedRead
+    shown: ShownMessages  # the presenters' table of where things are shown
     actors: Actors = field(init=False)
+    queue: JobQueue = field(init=False)  # the actors, unless a test hands in its own
     presenters: Presenters = field(init=False)
     subject_requests: SubjectRequests = field(init=False)
     purges: Purges = field(init=False)
@@ -93,17 +96,17 @@ class Services:
         return BulkJob(runs=self.runs, engine=self.bulk, writer=self.system_writer,
                        same_db=self.settings.system_url == self.settings.database_url,
                        delivery=self.presenters.bulk, max_attempts=self.settings.job_max_attempts,
-                       pause_s=self.retention.pause_ms / 1000, notices=self.notices, queue=self.actors)
+                       pause_s=self.retention.pause_ms / 1000, notices=self.notices, queue=self.queue)
 
     def erasure_job(self) -> ErasureJob:
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
                           datamap=self.datamap, notices=self.notices, delivery=self.presenters.requests,
-                          queue=self.actors, exports=self.exports, secret=self.secret,
+                          queue=self.queue, exports=self.exports, secret=self.secret,
                           max_attempts=self.settings.job_max_attempts)
 
     def notice_job(self) -> NoticeJob:
         return NoticeJob(requests=self.requests, notices=self.notices, delivery=self.presenters.requests,
-                         queue=self.actors,
+                         queue=self.queue,
                          run_notices_changed=lambda run_id: self.presenters.bulk.bulk_changed(self.runs.get(run_id)))
 
     def export_job(self) -> ExportJob:
@@ -141,7 +144,7 @@ def make_slack_client(settings: Settings) -> WebClient:
 
 def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = None,
           actors: Actors | None = None, slack: WebClient | None = None,
-          presenters: Presenters | None = None) -> Services:
+          presenters: Presenters | None = None, queue: JobQueue | None = None) -> Services:
     settings = settings or Settings()
     secret = settings.secret()
     config = settings.resolved_config_dir()
@@ -167,6 +170,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
         find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
+        shown=ShownMessages(db, requests.clock),
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
         exports=exports,
@@ -181,12 +185,13 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
                               backoff_s=settings.notice_backoff_seconds))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
+    services.queue = queue or services.actors
     return _use_cases(services, presenters or slack_presenters(services))
 
 
 def _use_cases(services: Services, presenters: Presenters) -> Services:
     """The use cases every entry point calls, on the presenters and the queue."""
-    s, queue = services, services.actors
+    s, queue = services, services.queue
     s.presenters = presenters
     reads = s.reads
     s.subject_requests = SubjectRequests(authz=s.authz, directory=s.directory, requests=s.requests, erasure=s.erasure,

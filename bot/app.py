@@ -14,7 +14,7 @@ from bot.listeners import actions, commands, views
 from bot.listeners.deps import KEY as DEPS
 from bot.listeners.deps import Deps
 from bot.followups import Followups, friendly
-from bot.slack_io import Actors, dm_channel, ephemeral
+from bot.slack_io import SlackUsers, dm_channel, ephemeral
 
 log = logging.getLogger(__name__)
 REPLAY_WINDOW = 5 * 60
@@ -99,7 +99,7 @@ def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
     app = App(client=services.slack, signing_secret=services.settings.slack_signing_secret.get_secret_value(),
               token_verification_enabled=False, process_before_response=False)
     replays = ReplayGuard()
-    actors = Actors(services.slack, services.policy)
+    actors = SlackUsers(services.slack, services.policy)
     followups = Followups(services.slack, threads=2)
 
     @app.middleware

@@ -5,7 +5,7 @@ import datetime as dt
 import logging
 
 from bot.delivery_breach import BreachSlackDelivery
-from bot.listeners.views.reject_reason import MIN_REASON
+from bot.listeners.decisions import MIN_REASON
 from bot.render import plain
 from bot.render_breach import breach_line, modal, reason_blocks, report_modal
 from bot.slack_io import dm_channel, ephemeral

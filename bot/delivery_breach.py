@@ -17,63 +17,68 @@ from gdpr.breaches import REF
 log = logging.getLogger(__name__)
 
 
+ALERT, MEMBERS = "alert", "members"  # a breach's messages, by role
+
+
 class BreachSlackDelivery:
     def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
-        self.s = services
+        self.services = services
         self._last_progress = 0.0
 
+    def where(self, breach: m.Breach, role: str = ALERT) -> tuple[str, str] | None:
+        return self.services.shown.where(f"{REF}{breach.id}", role)
+
     def alert(self, breach: m.Breach, now: dt.datetime | None) -> list[dict]:
-        return alert_blocks(breach, self.s.breaches.notices(breach.id), self.s.breach_mail.clubs(breach.clubs),
-                            self.s.breaches.deadline(breach), now or self.s.breaches.clock())
+        return alert_blocks(breach, self.services.breaches.notices(breach.id), self.services.breach_mail.clubs(breach.clubs),
+                            self.services.breaches.deadline(breach), now or self.services.breaches.clock())
 
     def post_alert(self, breach: m.Breach) -> None:
         """To the breach channel; and, if configured, a channel of its own for the response."""
-        config = self.s.breach_config
-        resp = self.s.slack.chat_postMessage(channel=config.channel, text=f"Personal data breach {REF}{breach.id}",
+        config = self.services.breach_config
+        resp = self.services.slack.chat_postMessage(channel=config.channel, text=f"Personal data breach {REF}{breach.id}",
                                              blocks=self.alert(breach, None))
-        self.s.breaches.alert_posted(breach_id=breach.id, channel_id=resp["channel"], message_ts=resp["ts"])
+        self.services.shown.remember(f"{REF}{breach.id}", ALERT, (resp["channel"], resp["ts"]))
         if config.dedicated_channel:
-            created = self.s.slack.conversations_create(name=f"breach-b{breach.id}", is_private=True)
+            created = self.services.slack.conversations_create(name=f"breach-b{breach.id}", is_private=True)
             channel = created["channel"]["id"]
             people = {breach.reported_by}
             if config.escalate_to:
-                people |= set(self.s.slack.usergroups_users_list(usergroup=config.escalate_to).get("users", []))
-            self.s.slack.conversations_invite(channel=channel, users=",".join(sorted(people)))
-            self.s.slack.chat_postMessage(channel=channel, text=f"Response channel for {REF}{breach.id}; the alert "
+                people |= set(self.services.slack.usergroups_users_list(usergroup=config.escalate_to).get("users", []))
+            self.services.slack.conversations_invite(channel=channel, users=",".join(sorted(people)))
+            self.services.slack.chat_postMessage(channel=channel, text=f"Response channel for {REF}{breach.id}; the alert "
                                                                 f"and its clock are in <#{config.channel}>.")
-            self.s.breaches.record(breach.id, "gdpr-bot", "channel", f"Response channel <#{channel}> opened.")
+            self.services.breaches.record(breach.id, "gdpr-bot", "channel", f"Response channel <#{channel}> opened.")
 
     def refresh(self, breach: m.Breach, now: dt.datetime | None = None) -> None:
-        if not breach.channel_id or not breach.message_ts:
+        where = self.where(breach)
+        if where is None:
             return
         try:
-            self.s.slack.chat_update(channel=breach.channel_id, ts=breach.message_ts, blocks=self.alert(breach, now),
+            self.services.slack.chat_update(channel=where[0], ts=where[1], blocks=self.alert(breach, now),
                                      text=f"Personal data breach {REF}{breach.id}")
         except SlackApiError as exc:
             log.warning("chat.update B-%s failed: %s", breach.id, exc.response.get("error"))
 
     def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> None:
-        clubs = {c.key: c.code for c in self.s.breach_mail.clubs(breach.clubs)}
-        sent = {n.club_id for n in self.s.breaches.notices(breach.id) if n.status == "sent"}
+        clubs = {c.key: c.code for c in self.services.breach_mail.clubs(breach.clubs)}
+        sent = {n.club_id for n in self.services.breaches.notices(breach.id) if n.status == "sent"}
         unnotified = [clubs.get(k, k) for k in breach.clubs if k not in sent]
-        blocks = reminder_blocks(breach, reminder, self.s.breaches.deadline(breach), now,
-                                 self.s.breach_config.escalate_to, unnotified)
-        self.s.slack.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts, blocks=blocks,
-                                      text=f"{REF}{breach.id}: {reminder.mark_hours}-hour reminder", reply_broadcast=True)
+        blocks = reminder_blocks(breach, reminder, self.services.breaches.deadline(breach), now,
+                                 self.services.breach_config.escalate_to, unnotified)
+        self._thread(breach, blocks=blocks, text=f"{REF}{breach.id}: {reminder.mark_hours}-hour reminder",
+                     reply_broadcast=True)
         self.refresh(breach, now)
 
     def members_preview(self, breach: m.Breach, count: int) -> None:
         """The count the DPO approves (Send) before any member is mailed."""
-        self.s.slack.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts,
-                                      text=f"Art. 34 preview for {REF}{breach.id}: {count} member(s)",
-                                      blocks=members_preview(breach, count, self.s.breach_mail.clubs(breach.clubs)))
+        self._thread(breach, text=f"Art. 34 preview for {REF}{breach.id}: {count} member(s)",
+                     blocks=members_preview(breach, count, self.services.breach_mail.clubs(breach.clubs)))
 
     def closed(self, breach: m.Breach, *, by: str, clubs_told: int, remedial: str, reasoning: str) -> None:
         summary = (f":white_check_mark: {REF}{breach.id} closed by <@{by}>. Clubs notified: {clubs_told} of "
                    f"{len(breach.clubs)}. Risk: {breach.risk.replace('_', ' ')}. Members told: {breach.members_done:,}.")
-        self.s.slack.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts, reply_broadcast=True,
-                                      text=summary, blocks=[{"type": "section", "text": plain(
-                                          summary + f"\nRemedial actions: {remedial}\nReasoning: {reasoning}")}])
+        self._thread(breach, reply_broadcast=True, text=summary, blocks=[{"type": "section", "text": plain(
+            summary + f"\nRemedial actions: {remedial}\nReasoning: {reasoning}")}])
 
     def members_progress(self, breach: m.Breach) -> None:
         """A thread message with a bar, updated at most once a second (and always at the end)."""
@@ -83,10 +88,20 @@ class BreachSlackDelivery:
         self._last_progress = time.monotonic()
         text = (f"Member notices (Art. 34) for {REF}{breach.id}: {progress_bar(breach.members_done, breach.members_total)}"
                 f" · {breach.members_done:,} / {breach.members_total:,}" + (" · done" if final else ""))
-        if breach.members_ts:
-            self.s.slack.chat_update(channel=breach.channel_id, ts=breach.members_ts, text=text)
+        shown = self.where(breach, MEMBERS)
+        if shown:
+            self.services.slack.chat_update(channel=shown[0], ts=shown[1], text=text)
         else:
-            resp = self.s.slack.chat_postMessage(channel=breach.channel_id, thread_ts=breach.message_ts, text=text)
-            self.s.breaches.members_progress(breach_id=breach.id, ts=resp["ts"])
+            resp = self._thread(breach, text=text)
+            if resp is not None:
+                self.services.shown.remember(f"{REF}{breach.id}", MEMBERS, (resp["channel"], resp["ts"]))
         if final:
             self.refresh(breach)
+
+    def _thread(self, breach: m.Breach, **message: object):  # noqa: ANN202 - the Web API's response, or None
+        """A message in the alert's thread (nothing when the alert was never posted)."""
+        alert = self.where(breach)
+        if alert is None:
+            log.warning("B-%s has no alert to reply to", breach.id)
+            return None
+        return self.services.slack.chat_postMessage(channel=alert[0], thread_ts=alert[1], **message)

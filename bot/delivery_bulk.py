@@ -12,39 +12,45 @@ from gdpr.retention import BulkSpec
 log = logging.getLogger(__name__)
 
 
+CARD = "card"
+
+
 class BulkSlackDelivery:
     def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
-        self.s = services
+        self.services = services
+
+    def where(self, run: m.BulkRun) -> tuple[str, str] | None:
+        return self.services.shown.where(f"P-{run.id}", CARD)
 
     def _blocks(self, run: m.BulkRun, rate: float | None = None) -> list[dict]:
-        policy = self.s.retention.policies.get(run.policy) if run.kind == "retention" else None
+        policy = self.services.retention.policies.get(run.policy) if run.source == "retention" else None
         samples = None
         if run.status == m.AWAITING_APPROVAL:  # masked, rendered now, never stored
-            samples = self.s.bulk.samples(BulkSpec.from_json(run.spec), run.as_of)
+            samples = self.services.bulk.samples(BulkSpec.from_json(run.spec), run.as_of)
         return bulk_blocks(run, samples=samples, rate=rate, basis=policy.basis if policy else None,
-                           notices=self.s.notices.run_summary(run.id) if run.status == m.DONE else None)
+                           notices=self.services.notices.run_summary(run.id) if run.status == m.DONE else None)
 
     def post_card(self, run: m.BulkRun) -> None:
         """The dry-run summary, in the DPO channel; the run remembers where, for every later update."""
-        resp = self.s.slack.chat_postMessage(channel=self.s.policy.channel("approvals"),
+        resp = self.services.slack.chat_postMessage(channel=self.services.policy.channel("approvals"),
                                              text=f"{title(run)}: {run.status.replace('_', ' ')}",
                                              blocks=self._blocks(run))
-        self.s.runs.card_posted(run_id=run.id, channel_id=resp["channel"], message_ts=resp["ts"])
+        self.services.shown.remember(f"P-{run.id}", CARD, (resp["channel"], resp["ts"]))
 
     def bulk_changed(self, run: m.BulkRun, rate: float | None = None) -> None:
-        if not run.channel_id or not run.message_ts:
-            run = self.s.runs.get(run.id)  # the card may have been posted after this copy was read
-            if not run.channel_id or not run.message_ts:
-                return
+        where = self.where(run)
+        if where is None:
+            return
         try:
-            self.s.slack.chat_update(channel=run.channel_id, ts=run.message_ts, blocks=self._blocks(run, rate),
+            self.services.slack.chat_update(channel=where[0], ts=where[1], blocks=self._blocks(run, rate),
                                      text=f"{title(run)}: {run.status.replace('_', ' ')} ({run.done:,}/{run.total:,})")
         except SlackApiError as exc:  # a stale card must not fail the run
             log.warning("chat.update P-%s failed: %s", run.id, exc.response.get("error"))
 
     def bulk_failed(self, run: m.BulkRun, reference: str) -> None:
         self.bulk_changed(run)
-        if run.channel_id and run.message_ts:
-            self.s.slack.chat_postMessage(channel=run.channel_id, thread_ts=run.message_ts,
+        where = self.where(run)
+        if where:
+            self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1],
                                           text=f":x: {title(run)} stopped after {run.done:,} of {run.total:,} "
                                                f"({reference}). What is done stays done; Approve a new run to finish.")

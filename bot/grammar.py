@@ -37,7 +37,7 @@ BULK_OPTIONS = {"--status", "--older-than", "--club"}
 class Command:
     name: str
     identity: str = ""
-    kind: str = "member"
+    subject_type: str = "member"
     club: str | None = None
     options: tuple[tuple[str, str], ...] = ()
 
@@ -63,14 +63,14 @@ def parse(text: str) -> Command:
             raise UsageError(USAGE[name])
         club = rest[i + 1].lower()
         rest = rest[:i] + rest[i + 2:]
-    kind = "member"
+    subject_type = "member"
     if name in ("access", "erase") and rest and rest[0].lower() == "lead":
-        kind, rest = "lead", rest[1:]
+        subject_type, rest = "lead", rest[1:]
     if len(rest) > 1 and all(re.fullmatch(r"[\d+()\-/.]+", w) for w in rest):
         rest = [" ".join(rest)]  # a phone number typed with spaces
     if len(rest) != 1 or rest[0].startswith("--"):
         raise UsageError(USAGE[name])
-    return Command(name, identity=rest[0], kind=kind, club=club)
+    return Command(name, identity=rest[0], subject_type=subject_type, club=club)
 
 
 def _bulk(name: str, rest: list[str]) -> Command:

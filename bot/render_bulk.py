@@ -19,7 +19,7 @@ WHAT = {"erase": "anonymised by the data map's erasure rules", "delete": "delete
 
 
 def title(run: m.BulkRun) -> str:
-    name = "CRM purge" if run.kind == "crm_purge" else f"Retention policy {run.policy}"
+    name = "CRM purge" if run.source == "crm_purge" else f"Retention policy {run.policy}"
     return f"{name} P-{run.id}"
 
 

@@ -37,7 +37,7 @@ def post(client: WebClient, *, channel: str, fallback_user: str | None, text: st
     return resp["channel"], resp["ts"]
 
 
-class Actors:
+class SlackUsers:
     """Resolves a Slack user to roles server-side, user-group memberships cached briefly."""
 
     def __init__(self, client: WebClient, policy: AccessPolicy, ttl: float = 60.0) -> None:

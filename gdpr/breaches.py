@@ -17,7 +17,7 @@ from gdpr.audit import AuditLog
 from gdpr.breach_config import BreachConfig
 from gdpr.db import Database, changed
 from gdpr.breach_targets import MemberTarget
-from gdpr.errors import GdprError, RequestNotFound, UsageError
+from gdpr.errors import BreachNotFound, GdprError, UsageError
 from gdpr.lifecycle.outbox import PENDING as NOTICE_PENDING
 from gdpr.lifecycle.outbox import SENT as NOTICE_SENT
 from gdpr.lifecycle.outbox import Outbox
@@ -58,12 +58,7 @@ class BreachService:
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, breach_id: int) -> m.Breach:
-        with self.db.session() as s:
-            breach = s.get(m.Breach, breach_id)
-            if breach is None:
-                raise RequestNotFound(f"There is no breach {REF}{breach_id}.")
-            s.expunge(breach)
-            return breach
+        return self.db.load(m.Breach, breach_id, BreachNotFound(f"There is no breach {REF}{breach_id}."))
 
     def all(self) -> list[m.Breach]:
         with self.db.session() as s:
@@ -127,12 +122,6 @@ class BreachService:
                         f"{facts.approx_records} records, {len(facts.clubs)} club(s).")
             s.expunge(breach)
         return breach
-
-    def alert_posted(self, *, breach_id: int, channel_id: str, message_ts: str) -> None:
-        with self.db.session() as s:
-            s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(channel_id=channel_id,
-                                                                              message_ts=message_ts))
-            self._event(s, breach_id, "gdpr-bot", "alerted", f"Alert posted to <#{channel_id}>.")
 
     def record(self, breach_id: int, actor: str, kind: str, text: str) -> None:
         with self.db.session() as s:
@@ -220,12 +209,7 @@ class BreachService:
             return ok
 
     def reminder(self, reminder_id: int) -> m.BreachReminder:
-        with self.db.session() as s:
-            reminder = s.get(m.BreachReminder, reminder_id)
-            if reminder is None:
-                raise RequestNotFound("That reminder does not exist.")
-            s.expunge(reminder)
-            return reminder
+        return self.db.load(m.BreachReminder, reminder_id, BreachNotFound("That reminder does not exist."))
 
     def snooze(self, *, reminder_id: int, actor: Actor) -> m.BreachReminder:
         r, reminder = m.BreachReminder, self.reminder(reminder_id)
@@ -300,9 +284,10 @@ class BreachService:
 
     # -- members progress ----------------------------------------------------------------------------
     def members_progress(self, *, breach_id: int, total: int | None = None, done: int | None = None,
-                         last_key: str | None = None, status: str | None = None, ts: str | None = None) -> None:
-        values: dict[str, object] = {k: v for k, v in (("members_total", total), ("members_done", done), ("members_last_key", last_key),
-                                    ("members_status", status), ("members_ts", ts)) if v is not None}
+                         last_key: str | None = None, status: str | None = None) -> None:
+        values: dict[str, object] = {k: v for k, v in (("members_total", total), ("members_done", done),
+                                                       ("members_last_key", last_key), ("members_status", status))
+                                     if v is not None}
         values["members_updated_at"] = self.clock()
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(**values))

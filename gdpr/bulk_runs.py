@@ -20,7 +20,7 @@ from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.bulk import BulkEngine
 from gdpr.db import Database
-from gdpr.errors import RequestNotFound
+from gdpr.errors import RunNotFound
 from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.lifecycle.leases import Leased, LeasedJobs
 from gdpr.requests import lost_jobs
@@ -29,7 +29,7 @@ from gdpr.retention import BulkSpec
 SCHEDULER = "scheduler"
 DECIDABLE = (m.AWAITING_APPROVAL,)
 RUNS = Decidable(model=m.BulkRun, ref="P-", event="bulk", asked="asked for this purge", what="a bulk deletion",
-                 statuses=DECIDABLE, audit_fields=lambda run: {"run": run.id, "policy": run.policy, "kind": run.kind},
+                 statuses=DECIDABLE, audit_fields=lambda run: {"run": run.id, "policy": run.policy, "source": run.source},
                  on_reject=lambda now: {"finished_at": now})
 LEASED = Leased(model=m.BulkRun, event="bulk", audit_fields=RUNS.audit_fields, keep_first_start=True,
                 started=lambda run: {"resumed_after": run.done})
@@ -43,15 +43,10 @@ class BulkRuns:
         self.jobs = LeasedJobs(db, audit, clock, lease)
 
     def get(self, run_id: int) -> m.BulkRun:
-        with self.db.session() as s:
-            run = s.get(m.BulkRun, run_id)
-            if run is None:
-                raise RequestNotFound(f"There is no run P-{run_id}.")
-            s.expunge(run)
-            return run
+        return self.db.load(m.BulkRun, run_id, RunNotFound(f"There is no run P-{run_id}."))
 
     # -- opening a run -----------------------------------------------------------------------------
-    def open(self, *, kind: str, policy: str, spec: BulkSpec, requester_id: str, approval: str | None,
+    def open(self, *, source: str, policy: str, spec: BulkSpec, requester_id: str, approval: str | None,
              slot_key: str | None = None, as_of: dt.datetime | None = None) -> m.BulkRun | None:
         """Dry-run the spec and record the run; `approval` is why the DPO must approve (None: the policy
         runs it). Returns None when this slot already has its run."""
@@ -63,7 +58,7 @@ class BulkRuns:
                      "may touch without the DPO)")
             approval = f"{approval}, and {guard}" if approval else guard
         status = m.AWAITING_APPROVAL if approval and preview["total"] else m.APPROVED
-        run = m.BulkRun(kind=kind, policy=policy, slot_key=slot_key, spec=spec.to_json(), as_of=as_of, status=status,
+        run = m.BulkRun(source=source, policy=policy, slot_key=slot_key, spec=spec.to_json(), as_of=as_of, status=status,
                         requester_id=requester_id, created_at=self.clock(), preview=preview, needs_approval=approval,
                         total=preview["total"], done=0, counts={}, attempts=0)
         if not preview["total"]:
@@ -78,10 +73,6 @@ class BulkRuns:
         except IntegrityError:
             return None
         return run
-
-    def card_posted(self, *, run_id: int, channel_id: str, message_ts: str) -> None:
-        with self.db.session() as s:
-            s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(channel_id=channel_id, message_ts=message_ts))
 
     # -- deciding ------------------------------------------------------------------------------------
     def ensure_can_decide(self, *, run_id: int, actor: Actor) -> m.BulkRun:
@@ -147,4 +138,4 @@ class BulkRuns:
             return runs
 
     def _record(self, s: Session, run: m.BulkRun, actor: str, action: str, **details: Any) -> None:
-        self.audit.record(s, actor=actor, action=action, run=run.id, policy=run.policy, kind=run.kind, **details)
+        self.audit.record(s, actor=actor, action=action, run=run.id, policy=run.policy, source=run.source, **details)

@@ -5,11 +5,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, immediate: bool = True) -> Engine:
@@ -65,6 +67,15 @@ class Database:
             raise
         finally:
             session.close()
+
+    def load(self, model: type[T], item_id: int, missing: Exception) -> T:
+        """One row by id, read in its own unit of work (its attributes stay readable); `missing` if none."""
+        with self.session() as s:
+            item = s.get(model, item_id)
+            if item is None:
+                raise missing
+            s.expunge(item)
+            return item
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -9,7 +9,7 @@ from gdpr.datamap import DataMap
 from gdpr.db import Database
 from gdpr.erasure import ErasureEngine, ErasureReport
 from gdpr.export_files import ERASED, ExportFiles
-from gdpr.jobs import Leases
+from gdpr.jobs import RequestJob
 from gdpr.ledger import record_erasure
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, RequestPresenter
@@ -17,29 +17,20 @@ from gdpr.requests import RequestService, record
 from gdpr.residue import Hit, residue_check
 
 
+Erased = tuple[m.SubjectRequest, ErasureReport, list[Hit]]
+
+
 @dataclass
-class ErasureJob:
-    requests: RequestService
-    leases: Leases
+class ErasureJob(RequestJob[Erased]):
     engine: ErasureEngine
     system: Database
     datamap: DataMap
     notices: NoticeService
-    delivery: RequestPresenter
     queue: JobQueue
     exports: ExportFiles
     secret: bytes
-    max_attempts: int
 
-    def run(self, *, request_id: int, owner: str) -> str:
-        outcome, done = self.leases.run(request_id=request_id, owner=owner, work=self._erase,
-                                        max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
-        if outcome != "ok" or done is None:
-            return outcome
-        req, report, hits = done
-        return self._finish(req, owner, report, hits)
-
-    def _erase(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> tuple[m.SubjectRequest, ErasureReport, list[Hit]]:
+    def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> Erased:
         self.delivery.request_changed(req)
         kind, key = req.subject_type, req.subject_key
         identifiers = self.engine.identifiers(kind=kind, key=key)  # in memory, this job only
@@ -67,7 +58,8 @@ class ErasureJob:
         Slack would not delete now stays due, and the hourly export-files pass tries again)."""
         return sum(self.exports.remove(request_id=i, reason=ERASED) for i in self.exports.mark_subject(subject_ref=subject_ref))
 
-    def _finish(self, req: m.SubjectRequest, owner: str, report: ErasureReport, hits: list[Hit]) -> str:
+    def finish(self, request_id: int, owner: str, done: Erased) -> str:
+        req, report, hits = done
         result = {"rows": report.rows, "tables": len([c for c in report.counts.values() if c.get("erased")]),
                   "held": sum(c.get("held", 0) for c in report.counts.values()),
                   "already_erased": report.already_erased, "residue": [f"{h.table}.{h.column}" for h in hits]}
@@ -76,13 +68,13 @@ class ErasureJob:
         status = m.FAILED if hits else (m.NOTIFYING if notices else m.DONE)
         self.leases.finish(request_id=req.id, owner=owner, final_status=status, result=result,
                            error="residue found after erasure" if hits else None)
-        done = self.requests.get(req.id)
-        self.delivery.erasure_reported(done, report, hits)
+        shown = self.requests.get(req.id)
+        self.delivery.erasure_reported(shown, report, hits)
         if notices:
-            self.delivery.notices_changed(done)  # posts the recipients' message before any update to it
+            self.delivery.notices_changed(shown)  # posts the recipients' message before any update to it
         for notice_id in pending:
             self.queue.notice(notice_id)
-        self.delivery.request_changed(done)
+        self.delivery.request_changed(shown)
         return status
 
 

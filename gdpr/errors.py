@@ -34,8 +34,20 @@ class DuplicateRequest(GdprError):
     """An open request of the same kind already exists for this subject."""
 
 
-class RequestNotFound(GdprError):
-    """No request has that id."""
+class NotFound(GdprError):
+    """What was asked about does not exist (or a button does not belong to anything)."""
+
+
+class RequestNotFound(NotFound):
+    """No subject request (or Art. 19 notice of one) has that id."""
+
+
+class RunNotFound(NotFound):
+    """No bulk run has that id."""
+
+
+class BreachNotFound(NotFound):
+    """No breach (or reminder of one) has that id."""
 
 
 class ConfigError(GdprError):

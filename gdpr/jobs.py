@@ -17,13 +17,11 @@ from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import update
 
 from gdpr import models as m
-from gdpr.crypto import new_passphrase
-from gdpr.export import Exporter
 from gdpr.lifecycle.leases import Leased, LeasedJobs
 from gdpr.ports import RequestPresenter
 from gdpr.requests import RequestService
@@ -98,6 +96,30 @@ class Leases:
                          name=f"R-{request_id}")
 
 
+@dataclass
+class RequestJob(Generic[T]):
+    """What a worker runs for an approved request: claim it, do `work` under its lease (a failure is
+    retried, or after the last attempt reported), then `finish` with what the work returned."""
+    requests: RequestService
+    leases: Leases
+    delivery: RequestPresenter
+    max_attempts: int
+
+    def run(self, *, request_id: int, owner: str) -> str:
+        """Safe to run twice: a redelivered or retried job finishes the work once."""
+        outcome, done = self.leases.run(request_id=request_id, owner=owner, work=self.work,
+                                        max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
+        if outcome != "ok" or done is None:
+            return outcome
+        return self.finish(request_id, owner, done)
+
+    def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> T:
+        raise NotImplementedError
+
+    def finish(self, request_id: int, owner: str, done: T) -> str:
+        raise NotImplementedError
+
+
 @contextmanager
 def heartbeat(renew: Callable[[], bool], *, interval: dt.timedelta, name: str) -> Iterator[Callable[[], None]]:
     """Renew a lease in the background; the yielded check raises LeaseLost once it is gone."""
@@ -124,43 +146,6 @@ def heartbeat(renew: Callable[[], bool], *, interval: dt.timedelta, name: str) -
     finally:
         stop.set()
         thread.join()
-
-
-@dataclass
-class ExportJob:
-    requests: RequestService
-    leases: Leases
-    exporter: Exporter
-    delivery: RequestPresenter
-    max_attempts: int
-
-    def run(self, *, request_id: int, owner: str) -> str:
-        """Export, hand the passphrase to the requester, publish the file; safe to run twice."""
-        outcome, file_id = self.leases.run(request_id=request_id, owner=owner, work=self._work,
-                                           max_attempts=self.max_attempts, on_final_failure=self.delivery.job_failed)
-        if outcome != "ok":
-            return outcome
-        self.leases.finish(request_id=request_id, owner=owner, file_id=file_id)
-        self.delivery.request_changed(self.requests.get(request_id))
-        return "done"
-
-    def _work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> str:
-        self.delivery.request_changed(req)
-        if req.attempts > 1 and req.export_name:
-            # An earlier attempt got as far as building and DMing; if its upload landed before it
-            # died, that file (whose passphrase the requester already has) is the answer.
-            published = self.delivery.find_published(req)
-            if published:
-                return published
-        passphrase = new_passphrase()  # lives in this frame only: never stored, logged or queued
-        export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
-                                     passphrase=passphrase)
-        still_mine()
-        self.leases.record_built(request_id=req.id, export_name=export.name,
-                                 result={"tables": len([n for n in export.counts.values() if n]), "rows": export.rows})
-        self.delivery.send_passphrase(req, export, passphrase)
-        still_mine()
-        return self.delivery.publish_file(req, export)
 
 
 def resend(ids: Iterable[int], send: Callable[[int], None], *, label: str,

@@ -37,10 +37,6 @@ class SubjectRequest(Base):
     # Set while the request is open, NULL once terminal: one open request per kind and subject.
     open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     requester_id: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
-    approval_channel_id: Mapped[str | None] = mapped_column(String(32))
-    approval_ts: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     due_on: Mapped[dt.date] = mapped_column(Date)
     decided_by: Mapped[str | None] = mapped_column(String(32))
@@ -60,7 +56,6 @@ class SubjectRequest(Base):
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     preview: Mapped[dict | None] = mapped_column(JSON)  # erasure: what the DPO approved (no PII)
-    notice_ts: Mapped[str | None] = mapped_column(String(32))  # erasure: the recipients' status message
 
 
 class Decision(Base):
@@ -154,15 +149,13 @@ class BulkRun(Base):
     __tablename__ = "bulk_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # crm_purge | retention
+    source: Mapped[str] = mapped_column(String(20))  # crm_purge | retention
     policy: Mapped[str] = mapped_column(String(64))
     slot_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # (policy, time slot): runs once
     spec: Mapped[dict] = mapped_column(JSON)  # what to match and do (no personal data)
     as_of: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))  # ages are measured from here
     status: Mapped[str] = mapped_column(String(24), index=True)
     requester_id: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     preview: Mapped[dict | None] = mapped_column(JSON)
     needs_approval: Mapped[str | None] = mapped_column(Text)  # why the DPO must approve (None: auto-run)
@@ -234,8 +227,6 @@ class Breach(Base):
     remedial_actions: Mapped[str | None] = mapped_column(Text)
     decision_reasoning: Mapped[str | None] = mapped_column(Text)
     phase: Mapped[int] = mapped_column(Integer, default=0)  # notices sent to clubs so far: 1 initial, 2.. updates
-    channel_id: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(String(32))
     members_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -245,7 +236,6 @@ class Breach(Base):
     # Art. 34: the clubs (controllers) that instructed us to tell their members, and whom the DPO named
     members_instructed: Mapped[list | None] = mapped_column(JSON)  # club keys
     members_target: Mapped[dict | None] = mapped_column(JSON)  # breach_targets.MemberTarget
-    members_ts: Mapped[str | None] = mapped_column(String(32))  # the progress message
     members_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # stalled job: re-sent
 
 
@@ -303,3 +293,19 @@ class BreachMemberNotice(Base):
     breach_id: Mapped[int] = mapped_column(ForeignKey("breaches.id"), index=True)
     member_key: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ShownMessage(Base):
+    """Where the presenter showed something (for Slack: a message's channel and ts), by the thing's
+    reference and the message's role. The presenter's own table: the domain never reads it."""
+
+    __tablename__ = "shown_messages"
+    __table_args__ = (UniqueConstraint("ref", "role", name="uq_shown_ref_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    stale_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

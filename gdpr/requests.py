@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,20 +59,15 @@ class RequestService:
         return subject_pseudonym(self._secret, kind, key)
 
     def get(self, request_id: int) -> m.SubjectRequest:
-        with self.db.session() as s:
-            req = s.get(m.SubjectRequest, request_id)
-            if req is None:
-                raise RequestNotFound(f"There is no request R-{request_id}.")
-            return req
+        return self.db.load(m.SubjectRequest, request_id, RequestNotFound(f"There is no request R-{request_id}."))
 
-    def open_request(self, *, kind: str, subject: Candidate, requester_id: str, channel_id: str) -> m.SubjectRequest:
+    def open_request(self, *, kind: str, subject: Candidate, requester_id: str) -> m.SubjectRequest:
         """Persist a new request awaiting approval; one open request per kind and subject."""
         now = self.clock()
         ref = self.pseudonym(subject.kind, subject.key)
         req = m.SubjectRequest(kind=kind, status=m.RECEIVED, subject_type=subject.kind,
                                subject_key=subject.key, subject_ref=ref, club_id=subject.club_id,
-                               open_key=f"{kind}:{ref}", requester_id=requester_id, channel_id=channel_id,
-                               received_at=now, due_on=add_one_month(now.date()), attempts=0)
+                               open_key=f"{kind}:{ref}", requester_id=requester_id, received_at=now, due_on=add_one_month(now.date()), attempts=0)
         try:
             with self.db.session() as s:
                 s.add(req)
@@ -140,12 +135,6 @@ class RequestService:
                              .where(m.SubjectRequest.id == request_id,
                                     m.SubjectRequest.status.in_([m.APPROVED, m.QUEUED]))
                              .values(status=m.QUEUED, queued_at=self.clock()))) == 1
-
-    def count_with_cards(self) -> int:
-        """How many requests have their approval card posted (benchmarks and health checks)."""
-        with self.db.session() as s:
-            return s.execute(select(func.count()).select_from(m.SubjectRequest)
-                             .where(m.SubjectRequest.approval_ts.is_not(None))).scalar_one()
 
     def needing_enqueue(self, *, requeue_after: dt.timedelta) -> list[int]:
         with self.db.session() as s:

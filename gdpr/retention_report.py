@@ -29,7 +29,7 @@ def retention_report(config: RetentionConfig, runs: BulkRuns, bulk: BulkEngine, 
     finished, waiting = runs.finished_since(now - WINDOW), runs.open_runs()
     lines = []
     for name, policy in config.policies.items():
-        mine = [r for r in finished if r.kind == "retention" and r.policy == name]
+        mine = [r for r in finished if r.source == "retention" and r.policy == name]
         tables: dict[str, int] = {}
         for r in mine:
             for tname, counts in (r.counts or {}).items():
@@ -38,4 +38,4 @@ def retention_report(config: RetentionConfig, runs: BulkRuns, bulk: BulkEngine, 
                                 tables=tables, due=bulk.count(policy.spec, now),
                                 next_run=policy.trigger().get_next_fire_time(None, now),
                                 waiting=tuple(r.id for r in waiting if r.policy == name)))
-    return lines, [(r.id, r.done) for r in finished if r.kind == "crm_purge"]
+    return lines, [(r.id, r.done) for r in finished if r.source == "crm_purge"]

@@ -74,7 +74,7 @@ class RetentionScheduler:
             return None
         opened = []
         for due in self.due(now):
-            run = self.runs.open(kind="retention", policy=due.policy.name, spec=due.policy.spec,
+            run = self.runs.open(source="retention", policy=due.policy.name, spec=due.policy.spec,
                                  requester_id=SCHEDULER, slot_key=f"{due.policy.name}@{due.slot.isoformat()}",
                                  approval="the policy requires the DPO's approval"
                                  if due.policy.approval == "required" else None, as_of=due.slot)

@@ -118,6 +118,12 @@ class System:
     def services(self):  # noqa: ANN201
         return self.running.services
 
+    def where(self, ref: str, role: str) -> tuple[str, str]:
+        """(channel, ts) of a message the bot posted about `ref` ("R-1", "P-2", "B-3"), by its role."""
+        found = self.services.shown.where(ref, role)
+        assert found is not None, f"no {role} message for {ref}"
+        return found
+
     def env(self, **extra: str) -> dict[str, str]:
         s = self.settings
         env = {**os.environ, "DATABASE_URL": s.database_url, "SECRET_KEY": SECRET, "SLACK_API_URL": s.slack_api_url,

@@ -13,7 +13,7 @@ KEY = "gdpr_deps"
 @dataclass(frozen=True)
 class Deps:
     services: Any  # bootstrap.compose.Services
-    actors: Any  # bot.slack_io.Actors: roles resolved server-side at each action
+    actors: Any  # bot.slack_io.SlackUsers: roles resolved server-side at each action
     followups: Any  # bot.followups.Followups: the work after the ack
 
     def actor(self, user_id: str):  # noqa: ANN201

@@ -73,6 +73,7 @@ class BreachDesk:
         self.authz.require(actor, "breach.report")
         breach = self.breaches.report(actor=actor, facts=facts)
         self.presenter.post_alert(breach)
+        self.breaches.record(breach.id, "gdpr-bot", "alerted", "Alert posted, with the 72-hour clock.")
         return breach.id
 
     def notify(self, *, actor: Actor, breach_id: int, late_reason: str | None = None,

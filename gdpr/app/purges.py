@@ -47,11 +47,11 @@ class Purges:
         """Dry-run a CRM purge and show its card to the DPO; typed twice, it is one run."""
         self.authz.require(actor, "purge.request")
         spec = crm_purge_spec(self.retention, options, self.bulk.clubs())
-        same = [r for r in self.runs.open_runs() if r.kind == "crm_purge" and r.spec == spec.to_json()]
+        same = [r for r in self.runs.open_runs() if r.source == "crm_purge" and r.spec == spec.to_json()]
         if same:
             return PurgeOpened(None, same[0].total, spec.describe(),
                                already_open=f"P-{same[0].id} ({same[0].status.replace('_', ' ')})")
-        run = self.runs.open(kind="crm_purge", policy="crm-purge", spec=spec, requester_id=actor.user_id,
+        run = self.runs.open(source="crm_purge", policy="crm-purge", spec=spec, requester_id=actor.user_id,
                              approval="a CRM purge is always approved by the DPO")
         if run is None or not run.total:
             return PurgeOpened(None, 0, spec.describe())

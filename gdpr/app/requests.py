@@ -1,17 +1,22 @@
-"""Use cases of a data-subject request: open it, decide it (four eyes), queue its job.
+"""Use cases of a data-subject request: open it, decide it (four eyes), queue its job, and the export
+job a worker runs for an approved access request.
 
 Every entry point - a Slack listener, later the clubs' API - calls these; the request reaches each of
 its states here, whatever shows it (the presenter port) and whatever runs its job (the queue port)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.authz import Authorizer
 from gdpr.erasure import ErasureEngine
+from gdpr.crypto import new_passphrase
 from gdpr.errors import AlreadyDecided, RequestNotFound
+from gdpr.export import Exporter
+from gdpr.jobs import RequestJob
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, RequestPresenter
 from gdpr.requests import RequestService
@@ -38,19 +43,19 @@ class SubjectRequests:
     queue: JobQueue
 
     def open(self, *, actor: Actor, kind: str, identity: str, subject_type: str, club_code: str | None,
-             channel_id: str) -> Opened:
+             reply_to: str | None = None) -> Opened:
         """access or erase: resolve the subject, persist, (erase: compute the preview), show it for
-        approval. A request that could not be shown is abandoned, so it can be filed again."""
+        approval (`reply_to`: where the requester asked, for the presenter). A request that could not
+        be shown is abandoned, so it can be filed again."""
         self.authz.require(actor, "request.create", kind=kind)
         subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
                                          club_code=club_code)
-        req = self.requests.open_request(kind=kind, subject=subject, requester_id=actor.user_id,
-                                         channel_id=channel_id)
+        req = self.requests.open_request(kind=kind, subject=subject, requester_id=actor.user_id)
         if kind == "erase":
             req.preview = self._preview(req)
         req.status = self.requests.await_approval(request_id=req.id)
         try:
-            self.presenter.request_opened(req, subject.masked())
+            self.presenter.request_opened(req, subject.masked(), reply_to)
         except Exception:
             self.requests.abandon(request_id=req.id, reason="the request could not be shown for approval")
             raise
@@ -118,3 +123,32 @@ class SubjectRequests:
             return False
         finally:
             self.presenter.request_changed(self.requests.get(request_id))
+
+
+@dataclass
+class ExportJob(RequestJob[str]):
+    """Export, hand the passphrase to the requester, publish the file (its id is what the work returns)."""
+    exporter: Exporter
+
+    def finish(self, request_id: int, owner: str, done: str) -> str:
+        self.leases.finish(request_id=request_id, owner=owner, file_id=done)
+        self.delivery.request_changed(self.requests.get(request_id))
+        return "done"
+
+    def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> str:
+        self.delivery.request_changed(req)
+        if req.attempts > 1 and req.export_name:
+            # An earlier attempt got as far as building and DMing; if its upload landed before it
+            # died, that file (whose passphrase the requester already has) is the answer.
+            published = self.delivery.find_published(req)
+            if published:
+                return published
+        passphrase = new_passphrase()  # lives in this frame only: never stored, logged or queued
+        export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
+                                     passphrase=passphrase)
+        still_mine()
+        self.leases.record_built(request_id=req.id, export_name=export.name,
+                                 result={"tables": len([n for n in export.counts.values() if n]), "rows": export.rows})
+        self.delivery.send_passphrase(req, export, passphrase)
+        still_mine()
+        return self.delivery.publish_file(req, export)

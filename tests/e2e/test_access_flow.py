@@ -37,7 +37,7 @@ def test_access_request_end_to_end(system, gym) -> None:
     assert done.status == m.DONE, done.error
 
     # the file landed once, in the request's thread, and opens with the passphrase from the DM
-    thread = system.standin.thread(done.channel_id, done.message_ts)
+    thread = system.standin.thread(*system.where(f"R-{done.id}", "request"))
     files = [f for msg in thread for f in msg.get("files", [])]
     assert len(files) == 1 and files[0]["name"] == done.export_name
     contents = read_aes_zip(files[0]["path"], _passphrase(system.standin, SUPPORT))
@@ -52,7 +52,7 @@ def test_access_request_end_to_end(system, gym) -> None:
         assert must in summary
 
     # the request's messages were kept current with chat.update on the stored channel/ts
-    updates = [c for c in system.standin.calls_to("chat.update") if c.args["ts"] == done.message_ts]
+    updates = [c for c in system.standin.calls_to("chat.update") if c.args["ts"] == system.where(f"R-{done.id}", "request")[1]]
     assert "done" in updates[-1].args["text"]
     with system.services.db.session() as s:
         assert verify_chain(s, system.services.audit._secret).ok

@@ -81,18 +81,18 @@ def report(system, user: str = SUPPORT, **kw: object) -> int:  # noqa: ANN001
     assert (json.loads(view) if isinstance(view, str) else view)["callback_id"] == "breach.report"
     before = len(system.services.breaches.all())
     system.slack.submit_view(user, "breach.report", "", facts(**kw))
-    return wait_for(lambda: len(b := system.services.breaches.all()) > before and b[-1].message_ts and b[-1].id,
+    return wait_for(lambda: len(b := system.services.breaches.all()) > before
+                    and system.services.shown.where(f"B-{b[-1].id}", "alert") and b[-1].id,
                     timeout=20, what="the breach alert")
 
 
 def alert(system, breach_id: int) -> str:  # noqa: ANN001
-    breach = system.services.breaches.get(breach_id)
-    return block_texts(next(msg for msg in system.standin.channel(BREACHES) if msg["ts"] == breach.message_ts))
+    _, ts = system.where(f"B-{breach_id}", "alert")
+    return block_texts(next(msg for msg in system.standin.channel(BREACHES) if msg["ts"] == ts))
 
 
 def click(system, user: str, action: str, value: str, breach_id: int) -> None:  # noqa: ANN001
-    breach = system.services.breaches.get(breach_id)
-    system.slack.click(user, action, value, breach.channel_id, breach.message_ts)
+    system.slack.click(user, action, value, *system.where(f"B-{breach_id}", "alert"))
 
 
 def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> None:
@@ -129,7 +129,7 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
     shown = wait_for(lambda: "antwerp-north: :white_check_mark: notified" in (t := alert(desk, breach_id)) and t,
                      timeout=20, what="the alert to show the clubs notified")
     assert "bruges: :warning: no GDPR contact" in shown
-    message = next(x for x in desk.standin.channel(BREACHES) if x["ts"] == desk.services.breaches.get(breach_id).message_ts)
+    message = next(x for x in desk.standin.channel(BREACHES) if x["ts"] == desk.where(f"B-{breach_id}", "alert")[1])
     clubs_line = next(b["text"] for b in message["blocks"] if b.get("text", {}).get("text", "").startswith("Clubs:"))
     assert clubs_line["type"] == "plain_text" and clubs_line["emoji"] is True  # :warning: renders, nothing else does
     context = [e for b in message["blocks"] if b["type"] == "context" for e in b["elements"]]
@@ -159,7 +159,7 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
         "members": notify, "reasoning": reasoning, "instructed": instructed, "numbers": "\n".join(named + [bruges])})
     assert ok.status == 200 and not ok.body
     breach = desk.services.breaches.get(breach_id)
-    preview = wait_for(lambda: [r for r in desk.standin.thread(breach.channel_id, breach.message_ts)
+    preview = wait_for(lambda: [r for r in desk.standin.thread(*desk.where(f"B-{breach.id}", "alert"))
                                 if "Art. 34 preview" in (r.get("text") or "")], timeout=20, what="the preview")[0]
     assert "5 member(s)" in block_texts(preview) and "antwerp-north, ghent-centre" in block_texts(preview)
     assert len(smtp.received) == 2 and desk.services.breaches.get(breach_id).members_status == "previewed"
@@ -169,7 +169,7 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
                       timeout=120, what="the member notices")
     assert breach.members_done == breach.members_total == 5 and everyone > 40
     assert len(smtp.received) == 2 + 5 and breach.members_instructed == [CLUBS["antwerp-north"], CLUBS["ghent-centre"]]
-    progress = wait_for(lambda: [r for r in desk.standin.thread(breach.channel_id, breach.message_ts)
+    progress = wait_for(lambda: [r for r in desk.standin.thread(*desk.where(f"B-{breach.id}", "alert"))
                                  if "Member notices" in (r.get("text") or "") and "done" in r["text"]],
                         timeout=20, what="the progress message at 100%")
     assert "100%" in progress[0]["text"] and "5 / 5" in progress[0]["text"]
@@ -198,7 +198,7 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
     closed = wait_for(lambda: (b := desk.services.breaches.get(breach_id)).status == m.BREACH_CLOSED and b, timeout=20,
                       what="the close-out")
     assert closed.remedial_actions.startswith("Full-disk")
-    summary = wait_for(lambda: [r for r in desk.standin.thread(closed.channel_id, closed.message_ts)
+    summary = wait_for(lambda: [r for r in desk.standin.thread(*desk.where(f"B-{closed.id}", "alert"))
                                 if "closed by" in (r.get("text") or "")], timeout=20, what="the closing summary")
     assert "Clubs notified: 2 of 3" in summary[0]["text"]
 

@@ -142,7 +142,7 @@ def test_erase_member_everywhere_tells_recipients_and_proves_it(system, gym, rec
     assert sorted(notices) == [("milon", "sent", None), ("virtuagym", "sent", None)]
     for identifier in (member["email"], member["phone"], member["full_name"], f"vi-{member['id']}-x"):
         assert identifier.lower() not in audit.lower()
-    thread = system.standin.thread(done.approval_channel_id, done.approval_ts)
+    thread = system.standin.thread(*system.where(f"R-{done.id}", "approval"))
     assert any("Residue check: none of the former identifiers" in (t.get("text") or "") for t in thread)
 
 
@@ -156,7 +156,7 @@ def test_erasing_an_erased_member_finishes_at_once(system, gym) -> None:
     assert done.result["already_erased"] is True and done.result["rows"] == 0 and done.result["residue"] == []
     # The thread message follows the status change: wait for it rather than read the thread at once.
     assert wait_for(lambda: any("already erased" in (t.get("text") or "")
-                                for t in system.standin.thread(done.channel_id, done.message_ts)),
+                                for t in system.standin.thread(*system.where(f"R-{done.id}", "request"))),
                     timeout=20, what="the 'already erased' message")
 
 
@@ -216,7 +216,7 @@ def test_stored_exports_of_the_subject_are_deleted(system, gym) -> None:
     system.wait_status(request_id, (m.DONE, m.FAILED, m.NOTIFYING), timeout=120)
     assert not export.exists()
     assert answered.file_id not in {f["id"] for f in system.standin.uploaded_files()}  # gone from Slack too
-    thread = system.standin.thread(answered.channel_id, answered.message_ts)
+    thread = system.standin.thread(*system.where(f"R-{answered.id}", "request"))
     assert any("was deleted from this thread and from the server: the subject was erased" in (t.get("text") or "")
                for t in thread)
     assert system.services.requests.get(access_id).export_deleted_at is not None
@@ -241,6 +241,6 @@ def test_exports_past_their_ttl_leave_slack_and_the_server_even_after_slack_refu
     assert answered.file_id in {f["id"] for f in system.standin.uploaded_files()}
     assert system.services.bulk.purge_exports() == 1  # the next pass finishes it
     assert not export.exists() and answered.file_id not in {f["id"] for f in system.standin.uploaded_files()}
-    thread = [t.get("text") or "" for t in system.standin.thread(answered.channel_id, answered.message_ts)]
+    thread = [t.get("text") or "" for t in system.standin.thread(*system.where(f"R-{answered.id}", "request"))]
     assert sum("its time to live has passed" in t for t in thread) == 1
     assert system.services.bulk.purge_exports() == 0

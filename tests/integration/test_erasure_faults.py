@@ -89,8 +89,8 @@ def test_recipients_down_get_retry_or_are_closed_by_the_dpo(backend: str, reques
         request_id = file_and_approve(bot, "erase", member["member_number"])
 
         def notices_message():  # noqa: ANN202
-            req = bot.services.requests.get(request_id)
-            msgs = [x for x in standin.channel(req.approval_channel_id or "-") if x["ts"] == req.notice_ts]
+            shown = bot.services.shown.where(f"R-{request_id}", "notices")
+            msgs = [x for x in standin.channel(shown[0]) if x["ts"] == shown[1]] if shown else []
             return msgs[0] if msgs and "notice.retry" in str(msgs[0]["blocks"]) and str(msgs[0]["blocks"]).count(
                 "notice.retry") == 2 else None
         message = wait_for(notices_message, timeout=60, what="both notices failed, with Retry buttons")

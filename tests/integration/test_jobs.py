@@ -30,7 +30,7 @@ def test_leases_let_one_worker_run_and_a_dead_ones_request_be_taken_over(system,
     member = unique_member(gym)
     services = system.services
     subject = services.directory.load("member", str(member["id"]))
-    req = services.requests.open_request(kind="access", subject=subject, requester_id=SUPPORT, channel_id="C0X")
+    req = services.requests.open_request(kind="access", subject=subject, requester_id=SUPPORT)
     services.requests.approve(request_id=req.id, actor=services.policy.actor(DPO, frozenset({"S0DPOTEAM"})))
     leases = services.leases
     assert leases.claim(request_id=req.id, owner="w1") is not None
@@ -114,7 +114,7 @@ def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_
         done = bot.wait_status(request_id, timeout=120)
         elapsed = time.monotonic() - killed_at
         assert done.status == m.DONE and done.attempts == 2 and elapsed < 120
-        thread = standin.thread(done.channel_id, done.message_ts)
+        thread = standin.thread(*bot.where(f"R-{done.id}", "request"))
         assert len([f for msg in thread for f in msg.get("files", [])]) == 1
         # a late redelivery of the killed worker's message must not produce a second file
         assert bot.services.export_job().run(request_id=request_id, owner="late") == "skipped"
@@ -134,7 +134,7 @@ def test_an_export_that_keeps_failing_is_marked_failed_and_said_in_the_thread(sq
         failed = bot.wait_status(request_id, (m.FAILED, m.DONE), timeout=30)
         assert failed.status == m.FAILED and failed.error.startswith(("FileExistsError", "NotADirectoryError"))
         assert member["email"] not in failed.error
-        thread = wait_for(lambda: standin.thread(failed.channel_id, failed.message_ts), timeout=10)
+        thread = wait_for(lambda: standin.thread(*bot.where(f"R-{failed.id}", "request")), timeout=10)
         assert "failed after 1 attempts" in thread[-1]["text"]
         assert standin.calls_to("files.completeUploadExternal") == []
         assert [c for c in standin.calls_to("chat.postMessage") if c.args["channel"] == f"D{SUPPORT}"] == []

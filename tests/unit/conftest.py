@@ -1,9 +1,20 @@
-"""Fixtures of the unit layer: a seeded database on each engine, as a SQLAlchemy engine."""
+"""Fixtures of the unit layer: a seeded database on each engine; the use cases with fakes of the ports."""
 from __future__ import annotations
 
-import pytest
+from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from slack_sdk import WebClient
+
+from bootstrap.compose import Presenters, Services, build
 from gdpr.db import make_engine
+from gdpr.migrate import upgrade_database
+from gdpr.settings import Settings
+from tests.conftest import ROOT
+from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeQueue, FakeRequestPresenter
+from tests.helpers import DPO
 
 
 @pytest.fixture
@@ -12,3 +23,32 @@ def engine(db_url: str):  # noqa: ANN201
     e = make_engine(db_url, immediate=False)
     yield e
     e.dispose()
+
+
+@dataclass
+class App:
+    """The use cases on a seeded database, with in-memory fakes of every port (no Slack, no broker)."""
+    services: Services
+    requests: FakeRequestPresenter
+    bulk: FakeBulkPresenter
+    breaches: FakeBreachPresenter
+    queue: FakeQueue
+
+    def dpo(self):  # noqa: ANN201
+        return self.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
+
+    def actor(self, user: str):  # noqa: ANN201
+        return self.services.policy.actor(user)
+
+
+@pytest.fixture
+def app(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
+    """State and system in one SQLite file (the embedded default); mail goes to .eml files."""
+    settings = Settings(database_url=sqlite_url, secret_key="k" * 32, export_dir=tmp_path / "exports",
+                        outbox_dir=tmp_path / "outbox", config_dir=ROOT / "config")
+    fakes = App(None, FakeRequestPresenter(), FakeBulkPresenter(), FakeBreachPresenter(), FakeQueue())  # type: ignore[arg-type]
+    fakes.services = build(settings, broker=StubBroker(), slack=WebClient(base_url="http://127.0.0.1:9/"),
+                           presenters=Presenters(fakes.requests, fakes.bulk, fakes.breaches), queue=fakes.queue)
+    upgrade_database(fakes.services.db)
+    yield fakes
+    fakes.services.close()

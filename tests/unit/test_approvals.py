@@ -21,9 +21,9 @@ from tests.helpers import DPO, SUPPORT
 KEY = b"k" * 32
 ROWS = {
     "request": "INSERT INTO subject_requests (id, kind, status, subject_type, subject_key, subject_ref, requester_id, "
-               "channel_id, received_at, due_on, attempts) VALUES (1, 'access', 'awaiting_approval', 'member', '7', "
-               "'ref-7', 'U0SUPPORT1', 'C0SUPPORT', '2026-11-27 10:00:00', '2026-12-27', 0)",
-    "bulk": "INSERT INTO bulk_runs (id, kind, policy, spec, as_of, status, requester_id, created_at, total, done, "
+               "received_at, due_on, attempts) VALUES (1, 'access', 'awaiting_approval', 'member', '7', "
+               "'ref-7', 'U0SUPPORT1', '2026-11-27 10:00:00', '2026-12-27', 0)",
+    "bulk": "INSERT INTO bulk_runs (id, source, policy, spec, as_of, status, requester_id, created_at, total, done, "
             "attempts) VALUES (1, 'crm_purge', 'crm-purge', '{}', '2026-11-27 10:00:00', 'awaiting_approval', "
             "'U0SUPPORT1', '2026-11-27 10:00:00', 5, 0, 0)",
 }

@@ -81,10 +81,8 @@ def test_the_bots_own_tables_are_never_taken_for_the_platforms(engine, db_url: s
         upgrade_database(state)
         with state.session() as s:
             for i in range(30):  # Slack message timestamps look like phone numbers to a content check
-                s.execute(text("INSERT INTO bulk_runs (id, kind, policy, spec, as_of, status, requester_id, channel_id, "
-                               "message_ts, created_at, total, done, attempts) VALUES (:i, 'retention', 'p', '{}', "
-                               "'2026-11-27 10:00:00', 'done', 'scheduler', 'C0DPO', :ts, '2026-11-27 10:00:00', 0, 0, 0)"),
-                          {"i": i + 1, "ts": f"17000000{i:02d}.000100"})
+                s.execute(text("INSERT INTO shown_messages (ref, role, channel, ts, attempts) "
+                               "VALUES (:ref, 'card', 'C0DPO', :ts, 0)"), {"ref": f"P-{i + 1}", "ts": f"17000000{i:02d}.000100"})
     finally:
         state.dispose()
     report = check_datamap(load_datamap(MAP), engine)

@@ -19,10 +19,11 @@ def _answered(db: Database, export_dir: Path) -> int:
     (export_dir / "export-R1-ab.zip").write_bytes(b"zip")
     with db.session() as s:
         s.execute(text("INSERT INTO subject_requests (id, kind, status, subject_type, subject_key, subject_ref, "
-                       "requester_id, channel_id, message_ts, received_at, due_on, attempts, export_name, file_id, "
-                       "finished_at) VALUES (1, 'access', 'done', 'member', '7', 'ref-7', 'U0SUPPORT1', 'C0SUPPORT', "
-                       "'1700000000.000100', '2026-11-01 10:00:00', '2026-12-01', 1, 'export-R1-ab.zip', 'F0001', "
-                       "'2026-11-01 10:05:00')"))
+                       "requester_id, received_at, due_on, attempts, export_name, file_id, finished_at) VALUES "
+                       "(1, 'access', 'done', 'member', '7', 'ref-7', 'U0SUPPORT1', '2026-11-01 10:00:00', "
+                       "'2026-12-01', 1, 'export-R1-ab.zip', 'F0001', '2026-11-01 10:05:00')"))
+        s.execute(text("INSERT INTO shown_messages (ref, role, channel, ts, attempts) VALUES "
+                       "('R-1', 'request', 'C0SUPPORT', '1700000000.000100', 0)"))
     return 1
 
 

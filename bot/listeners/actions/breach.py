@@ -3,7 +3,7 @@ breach_notify, breach_assess, breach_members_send and breach_snooze; the DPO's r
 checked server-side (breach.manage), in the domain, and refusals are audited."""
 from __future__ import annotations
 
-from gdpr.errors import RequestNotFound
+from gdpr.errors import BreachNotFound
 
 
 def value_of(body: dict) -> str:
@@ -13,5 +13,5 @@ def value_of(body: dict) -> str:
 def breach_id_of(value: str) -> int:
     head = value.split(":", 1)[0]
     if not head.isdigit():
-        raise RequestNotFound("That button does not belong to a breach.")
+        raise BreachNotFound("That button does not belong to a breach.")
     return int(head)

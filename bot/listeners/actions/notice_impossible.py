@@ -4,14 +4,15 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.actions.approve import _request_id
+from bot.listeners.decisions import item_id_of
 from bot.listeners.deps import deps
 from bot.render import impossible_modal
+from gdpr.errors import RequestNotFound
 
 
 def notice_impossible(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
     d = deps(context)
-    notice_id, user = _request_id(body), body["user"]["id"]
+    notice_id, user = item_id_of(body, "notice", RequestNotFound), body["user"]["id"]
     recipient = d.services.subject_requests.notice_to_close(actor=d.actor(user), notice_id=notice_id)
     client.views_open(trigger_id=body["trigger_id"], view=impossible_modal(notice_id, recipient))

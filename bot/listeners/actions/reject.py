@@ -1,19 +1,15 @@
-"""Reject button on a request: checks permission first, then asks for a reason in a modal.
-
-This stays on the listener thread: the trigger_id for views.open expires 3 s after the click."""
+"""Reject on a request's card: checked now, then a modal asks the reason."""
 from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.actions.approve import _request_id
-from bot.listeners.deps import deps
+from bot.listeners.decisions import ask_reason, item_id_of
 from bot.render import reject_modal
+from gdpr.errors import RequestNotFound
 
 
 def reject(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
-    ack()
-    d = deps(context)
-    request_id = _request_id(body)
-    d.services.subject_requests.check_decidable(actor=d.actor(body["user"]["id"]), request_id=request_id)
-    client.views_open(trigger_id=body["trigger_id"], view=reject_modal(request_id))
+    request_id = item_id_of(body, "request", RequestNotFound)
+    ask_reason(ack, body, client, context, item_id=request_id, modal=reject_modal(request_id),
+               check=lambda services, actor, i: services.subject_requests.check_decidable(actor=actor, request_id=i))

@@ -67,5 +67,5 @@ def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: 
 
 def open_request(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
     """access or erase: the use case persists it and shows it for approval (the presenter posts)."""
-    services.subject_requests.open(actor=actor, kind=cmd.name, identity=cmd.identity, subject_type=cmd.kind,
-                                   club_code=cmd.club, channel_id=channel)
+    services.subject_requests.open(actor=actor, kind=cmd.name, identity=cmd.identity, subject_type=cmd.subject_type,
+                                   club_code=cmd.club, reply_to=channel)

@@ -6,7 +6,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.deps import deps
 from bot.listeners.views.breach import later
-from bot.listeners.views.reject_reason import read_reason
+from bot.listeners.decisions import read_reason
 
 
 def breach_late(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
