@@ -8,11 +8,19 @@ import sys
 import time
 
 
+STOP_GRACE_S = 25.0  # SIGTERM: how long acknowledged commands may take to be answered (orchestrators wait 30 s)
+
+
 def main(argv: list[str] | None = None) -> int:
     from gdpr import logsafe
     logsafe.configure(os.environ.get("LOG_LEVEL", "INFO"))  # every record scrubbed, whatever a library logs
     args = _parser().parse_args(argv)
-    return args.func(args) or 0
+    from gdpr.errors import ConfigError
+    try:
+        return args.func(args) or 0
+    except ConfigError as exc:  # a broken or missing config: refuse to start, say why (no traceback)
+        print(f"gdpr-bot: {exc}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,6 +67,20 @@ def _settings():  # noqa: ANN202
     return Settings()
 
 
+def _check_before_start() -> None:
+    """All of config/, and the retention policies against the system database's schema (ConfigError)."""
+    from bootstrap.compose import load_config
+    from gdpr.db import make_engine
+    from gdpr.retention import check_against_schema
+    settings = _settings()
+    config = load_config(settings)
+    engine = make_engine(settings.system_url, immediate=False)
+    try:
+        check_against_schema(config.retention, engine)
+    finally:
+        engine.dispose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bootstrap.runtime import start
     settings = _settings()
@@ -67,8 +89,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
         SocketModeHandler(running.app, settings.slack_app_token.get_secret_value()).start()
         return 0
-    from bot.http import make_server, wsgi_app
+    import signal
+
+    from bot.http import make_server, stop_gracefully, wsgi_app
     server = make_server(wsgi_app(running.app, settings.allowed_ips), args.host, args.port)
+    signal.signal(signal.SIGTERM, lambda *_: stop_gracefully(server, running.app.followups, grace_s=STOP_GRACE_S))
     logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
     try:
         server.run()
@@ -82,6 +107,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print("gdpr-bot worker needs REDIS_URL; on the embedded default the workers run inside `gdpr-bot serve`.",
               file=sys.stderr)
         return 2
+    _check_before_start()  # a worker that would fail every job refuses to start instead
     os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.main", "--processes", str(args.processes),
                                "--threads", str(args.threads)])
     return 0

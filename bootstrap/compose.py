@@ -33,8 +33,8 @@ from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
 from gdpr.jobs import Leases
 from gdpr.mail import make_mailer
-from gdpr.notices import NoticeService, load_recipients
-from gdpr.ports import BreachPresenter, BulkPresenter, JobQueue, RequestPresenter
+from gdpr.notices import NoticeService, Recipient, load_recipients
+from gdpr.ports import BreachPresenter, BulkPresenter, JobQueue, OwedUpdates, RequestPresenter
 from gdpr.requests import RequestService
 from gdpr.retention import RetentionConfig, load_retention
 from gdpr.settings import Settings
@@ -110,7 +110,7 @@ class Services:
                          run_notices_changed=lambda run_id: self.presenters.bulk.bulk_changed(self.runs.get(run_id)))
 
     def export_job(self) -> ExportJob:
-        return ExportJob(requests=self.requests, leases=self.leases, exporter=self.exporter,
+        return ExportJob(requests=self.requests, leases=self.leases, exporter=self.exporter, files=self.exports,
                          delivery=self.presenters.requests, max_attempts=self.settings.job_max_attempts)
 
     def reconcile(self) -> list[int]:
@@ -128,34 +128,62 @@ class Presenters:
     requests: RequestPresenter
     bulk: BulkPresenter
     breaches: BreachPresenter
+    owed: OwedUpdates
 
 
 def slack_presenters(services: Services) -> Presenters:
+    from bot.cards import CatchUp
     from bot.delivery import SlackDelivery
     from bot.delivery_breach import BreachSlackDelivery
     from bot.delivery_bulk import BulkSlackDelivery
-    return Presenters(SlackDelivery(services), BulkSlackDelivery(services), BreachSlackDelivery(services))
+    catch_up = CatchUp(services, None)
+    presenters = Presenters(SlackDelivery(services), BulkSlackDelivery(services), BreachSlackDelivery(services),
+                            catch_up)
+    catch_up.presenters = presenters
+    return presenters
 
 
 def make_slack_client(settings: Settings) -> WebClient:
     url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    return WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=url, timeout=15)
+    from bot.slack_retry import slack_retries
+    return WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=url, timeout=15,
+                     retry_handlers=slack_retries())
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every operator-edited file, validated (ConfigError names the file, the line and the key)."""
+    datamap: DataMap
+    retention: RetentionConfig
+    policy: AccessPolicy
+    breaches: BreachConfig
+    recipients: dict[str, Recipient]
+
+
+def load_config(settings: Settings) -> Config:
+    """Read and check all of config/; every process calls it at start and refuses to start on an error.
+    Reads files only: nothing connects."""
+    folder = settings.resolved_config_dir()
+    datamap = load_datamap(folder / "datamap.yaml")
+    return Config(datamap=datamap, retention=load_retention(folder / "retention.yaml", datamap),
+                  policy=load_policy(folder / "roles.yaml"), breaches=load_breach_config(folder / "breaches.yaml"),
+                  recipients=load_recipients(folder / "integrations.yaml"))
 
 
 def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = None,
           actors: Actors | None = None, slack: WebClient | None = None,
           presenters: Presenters | None = None, queue: JobQueue | None = None) -> Services:
     settings = settings or Settings()
+    config = load_config(settings)
     secret = settings.secret()
-    config = settings.resolved_config_dir()
     db = Database(settings.database_url)
     system = Database(settings.system_url, immediate=False)
-    datamap = load_datamap(config / "datamap.yaml")
+    datamap = config.datamap
     templates = make_environment(settings.templates_dir())
     audit = AuditLog(secret)
     requests = RequestService(db, audit, secret)
     system_writer = Database(settings.system_url)
-    retention = load_retention(config / "retention.yaml", datamap)
+    retention = config.retention
     erasure = ErasureEngine(system.engine, datamap, writer=system_writer.engine)
     directory = SubjectDirectory(system.engine, datamap)
     # the Slack copy of an archive is withdrawn by the presenter (the closure reads `services` when called)
@@ -163,9 +191,9 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
                           withdraw=lambda req, why: services.presenters.requests.withdraw_file(req, why))
     bulk = BulkEngine(system.engine, datamap, erasure, directory, exports,
                       None if settings.smtp_url else settings.outbox_dir)
-    policy = load_policy(config / "roles.yaml")
+    policy = config.policy
     authz = Authorizer(policy, db, audit)
-    breach_config = load_breach_config(config / "breaches.yaml")
+    breach_config = config.breaches
     breaches = BreachService(db, audit, breach_config, requests.clock)
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
@@ -181,7 +209,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         exporter=Exporter(system.engine, datamap, templates, settings.export_dir), templates=templates,
         slack=slack or make_slack_client(settings), broker=broker or make_broker(settings),
         system_writer=system_writer, erasure=erasure, secret=secret,
-        notices=NoticeService(db, audit, secret, load_recipients(config / "integrations.yaml"),
+        notices=NoticeService(db, audit, secret, config.recipients,
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
                               backoff_s=settings.notice_backoff_seconds))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
@@ -202,6 +230,6 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
     s.breach_desk = BreachDesk(authz=s.authz, breaches=s.breaches, mail=s.breach_mail, datamap=s.datamap, reads=reads,
                                export_dir=s.settings.export_dir, presenter=presenters.breaches, queue=queue)
     s.housekeeping = Housekeeping(requests=s.requests, runs=s.runs, notices=s.notices, breaches=s.breaches,
-                                  purges=s.purges, breach_desk=s.breach_desk, queue=queue,
+                                  purges=s.purges, breach_desk=s.breach_desk, queue=queue, exports=s.exports, owed=presenters.owed,
                                   quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock)
     return s

@@ -6,6 +6,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from bot.cards import update_card
 from bot.render import escape, notices_blocks, request_blocks
 from bot.slack_io import dm_channel, post
 from gdpr import models as m
@@ -49,13 +50,7 @@ class SlackDelivery:
         subject = self.subject_view(req)
         text = f"{req.kind.capitalize()} request R-{req.id}: {req.status.replace('_', ' ')}"
         for role, buttons in ((REQUEST, False), (APPROVAL, True)):
-            where = self.where(req, role)
-            if where:
-                try:
-                    self.services.slack.chat_update(channel=where[0], ts=where[1], text=text,
-                                             blocks=request_blocks(req, subject, with_buttons=buttons))
-                except SlackApiError as exc:  # a stale card must not fail the job
-                    log.warning("chat.update R-%s failed: %s", req.id, exc.response.get("error"))
+            update_card(self.services, ref(req), role, text=text, blocks=request_blocks(req, subject, with_buttons=buttons))
 
     def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None:
         self.services.slack.chat_postMessage(
@@ -63,6 +58,16 @@ class SlackDelivery:
             text=(f":key: Passphrase for `{export.name}` (access request R-{req.id}):\n`{passphrase}`\n"
                   "Send it to the club by a different channel than the file. The bot does not store it; this "
                   "direct message is its only copy (Slack keeps it under your workspace's retention)."))
+
+    def passphrase_delivered(self, req: m.SubjectRequest) -> bool:
+        """Whether this request's passphrase DM is in the requester's DMs (an attempt that died after
+        sending it, before recording it)."""
+        if not req.export_name:
+            return False
+        slack = self.services.slack
+        history = slack.conversations_history(channel=dm_channel(slack, req.requester_id), limit=200)
+        return any(f"`{req.export_name}`" in (msg.get("text") or "") and "Passphrase for" in (msg.get("text") or "")
+                   for msg in history.get("messages", []))
 
     def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str:
         channel, ts = self.where(req, REQUEST) or (dm_channel(self.services.slack, req.requester_id), None)
@@ -107,6 +112,9 @@ class SlackDelivery:
             text = (f":broom: Erasure of R-{req.id} committed in one transaction: {report.rows} rows erased in "
                     f"{len([c for c in report.counts.values() if c.get('erased')])} tables; {held} rows kept "
                     "under legal hold.")
+            if report.recovered:
+                text += (" (The worker that ran it stopped right after it committed; these are the counts it "
+                         "recorded just before, and the proof below was run again.)")
         if hits:
             where = ", ".join(f"`{escape(h.table)}.{escape(h.column)}` ({h.rows} row(s))" for h in hits)
             text += f"\n:x: *Residue check failed*: former identifiers still found in {where}. DPO: please review."
@@ -122,20 +130,15 @@ class SlackDelivery:
         if not notices:
             return
         text = f"Recipients of R-{req.id}"
-        shown = self.where(req, NOTICES)
-        if shown:
+        if self.where(req, NOTICES):
             # Deliveries run in parallel, so an older snapshot can land after a newer one: after
             # writing, read again and write once more if the state moved on meanwhile.
             for _ in range(5):
-                shown = [(n.id, n.status, n.attempts) for n in notices]
-                try:
-                    self.services.slack.chat_update(channel=shown[0], ts=shown[1], text=text,
-                                             blocks=notices_blocks(req, notices))
-                except SlackApiError as exc:
-                    log.warning("chat.update notices R-%s failed: %s", req.id, exc.response.get("error"))
+                snapshot = [(n.id, n.status, n.attempts) for n in notices]
+                if not update_card(self.services, ref(req), NOTICES, text=text, blocks=notices_blocks(req, notices)):
                     return
                 notices = self.services.notices.for_request(req.id)
-                if [(n.id, n.status, n.attempts) for n in notices] == shown:
+                if [(n.id, n.status, n.attempts) for n in notices] == snapshot:
                     return
             return
         card = self.where(req, APPROVAL)

@@ -6,8 +6,8 @@ import datetime as dt
 import logging
 import time
 
-from slack_sdk.errors import SlackApiError
 
+from bot.cards import update_card
 from bot.render import plain
 from bot.render_breach import alert_blocks, members_preview, reminder_blocks
 from bot.render_bulk import progress_bar
@@ -50,14 +50,10 @@ class BreachSlackDelivery:
             self.services.breaches.record(breach.id, "gdpr-bot", "channel", f"Response channel <#{channel}> opened.")
 
     def refresh(self, breach: m.Breach, now: dt.datetime | None = None) -> None:
-        where = self.where(breach)
-        if where is None:
+        if self.where(breach) is None:
             return
-        try:
-            self.services.slack.chat_update(channel=where[0], ts=where[1], blocks=self.alert(breach, now),
-                                     text=f"Personal data breach {REF}{breach.id}")
-        except SlackApiError as exc:
-            log.warning("chat.update B-%s failed: %s", breach.id, exc.response.get("error"))
+        update_card(self.services, f"{REF}{breach.id}", ALERT, blocks=self.alert(breach, now),
+                    text=f"Personal data breach {REF}{breach.id}")
 
     def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> None:
         clubs = {c.key: c.code for c in self.services.breach_mail.clubs(breach.clubs)}
@@ -80,17 +76,17 @@ class BreachSlackDelivery:
         self._thread(breach, reply_broadcast=True, text=summary, blocks=[{"type": "section", "text": plain(
             summary + f"\nRemedial actions: {remedial}\nReasoning: {reasoning}")}])
 
-    def members_progress(self, breach: m.Breach) -> None:
+    def members_progress(self, breach: m.Breach, force: bool = False) -> None:
         """A thread message with a bar, updated at most once a second (and always at the end)."""
         final = breach.members_status == "done"
-        if not final and time.monotonic() - self._last_progress < 1.0:
+        if not (final or force) and time.monotonic() - self._last_progress < 1.0:
             return
         self._last_progress = time.monotonic()
         text = (f"Member notices (Art. 34) for {REF}{breach.id}: {progress_bar(breach.members_done, breach.members_total)}"
                 f" · {breach.members_done:,} / {breach.members_total:,}" + (" · done" if final else ""))
         shown = self.where(breach, MEMBERS)
         if shown:
-            self.services.slack.chat_update(channel=shown[0], ts=shown[1], text=text)
+            update_card(self.services, f"{REF}{breach.id}", MEMBERS, text=text)
         else:
             resp = self._thread(breach, text=text)
             if resp is not None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
 
+from bot.cards import update_card
 from bot.render_bulk import bulk_blocks, title
 from gdpr import models as m
 from gdpr.retention import BulkSpec
@@ -38,14 +38,10 @@ class BulkSlackDelivery:
         self.services.shown.remember(f"P-{run.id}", CARD, (resp["channel"], resp["ts"]))
 
     def bulk_changed(self, run: m.BulkRun, rate: float | None = None) -> None:
-        where = self.where(run)
-        if where is None:
+        if self.where(run) is None:
             return
-        try:
-            self.services.slack.chat_update(channel=where[0], ts=where[1], blocks=self._blocks(run, rate),
-                                     text=f"{title(run)}: {run.status.replace('_', ' ')} ({run.done:,}/{run.total:,})")
-        except SlackApiError as exc:  # a stale card must not fail the run
-            log.warning("chat.update P-%s failed: %s", run.id, exc.response.get("error"))
+        update_card(self.services, f"P-{run.id}", CARD, blocks=self._blocks(run, rate),
+                    text=f"{title(run)}: {run.status.replace('_', ' ')} ({run.done:,}/{run.total:,})")
 
     def bulk_failed(self, run: m.BulkRun, reference: str) -> None:
         self.bulk_changed(run)

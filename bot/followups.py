@@ -41,6 +41,7 @@ class Followups:
         self._client = client
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="followup")
         self._answering = 0
+        self._pending = 0  # submitted and not finished: what a shutdown must wait for
         self._idle = threading.Condition()
 
     @contextmanager
@@ -62,14 +63,27 @@ class Followups:
 
     def submit(self, fn: Callable[[], None], *, user: str, channel: str | None) -> Future:
         def run() -> None:
-            self._acks_first()
             try:
-                fn()
-            except Exception as exc:  # noqa: BLE001 - every failure gets an answer
-                text = friendly(exc)
-                if channel:
-                    ephemeral(self._client, channel=channel, user=user, text=text)
+                self._acks_first()
+                try:
+                    fn()
+                except Exception as exc:  # noqa: BLE001 - every failure gets an answer
+                    text = friendly(exc)
+                    if channel:
+                        ephemeral(self._client, channel=channel, user=user, text=text)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+        with self._idle:
+            self._pending += 1
         return self._pool.submit(run)
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every request being answered has its ack and every follow-up has run (a shutdown);
+        False if `timeout` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._answering == 0 and self._pending == 0, timeout=timeout)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)

@@ -1,8 +1,10 @@
 """HTTP mode: Bolt's WSGI adapter under waitress (a production WSGI server), with an IP allow-list."""
 from __future__ import annotations
 
+import _thread
 import ipaddress
 import logging
+import threading
 from collections.abc import Callable, Iterable
 
 from slack_bolt import App
@@ -55,9 +57,26 @@ def make_server(application: Callable, host: str, port: int, threads: int = 16):
                          connection_limit=500, clear_untrusted_proxy_headers=True)
 
 
+def stop_gracefully(server, followups, *, grace_s: float) -> None:  # noqa: ANN001 - waitress server, Followups
+    """SIGTERM: stop accepting connections at once (a load balancer sends new ones elsewhere), answer
+    every command already acknowledged - acks still being written, follow-ups still queued - for at most
+    `grace_s`, then end the server's loop (the caller's `finally` stops the rest)."""
+    server.accepting = False
+    try:
+        server.del_channel()
+        server.socket.close()
+    except OSError:
+        pass
+
+    def drain() -> None:
+        if not followups.drain(timeout=grace_s):
+            log.warning("shutdown: follow-ups still running after %ss; stopping anyway", grace_s)
+        _thread.interrupt_main()  # waitress's loop ends on KeyboardInterrupt
+    threading.Thread(target=drain, daemon=True, name="shutdown").start()
+
+
 def serve_in_thread(server) -> "Callable[[], None]":  # noqa: ANN001
     """Run a waitress server on a daemon thread; returns a function that stops it."""
-    import threading
 
     def run() -> None:
         try:

@@ -22,6 +22,13 @@ USERS = {
 GROUPS = {"S0DPOTEAM": ["U0DPO1"]}
 
 
+@dataclass(frozen=True)
+class Fault:
+    status: int  # 200: only slow
+    retry_after: int | None
+    delay: float
+
+
 @dataclass
 class Call:
     method: str
@@ -39,6 +46,7 @@ class SlackStandIn:
         self.members: dict[str, set[str]] = {}  # channel -> users invited by the bot
         self.files: dict[str, dict] = {}
         self.refusals: dict[str, list[str]] = {}  # method -> errors to answer with, one per call
+        self.faults: dict[str, list[Fault]] = {}  # method -> HTTP faults (429, 503, slow), one per call
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -67,6 +75,12 @@ class SlackStandIn:
 
     # -- queries for tests and transcripts ---------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
+        """The calls of `method` Slack took (not those answered with an HTTP fault: see `attempts`)."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and "_refused" not in c.args]
+
+    def attempts(self, method: str) -> list[Call]:
+        """Every call of `method`, those answered with 429/503 included."""
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
@@ -87,6 +101,23 @@ class SlackStandIn:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
         with self._lock:
             self.refusals.setdefault(method, []).extend([error] * times)
+
+    def fail(self, method: str, status: int, times: int = 1, *, retry_after: int | None = None,
+             delay: float = 0.0) -> None:
+        """Answer the next `times` calls of `method` with HTTP `status` (429 with `Retry-After`, 503, ...),
+        after `delay` seconds. The call is recorded but does nothing: Slack did not take it."""
+        with self._lock:
+            self.faults.setdefault(method, []).extend([Fault(status, retry_after, delay)] * times)
+
+    def slow(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` normally, but only after `seconds`."""
+        with self._lock:
+            self.faults.setdefault(method, []).extend([Fault(200, None, seconds)] * times)
+
+    def fault_for(self, method: str) -> Fault | None:
+        with self._lock:
+            queue = self.faults.get(method)
+            return queue.pop(0) if queue else None
 
     def handle(self, method: str, args: dict) -> dict:
         with self._lock:
@@ -143,6 +174,12 @@ class SlackStandIn:
         if not msgs:
             return {"ok": False, "error": "thread_not_found"}
         return {"ok": True, "messages": [dict(m) for m in msgs], "has_more": False}
+
+    def api_conversations_history(self, args: dict) -> dict:
+        """A channel's (or DM's) top-level messages, newest first."""
+        channel = str(args.get("channel") or "")
+        msgs = [dict(m) for m in self.messages.get(channel, []) if not m.get("thread_ts")]
+        return {"ok": True, "messages": msgs[::-1][:int(args.get("limit") or 100)], "has_more": False}
 
     def api_users_info(self, args: dict) -> dict:
         uid = args.get("user")
@@ -242,9 +279,11 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # quiet
             pass
 
-        def _reply(self, status: int, payload: dict) -> None:
+        def _reply(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
             body = json.dumps(payload).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -265,7 +304,18 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             if token != standin.token:
                 self._reply(200, {"ok": False, "error": "invalid_auth"})
                 return
-            self._reply(200, standin.handle(self.path[len("/api/"):].split("?")[0], args))
+            method = self.path[len("/api/"):].split("?")[0]
+            fault = standin.fault_for(method)
+            if fault is not None:
+                time.sleep(fault.delay)
+                if fault.status != 200:
+                    with standin._lock:
+                        standin.calls.append(Call(method, {**args, "_refused": fault.status}))
+                    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                    self._reply(fault.status, {"ok": False, "error": "ratelimited" if fault.status == 429
+                                               else "service_unavailable"}, headers)
+                    return
+            self._reply(200, standin.handle(method, args))
 
         do_GET = do_POST  # noqa: N815
 

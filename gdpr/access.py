@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gdpr.errors import NotAllowed
-from gdpr.yamlconf import Located
+from gdpr.yamlconf import ANY, NAMES, Located, Schema
 
 PERMISSIONS = {
     "subject.find": "look subjects up (masked)",
@@ -59,8 +59,13 @@ class AccessPolicy:
         return self.channels[name]
 
 
+ROLES: Schema = {"version": ANY, "channels": {NAMES: ANY}, "roles": {NAMES: {"permissions": ANY}},
+                 "users": {NAMES: ANY}, "groups": {NAMES: ANY}}
+
+
 def load_policy(path: Path) -> AccessPolicy:
     doc = Located(path)
+    doc.only(ROLES)
     data = doc.data or {}
     roles = {}
     for role, spec in doc.require(data, (), "roles", dict).items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gdpr.yamlconf import Located
+from gdpr.yamlconf import ANY, Located, Schema
 
 KINDS = {"confidentiality": "Confidentiality (disclosure or access)", "integrity": "Integrity (alteration)",
          "availability": "Availability (loss of access or destruction)"}
@@ -26,8 +26,14 @@ class BreachConfig:
     member_batch_size: int
 
 
+BREACHES: Schema = {k: ANY for k in ("version", "channel", "dedicated_channel", "deadline_hours", "reminders",
+                                      "snooze_minutes", "late_after_hours", "contact", "escalate_to", "sender",
+                                      "member_batch_size")}
+
+
 def load_breach_config(path: Path) -> BreachConfig:
     doc = Located(path)
+    doc.only(BREACHES)
     raw = doc.data if isinstance(doc.data, dict) else {}
     deadline = doc.require(raw, (), "deadline_hours", int)
     marks = raw.get("reminders", [24, 48, 60, 70])

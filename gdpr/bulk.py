@@ -77,7 +77,7 @@ class BulkEngine:
         return select(column(self.key_column(spec))).select_from(table(spec.tname)).where(
             self.match(spec, as_of, pending=pending))
 
-    def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None) -> int:
+    def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None, upto: str | None = None) -> int:
         if spec.action == "exports":
             return self._exports.count_due() if self._exports else 0
         if spec.action == "outbox":
@@ -85,6 +85,8 @@ class BulkEngine:
         cond = self.match(spec, as_of)
         if after is not None:
             cond = and_(cond, column(self.key_column(spec)) > as_key(after))
+        if upto is not None:
+            cond = and_(cond, column(self.key_column(spec)) <= as_key(upto))
         with self._engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(table(spec.tname)).where(cond)).scalar_one()
 

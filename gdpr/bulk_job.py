@@ -63,6 +63,7 @@ class BulkJob:
 
     def _work(self, run: m.BulkRun, owner: str, still_mine: Callable[[], None]) -> None:
         spec = BulkSpec.from_json(run.spec)
+        self._follow(run, self._settle_pending(run))  # an attempt that died between the two phases
         total = run.done + self.engine.count(spec, run.as_of, after=run.last_key)
         if total != run.total:  # the data changed since the preview: the bar counts what is really there
             self.runs.set_total(run_id=run.id, total=total)
@@ -102,9 +103,22 @@ class BulkJob:
         raise CheckpointMoved(f"P-{run.id}: the batch could not be booked")  # a retry of the job resumes
 
     def _adopt_checkpoint(self, run: m.BulkRun, owner: str) -> None:
-        stored = self.runs.get(run.id)
+        stored = self._settle_pending(self.runs.get(run.id))
         if stored.lease_owner != owner or stored.status != m.RUNNING:
             raise LeaseLost(f"P-{run.id}")
+        self._follow(run, stored)
+
+    def _settle_pending(self, stored: m.BulkRun) -> m.BulkRun:
+        """A batch held as pending whose outcome is unknown (the connection died at COMMIT, or the worker
+        did): it committed if none of its rows still match - they are selected again to find out."""
+        if not stored.pending:
+            return stored
+        spec = BulkSpec.from_json(stored.spec)
+        left = self.engine.count(spec, stored.as_of, after=stored.last_key, upto=stored.pending["last_key"])
+        return self.runs.book_pending(stored.id, committed=left == 0)
+
+    @staticmethod
+    def _follow(run: m.BulkRun, stored: m.BulkRun) -> None:
         run.last_key, run.done, run.counts = stored.last_key, stored.done, stored.counts
 
     def _batch_once(self, run: m.BulkRun, spec: BulkSpec, owner: str) -> bool:
@@ -118,10 +132,15 @@ class BulkJob:
             if step is None:
                 return False
             counts = _merge(run.counts or {}, step.counts)
-            booked = self._book(run, owner, conn if self.same_db else None, step.last_key, step.rows, counts)
+            if self.same_db:  # one database: the checkpoint is in the batch's own transaction
+                self._book(run, owner, conn, step.last_key, step.rows, counts)
+            elif not self.runs.hold_pending(run, owner, last_key=step.last_key, rows=step.rows, counts=counts):
+                raise CheckpointMoved(f"P-{run.id}")  # rolls the batch back; then: whose run is it now?
+        if not self.same_db:  # two databases: booked only once the system database committed the batch
+            self._follow(run, self.runs.book_pending(run.id, committed=True))
         if self.notices is not None and step.keys and spec.action == "erase":  # the batch committed: tell them
             self._send(self.notices.release_run(run_id=run.id, keys=[str(k) for k in step.keys]))
-        return booked
+        return True
 
     # -- Art. 19: the same outbox as one erasure, one notice per subject and recipient -------------------
     def _outbox(self, run: m.BulkRun, spec: BulkSpec, conn) -> Callable[[list], None] | None:  # noqa: ANN001

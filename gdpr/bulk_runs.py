@@ -19,7 +19,7 @@ from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.bulk import BulkEngine
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.errors import RunNotFound
 from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.lifecycle.leases import Leased, LeasedJobs
@@ -110,6 +110,29 @@ class BulkRuns:
         previous = r.last_key.is_(None) if run.last_key is None else r.last_key == run.last_key
         return (update(r).where(r.id == run.id, r.lease_owner == owner, r.status == m.RUNNING, previous)
                 .values(last_key=last_key, done=r.done + rows, counts=counts))
+
+    def hold_pending(self, run: m.BulkRun, owner: str, *, last_key: str, rows: int, counts: dict) -> bool:
+        """Two databases, phase one: the batch about to commit in the system DB, only for the lease holder
+        and only from the checkpoint it read. False: the run moved on (the batch must roll back)."""
+        r = m.BulkRun
+        previous = r.last_key.is_(None) if run.last_key is None else r.last_key == run.last_key
+        with self.db.session() as s:
+            return changed(s.execute(update(r).where(r.id == run.id, r.lease_owner == owner, r.status == m.RUNNING,
+                                                     previous)
+                                     .values(pending={"last_key": last_key, "rows": rows, "counts": counts}))) == 1
+
+    def book_pending(self, run_id: int, *, committed: bool) -> m.BulkRun:
+        """Phase two: the pending batch committed (its checkpoint is booked) or did not (it is dropped)."""
+        r = m.BulkRun
+        with self.db.session() as s:
+            stored = s.get_one(r, run_id)
+            pending = stored.pending
+            if pending:
+                values: dict = {"pending": None}
+                if committed:
+                    values.update(last_key=pending["last_key"], done=r.done + pending["rows"], counts=pending["counts"])
+                s.execute(update(r).where(r.id == run_id, r.pending.is_not(None)).values(**values))
+        return self.get(run_id)
 
     def set_total(self, *, run_id: int, total: int) -> None:
         with self.db.session() as s:

@@ -1,11 +1,14 @@
 """Export packaging: AES-256 zip (WinZip AE-2, never ZipCrypto) with a random per-export passphrase."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
 from pathlib import Path
 
 import pyzipper
+from cryptography.fernet import Fernet
 
 ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes
 
@@ -13,6 +16,11 @@ ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look
 def new_passphrase(length: int = 24) -> str:
     """~140 bits from the OS CSPRNG; easy to type (no 0/O, 1/l/I)."""
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def sealer(secret: bytes, purpose: str) -> Fernet:
+    """Authenticated encryption at rest with a key derived from SECRET_KEY, one key per purpose."""
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(purpose.encode() + b":" + secret).digest()))
 
 
 def write_aes_zip(dest: Path, files: list[tuple[str, Path]], passphrase: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gdpr.yamlconf import Located
+from gdpr.yamlconf import ANY, NAMES, Located, Schema
 
 CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",
               "free_text", "integration", "location"}
@@ -140,9 +140,31 @@ class DataMap:
         return self.subjects[kind]
 
 
+_COLUMN = {k: ANY for k in ("category", "purpose", "basis", "retention", "recipients", "erasure", "identifier",
+                             "replace_with", "to")}
+DATAMAP: Schema = {
+    "version": ANY,
+    "recipients": {NAMES: {"name": ANY, "purpose": ANY}},
+    "subjects": {NAMES: {"label": ANY, "table": ANY, "key": ANY, "club": ANY, "number": ANY, "number_pattern": ANY,
+                         "lookup": {"email": ANY, "phone": ANY, "number": ANY}, "display": {NAMES: ANY},
+                         "source": ANY, "view_log": {k: ANY for k in ("table", "link", "at", "action", "actor")}}},
+    "tables": {NAMES: {"links": {NAMES: ANY}, "columns": {NAMES: _COLUMN}, "defaults": _COLUMN, "context": ANY,
+                       "exclude": ANY, "recipients": {"provider": ANY, "external_id": ANY},
+                       "erasure": {"rows": ANY, "clear": ANY, "warn": {"message": ANY, "when": ANY},
+                                   "hold": {k: ANY for k in ("reason", "years", "since", "keeps",
+                                                             "starts_at_erasure")}}}},
+    "controllers": {k: ANY for k in ("table", "key", "code", "name", "contact_name", "contact_email", "country")},
+    "non_personal_tables": {NAMES: ANY},
+    "disclosures": {"processor": {"name": ANY, "role": ANY}, "profiling": ANY, "automated_decisions": ANY,
+                    "transfers": ANY, "supervisory_authorities": {"default": ANY,
+                                                                  NAMES: {"name": ANY, "address": ANY, "url": ANY}}},
+}
+
+
 def load_datamap(path: Path) -> DataMap:
     """Load and structurally validate the data map; errors name file, line and key."""
     doc = Located(path)
+    doc.only(DATAMAP)
     data = doc.data
     if not isinstance(data, dict):
         raise doc.error((), "expected a mapping at the top level")

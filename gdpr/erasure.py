@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import (Date, DateTime, Engine, Select, String, and_, case, cast, column, delete, func, inspect, literal,
                         not_, or_, select, table, text, update)
+from cryptography.fernet import Fernet
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,11 +56,21 @@ class ErasurePlan:
 
 @dataclass
 class Identifiers:
-    """The subject's former identifiers. In memory for one job only: never stored, logged or queued.
-    `values` identify the person alone (email, phone, IBAN, ids); `names` may be shared: full names
-    (namesakes) and any value another subject also holds as its own (a family's shared email)."""
+    """The subject's former identifiers, for the residue check of one erasure job: never logged or queued,
+    never stored in the clear. `values` identify the person alone (email, phone, IBAN, ids); `names` may be
+    shared: full names (namesakes) and any value another subject also holds as its own (a family's email).
+    `seal` encrypts them for the job's ledger row, so a job that dies after the erasure committed can
+    still prove it; the row forgets them when the job ends."""
     values: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
+
+    def seal(self, box: Fernet) -> str:
+        return box.encrypt(json.dumps({"values": sorted(self.values), "names": sorted(self.names)}).encode()).decode()
+
+    @classmethod
+    def unseal(cls, box: Fernet, token: str) -> Identifiers:
+        data = json.loads(box.decrypt(token.encode()))
+        return cls(values=set(data["values"]), names=set(data["names"]))
 
     def add(self, value: object, *, name: bool = False) -> None:
         norm = str(value).strip().lower() if value is not None else ""
@@ -74,6 +86,7 @@ class Identifiers:
 class ErasureReport:
     counts: dict[str, dict[str, int]]
     already_erased: bool = False
+    recovered: bool = False  # the erasure committed in an attempt that died; counts from its ledger row
     namesakes: int = 0  # set by the residue check: other people's rows with the same full name
 
     @property

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from gdpr import models as m
 from gdpr.datamap import DataMap
 from gdpr.db import Database
-from gdpr.erasure import ErasureEngine, ErasureReport
+from gdpr.erasure import ErasureEngine, ErasureReport, Identifiers
 from gdpr.export_files import ERASED, ExportFiles
-from gdpr.jobs import RequestJob
-from gdpr.ledger import record_erasure
+from gdpr.jobs import RequestJob, resend
+from gdpr.crypto import sealer
+from gdpr.ledger import confirm_erasure, erasure_intent, forget_identifiers, record_intent
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, RequestPresenter
 from gdpr.requests import RequestService, record
@@ -31,49 +32,70 @@ class ErasureJob(RequestJob[Erased]):
     secret: bytes
 
     def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> Erased:
+        """Ledger row first (the plan, the identifiers sealed), then the erasure, then the proof. An attempt
+        after one that died finds the row: if the erasure had committed, it reports the plan's counts
+        (recovered) and proves the erasure with the sealed identifiers."""
         self.delivery.request_changed(req)
-        kind, key = req.subject_type, req.subject_key
-        identifiers = self.engine.identifiers(kind=kind, key=key)  # in memory, this job only
+        kind, key, box = req.subject_type, req.subject_key, sealer(self.secret, "erasure")
+        intent = erasure_intent(self.requests.db, req.id)
+        if intent is None or intent.sealed is None:
+            identifiers = self.engine.identifiers(kind=kind, key=key)
+            planned = {t.table: {"erased": t.rows, "held": t.held, t.action: t.rows}
+                       for t in self.engine.plan(kind=kind, key=key).tables if t.rows or t.held}
+            if intent is None:
+                record_intent(self.requests.db, request_id=req.id, kind=kind, key=key, planned=planned,
+                              fingerprint=identifiers.fingerprint(self.secret), sealed=identifiers.seal(box),
+                              at=self.requests.clock())
+        else:
+            identifiers = Identifiers.unseal(box, intent.sealed)
         self.notices.prepare(request_id=req.id, links=self.engine.recipients(kind=kind, key=key))
         still_mine()
         report = self.engine.erase(kind=kind, key=key)  # one transaction, all or nothing
-        record_erasure(self.requests.db, request_id=req.id, kind=kind, key=key,
-                       fingerprint=identifiers.fingerprint(self.secret), report=report, at=self.requests.clock())
+        if report.already_erased and intent is not None and not intent.confirmed:
+            report = ErasureReport(counts=intent.counts, recovered=True)  # it committed; that attempt died
+        confirm_erasure(self.requests.db, request_id=req.id, report=report)
         residue = residue_check(self.system.engine, self.datamap, self.engine, kind=kind, key=key,
                                 identifiers=identifiers)
-        hits = residue.hits
-        removed = self._purge_exports(req.subject_ref)
+        report.namesakes = residue.namesakes
+        self._record(req, report, residue.hits, removed=self._purge_exports(req.subject_ref))
+        return req, report, residue.hits
+
+    def _record(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit], removed: int) -> None:
+        """The per-table and proof events, once per request (a retry after a crash does not repeat them)."""
+        if self.requests.has_event(request_id=req.id, action="erasure.residue"):
+            return
         with self.requests.db.session() as s:
             for table, counts in report.counts.items():
-                record(s, self.requests.audit, req, "gdpr-bot", "erasure.table", table=table, **counts)
+                record(s, self.requests.audit, req, "gdpr-bot", "erasure.table", table=table,
+                       recovered=report.recovered, **counts)
             record(s, self.requests.audit, req, "gdpr-bot", "erasure.residue", ok=not hits,
-                   hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], namesake_rows=residue.namesakes,
-                   exports_deleted=removed,
-                   already_erased=report.already_erased)
-        report.namesakes = residue.namesakes
-        return req, report, hits
+                   hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], namesake_rows=report.namesakes,
+                   exports_deleted=removed, already_erased=report.already_erased, recovered=report.recovered)
 
     def _purge_exports(self, subject_ref: str) -> int:
         """Stored exports of this subject go too, from the server and from their Slack threads (one that
-        Slack would not delete now stays due, and the hourly export-files pass tries again)."""
-        return sum(self.exports.remove(request_id=i, reason=ERASED) for i in self.exports.mark_subject(subject_ref=subject_ref))
+        Slack would not delete now stays due, and the hourly export-files pass tries again), and any
+        other file of the subject's requests (a crashed attempt's work folder or archive)."""
+        removed = sum(self.exports.remove(request_id=i, reason=ERASED)
+                      for i in self.exports.mark_subject(subject_ref=subject_ref))
+        return removed + self.exports.remove_subject_files(subject_ref=subject_ref)
 
     def finish(self, request_id: int, owner: str, done: Erased) -> str:
         req, report, hits = done
         result = {"rows": report.rows, "tables": len([c for c in report.counts.values() if c.get("erased")]),
                   "held": sum(c.get("held", 0) for c in report.counts.values()),
-                  "already_erased": report.already_erased, "residue": [f"{h.table}.{h.column}" for h in hits]}
+                  "already_erased": report.already_erased, "recovered": report.recovered, "residue": [f"{h.table}.{h.column}" for h in hits]}
         pending = self.notices.release(request_id=req.id)
         notices = self.notices.for_request(req.id)
         status = m.FAILED if hits else (m.NOTIFYING if notices else m.DONE)
         self.leases.finish(request_id=req.id, owner=owner, final_status=status, result=result,
                            error="residue found after erasure" if hits else None)
+        forget_identifiers(self.requests.db, request_id=req.id)
+        resend(pending, self.queue.notice, label="notice ")  # refused: the reconciler sends them
         shown = self.requests.get(req.id)
         self.delivery.erasure_reported(shown, report, hits)
         if notices:
             self.delivery.notices_changed(shown)  # posts the recipients' message before any update to it
-        for notice_id in pending:
-            self.queue.notice(notice_id)
         self.delivery.request_changed(shown)
         return status
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +31,38 @@ class ExportFiles:
         """`withdraw(req, reason)` deletes the published copy (Slack's files.delete) and says so in its
         thread; True once it is gone (or never was published)."""
         self.requests, self.dir, self.ttl, self.withdraw = requests, export_dir, ttl, withdraw
+
+    def path_of(self, name: str) -> Path:
+        return self.dir / Path(name).name
+
+    def clear_leftovers(self, *, request_id: int) -> int:
+        """Before an export attempt builds anew: what earlier attempts of this request left (a killed
+        worker's private work folder, an archive whose passphrase never went out). Returns how many."""
+        return _remove(self._files_of(request_id))
+
+    def sweep(self) -> int:
+        """Leftovers of attempts that died (work folders, archives no request owns) of requests not running
+        now; the reconciler's tick runs this, so a crash's plaintext does not wait for the TTL."""
+        r = m.SubjectRequest
+        with self.requests.db.session() as s:
+            running = set(s.execute(select(r.id).where(r.status == m.RUNNING)).scalars())
+        known = self._known()
+        return _remove([p for p in self._all_files() if _request_of(p) not in running and p.name not in known])
+
+    def remove_subject_files(self, *, subject_ref: str) -> int:
+        """Every file of every request of an erased subject, on the server (work folders included)."""
+        r = m.SubjectRequest
+        with self.requests.db.session() as s:
+            ids = list(s.execute(select(r.id).where(r.subject_ref == subject_ref)).scalars())
+        return _remove([p for i in ids for p in self._files_of(i)])
+
+    def _files_of(self, request_id: int) -> list[Path]:
+        return [p for p in self._all_files() if _request_of(p) == request_id]
+
+    def _all_files(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return [p for p in self.dir.iterdir() if _request_of(p) is not None]
 
     def mark_subject(self, *, subject_ref: str) -> list[int]:
         """Every export of an erased subject is due now; returns the request ids."""
@@ -94,3 +127,22 @@ class ExportFiles:
     def _strays(self) -> list[Path]:
         known = self._known()
         return [p for p in old_exports(self.dir, ttl=self.ttl) if p.name not in known]
+
+
+def _request_of(path: Path) -> int | None:
+    """The request a file in EXPORT_DIR belongs to: `export-R12-….zip` or a work folder `.work-12-…`."""
+    name = path.name
+    for prefix in ("export-R", ".work-"):
+        if name.startswith(prefix):
+            head = name[len(prefix):].split("-", 1)[0]
+            return int(head) if head.isdigit() else None
+    return None
+
+
+def _remove(paths: list[Path]) -> int:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(paths)

@@ -63,6 +63,13 @@ class Leases:
             s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
                       .values(export_name=export_name, result=result))
 
+    def passphrase_sent(self, *, request_id: int) -> None:
+        """The passphrase reached the requester: from now on only this archive answers the request."""
+        with self.requests.db.session() as s:
+            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id,
+                                                     m.SubjectRequest.passphrase_sent_at.is_(None))
+                      .values(passphrase_sent_at=self.requests.clock()))
+
     def release(self, *, request_id: int, owner: str, error: str, final: bool) -> m.SubjectRequest | None:
         """Give the request back for a retry (queued), or mark it failed after the last attempt."""
         return self.jobs.release(JOBS, request_id, owner, error=error, final=final)

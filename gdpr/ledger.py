@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gdpr import models as m
 from gdpr.bulk import BulkEngine
@@ -18,19 +18,43 @@ class Replay:
     reapplied: list[tuple[int, str, int]]  # (request id, subject type, rows erased)
 
 
-def record_erasure(db: Database, *, request_id: int, kind: str, key: str, fingerprint: str,
-                   report: ErasureReport, at) -> None:  # noqa: ANN001
+def erasure_intent(db: Database, request_id: int) -> m.LedgerEntry | None:
+    """This request's ledger row, if an attempt already wrote one."""
     with db.session() as s:
-        if s.execute(select(m.LedgerEntry.id).where(m.LedgerEntry.request_id == request_id)).first():
-            return
-        s.add(m.LedgerEntry(request_id=request_id, at=at, subject_type=kind, subject_key=key,
-                            fingerprint=fingerprint, counts=report.counts))
+        entry = s.execute(select(m.LedgerEntry).where(m.LedgerEntry.request_id == request_id)).scalar()
+        if entry is not None:
+            s.expunge(entry)
+        return entry
+
+
+def record_intent(db: Database, *, request_id: int, kind: str, key: str, fingerprint: str,
+                  planned: dict[str, dict[str, int]], sealed: str, at) -> None:  # noqa: ANN001
+    """Before the erasure runs: what it will do, and the identifiers it must prove gone (sealed)."""
+    with db.session() as s:
+        s.add(m.LedgerEntry(request_id=request_id, at=at, subject_type=kind, subject_key=key, fingerprint=fingerprint,
+                            counts=planned, confirmed=False, sealed=sealed))
+
+
+def confirm_erasure(db: Database, *, request_id: int, report: ErasureReport) -> None:
+    """The erasure committed (now, or in an attempt that died): what it did."""
+    values: dict = {"confirmed": True}
+    if not report.recovered and not report.already_erased:
+        values["counts"] = report.counts
+    with db.session() as s:
+        s.execute(update(m.LedgerEntry).where(m.LedgerEntry.request_id == request_id).values(**values))
+
+
+def forget_identifiers(db: Database, *, request_id: int) -> None:
+    """The job has ended: its sealed identifiers go (the keyed fingerprint stays)."""
+    with db.session() as s:
+        s.execute(update(m.LedgerEntry).where(m.LedgerEntry.request_id == request_id).values(sealed=None))
 
 
 def replay_ledger(db: Database, engine: ErasureEngine) -> Replay:
     """Erase again every subject in the ledger that the (restored) system database still holds."""
     with db.session() as s:
-        entries = list(s.execute(select(m.LedgerEntry).order_by(m.LedgerEntry.id)).scalars())
+        entries = list(s.execute(select(m.LedgerEntry).where(m.LedgerEntry.confirmed.is_(True))
+                                 .order_by(m.LedgerEntry.id)).scalars())
     done = []
     for e in entries:
         report = engine.erase(kind=e.subject_type, key=e.subject_key)

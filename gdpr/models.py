@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -48,7 +48,8 @@ class SubjectRequest(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    export_name: Mapped[str | None] = mapped_column(String(120))
+    export_name: Mapped[str | None] = mapped_column(String(120))  # the archive, recorded before its passphrase goes
+    passphrase_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # once, ever
     file_id: Mapped[str | None] = mapped_column(String(64))
     # Why the archive must go (TTL, erasure) and when it went from the server and the thread
     export_delete_reason: Mapped[str | None] = mapped_column(String(60))
@@ -141,7 +142,9 @@ class LedgerEntry(Base):
     subject_type: Mapped[str] = mapped_column(String(20))
     subject_key: Mapped[str] = mapped_column(String(64))
     fingerprint: Mapped[str] = mapped_column(String(64))
-    counts: Mapped[dict] = mapped_column(JSON)
+    counts: Mapped[dict] = mapped_column(JSON)  # as planned just before the erasure; as done once confirmed
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)  # the erasure is known to have committed
+    sealed: Mapped[str | None] = mapped_column(Text)  # the identifiers, encrypted, while the job runs
 
 
 # Bulk runs (issue 4): a CRM purge or one slot of a retention policy, approved, batched, checkpointed.
@@ -162,6 +165,8 @@ class BulkRun(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     last_key: Mapped[str | None] = mapped_column(String(64))  # checkpoint: keys up to here are processed
+    # two databases: the batch about to commit in the system DB ({last_key, rows, counts}), booked after it did
+    pending: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     counts: Mapped[dict | None] = mapped_column(JSON)
     residue: Mapped[int | None] = mapped_column(Integer)
     decided_by: Mapped[str | None] = mapped_column(String(32))

@@ -7,9 +7,7 @@ why it is impossible), and the request is done only when every recipient is sett
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import ipaddress
 import json
 import os
@@ -20,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from cryptography.fernet import Fernet
 from sqlalchemy import delete, func, insert, select, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
+from gdpr.crypto import sealer
 from gdpr.db import Database, changed
 from gdpr.errors import GdprError
 from gdpr.lifecycle.outbox import Outbox, backoff
-from gdpr.yamlconf import Located
+from gdpr.yamlconf import ANY, NAMES, Located, Schema
 
 BACKOFF_BASE_S = 2.0
 
@@ -47,8 +45,13 @@ class Recipient:
         return {self.header: f"{self.scheme} {token}".strip()}
 
 
+INTEGRATIONS: Schema = {"version": ANY, "recipients": {NAMES: {"name": ANY, "endpoint": ANY,
+                                                              "auth": {"header": ANY, "scheme": ANY, "token_env": ANY}}}}
+
+
 def load_recipients(path: Path) -> dict[str, Recipient]:
     doc = Located(path)
+    doc.only(INTEGRATIONS)
     out = {}
     for key, raw in doc.require(doc.data or {}, (), "recipients", dict).items():
         at = ("recipients", key)
@@ -103,7 +106,7 @@ class NoticeService:
         self.db, self.audit, self.recipients, self.clock = db, audit, recipients, clock
         self.max_attempts, self._post, self._backoff_s = max_attempts, post, backoff_s
         self.outbox = Outbox(db, clock)
-        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"notices:" + secret).digest()))
+        self._fernet = sealer(secret, "notices")
 
     def get(self, notice_id: int) -> m.Notice | None:
         with self.db.session() as s:

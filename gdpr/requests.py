@@ -136,6 +136,12 @@ class RequestService:
                                     m.SubjectRequest.status.in_([m.APPROVED, m.QUEUED]))
                              .values(status=m.QUEUED, queued_at=self.clock()))) == 1
 
+    def has_event(self, *, request_id: int, action: str) -> bool:
+        """Whether the audit chain already holds this event about the request (steps recorded once)."""
+        with self.db.session() as s:
+            return s.execute(select(m.AuditEvent.seq).where(m.AuditEvent.request_id == request_id,
+                                                            m.AuditEvent.action == action).limit(1)).first() is not None
+
     def needing_enqueue(self, *, requeue_after: dt.timedelta) -> list[int]:
         with self.db.session() as s:
             return lost_jobs(s, m.SubjectRequest, now=self.clock(), requeue_after=requeue_after)

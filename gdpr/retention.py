@@ -15,7 +15,7 @@ from sqlalchemy import Engine, inspect
 
 from gdpr.datamap import DataMap
 from gdpr.errors import UsageError
-from gdpr.yamlconf import Located
+from gdpr.yamlconf import ANY, NAMES, Located, Schema
 
 ACTIONS = {
     "erase": "anonymise each subject everywhere by the data map's erasure rules",
@@ -158,9 +158,20 @@ class RetentionConfig:
     pause_ms: int = 0
 
 
+RETENTION: Schema = {
+    "version": ANY,
+    "settings": {"batch_size": ANY, "max_share": ANY, "pause_ms": ANY},
+    "crm_purge": {k: ANY for k in ("subject", "status_column", "statuses", "default_status", "age_column")},
+    "policies": {NAMES: {**{k: ANY for k in ("description", "basis", "action", "table", "subject", "age_column",
+                                             "older_than", "schedule", "approval", "batch_size", "max_share")},
+                         "where": {NAMES: ANY}}},
+}
+
+
 def load_retention(path: Path, datamap: DataMap) -> RetentionConfig:
     """Parse and validate against the data map; errors name file, line and key."""
     doc = Located(path)
+    doc.only(RETENTION)
     raw = doc.data if isinstance(doc.data, dict) else {}
     settings = raw.get("settings") or {}
     batch_size = _int(doc, ("settings", "batch_size"), settings.get("batch_size", 1000), 1, 50_000)

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gdpr.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SIGNING_SECRET = "local-standin-signing-secret"
 LOCAL_BOT_TOKEN = "xoxb-local-standin"
@@ -29,12 +31,15 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     outbox_dir: Path = Path("var/outbox")  # mail on the embedded default (no SMTP_URL): .eml files
     breach_notice_backoff_seconds: float = 30.0  # first retry of a club notice; doubles, at most 15 minutes
-    config_dir: Path = Path("config")
+    config_dir: Path | None = None  # unset: the packaged defaults; set to a missing folder: refuse to start
     allowed_ips: str | None = None
-    # Job reliability knobs (DESIGN: the state DB leads, the queue follows).
-    lease_seconds: int = 60
-    reconcile_interval_seconds: int = 60
-    requeue_after_seconds: int = 300
+    # Job reliability knobs (DESIGN: the state DB leads, the queue follows). With these defaults a job
+    # whose worker died runs again within lease + interval (45 s), one whose message the queue lost within
+    # requeue_after + interval (45 s): under a minute. A re-sent message of a job that was only waiting
+    # in a long queue is harmless: the claim lets one delivery run it.
+    lease_seconds: int = 30
+    reconcile_interval_seconds: int = 15
+    requeue_after_seconds: int = 30
     job_max_attempts: int = 5
     notice_max_attempts: int = 6
     notice_backoff_seconds: float = 2.0  # first retry; doubles each attempt, at most 15 minutes
@@ -49,10 +54,15 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def resolved_config_dir(self) -> Path:
-        """CONFIG_DIR, falling back to the repository's config/ when run from elsewhere."""
-        if self.config_dir.is_dir():
-            return self.config_dir
-        return PROJECT_ROOT / "config"
+        """CONFIG_DIR, or the packaged defaults when it is unset. A CONFIG_DIR that is not a folder is
+        an error (a typo must never make the bot run on the sample policy)."""
+        if self.config_dir is None:
+            return PROJECT_ROOT / "config"
+        if not self.config_dir.is_dir():
+            raise ConfigError(f"CONFIG_DIR {self.config_dir} is not a folder: refusing to start. Point it at the "
+                              "folder holding roles.yaml, datamap.yaml, retention.yaml, breaches.yaml and "
+                              "integrations.yaml, or unset it to use the packaged defaults.")
+        return self.config_dir
 
     def templates_dir(self) -> Path:
         return PROJECT_ROOT / "templates"

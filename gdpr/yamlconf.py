@@ -9,6 +9,13 @@ import yaml
 from gdpr.errors import ConfigError
 
 
+# A schema of the keys a file may hold: {key: sub-schema}; NAMES maps free names (a table, a role, a
+# policy) to one sub-schema for each; ANY is a value whose keys are not checked (free-form data).
+ANY: Any = None
+NAMES = "*"
+Schema = dict
+
+
 class Located:
     """Parsed YAML plus the line of every key path (('tables', 'members', 'columns'))."""
 
@@ -48,6 +55,11 @@ class Located:
         key = ".".join(str(p) for p in path) or "(top level)"
         return ConfigError(f"{self.path}:{line}: {key}: {message}")
 
+    def only(self, schema: Schema) -> None:
+        """Every key in the file is one the schema knows: a typo is an error naming file, line and key,
+        never a setting silently ignored (a misspelt `max_share` must not widen a retention policy)."""
+        _check(self, self.data, schema, ())
+
     def require(self, mapping: dict, path: tuple, key: str, kind: type = str) -> Any:
         if not isinstance(mapping, dict) or key not in mapping:
             raise self.error(path, f"missing required key '{key}'")
@@ -55,3 +67,22 @@ class Located:
         if not isinstance(value, kind):
             raise self.error(path + (key,), f"expected {kind.__name__}, got {type(value).__name__}")
         return value
+
+
+def _check(doc: Located, data: Any, schema: Schema | None, path: tuple) -> None:
+    if schema is None:
+        return
+    if isinstance(data, list):  # a list of mappings, each checked
+        for i, item in enumerate(data):
+            _check(doc, item, schema, path + (i,))
+        return
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if key in schema:
+            _check(doc, value, schema[key], path + (key,))
+        elif NAMES in schema:
+            _check(doc, value, schema[NAMES], path + (key,))
+        else:
+            known = ", ".join(sorted(k for k in schema if k != NAMES))
+            raise doc.error(path + (key,), f"unknown key '{key}' (known here: {known})")

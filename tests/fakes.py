@@ -28,6 +28,9 @@ class FakeRequestPresenter:
     def send_passphrase(self, req, export, passphrase: str) -> None:  # noqa: ANN001
         self.passphrases.append(passphrase)
 
+    def passphrase_delivered(self, req: m.SubjectRequest) -> bool:
+        return False
+
     def publish_file(self, req, export) -> str:  # noqa: ANN001
         assert export.path.is_file()
         return f"F{req.id}"
@@ -115,3 +118,8 @@ class FakeQueue:
 
     def of(self, what: str) -> list[int]:
         return [i for i, w in self.sent if w == what]
+
+
+class FakeOwed:
+    def deliver_owed(self) -> int:
+        return 0

@@ -25,6 +25,7 @@ def _imports(package: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("package, forbidden", [
     ("gdpr", {"slack_sdk", "slack_bolt", "dramatiq", "bot", "bootstrap", "workers", "gym"}),  # the domain
     ("workers", {"bot"}),  # workers reach Slack only through what bootstrap hands them
+    ("bot", {"workers", "bootstrap"}),  # the Slack adapter enqueues through the queue port
 ])
 def test_imports_run_one_way(package: str, forbidden: set[str]) -> None:
     assert [(f, mod) for f, mod in _imports(package) if mod in forbidden] == []

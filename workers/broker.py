@@ -7,14 +7,18 @@ from dramatiq.brokers.stub import StubBroker
 
 from gdpr.settings import Settings
 
-# A killed worker's messages come back after this (Dramatiq's default is 60 s); the
-# state-DB lease and reconciler are the real guarantee, this only shortens the wait.
+# A killed worker's messages - running and prefetched - come back after this (Dramatiq's default is
+# 60 s), at the next maintenance pass of any live worker: 10 % of broker commands run one (Dramatiq's
+# default is 0.1 %, minutes apart when idle). The state-DB lease and reconciler are the guarantee; this
+# only shortens the wait.
 HEARTBEAT_TIMEOUT_MS = 15_000
+MAINTENANCE_CHANCE = 100_000  # per million commands
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
     if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS)
+        broker = RedisBroker(url=settings.redis_url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+                             maintenance_chance=MAINTENANCE_CHANCE)
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 
+from bootstrap.compose import load_config
 from gdpr import logsafe
 from gdpr.settings import Settings
 from workers.actors import declare
@@ -10,6 +11,7 @@ from workers.broker import make_broker
 
 logsafe.configure()  # before Dramatiq's own handlers see a record
 _settings = Settings()
+load_config(_settings)  # a broken config stops the worker at boot, not every job after it
 broker = make_broker(_settings)
 
 

@@ -12,9 +12,10 @@ from gdpr.app.breaches import BreachDesk
 from gdpr.app.purges import Purges
 from gdpr.breaches import BreachService
 from gdpr.bulk_runs import BulkRuns
+from gdpr.export_files import ExportFiles
 from gdpr.jobs import reconcile, resend
 from gdpr.notices import NoticeService
-from gdpr.ports import JobQueue
+from gdpr.ports import JobQueue, OwedUpdates
 from gdpr.requests import RequestService
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class Housekeeping:
     purges: Purges
     breach_desk: BreachDesk
     queue: JobQueue
+    exports: ExportFiles
+    owed: OwedUpdates  # card updates Slack could not take when they happened
     quiet: dt.timedelta  # how long a queued job or a due notice may wait before it counts as lost
     clock: Callable[[], dt.datetime]
 
@@ -41,6 +44,10 @@ class Housekeeping:
         resend(self.breaches.members_stalled(quiet_for=quiet), queue.member_notices, label="member notices B-")
         resend(self.breaches.notices_due(grace=quiet), queue.breach_notice, label="breach notice ")
         resend(self.notices.due(grace=quiet), queue.notice, label="notice ")
+        self.owed.deliver_owed()  # the latest state of every card Slack missed
+        swept = self.exports.sweep()  # a dead attempt's plaintext work folder does not wait for the TTL
+        if swept:
+            log.info("removed %d leftover export file(s) of attempts that died", swept)
         return sent
 
     def run_pass(self, *, owner: str, now: dt.datetime | None = None) -> None:

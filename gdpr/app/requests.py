@@ -14,8 +14,9 @@ from gdpr.access import Actor
 from gdpr.authz import Authorizer
 from gdpr.erasure import ErasureEngine
 from gdpr.crypto import new_passphrase
-from gdpr.errors import AlreadyDecided, RequestNotFound
-from gdpr.export import Exporter
+from gdpr.errors import AlreadyDecided, GdprError, RequestNotFound
+from gdpr.export import ExportFile, Exporter
+from gdpr.export_files import ExportFiles
 from gdpr.jobs import RequestJob
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, RequestPresenter
@@ -125,10 +126,20 @@ class SubjectRequests:
             self.presenter.request_changed(self.requests.get(request_id))
 
 
+class ArchiveLost(GdprError):
+    """The archive whose passphrase the requester holds is gone: a new request must be opened."""
+
+
 @dataclass
 class ExportJob(RequestJob[str]):
-    """Export, hand the passphrase to the requester, publish the file (its id is what the work returns)."""
+    """Export, hand the passphrase to the requester, publish the file (its id is what the work returns).
+
+    Each step is recorded before the next: the archive, then the passphrase's delivery. A retry (a crash,
+    Slack down) reuses the archive whose passphrase went out, so the requester gets one passphrase, ever;
+    an archive whose passphrase never reached them is replaced, and any leftover of an earlier attempt
+    (its private work folder, its archive) is removed first."""
     exporter: Exporter
+    files: ExportFiles
 
     def finish(self, request_id: int, owner: str, done: str) -> str:
         self.leases.finish(request_id=request_id, owner=owner, file_id=done)
@@ -137,18 +148,31 @@ class ExportJob(RequestJob[str]):
 
     def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> str:
         self.delivery.request_changed(req)
-        if req.attempts > 1 and req.export_name:
-            # An earlier attempt got as far as building and DMing; if its upload landed before it
-            # died, that file (whose passphrase the requester already has) is the answer.
-            published = self.delivery.find_published(req)
-            if published:
-                return published
-        passphrase = new_passphrase()  # lives in this frame only: never stored, logged or queued
-        export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
-                                     passphrase=passphrase)
-        still_mine()
-        self.leases.record_built(request_id=req.id, export_name=export.name,
-                                 result={"tables": len([n for n in export.counts.values() if n]), "rows": export.rows})
-        self.delivery.send_passphrase(req, export, passphrase)
-        still_mine()
-        return self.delivery.publish_file(req, export)
+        export = self._sent_archive(req)
+        if export is None:
+            self.files.clear_leftovers(request_id=req.id)
+            passphrase = new_passphrase()  # lives in this frame only: never stored, logged or queued
+            export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
+                                         passphrase=passphrase)
+            still_mine()
+            self.leases.record_built(request_id=req.id, export_name=export.name,
+                                     result={"tables": len([n for n in export.counts.values() if n]),
+                                             "rows": export.rows, "counts": export.counts})
+            self.delivery.send_passphrase(req, export, passphrase)
+            self.leases.passphrase_sent(request_id=req.id)
+            still_mine()
+        # a file an earlier attempt uploaded just before it died is the answer
+        return self.delivery.find_published(req) or self.delivery.publish_file(req, export)
+
+    def _sent_archive(self, req: m.SubjectRequest) -> ExportFile | None:
+        """The archive of an earlier attempt whose passphrase reached the requester, or None."""
+        if not req.export_name:
+            return None
+        if req.passphrase_sent_at is None:
+            if not self.delivery.passphrase_delivered(req):
+                return None  # it never reached them: a new archive and passphrase
+            self.leases.passphrase_sent(request_id=req.id)  # it did, just before a crash
+        path = self.files.path_of(req.export_name)
+        if not path.is_file():
+            raise ArchiveLost(f"The archive of R-{req.id} is gone after its passphrase was sent; open a new request.")
+        return ExportFile(path=path, name=req.export_name, counts=dict((req.result or {}).get("counts") or {}))

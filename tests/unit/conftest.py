@@ -13,7 +13,7 @@ from gdpr.db import make_engine
 from gdpr.migrate import upgrade_database
 from gdpr.settings import Settings
 from tests.conftest import ROOT
-from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeQueue, FakeRequestPresenter
+from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeOwed, FakeQueue, FakeRequestPresenter
 from tests.helpers import DPO
 
 
@@ -48,7 +48,8 @@ def app(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
                         outbox_dir=tmp_path / "outbox", config_dir=ROOT / "config")
     fakes = App(None, FakeRequestPresenter(), FakeBulkPresenter(), FakeBreachPresenter(), FakeQueue())  # type: ignore[arg-type]
     fakes.services = build(settings, broker=StubBroker(), slack=WebClient(base_url="http://127.0.0.1:9/"),
-                           presenters=Presenters(fakes.requests, fakes.bulk, fakes.breaches), queue=fakes.queue)
+                           presenters=Presenters(fakes.requests, fakes.bulk, fakes.breaches, FakeOwed()),
+                           queue=fakes.queue)
     upgrade_database(fakes.services.db)
     yield fakes
     fakes.services.close()

@@ -1,0 +1,53 @@
+"""Every process checks all of its configuration at start and refuses to start on an error, naming it:
+a worker that would fail every job, or a bot running on the sample policy, is worse than no process."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+REDIS = "redis://127.0.0.1:6379/15"  # never reached: each process refuses before it connects
+PROCESSES = [["serve", "--http", "--port", "0"], ["worker", "--processes", "1", "--threads", "1"], ["scheduler"]]
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bootstrap.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "SECRET_KEY": "k" * 32, **env})
+
+
+@pytest.mark.parametrize("args", PROCESSES, ids=lambda a: a[0])
+def test_a_config_dir_that_does_not_exist_is_refused_by_name(args: list[str], sqlite_url: str,
+                                                             tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-config"
+    done = _run(args, {"CONFIG_DIR": str(missing), "DATABASE_URL": sqlite_url, "REDIS_URL": REDIS})
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"CONFIG_DIR {missing} is not a folder" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", PROCESSES, ids=lambda a: a[0])
+def test_a_typo_in_a_config_key_is_refused_with_file_line_and_key(args: list[str], sqlite_url: str,
+                                                                  tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "retention.yaml"
+    text = path.read_text()
+    assert "  max_share: 0.20" in text
+    path.write_text(text.replace("  max_share: 0.20", "  max_shares: 0.20", 1))  # a typo that could widen a policy
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "max_shares" in text)
+    done = _run(args, {"CONFIG_DIR": str(config), "DATABASE_URL": sqlite_url, "REDIS_URL": REDIS})
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"retention.yaml:{line}" in done.stderr and "max_shares" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_worker_started_directly_by_dramatiq_with_a_broken_config_does_not_come_up(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "dramatiq", "workers.main", "--processes", "1", "--threads", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "CONFIG_DIR": str(tmp_path / "nowhere"), "REDIS_URL": REDIS,
+                               "SECRET_KEY": "k" * 32})
+    assert done.returncode != 0 and "is not a folder" in done.stderr
