@@ -96,7 +96,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop_gracefully(server, running.app.followups, grace_s=STOP_GRACE_S))
     logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
     try:
-        server.run()
+        server.run()  # returns once a SIGTERM's drain has ended its loop
+    except KeyboardInterrupt:
+        pass
     finally:
         running.stop()
     return 0

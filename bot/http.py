@@ -58,15 +58,10 @@ def make_server(application: Callable, host: str, port: int, threads: int = 16):
 
 
 def stop_gracefully(server, followups, *, grace_s: float) -> None:  # noqa: ANN001 - waitress server, Followups
-    """SIGTERM: stop accepting connections at once (a load balancer sends new ones elsewhere), answer
-    every command already acknowledged - acks still being written, follow-ups still queued - for at most
-    `grace_s`, then end the server's loop (the caller's `finally` stops the rest)."""
-    server.accepting = False
-    try:
-        server.del_channel()
-        server.socket.close()
-    except OSError:
-        pass
+    """SIGTERM: accept no new connection from now on (health checks fail, a load balancer sends traffic
+    elsewhere), answer every command already acknowledged - acks still being written, follow-ups still
+    queued - for at most `grace_s`, then end the server's loop (the caller's `finally` stops the rest)."""
+    server.accepting = False  # the loop keeps serving the connections it has; it accepts no other
 
     def drain() -> None:
         if not followups.drain(timeout=grace_s):

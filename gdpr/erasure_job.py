@@ -33,8 +33,9 @@ class ErasureJob(RequestJob[Erased]):
 
     def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> Erased:
         """Ledger row first (the plan, the identifiers sealed), then the erasure, then the proof. An attempt
-        after one that died finds the row: if the erasure had committed, it reports the plan's counts
-        (recovered) and proves the erasure with the sealed identifiers."""
+        after one that died finds the row: if the erasure had committed, it reports the row's counts (what
+        was done, or planned just before if the attempt died before confirming) and proves the erasure with
+        the sealed identifiers."""
         self.delivery.request_changed(req)
         kind, key, box = req.subject_type, req.subject_key, sealer(self.secret, "erasure")
         intent = erasure_intent(self.requests.db, req.id)
@@ -51,8 +52,8 @@ class ErasureJob(RequestJob[Erased]):
         self.notices.prepare(request_id=req.id, links=self.engine.recipients(kind=kind, key=key))
         still_mine()
         report = self.engine.erase(kind=kind, key=key)  # one transaction, all or nothing
-        if report.already_erased and intent is not None and not intent.confirmed:
-            report = ErasureReport(counts=intent.counts, recovered=True)  # it committed; that attempt died
+        if report.already_erased and intent is not None:  # this request's own erasure, by an attempt that died:
+            report = ErasureReport(counts=intent.counts, recovered=True)  # what it did (or planned, if unconfirmed)
         confirm_erasure(self.requests.db, request_id=req.id, report=report)
         residue = residue_check(self.system.engine, self.datamap, self.engine, kind=kind, key=key,
                                 identifiers=identifiers)

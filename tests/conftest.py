@@ -80,6 +80,15 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{dest}"
 
 
+@pytest.fixture
+def pg_empty_url() -> str:
+    """A second, empty PostgreSQL database: the bot's state kept apart from the system of record."""
+    name = f"gdpr_s_{secrets.token_hex(4)}"
+    _pg_admin(f"CREATE DATABASE {name}")
+    yield _pg_url(name)
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest) -> str:
     """A seeded database on each engine."""
@@ -130,6 +139,8 @@ class System:
                "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "EXPORT_DIR": str(s.export_dir), "CONFIG_DIR": str(s.config_dir),
                "LEASE_SECONDS": str(s.lease_seconds), "PYTHONUNBUFFERED": "1",
                "NOTICE_MAX_ATTEMPTS": str(s.notice_max_attempts), "NOTICE_BACKOFF_SECONDS": str(s.notice_backoff_seconds)}
+        if s.system_database_url:
+            env["SYSTEM_DATABASE_URL"] = s.system_database_url
         if s.redis_url:
             env["REDIS_URL"] = s.redis_url
         if s.smtp_url:

@@ -73,3 +73,26 @@ def test_a_breach_is_reported_notified_through_the_outbox_and_closed_without_sla
     assert app.services.breaches.get(breach_id).status == m.BREACH_CLOSED
     kinds = [e.kind for e in app.services.breaches.events(breach_id)]
     assert kinds[:2] == ["reported", "alerted"] and kinds.count("notice_sent") == 2 and kinds[-1] == "closed"
+
+
+def test_a_breach_notice_waiting_for_its_backoff_is_not_sent_before_its_time(app: App) -> None:
+    """The outbox's claim respects next_attempt_at: a delivery message that arrives early (the reconciler,
+    a duplicate) attempts nothing and doubles no backoff; once due, one attempt, and one only."""
+    desk, outbox = app.services.breach_desk, app.services.settings.outbox_dir
+    breach_id = desk.report(actor=app.actor(SUPPORT), facts=_facts(["1"]))
+    [notice] = desk.notify(actor=app.dpo(), breach_id=breach_id)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    with app.services.db.session() as s:  # as a failed attempt leaves it
+        s.execute(text("UPDATE breach_notices SET status = 'retrying', attempts = 1, next_attempt_at = :t "
+                       "WHERE id = :i"), {"t": later, "i": notice})
+    sent_before = list(app.queue.sent)
+    app.services.housekeeping.reconcile()
+    assert app.queue.sent == sent_before  # not due: the reconciler sends nothing
+    assert desk.deliver_notice(notice) == "skipped" and not list(outbox.glob("*.eml"))
+    [stored] = app.services.breaches.notices(breach_id)
+    assert (stored.status, stored.attempts) == ("retrying", 1)
+    with app.services.db.session() as s:  # its time has come
+        s.execute(text("UPDATE breach_notices SET next_attempt_at = :t WHERE id = :i"),
+                  {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1), "i": notice})
+    assert [desk.deliver_notice(notice), desk.deliver_notice(notice)] == ["sent", "skipped"]
+    assert len(list(outbox.glob("*.eml"))) == 1
