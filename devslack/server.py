@@ -104,8 +104,9 @@ class SlackStandIn:
 
     def fail(self, method: str, status: int, times: int = 1, *, retry_after: int | None = None,
              delay: float = 0.0) -> None:
-        """Answer the next `times` calls of `method` with HTTP `status` (429 with `Retry-After`, 503, ...),
-        after `delay` seconds. The call is recorded but does nothing: Slack did not take it."""
+        """Answer the next `times` calls of `method` with HTTP `status` (429 with `Retry-After`, 503, ...; 0:
+        drop the connection without an answer), after `delay` seconds. The call is recorded but does
+        nothing: Slack did not take it."""
         with self._lock:
             self.faults.setdefault(method, []).extend([Fault(status, retry_after, delay)] * times)
 
@@ -311,6 +312,9 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 if fault.status != 200:
                     with standin._lock:
                         standin.calls.append(Call(method, {**args, "_refused": fault.status}))
+                    if fault.status == 0:  # the connection drops: no answer at all
+                        self.close_connection = True
+                        return
                     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                     self._reply(fault.status, {"ok": False, "error": "ratelimited" if fault.status == 429
                                                else "service_unavailable"}, headers)

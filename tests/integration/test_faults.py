@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -20,6 +18,7 @@ from devslack.driver import SlackDriver, command_body, sign, wait_for
 from gdpr import models as m
 from gdpr.settings import LOCAL_SIGNING_SECRET
 from tests.conftest import ROOT, make_system
+from tests.e2e.test_log_safety import _serve as serve_http
 from tests.helpers import SUPPORT, block_texts, file_and_approve, unique_member
 
 PASSPHRASE = "Passphrase for"
@@ -61,19 +60,26 @@ def test_429_and_503_on_every_call_of_an_export_give_one_dm_one_file_and_a_card_
         bot.start_worker()
         standin.fail("chat.postMessage", 503, times=2)  # the cards themselves go out through a 503
         request_id = file_and_approve(bot, "access", member["member_number"])
-        standin.fail("chat.update", 429, times=12, retry_after=1)  # more than one call's retries: some owed
         standin.fail("conversations.open", 503, times=1)
         standin.fail("files.getUploadURLExternal", 429, times=2, retry_after=1)
+        standin.fail("files.getUploadURLExternal", 0, times=1)  # then the connection drops once
         standin.fail("files.completeUploadExternal", 429, times=7, retry_after=1)  # beyond the retries: the job's
-        done = bot.wait_status(request_id, timeout=120)                            # attempt fails, the next reuses
-        assert done.status == m.DONE and done.attempts == 2                        # the archive
+        wait_for(lambda: standin.attempts("files.completeUploadExternal"), timeout=60,  # attempt fails, the next
+                 what="the first upload attempt")                                   # reuses the archive
+        standin.fail("chat.update", 429, times=24, retry_after=0)  # every card update of the second attempt
+        done = bot.wait_status(request_id, timeout=120)
+        assert done.status == m.DONE and done.attempts == 2
         assert len(_passphrase_dms(standin, request_id)) == 1  # one passphrase, ever
         assert len(_files_in_thread(bot, request_id)) == 1 and len(_archives(tmp_path, request_id)) == 1
         tries = [c.at for c in standin.attempts("files.completeUploadExternal")]
         assert len(tries) == 8 and min(b - a for a, b in zip(tries, tries[1:5])) >= 1.0  # Retry-After honoured
-        _scheduler(bot, RECONCILE_INTERVAL_SECONDS="1")  # delivers the card updates Slack did not take
+        assert "done" not in _card_text(bot, request_id).lower()  # the card lags: Slack refused its updates
+        assert {role for _, role in bot.services.shown.owed()} == {"request", "approval"}
+        owed_at = time.monotonic()
+        _scheduler(bot)  # on the shipped tick (15 s), it delivers the card updates Slack did not take
         final = wait_for(lambda: "done" in (t := _card_text(bot, request_id)).lower() and t, timeout=60,
                          what="the approval card to show the request done")
+        print(f"\nowed card updates delivered {time.monotonic() - owed_at:.1f} s after the scheduler started")
         assert "request.approve" not in json.dumps(standin.channel(bot.where(f"R-{request_id}", "approval")[0]))
         assert "awaiting" not in final.lower()
         assert wait_for(lambda: not bot.services.shown.owed() or None, timeout=30, what="nothing owed to Slack")
@@ -192,29 +198,13 @@ def test_a_prefetched_job_of_a_killed_worker_and_jobs_of_a_flushed_redis_run_wit
         bot.stop()
 
 
-def _serve(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str, int]:
-    from tests.integration.test_housekeeping import _free_port
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", "serve", "--http", "--port", str(port), "--host",
-                             "127.0.0.1"], env=env, cwd=tmp_path, stdout=(tmp_path / "bot.log").open("wb"),
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return SlackDriver("x", url=base + "/healthz").send("").status in (200, 405)
-        except OSError:
-            return False
-    wait_for(healthy, timeout=30, what="gdpr-bot serve --http")
-    return proc, base + "/slack/events", port
-
-
 def test_sigterm_during_a_burst_answers_every_acknowledged_command_then_exits(sqlite_url, standin,
                                                                               tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": sqlite_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "EXPORT_DIR": str(tmp_path / "exports")}
     env.pop("REDIS_URL", None)
-    proc, url, port = _serve(tmp_path, env)
+    proc, url = serve_http(tmp_path, env, tmp_path / "bot.log")
+    port = int(url.split(":")[2].split("/")[0])
     slack = SlackDriver(LOCAL_SIGNING_SECRET, url=url)
     standin.slow("chat.postEphemeral", 0.3, times=25)  # the answers take a while: most are still due at SIGTERM
     statuses: list[int] = []

@@ -95,7 +95,8 @@ def test_queue_messages_carry_the_request_id_only(pg_url, redis_url, standin, tm
 
 def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_url, standin, tmp_path: Path) -> None:
     """kill -9 of the worker in the middle of an export: the lease expires, the scheduler's reconciler
-    re-enqueues, a new worker finishes, and exactly one file lands in the thread, within 2 minutes."""
+    re-enqueues, a new worker finishes, exactly one file lands in the thread, within 2 minutes, and the
+    killed attempt's plaintext work folder does not outlive it."""
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, lease_seconds=3)
     try:
         engine = bot.services.system.engine
@@ -104,6 +105,8 @@ def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_
         first = bot.start_worker()
         request_id = file_and_approve(bot, "access", member["member_number"])
         bot.wait_status(request_id, (m.RUNNING,), timeout=60)
+        exports = tmp_path / "exports"
+        wait_for(lambda: list(exports.glob(f".work-{request_id}-*")), timeout=30, what="the export's work folder")
         assert standin.calls_to("files.completeUploadExternal") == []  # still exporting
         os.killpg(first.pid, signal.SIGKILL)
         killed_at = time.monotonic()
@@ -116,6 +119,8 @@ def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_
         assert done.status == m.DONE and done.attempts == 2 and elapsed < 120
         thread = standin.thread(*bot.where(f"R-{done.id}", "request"))
         assert len([f for msg in thread for f in msg.get("files", [])]) == 1
+        # the dead attempt's plaintext work folder is gone; one archive, the one in the thread
+        assert list(exports.glob(".work-*")) == [] and [p.name for p in exports.glob("export-*")] == [done.export_name]
         # a late redelivery of the killed worker's message must not produce a second file
         assert bot.services.export_job().run(request_id=request_id, owner="late") == "skipped"
         assert len(standin.calls_to("files.completeUploadExternal")) == 1
