@@ -71,8 +71,9 @@ def measure(port: int, bodies: list[str], concurrency: int) -> list[float]:
 def measure_bursts(port: int, bodies: list[str], concurrency: int, drained) -> list[float]:  # noqa: ANN001
     out: list[float] = []
     for start_at in range(0, len(bodies), concurrency):
-        out += measure(port, bodies[start_at:start_at + concurrency], concurrency)
-        drained(start_at + concurrency)
+        burst = bodies[start_at:start_at + concurrency]
+        out += measure(port, burst, concurrency)
+        drained(start_at + len(burst))  # the last burst may be short: wait for its cards, not a full burst's
     return out
 
 

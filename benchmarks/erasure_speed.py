@@ -1,7 +1,9 @@
 """Erasing one member on PostgreSQL at scale: the set-based engine against a row-by-row baseline
 (select the rows, then one UPDATE or DELETE per row by primary key, as Fides' SQL connector
-masks), measured side by side in the same run on members with the same profile; and the
-residue check of one subject at that size.
+masks), measured side by side in the same run on members with the same profile; the residue check
+of one subject at that size; and the whole job's database work (identifiers, plan, the erasure, the
+proof) beside one sequential pass over every text column of the database, measured in the same run:
+the floor any proof that reads the data must pay.
 
     gdpr-bot seed --members 200000      # with DATABASE_URL pointing at the benchmark database
     python -m benchmarks.erasure_speed --database-url postgresql://postgres@127.0.0.1/gdpr_bench200k
@@ -60,6 +62,19 @@ class DbClock:
         return time.perf_counter() - t0, self.total
 
 
+def text_pass(engine) -> float:  # noqa: ANN001
+    """One sequential read of every text column of every table (a LIKE nothing matches), in seconds."""
+    from sqlalchemy import JSON, String, Text, inspect
+    insp, t0 = inspect(engine), time.perf_counter()
+    with engine.connect() as conn:
+        for tname in insp.get_table_names():
+            cols = [c["name"] for c in insp.get_columns(tname) if isinstance(c["type"], (String, Text, JSON))]
+            if cols:
+                joined = " || ' ' || ".join(f"coalesce(lower(\"{c}\"::text), '')" for c in cols)
+                conn.execute(text(f'SELECT COUNT(*) FROM "{tname}" WHERE {joined} LIKE :x'), {"x": "%\x01none\x01%"})
+    return time.perf_counter() - t0
+
+
 def add_history(engine, member_ids: list[str], visits: int) -> None:  # noqa: ANN001
     """A long-standing member: years of check-ins, bookings and counter sales."""
     with engine.begin() as conn:
@@ -102,10 +117,13 @@ def main() -> None:
     print(f"{members} members, {total:,} rows in mapped tables (PostgreSQL); "
           f"profile: {'long-standing member, +' + str(args.history) + ' visits' if args.history else 'busiest seeded members'}")
     clock = DbClock(engine)
-    fast, slow, fast_db, slow_db, residue, rows = [], [], [], [], [], []
+    fast, slow, fast_db, slow_db, residue, rows, jobs, passes = [], [], [], [], [], [], [], []
     for i in range(args.samples):
         a, b = picks[2 * i], picks[2 * i + 1]
+        passes.append(text_pass(engine))  # the floor, measured next to each job
+        job = time.perf_counter()
         ids = erasure.identifiers(kind="member", key=a)
+        erasure.plan(kind="member", key=a)
         report = []
         wall, db = clock.measure(lambda: report.append(erasure.erase(kind="member", key=a)))
         fast.append(wall)
@@ -114,6 +132,7 @@ def main() -> None:
         t0 = time.perf_counter()
         found = residue_check(engine, datamap, erasure, kind="member", key=a, identifiers=ids)
         residue.append(time.perf_counter() - t0)
+        jobs.append(time.perf_counter() - job)
         assert not found.hits, found.hits
         wall, db = clock.measure(lambda: row_by_row(engine, erasure, datamap, b))
         slow.append(wall)
@@ -125,6 +144,9 @@ def main() -> None:
     print(f"row-by-row baseline  database time: {ms(slow_db)}   wall: {ms(slow)}")
     print(f"speed-up: database time {med(slow_db) / med(fast_db):.1f}x, wall {med(slow) / med(fast):.1f}x")
     print(f"residue check of one subject:        median {med(residue) * 1000:7.1f} ms   max {max(residue) * 1000:7.1f} ms")
+    print(f"one sequential text pass:            median {med(passes) * 1000:7.1f} ms   max {max(passes) * 1000:7.1f} ms")
+    print(f"whole job (identifiers, plan, erasure, proof): median {med(jobs) * 1000:7.1f} ms   "
+          f"max {max(jobs) * 1000:7.1f} ms = {med(jobs) / med(passes):.2f}x one text pass")
 
 
 if __name__ == "__main__":

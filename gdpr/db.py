@@ -1,7 +1,9 @@
 """Engines and the unit of work."""
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,7 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        dbapi_conn.create_function("gdpr_regexp", 2, _regexp, deterministic=True)  # the residue check
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=30000")
@@ -42,6 +45,16 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str, text: str | None) -> int:
+    """SQLite has no regular expressions of its own: `gdpr_regexp(pattern, text)`, 1 when it matches."""
+    return int(text is not None and _compiled(pattern).search(text) is not None)
 
 
 class Database:

@@ -1,0 +1,79 @@
+"""The residue check's recall: after an erasure, former identifiers planted in every kind of column -
+mapped and unmapped, JSON, free text, a phone written another way, an IBAN with spaces - are all
+found, in every table, on both engines; and a clean database reports nothing."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import text
+
+from gdpr.datamap import load_datamap
+from gdpr.erasure import ErasureEngine
+from gdpr.residue import pattern, residue_check
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def erased(engine):  # noqa: ANN001, ANN201
+    """A member with a phone and an IBAN, erased; their identifiers as the job held them."""
+    datamap = load_datamap(ROOT / "config" / "datamap.yaml")
+    erasure = ErasureEngine(engine, datamap)
+    with engine.connect() as conn:
+        member = conn.execute(text(
+            "SELECT m.id, m.email, m.phone, m.first_name, m.last_name, b.iban FROM members m "
+            "JOIN bank_accounts b ON b.member_id = m.id WHERE m.email IS NOT NULL AND m.phone IS NOT NULL "
+            "AND (SELECT COUNT(*) FROM members o WHERE o.email = m.email) = 1 ORDER BY m.id LIMIT 1")).mappings().one()
+    ids = erasure.identifiers(kind="member", key=str(member["id"]))
+    erasure.erase(kind="member", key=str(member["id"]))
+    return dict(member), ids, datamap, erasure
+
+
+def _check(engine, erased):  # noqa: ANN001, ANN202
+    member, ids, datamap, erasure = erased
+    return residue_check(engine, datamap, erasure, kind="member", key=str(member["id"]), identifiers=ids)
+
+
+def _other_format(phone: str) -> str:
+    """The same number as a person might write it: national, slashes and dots."""
+    digits = re.sub(r"\D", "", phone)[-9:]
+    return f"0{digits[:3]}/{digits[3:5]}.{digits[5:7]}.{digits[7:]}"
+
+
+def _spaced(iban: str) -> str:
+    compact = iban.replace(" ", "")
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4)).lower()
+
+
+def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -> None:  # noqa: ANN001
+    member = erased[0]
+    assert _check(engine, erased).hits == []  # the erasure left nothing: the check says so
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE support_tickets (id INTEGER PRIMARY KEY, body TEXT, meta JSON, "
+                          "contact VARCHAR(60))"))
+        rows = [(1, f"Caller gave {_other_format(member['phone'])} as callback", None, None),
+                (2, f"Refund to {_spaced(member['iban'])} please", None, None),
+                (3, "nothing here", '{"from": "' + member["email"].upper() + '"}', None),
+                (4, f"Spoke with {member['first_name']} {member['last_name']} today", None, None),
+                (5, None, None, member["email"])]
+        for row in rows:
+            conn.execute(text("INSERT INTO support_tickets (id, body, meta, contact) VALUES (:i, :b, :m, :c)"),
+                         dict(zip("ibmc", row)))
+        conn.execute(text("UPDATE crm_leads SET email = :e WHERE id = (SELECT MIN(id) FROM crm_leads "
+                          "WHERE converted_member_id IS NULL)"), {"e": member["email"]})  # a mapped column
+    hits = {(h.table, h.column): h.rows for h in _check(engine, erased).hits}
+    assert hits == {("support_tickets", "body"): 3,  # the phone another way, the IBAN spaced, the full name
+                    ("support_tickets", "meta"): 1,  # inside JSON, in capitals
+                    ("support_tickets", "contact"): 1,  # an unmapped column of its own
+                    ("crm_leads", "email"): 1}  # a mapped identifier column of another record
+
+
+@pytest.mark.parametrize("value, found, missed", [
+    ("+32 470 12 34 56", ["tel 0470 12 34 56", "+32470123456", "0470/12.34.56", "(0)470-12-34-56"],
+     ["0470 12 34 57", "470 12 34"]),
+    ("be68 5390 0754 7034", ["be68539007547034", "be68 5390 0754 7034"], ["be68 5390 0754 7035"]),
+    ("jan.peeters@example.org", ["mail: jan.peeters@example.org!"], ["janxpeeters@example.org"]),
+])
+def test_each_identifier_becomes_one_regular_expression(value: str, found: list[str], missed: list[str]) -> None:
+    regex = re.compile(pattern(value))
+    assert all(regex.search(t) for t in found) and not any(regex.search(t) for t in missed)
