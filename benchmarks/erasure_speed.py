@@ -30,7 +30,7 @@ def row_by_row(engine, erasure: ErasureEngine, datamap, key: str) -> int:  # noq
         for spec in datamap.tables_for("member"):
             where = erasure._where(spec, "member", key, held=False)
             ids = [r[0] for r in conn.execute(select(column("id")).select_from(table(spec.name)).where(where))]
-            values = erasure._assignments(spec, "member")
+            values = erasure._assignments(spec, "member", key)
             tbl = table(spec.name, *[column(c) for c in erasure._col_types(spec.name)])
             for row_id in ids:
                 if spec.erasure.rows == "delete":

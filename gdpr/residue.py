@@ -7,20 +7,22 @@ only where it can be this person's data (rows linked to this subject, and tables
 not tie to subjects): the same name in another member's rows is a namesake, counted and reported,
 not a failure.
 
-One pass per table for all identifiers at once: every identifier becomes one alternative of a single
-regular expression, matched against each row's text columns joined and lower-cased (JSON columns as
-their text), so the cost is one sequential read of the table whatever the number of identifiers;
-only rows that match are then looked at column by column. A phone matches in any format (its last
-nine digits, with any separators between them: `+32 470 12 34 56`, `0470/12.34.56`), an IBAN with or
-without the spaces between its groups.
+One pass per table for all identifiers at once: each row's text columns are joined and lower-cased
+once (JSON columns as their text) and tested against every identifier in one `LIKE ANY (…)` (on
+PostgreSQL; SQLite runs one regular expression); only the rows that match are then looked at column
+by column, with one regular expression per identifier. A phone matches in any format (its last nine
+digits, with any separators between them: `+32 470 12 34 56`, `0470/12.34.56`), an IBAN with or
+without the spaces between its groups: in free text (text and JSON columns, and columns of 100
+characters or more) whatever the separators, elsewhere as stored or as digits only.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import JSON, Engine, String, Text, and_, case, cast, column, false, func, inspect, not_, or_, select, \
-    table, true
+from sqlalchemy import (JSON, Engine, String, Text, and_, any_, bindparam, case, cast, column, false, func, inspect,
+                        not_, or_, select, table, true)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap
@@ -29,7 +31,7 @@ from gdpr.scope import other_rows, subject_rows
 
 PHONE = re.compile(r"^\+?[\d\s().\-/]{8,}$")
 IBAN = re.compile(r"^[a-z]{2}\d{2}(?: ?[a-z0-9]){10,30}$")
-GAP = "[^0-9a-z]{0,3}"  # what may stand between a phone's digits: spaces, dots, dashes, slashes, a bracket
+GAP = "[ .()/+-]{0,3}"  # what may stand between a phone's digits: spaces, dots, dashes, slashes, brackets
 
 
 @dataclass(frozen=True)
@@ -60,19 +62,65 @@ def alternation(values: set[str]) -> str | None:
     return "|".join(f"(?:{pattern(v)})" for v in sorted(values)) or None
 
 
+def compact(value: str) -> str | None:
+    """A phone's last nine digits, an IBAN without its spaces; None for anything else."""
+    digits = re.sub(r"\D", "", value)
+    if PHONE.match(value) and len(digits) >= 8:
+        return digits[-9:]
+    if IBAN.match(value):
+        return re.sub(r"[^0-9a-z]", "", value)
+    return None
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+FREE_TEXT = 100  # columns this long (and text, JSON) hold free text: phones in any format are looked for there
+SEPARATORS = " .-/()+"  # the characters GAP allows, removed before a free-text column is compared
+
+
 def residue_check(engine: Engine, datamap: DataMap, erasure: ErasureEngine, *, kind: str, key: str,
                   identifiers: Identifiers) -> Residue:
     result = Residue()
-    unique, names = alternation(identifiers.values), alternation(identifiers.names)
-    if unique is None and names is None:
+    if not identifiers.values and not identifiers.names:
         return result
     insp = inspect(engine)
     with engine.connect() as conn:
         for tname in insp.get_table_names():
-            cols = [c["name"] for c in insp.get_columns(tname) if isinstance(c["type"], (String, Text, JSON))]
+            cols = [(c["name"], _free(c["type"])) for c in insp.get_columns(tname)
+                    if isinstance(c["type"], (String, Text, JSON))]
             if cols:
-                _scan(conn, datamap, erasure, tname, cols, unique, names, kind, key, result)
+                _scan(conn, datamap, erasure, tname, cols, identifiers, kind, key, result)
     return result
+
+
+def _free(sql_type: object) -> bool:
+    return isinstance(sql_type, (Text, JSON)) or (getattr(sql_type, "length", None) or FREE_TEXT) >= FREE_TEXT
+
+
+def _joined(conn, cols: list[str]) -> ColumnElement:  # noqa: ANN001
+    """The columns' text, lower-cased and joined (NULL as empty)."""
+    out = _text(conn, column(cols[0]))
+    for c in cols[1:]:
+        out = out.concat(" \x1f ").concat(_text(conn, column(c)))
+    return out
+
+
+def _any_match(conn, cols: list[tuple[str, bool]], ids: Identifiers) -> ColumnElement:  # noqa: ANN001
+    """Whether a row holds any identifier anywhere: one pass over its text. A superset of the per-column
+    matches below, so a row it lets through is looked at column by column."""
+    row = _joined(conn, [c for c, _ in cols])
+    if conn.dialect.name != "postgresql":
+        return _matches(conn, row, "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r))
+    cores = sorted({c for c in (compact(v) for v in ids.values) if c})
+    literal = row.like(any_(bindparam("residue_values", [_like(v) for v in sorted(ids.values | ids.names | set(cores))],
+                                      type_=ARRAY(Text))))
+    free = [c for c, is_free in cols if is_free]
+    if not cores or not free:
+        return literal
+    spaced = func.translate(_joined(conn, free), SEPARATORS, "")
+    return or_(literal, spaced.like(any_(bindparam("residue_cores", [_like(c) for c in cores], type_=ARRAY(Text)))))
 
 
 def _text(conn, col: ColumnElement) -> ColumnElement:  # noqa: ANN001
@@ -87,7 +135,7 @@ def _matches(conn, text: ColumnElement, regex: str | None) -> ColumnElement:  # 
     return func.gdpr_regexp(regex, text)  # SQLite: the engine registers it (gdpr.db)
 
 
-def _scan(conn, datamap, erasure, tname, cols, unique, names, kind, key, result: Residue) -> None:  # noqa: ANN001
+def _scan(conn, datamap, erasure, tname, cols, ids, kind, key, result: Residue) -> None:  # noqa: ANN001
     spec = datamap.tables.get(tname)
     own: ColumnElement = true()
     other: ColumnElement = false()  # where a name match is this subject's data / a namesake's
@@ -100,19 +148,18 @@ def _scan(conn, datamap, erasure, tname, cols, unique, names, kind, key, result:
     exclude_held: ColumnElement = true()
     if linked and spec.erasure.hold is not None:
         exclude_held = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
-    either = "|".join(r for r in (unique, names) if r)
-    row_text = _text(conn, column(cols[0]))
-    for c in cols[1:]:  # the row's text columns joined (NULL as empty), so one match tells a row to look at
-        row_text = row_text.concat(" \x1f ").concat(func.coalesce(_text(conn, column(c)), ""))
+    names = alternation(ids.names)
+    anywhere = alternation(ids.values)  # free text: a phone in any format
+    as_stored = "|".join(f"(?:{re.escape(v)})|(?:{re.escape(compact(v) or v)})" for v in sorted(ids.values)) or None
     parts, labels = [], []
-    for c in cols:
-        text = _text(conn, column(c))
+    for c, is_free in cols:
+        text, unique = _text(conn, column(c)), anywhere if is_free else as_stored
         parts.append(func.sum(case((or_(_matches(conn, text, unique), and_(own, _matches(conn, text, names))), 1),
                                    else_=0)).label(f"h_{c}"))
         parts.append(func.sum(case((and_(other, _matches(conn, text, names)), 1), else_=0)).label(f"n_{c}"))
         labels.append(c)
     row = conn.execute(select(*parts).select_from(table(tname)).where(exclude_held)
-                       .where(_matches(conn, row_text, either))).mappings().first()
+                       .where(_any_match(conn, cols, ids))).mappings().first()
     if not row:
         return
     for c in labels:

@@ -55,7 +55,8 @@ def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -
                 (2, f"Refund to {_spaced(member['iban'])} please", None, None),
                 (3, "nothing here", '{"from": "' + member["email"].upper() + '"}', None),
                 (4, f"Spoke with {member['first_name']} {member['last_name']} today", None, None),
-                (5, None, None, member["email"])]
+                (5, None, None, member["email"]),
+                (6, None, None, "tel:+" + re.sub(r"\D", "", member["phone"]))]  # a short column: digits only
         for row in rows:
             conn.execute(text("INSERT INTO support_tickets (id, body, meta, contact) VALUES (:i, :b, :m, :c)"),
                          dict(zip("ibmc", row)))
@@ -64,7 +65,7 @@ def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -
     hits = {(h.table, h.column): h.rows for h in _check(engine, erased).hits}
     assert hits == {("support_tickets", "body"): 3,  # the phone another way, the IBAN spaced, the full name
                     ("support_tickets", "meta"): 1,  # inside JSON, in capitals
-                    ("support_tickets", "contact"): 1,  # an unmapped column of its own
+                    ("support_tickets", "contact"): 2,  # a short unmapped column: as stored, digits only
                     ("crm_leads", "email"): 1}  # a mapped identifier column of another record
 
 
