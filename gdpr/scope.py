@@ -52,4 +52,8 @@ def link_rows(link: Link, keys: Keys, dialect: str) -> ColumnElement:
         return link_condition(column(link.column), keys, dialect)
     earlier = select(column(link.via.key)).select_from(table(link.via.table)).where(
         link_condition(column(link.via_column), keys, dialect))
+    if dialect == "postgresql" and isinstance(keys, str):
+        # one subject: its earlier records as an array computed once, so `member_id = … OR lead_id =
+        # ANY(…)` is two index lookups (a BitmapOr) instead of a scan of the whole table
+        return column(link.column) == any_(func.array(earlier.scalar_subquery()))
     return column(link.column).in_(earlier)

@@ -90,6 +90,14 @@ def pg_empty_url() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each engine, for the bot's own state alone (no gym to copy)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state-only.sqlite3'}"
+    return request.getfixturevalue("pg_empty_url")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest) -> str:
     """A seeded database on each engine."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")

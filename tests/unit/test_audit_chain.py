@@ -16,8 +16,8 @@ KEY = SECRET.encode()
 
 
 @pytest.fixture
-def state(db_url: str) -> Database:
-    db = Database(db_url)
+def state(state_url: str) -> Database:
+    db = Database(state_url)
     upgrade_database(db)
     log = AuditLog(KEY)
     for i in range(5):
