@@ -256,12 +256,15 @@ class ErasureEngine:
             spec = self._map.tables.get(other.table)
             if spec is None:
                 continue
-            for c in [c for c, rule in spec.columns.items() if rule.identifier]:
-                query = select(func.lower(column(c))).select_from(table(other.table)).where(
-                    func.lower(column(c)).in_(sorted(values)))
-                # the subject's own records (its row, a lead that became it) are not someone else's
-                query = query.where(other_rows(self._map, spec, kind, key, self._writer.dialect.name))
-                shared.update(v for (v,) in conn.execute(query) if v)
+            lowered = [func.lower(column(c)) for c, rule in spec.columns.items() if rule.identifier]
+            if not lowered:
+                continue
+            # one read of the table for all its identifier columns; the subject's own records (its row, a
+            # lead that became it) are not someone else's
+            query = select(*lowered).select_from(table(other.table)).where(
+                or_(*[col.in_(sorted(values)) for col in lowered]),
+                other_rows(self._map, spec, kind, key, self._writer.dialect.name))
+            shared.update(v for row in conn.execute(query) for v in row if v in values)
         return shared
 
     def is_erased(self, *, kind: str, key: str) -> bool:

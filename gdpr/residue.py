@@ -76,7 +76,7 @@ def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-FREE_TEXT = 100  # columns this long (and text, JSON) hold free text: phones in any format are looked for there
+FREE_TEXT = 1000  # varchar(1000) and longer, text and JSON hold free text: phones in any format are looked for there
 SEPARATORS = " .-/()+"  # the characters GAP allows, removed before a free-text column is compared
 
 
