@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from gdpr import models as m
 from gdpr.bulk import BulkEngine
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.erasure import ErasureEngine, ErasureReport
 from gdpr.retention import BulkSpec
 
@@ -48,6 +48,16 @@ def forget_identifiers(db: Database, *, request_id: int) -> None:
     """The job has ended: its sealed identifiers go (the keyed fingerprint stays)."""
     with db.session() as s:
         s.execute(update(m.LedgerEntry).where(m.LedgerEntry.request_id == request_id).values(sealed=None))
+
+
+def forget_ended(db: Database) -> int:
+    """Sealed identifiers of jobs that ended any way (done, failed after its last attempt): gone."""
+    r = m.SubjectRequest
+    with db.session() as s:
+        ended = select(r.id).where(r.status.in_(m.TERMINAL))
+        return changed(s.execute(update(m.LedgerEntry).where(m.LedgerEntry.sealed.is_not(None),
+                                                             m.LedgerEntry.request_id.in_(ended))
+                                 .values(sealed=None)))
 
 
 def replay_ledger(db: Database, engine: ErasureEngine) -> Replay:

@@ -14,6 +14,7 @@ from gdpr.breaches import BreachService
 from gdpr.bulk_runs import BulkRuns
 from gdpr.export_files import ExportFiles
 from gdpr.jobs import reconcile, resend
+from gdpr.ledger import forget_ended
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, OwedUpdates
 from gdpr.requests import RequestService
@@ -45,6 +46,7 @@ class Housekeeping:
         resend(self.breaches.notices_due(grace=quiet), queue.breach_notice, label="breach notice ")
         resend(self.notices.due(grace=quiet), queue.notice, label="notice ")
         self.owed.deliver_owed()  # the latest state of every card Slack missed
+        forget_ended(self.requests.db)  # an erasure job that failed for good keeps no sealed identifiers
         swept = self.exports.sweep()  # a dead attempt's plaintext work folder does not wait for the TTL
         if swept:
             log.info("removed %d leftover export file(s) of attempts that died", swept)

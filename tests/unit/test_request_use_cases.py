@@ -66,3 +66,22 @@ def test_a_refused_or_unshowable_request_is_not_left_open(app: App) -> None:
     with services.db.session() as s:
         statuses = s.execute(text("SELECT status, open_key FROM subject_requests")).all()
     assert [tuple(r) for r in statuses] == [(m.FAILED, None)]  # abandoned: it can be filed again
+
+
+def test_an_erasure_job_that_failed_for_good_keeps_no_sealed_identifiers(app: App) -> None:
+    """The identifiers sealed for the proof go when the job ends any way: a job that died mid-erasure and
+    then failed after its last attempt leaves them to the scheduler's next pass."""
+    services = app.services
+    member = unique_member(services.system.engine)
+    opened = services.subject_requests.open(actor=services.policy.actor(SUPPORT), kind="erase",
+                                            identity=member["member_number"], subject_type="member", club_code=None)
+    services.subject_requests.approve(actor=app.dpo(), request_id=opened.request_id)
+    job = services.erasure_job()
+    claimed = services.leases.claim(request_id=opened.request_id, owner="w1")
+    job.work(claimed, lambda: None)  # erased and proven; then the worker dies before finishing the job
+    with services.db.session() as s:
+        assert s.execute(text("SELECT sealed FROM erasure_ledger")).scalar()  # still sealed for a retry
+    services.leases.release(request_id=opened.request_id, owner="w1", error="Killed (attempt 5)", final=True)
+    services.housekeeping.reconcile()
+    with services.db.session() as s:
+        assert s.execute(text("SELECT sealed FROM erasure_ledger")).scalar() is None
