@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from bot.delivery_breach import BreachSlackDelivery
 from bot.listeners.decisions import MIN_REASON
@@ -13,7 +12,6 @@ from gdpr.breach_targets import MemberTarget
 from gdpr.breaches import REF, BreachFacts, parse_ref
 from gdpr.errors import GdprError, UsageError
 
-log = logging.getLogger(__name__)
 MODAL_COMMANDS = ("breach", "breach update", "breach close")
 MIN_TEXT = MIN_REASON
 

@@ -90,10 +90,6 @@ class RequestService:
             s.execute(update(r).where(r.id == request_id, r.status == m.RECEIVED).values(status=m.AWAITING_APPROVAL))
         return m.AWAITING_APPROVAL
 
-    def attach(self, *, request_id: int, **values: object) -> None:
-        with self.db.session() as s:
-            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(**values))
-
     def set_preview(self, *, request_id: int, preview: dict) -> None:
         with self.db.session() as s:
             s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(preview=preview))
