@@ -200,13 +200,14 @@ def cmd_datamap(args: argparse.Namespace) -> int:
 
 def cmd_residue(args: argparse.Namespace) -> int:
     from gdpr.db import make_engine
+    from bootstrap.compose import load_config
     from gdpr.residue import ensure_indexes
     engine = make_engine(_settings().system_url, immediate=False)
     if engine.dialect.name != "postgresql":
         print("residue index: only needed on PostgreSQL; SQLite scans are fine at embedded sizes")
         return 0
-    made = ensure_indexes(engine)
-    print(f"residue index: {len(made)} trigram indexes in place")
+    made = ensure_indexes(engine, load_config(_settings()).datamap)
+    print(f"residue index: {len(made)} indexes in place (trigram on each table's text, lower-cased identifiers)")
     return 0
 
 

@@ -10,12 +10,17 @@ from sqlalchemy import text
 
 from gdpr.datamap import load_datamap
 from gdpr.erasure import ErasureEngine
-from gdpr.residue import pattern, residue_check
+from gdpr.db import make_engine
+from gdpr.residue import ensure_indexes, joined_sql, pattern, residue_check, text_tables
 from tests.conftest import ROOT
 
 
 @pytest.fixture
 def erased(engine):  # noqa: ANN001, ANN201
+    return _erase(engine)
+
+
+def _erase(engine):  # noqa: ANN001, ANN202
     """A member with a phone and an IBAN, erased; their identifiers as the job held them."""
     datamap = load_datamap(ROOT / "config" / "datamap.yaml")
     erasure = ErasureEngine(engine, datamap)
@@ -45,9 +50,47 @@ def _spaced(iban: str) -> str:
     return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4)).lower()
 
 
+PLANTED = {("support_tickets", "body"): 3,  # the phone another way, the IBAN spaced, the full name
+           ("support_tickets", "meta"): 1,  # inside JSON, in capitals
+           ("support_tickets", "contact"): 2,  # a short unmapped column: as stored, digits only
+           ("crm_leads", "email"): 1}  # a mapped identifier column of another record
+
+
 def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -> None:  # noqa: ANN001
-    member = erased[0]
     assert _check(engine, erased).hits == []  # the erasure left nothing: the check says so
+    _plant(engine, erased[0])
+    assert {(h.table, h.column): h.rows for h in _check(engine, erased).hits} == PLANTED
+
+
+def test_the_optional_indexes_find_the_same_and_a_changed_table_is_still_searched(pg_url: str) -> None:
+    """With `residue index` the check asks its trigram indexes (the plan shows them) and finds what it finds
+    without them; a table whose columns changed after indexing is read instead, until the command runs
+    again and replaces its index."""
+    engine = make_engine(pg_url, immediate=False)
+    erased = _erase(engine)
+    _plant(engine, erased[0])
+    made = ensure_indexes(engine, erased[2], progress=lambda _: None)
+    assert {(h.table, h.column): h.rows for h in _check(engine, erased).hits} == PLANTED
+    tickets = next(t for t in text_tables(engine) if t.name == "support_tickets")
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))  # a few rows: the index matches the check's text
+        plan = conn.execute(text(f"EXPLAIN SELECT 1 FROM support_tickets WHERE "
+                                 f"{joined_sql(conn, [c for c, _ in tickets.cols])} LIKE '%abcdef%'")).scalars().all()
+        assert any("Bitmap Index Scan on gdpr_residue_support_tickets_text_" in line for line in plan), plan
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE support_tickets ADD COLUMN note VARCHAR(200)"))
+        conn.execute(text("INSERT INTO support_tickets (id, note) VALUES (7, :n)"), {"n": f"mail {erased[0]['email']}"})
+    assert ("support_tickets", "note") in {(h.table, h.column) for h in _check(engine, erased).hits}
+    again = ensure_indexes(engine, erased[2], progress=lambda _: None)
+    stale = set(made) - set(again)
+    assert len(stale) == 1 and next(iter(stale)).startswith("gdpr_residue_support_tickets_text_")
+    with engine.connect() as conn:
+        present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'gdpr_residue%'")).scalars())
+    assert present == set(again)
+    engine.dispose()
+
+
+def _plant(engine, member) -> None:  # noqa: ANN001
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE support_tickets (id INTEGER PRIMARY KEY, body TEXT, meta JSON, "
                           "contact VARCHAR(60))"))
@@ -62,11 +105,6 @@ def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -
                          dict(zip("ibmc", row)))
         conn.execute(text("UPDATE crm_leads SET email = :e WHERE id = (SELECT MIN(id) FROM crm_leads "
                           "WHERE converted_member_id IS NULL)"), {"e": member["email"]})  # a mapped column
-    hits = {(h.table, h.column): h.rows for h in _check(engine, erased).hits}
-    assert hits == {("support_tickets", "body"): 3,  # the phone another way, the IBAN spaced, the full name
-                    ("support_tickets", "meta"): 1,  # inside JSON, in capitals
-                    ("support_tickets", "contact"): 2,  # a short unmapped column: as stored, digits only
-                    ("crm_leads", "email"): 1}  # a mapped identifier column of another record
 
 
 @pytest.mark.parametrize("value, found, missed", [
