@@ -14,6 +14,7 @@ from gdpr.access import AccessPolicy, load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
+from gdpr.app.grants import Grants
 from gdpr.app.housekeeping import Housekeeping
 from gdpr.app.purges import Purges
 from gdpr.app.requests import ExportJob, SubjectRequests
@@ -31,10 +32,11 @@ from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
+from gdpr.grants import GrantService
 from gdpr.jobs import Leases
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, Recipient, load_recipients
-from gdpr.ports import BreachPresenter, BulkPresenter, JobQueue, OwedUpdates, RequestPresenter
+from gdpr.ports import BreachPresenter, BulkPresenter, GrantPresenter, JobQueue, OwedUpdates, RequestPresenter
 from gdpr.requests import RequestService
 from gdpr.retention import RetentionConfig, load_retention
 from gdpr.settings import Settings
@@ -79,12 +81,14 @@ class Services:
     find_subjects: FindSubjects
     reads: AuditedRead
     shown: ShownMessages  # the presenters' table of where things are shown
+    grants: GrantService
     actors: Actors = field(init=False)
     queue: JobQueue = field(init=False)  # the actors, unless a test hands in its own
     presenters: Presenters = field(init=False)
     subject_requests: SubjectRequests = field(init=False)
     purges: Purges = field(init=False)
     breach_desk: BreachDesk = field(init=False)
+    access_grants: Grants = field(init=False)
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
@@ -129,6 +133,7 @@ class Presenters:
     bulk: BulkPresenter
     breaches: BreachPresenter
     owed: OwedUpdates
+    grants: GrantPresenter
 
 
 def slack_presenters(services: Services) -> Presenters:
@@ -136,9 +141,10 @@ def slack_presenters(services: Services) -> Presenters:
     from bot.delivery import SlackDelivery
     from bot.delivery_breach import BreachSlackDelivery
     from bot.delivery_bulk import BulkSlackDelivery
+    from bot.delivery_grant import GrantSlackDelivery
     catch_up = CatchUp(services, None)
     presenters = Presenters(SlackDelivery(services), BulkSlackDelivery(services), BreachSlackDelivery(services),
-                            catch_up)
+                            catch_up, GrantSlackDelivery(services))
     catch_up.presenters = presenters
     return presenters
 
@@ -192,13 +198,14 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     bulk = BulkEngine(system.engine, datamap, erasure, directory, exports,
                       None if settings.smtp_url else settings.outbox_dir)
     policy = config.policy
-    authz = Authorizer(policy, db, audit)
+    grants = GrantService(db, audit, requests.clock)
+    authz = Authorizer(policy, db, audit, grants)
     breach_config = config.breaches
     breaches = BreachService(db, audit, breach_config, requests.clock)
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
         find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
-        shown=ShownMessages(db, requests.clock),
+        shown=ShownMessages(db, requests.clock), grants=grants,
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
         exports=exports,
@@ -229,7 +236,9 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                       scheduler_lease=dt.timedelta(seconds=3 * s.settings.reconcile_interval_seconds))
     s.breach_desk = BreachDesk(authz=s.authz, breaches=s.breaches, mail=s.breach_mail, datamap=s.datamap, reads=reads,
                                export_dir=s.settings.export_dir, presenter=presenters.breaches, queue=queue)
+    s.access_grants = Grants(authz=s.authz, directory=s.directory, requests=s.requests, grants=s.grants,
+                             presenter=presenters.grants)
     s.housekeeping = Housekeeping(requests=s.requests, runs=s.runs, notices=s.notices, breaches=s.breaches,
-                                  purges=s.purges, breach_desk=s.breach_desk, queue=queue, exports=s.exports, owed=presenters.owed,
+                                  purges=s.purges, breach_desk=s.breach_desk, access_grants=s.access_grants, queue=queue, exports=s.exports, owed=presenters.owed,
                                   quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock)
     return s

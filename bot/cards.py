@@ -59,6 +59,8 @@ class CatchUp:
             p.requests.notices_changed(req) if role == "notices" else p.requests.request_changed(req)
         elif prefix == "P":
             p.bulk.bulk_changed(s.runs.get(item_id))
+        elif prefix == "G":
+            p.grants.grant_changed(s.grants.get(item_id))
         elif prefix == "B":
             breach = s.breaches.get(item_id)
             p.breaches.members_progress(breach, force=True) if role == "members" else p.breaches.refresh(breach)

@@ -18,7 +18,10 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr retention report` — per retention policy: what was deleted in the last 30 days, what is due next
 • `/gdpr breach` — report a personal-data breach (a form; the 72-hour clock starts from awareness)
 • `/gdpr breach list | show B-12 | register` — the breach register (the register as an encrypted file)
-• `/gdpr breach update B-12 | close B-12` — new facts (a follow-up notice to the clubs), close-out"""
+• `/gdpr breach update B-12 | close B-12` — new facts (a follow-up notice to the clubs), close-out
+• `/gdpr grant [lead] <email | member number> <30m | 2h> <investigation>` — temporary unmasked access to one subject (the DPO approves; at most your role's cap; ends by itself)
+• `/gdpr grants` — live and pending temporary access (the DPO sees all, others their own)
+• `/gdpr revoke G-12 [reason]` — end temporary access now (DPO)"""
 USAGE = {
     "find": "Usage: `/gdpr find <email | phone | member number> [--club CLUB]`",
     "access": "Usage: `/gdpr access [lead] <email | phone | member number> [--club CLUB]`",
@@ -28,7 +31,12 @@ USAGE = {
     "retention": "Usage: `/gdpr retention report`",
     "breach": "Usage: `/gdpr breach` (report), `/gdpr breach list`, `/gdpr breach show B-12`, "
               "`/gdpr breach register`, `/gdpr breach update B-12`, `/gdpr breach close B-12`",
+    "grant": "Usage: `/gdpr grant [lead] <email | member number> <duration: 30m, 2h> <investigation>` "
+             "(e.g. `/gdpr grant M0001234 2h ticket 4411: billing dispute`)",
+    "grants": "Usage: `/gdpr grants`",
+    "revoke": "Usage: `/gdpr revoke G-12 [reason]`",
 }
+GRANT_REF = re.compile(r"^[Gg]-?(\d{1,9})$")
 BREACH_VERBS = {"list": False, "register": False, "show": True, "update": True, "close": True}
 BULK_OPTIONS = {"--status", "--older-than", "--club"}
 
@@ -56,6 +64,8 @@ def parse(text: str) -> Command:
         return _bulk(name, rest)
     if name == "breach":
         return _breach(rest)
+    if name in ("grants", "revoke"):
+        return _grant_admin(name, rest)
     club = None
     if "--club" in rest:
         i = rest.index("--club")
@@ -64,8 +74,13 @@ def parse(text: str) -> Command:
         club = rest[i + 1].lower()
         rest = rest[:i] + rest[i + 2:]
     subject_type = "member"
-    if name in ("access", "erase") and rest and rest[0].lower() == "lead":
+    if name in ("access", "erase", "grant") and rest and rest[0].lower() == "lead":
         subject_type, rest = "lead", rest[1:]
+    if name == "grant":
+        if len(rest) < 3 or rest[0].startswith("--"):
+            raise UsageError(USAGE[name])
+        return Command(name, identity=rest[0], subject_type=subject_type, club=club,
+                       options=(("duration", rest[1].lower()), ("reason", " ".join(rest[2:]))))
     if len(rest) > 1 and all(re.fullmatch(r"[\d+()\-/.]+", w) for w in rest):
         rest = [" ".join(rest)]  # a phone number typed with spaces
     if len(rest) != 1 or rest[0].startswith("--"):
@@ -88,6 +103,17 @@ def _bulk(name: str, rest: list[str]) -> Command:
             raise UsageError(USAGE[name])
         options[flag.lstrip("-")] = words[i + 1].lower()
     return Command(f"{name} {verb}", options=tuple(sorted(options.items())))
+
+
+def _grant_admin(name: str, rest: list[str]) -> Command:
+    if name == "grants":
+        if rest:
+            raise UsageError(USAGE[name])
+        return Command(name)
+    found = GRANT_REF.match(rest[0]) if rest else None
+    if found is None:
+        raise UsageError(USAGE[name])
+    return Command(name, identity=found.group(1), options=(("reason", " ".join(rest[1:])),) if rest[1:] else ())
 
 
 def _breach(rest: list[str]) -> Command:

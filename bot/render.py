@@ -38,12 +38,15 @@ def subject_fields(values: dict[str, str], label: str = "Member") -> dict:
 
 
 def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_buttons: bool) -> list[dict]:
+    """The DPO's card (with the buttons and the erasure's full preview) or the requester's message, where
+    the preview is only its totals: which tables hold rows of a person (health measurements, open debt)
+    is itself personal data, for the DPO who decides."""
     blocks = [
         {"type": "header", "text": plain(f"{req.kind.capitalize()} request R-{req.id}")},
         {"type": "section", "text": mrkdwn(f"*{KINDS.get(req.kind, req.kind)}*\nRequested by <@{req.requester_id}> "
                                            f"· received {req.received_at:%d %b %Y} · due *{req.due_on:%d %b %Y}*")},
         subject_fields(subject, "Lead" if req.subject_type == "lead" else "Member"),
-        *preview_blocks(req),
+        *(preview_blocks(req) if with_buttons else preview_totals(req)),
         {"type": "context", "elements": [mrkdwn(f"Status: {status_label(req)}" + _decision(req) + _outcome(req)),
                                          *_reason(req)]},
     ]
@@ -55,6 +58,16 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
              "value": str(req.id)},
         ]})
     return blocks
+
+
+def preview_totals(req: m.SubjectRequest) -> list[dict]:
+    p = req.preview
+    if req.kind != "erase" or not p or p.get("already_erased"):
+        return preview_blocks(req)
+    rows = sum(v["rows"] for v in p["tables"].values())
+    return [{"type": "section", "text": mrkdwn(
+        f"*Preview:* {rows} row(s) in {len(p['tables'])} table(s) will be erased or anonymised. The DPO sees "
+        "the details (tables, legal holds, recipients) on the approval card.")}]
 
 
 def preview_blocks(req: m.SubjectRequest) -> list[dict]:
@@ -151,15 +164,19 @@ def _outcome(req: m.SubjectRequest) -> str:
     return ""
 
 
-def candidates_blocks(title: str, candidates: list[SubjectView], *, unmasked: bool) -> list[dict]:
+def candidates_blocks(title: str, candidates: list[SubjectView]) -> list[dict]:
     """Subjects as the use case decided this viewer sees them (masked unless permitted)."""
     blocks = [{"type": "section", "text": mrkdwn(title)}]
     for c in candidates[:10]:
         blocks.append(subject_fields(c.fields, "Lead" if c.subject_type == "lead" else "Member"))
+        if c.unmasked_by and c.unmasked_by.startswith("G-"):
+            blocks.append({"type": "context", "elements": [mrkdwn(
+                f"Shown unmasked under your temporary access {c.unmasked_by}; this view is logged.")]})
     if len(candidates) > 10:
         blocks.append({"type": "context", "elements": [mrkdwn(f"…and {len(candidates) - 10} more.")]})
-    if not unmasked:
-        blocks.append({"type": "context", "elements": [mrkdwn("Personal data is masked (you do not hold `pii.view`).")]})
+    if any(not c.unmasked_by for c in candidates[:10]):
+        blocks.append({"type": "context", "elements": [mrkdwn(
+            "Personal data is masked (you hold neither `pii.view` nor a live access grant for it).")]})
     return blocks
 
 

@@ -1,7 +1,9 @@
 """Role-based access control from config/roles.yaml. Deny by default."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gdpr.errors import NotAllowed
@@ -18,7 +20,18 @@ PERMISSIONS = {
     "breach.report": "report a personal-data breach",
     "breach.manage": "manage breaches: notify clubs, assess the risk, tell members, close",
     "breach.read": "read the breach register",
+    "grant.request": "ask for temporary unmasked access to one subject (the DPO approves)",
 }
+SHORT_DURATION = re.compile(r"^(\d{1,4})(m|min|h)$")
+
+
+def parse_short_duration(text: str) -> dt.timedelta | None:
+    """'30m', '90min', '4h' as a timedelta; None when it is not one (or zero)."""
+    found = SHORT_DURATION.match(str(text).strip().lower())
+    if not found or int(found.group(1)) == 0:
+        return None
+    n = int(found.group(1))
+    return dt.timedelta(hours=n) if found.group(2) == "h" else dt.timedelta(minutes=n)
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ class AccessPolicy:
     users: dict[str, frozenset[str]]
     groups: dict[str, frozenset[str]]
     channels: dict[str, str]
+    max_grants: dict[str, dt.timedelta] = field(default_factory=dict)  # per role: the longest access it may ask for
 
     def actor(self, user_id: str, group_ids: frozenset[str] = frozenset()) -> Actor:
         """Resolve a user's roles server-side from their id and their user-group memberships."""
@@ -58,8 +72,13 @@ class AccessPolicy:
     def channel(self, name: str) -> str:
         return self.channels[name]
 
+    def max_grant(self, actor: Actor) -> dt.timedelta | None:
+        """The longest temporary access this actor may ask for (the most generous of their roles)."""
+        caps = [self.max_grants[r] for r in actor.roles if r in self.max_grants]
+        return max(caps) if caps else None
 
-ROLES: Schema = {"version": ANY, "channels": {NAMES: ANY}, "roles": {NAMES: {"permissions": ANY}},
+
+ROLES: Schema = {"version": ANY, "channels": {NAMES: ANY}, "roles": {NAMES: {"permissions": ANY, "max_grant": ANY}},
                  "users": {NAMES: ANY}, "groups": {NAMES: ANY}}
 
 
@@ -67,13 +86,20 @@ def load_policy(path: Path) -> AccessPolicy:
     doc = Located(path)
     doc.only(ROLES)
     data = doc.data or {}
-    roles = {}
+    roles, caps = {}, {}
     for role, spec in doc.require(data, (), "roles", dict).items():
         perms = doc.require(spec or {}, ("roles", role), "permissions", list)
         for i, p in enumerate(perms):
             if p not in PERMISSIONS:
                 raise doc.error(("roles", role, "permissions", i), f"unknown permission '{p}'")
         roles[role] = frozenset(perms)
+        if "max_grant" in (spec or {}):
+            cap = parse_short_duration(spec["max_grant"])
+            if cap is None or cap > dt.timedelta(hours=24):
+                raise doc.error(("roles", role, "max_grant"), "a duration of at most 24h, like `4h` or `90m`")
+            caps[role] = cap
+        elif "grant.request" in perms:
+            raise doc.error(("roles", role), "a role with grant.request needs max_grant (e.g. `max_grant: 4h`)")
 
     def members(section: str) -> dict[str, frozenset[str]]:
         out = {}
@@ -88,4 +114,4 @@ def load_policy(path: Path) -> AccessPolicy:
     channels = doc.require(data, (), "channels", dict)
     doc.require(channels, ("channels",), "approvals")
     return AccessPolicy(roles=roles, users=members("users"), groups=members("groups"),
-                        channels={k: str(v) for k, v in channels.items()})
+                        channels={k: str(v) for k, v in channels.items()}, max_grants=caps)

@@ -9,11 +9,12 @@ from gdpr.access import AccessPolicy, Actor
 from gdpr.audit import AuditLog
 from gdpr.db import Database
 from gdpr.errors import NotAllowed
+from gdpr.grants import GrantService
 
 
 class Authorizer:
-    def __init__(self, policy: AccessPolicy, db: Database, audit: AuditLog) -> None:
-        self.policy, self.db, self.audit = policy, db, audit
+    def __init__(self, policy: AccessPolicy, db: Database, audit: AuditLog, grants: GrantService) -> None:
+        self.policy, self.db, self.audit, self.grants = policy, db, audit, grants
 
     def require(self, actor: Actor, permission: str, *, refusal: str | None = None, **details: Any) -> None:
         """Raise NotAllowed (a message safe to show: `refusal`, or one naming the permission) after
@@ -27,6 +28,14 @@ class Authorizer:
                 raise NotAllowed(refusal) from exc
             raise
 
-    def sees_unmasked(self, actor: Actor) -> bool:
-        """Whether personal data is shown to this actor in the clear (`pii.view`); masked otherwise."""
-        return actor.can("pii.view")
+    def sees_unmasked(self, actor: Actor, subject_ref: str | None = None) -> bool:
+        """Whether personal data is shown to this actor in the clear; masked otherwise."""
+        return self.unmasked_by(actor, subject_ref) is not None
+
+    def unmasked_by(self, actor: Actor, subject_ref: str | None = None) -> str | None:
+        """Why this actor sees this subject in the clear - `pii.view`, or a live grant for it ("G-12") - or
+        None: masked. Audit it with every unmasked view."""
+        if actor.can("pii.view"):
+            return "pii.view"
+        grant = self.grants.live(user_id=actor.user_id, subject_ref=subject_ref) if subject_ref else None
+        return f"G-{grant.id}" if grant is not None else None

@@ -50,5 +50,9 @@ class BreachNotFound(NotFound):
     """No breach (or reminder of one) has that id."""
 
 
+class GrantNotFound(NotFound):
+    """No such access grant."""
+
+
 class ConfigError(GdprError):
     """An operator-edited config file is invalid; the message names file, line and key."""

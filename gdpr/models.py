@@ -314,3 +314,34 @@ class ShownMessage(Base):
     ts: Mapped[str] = mapped_column(String(32))
     stale_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Temporary support access (just-in-time): one user sees one subject unmasked, for a while.
+EXPIRED = "expired"
+REVOKED = "revoked"
+GRANT_DECIDABLE = (RECEIVED, AWAITING_APPROVAL)
+
+
+class AccessGrant(Base):
+    __tablename__ = "access_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    requester_id: Mapped[str] = mapped_column(String(32), index=True)  # who will see the subject
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_key: Mapped[str] = mapped_column(String(64))
+    subject_ref: Mapped[str] = mapped_column(String(64), index=True)  # keyed pseudonym
+    club_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)  # the investigation, as staff typed it
+    minutes: Mapped[int] = mapped_column(Integer)  # asked for, within the role's cap
+    # one pending request per user and subject; NULL once decided
+    open_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    asked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[str | None] = mapped_column(String(32))  # the revoker; NULL when it expired
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    end_told_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # requester and approver told

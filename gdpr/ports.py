@@ -48,6 +48,15 @@ class BreachPresenter(Protocol):
     def closed(self, breach: m.Breach, *, by: str, clubs_told: int, remedial: str, reasoning: str) -> None: ...
 
 
+class GrantPresenter(Protocol):
+    """Where temporary access is decided and followed (Slack: a card in the DPO channel, its thread)."""
+
+    def grant_opened(self, grant: m.AccessGrant, subject: dict[str, str]) -> None: ...
+    def grant_changed(self, grant: m.AccessGrant) -> None: ...
+    def grant_started(self, grant: m.AccessGrant) -> None: ...
+    def grant_ended(self, grant: m.AccessGrant) -> None: ...  # raises when the requester could not be told
+
+
 class OwedUpdates(Protocol):
     """Updates of shown things the presenter could not deliver when they happened (Slack down)."""
 

@@ -123,3 +123,25 @@ class FakeQueue:
 class FakeOwed:
     def deliver_owed(self) -> int:
         return 0
+
+
+class FakeGrantPresenter:
+    """The GrantPresenter port: what was shown, in order; `down` makes telling the end fail (Slack down)."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, int, str]] = []  # (what, grant id, status)
+        self.down = False
+
+    def grant_opened(self, grant: m.AccessGrant, subject: dict[str, str]) -> None:
+        self.shown.append(("opened", grant.id, grant.status))
+
+    def grant_changed(self, grant: m.AccessGrant) -> None:
+        self.shown.append(("changed", grant.id, grant.status))
+
+    def grant_started(self, grant: m.AccessGrant) -> None:
+        self.shown.append(("started", grant.id, grant.status))
+
+    def grant_ended(self, grant: m.AccessGrant) -> None:
+        if self.down:
+            raise ConnectionError("slack down")
+        self.shown.append(("ended", grant.id, grant.status))

@@ -3,6 +3,7 @@ to the subject's own change history (the platform's VIEW logging)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gdpr.access import Actor
 from gdpr.audit import AuditLog
@@ -17,13 +18,18 @@ class SubjectView:
     """One subject as this viewer may see it (masked unless permitted)."""
     subject_type: str
     fields: dict[str, str]  # number, club, name, email, phone
+    unmasked_by: str | None = None  # "pii.view", a live grant "G-12", or None: masked
 
 
 @dataclass(frozen=True)
 class Found:
     how: str  # email | phone | number
     subjects: list[SubjectView]
-    unmasked: bool
+
+    @property
+    def unmasked(self) -> bool:
+        """Every subject shown in the clear."""
+        return all(v.unmasked_by for v in self.subjects)
 
 
 @dataclass
@@ -38,15 +44,18 @@ class FindSubjects:
         self.authz.require(actor, "subject.find")
         identity = parse_identity(text, self.directory.patterns())
         found = self.directory.find(identity, kinds=("member", "lead"), club_code=club_code)
-        unmasked = self.authz.sees_unmasked(actor)
-        with self.db.session() as s:  # every lookup is a VIEW, unmasked ones flagged
-            for c in found:
+        why = [self.authz.unmasked_by(actor, self.requests.pseudonym(c.kind, c.key)) for c in found]
+        with self.db.session() as s:  # every lookup is a VIEW, unmasked ones flagged with what allowed them
+            for c, by in zip(found, why):
+                details: dict[str, Any] = {"unmasked_by": by} if by else {}
                 self.audit.record(s, actor=actor.user_id, action="subject.viewed", via="find",
-                                  subject_ref=self.requests.pseudonym(c.kind, c.key), unmasked=unmasked)
+                                  subject_ref=self.requests.pseudonym(c.kind, c.key), unmasked=by is not None,
+                                  **details)
             if not found:
                 self.audit.record(s, actor=actor.user_id, action="subject.lookup", via="find", by=identity.how,
                                   matches=0)
-        if unmasked and found:
-            self.directory.record_views(found, viewer=actor.user_id)
-        return Found(how=identity.how, unmasked=unmasked,
-                     subjects=[SubjectView(c.kind, c.plain() if unmasked else c.masked()) for c in found])
+        seen = [c for c, by in zip(found, why) if by]
+        if seen:
+            self.directory.record_views(seen, viewer=actor.user_id)
+        return Found(how=identity.how, subjects=[SubjectView(c.kind, c.plain() if by else c.masked(), by)
+                                                 for c, by in zip(found, why)])

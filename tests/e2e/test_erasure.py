@@ -110,6 +110,9 @@ def test_erase_member_everywhere_tells_recipients_and_proves_it(system, gym, rec
     assert "Preview of the erasure" in preview and "`visits`" in preview and "kept under legal hold" in preview
     assert "tax and accounting law" in preview and "virtuagym" in preview and "milon" in preview
     assert member["email"] not in json.dumps(card)
+    asked = block_texts(next(msg for msg in system.standin.channel(system.where(f"R-{request_id}", "request")[0])
+                             if msg.get("ts") == system.where(f"R-{request_id}", "request")[1]))
+    assert "row(s) in" in asked and "`visits`" not in asked and "kept under legal hold" not in asked  # totals only
 
     system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
     done = system.wait_status(request_id, (m.DONE, m.FAILED), timeout=120)

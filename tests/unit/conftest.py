@@ -13,7 +13,7 @@ from gdpr.db import make_engine
 from gdpr.migrate import upgrade_database
 from gdpr.settings import Settings
 from tests.conftest import ROOT
-from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeOwed, FakeQueue, FakeRequestPresenter
+from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeOwed, FakeQueue, FakeRequestPresenter
 from tests.helpers import DPO
 
 
@@ -33,6 +33,7 @@ class App:
     bulk: FakeBulkPresenter
     breaches: FakeBreachPresenter
     queue: FakeQueue
+    grants: FakeGrantPresenter
 
     def dpo(self):  # noqa: ANN201
         return self.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
@@ -46,9 +47,10 @@ def app(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
     """State and system in one SQLite file (the embedded default); mail goes to .eml files."""
     settings = Settings(database_url=sqlite_url, secret_key="k" * 32, export_dir=tmp_path / "exports",
                         outbox_dir=tmp_path / "outbox", config_dir=ROOT / "config")
-    fakes = App(None, FakeRequestPresenter(), FakeBulkPresenter(), FakeBreachPresenter(), FakeQueue())  # type: ignore[arg-type]
+    fakes = App(None, FakeRequestPresenter(), FakeBulkPresenter(), FakeBreachPresenter(), FakeQueue(),  # type: ignore[arg-type]
+                FakeGrantPresenter())
     fakes.services = build(settings, broker=StubBroker(), slack=WebClient(base_url="http://127.0.0.1:9/"),
-                           presenters=Presenters(fakes.requests, fakes.bulk, fakes.breaches, FakeOwed()),
+                           presenters=Presenters(fakes.requests, fakes.bulk, fakes.breaches, FakeOwed(), fakes.grants),
                            queue=fakes.queue)
     upgrade_database(fakes.services.db)
     yield fakes

@@ -13,8 +13,9 @@ from gdpr.authz import Authorizer
 from gdpr.datamap import load_datamap
 from gdpr.db import Database
 from gdpr.errors import NotAllowed
+from gdpr.grants import GrantService
 from gdpr.migrate import upgrade_database
-from gdpr.requests import RequestService
+from gdpr.requests import RequestService, utcnow
 from gdpr.subjects import SubjectDirectory
 from tests.conftest import ROOT
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
@@ -26,7 +27,7 @@ def find(engine, tmp_path: Path):  # noqa: ANN001, ANN201
     upgrade_database(state)
     audit = AuditLog(b"k" * 32)
     policy = load_policy(ROOT / "config" / "roles.yaml")
-    use_case = FindSubjects(state, audit, Authorizer(policy, state, audit),
+    use_case = FindSubjects(state, audit, Authorizer(policy, state, audit, GrantService(state, audit, utcnow)),
                             SubjectDirectory(engine, load_datamap(ROOT / "config" / "datamap.yaml")),
                             RequestService(state, audit, b"k" * 32))
     yield use_case, policy, state

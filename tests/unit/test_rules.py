@@ -32,13 +32,21 @@ def test_one_calendar_month_clamps_to_the_last_day(received: dt.date, due: dt.da
     ("access M0000012 --club ghent-centre", Command("access", "M0000012", "member", "ghent-centre")),
     ("access lead lead@x.be", Command("access", "lead@x.be", "lead")),
     ("find +32 470 12 34 56", Command("find", "+32 470 12 34 56")),
+    ("grant M0000012 2H ticket 44: refund", Command("grant", "M0000012", options=(("duration", "2h"),
+                                                                              ("reason", "ticket 44: refund")))),
+    ("grant lead l@x.be 30m check --club gent", Command("grant", "l@x.be", "lead", "gent",
+                                                        (("duration", "30m"), ("reason", "check")))),
+    ("grants", Command("grants")),
+    ("revoke g-12 case closed", Command("revoke", "12", options=(("reason", "case closed"),))),
+    ("revoke G12", Command("revoke", "12")),
 ])
 def test_grammar(text: str, expected: Command) -> None:
     assert parse(text) == expected
 
 
 @pytest.mark.parametrize("text", ["access", "access a b", "find --club", "nope x", "find " + "x" * 501,
-                                  "access --club x"])
+                                  "access --club x", "grant M1 2h", "grant M1", "grants all", "revoke", "revoke R-12",
+                                  "revoke 12x"])
 def test_grammar_rejects_with_usage(text: str) -> None:
     with pytest.raises(UsageError):
         parse(text)

@@ -8,6 +8,7 @@ from bot import render
 from bot.breach_ops import MODAL_COMMANDS, open_modal
 from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
+from bot.grant_ops import handle as grant_command
 from bot.grammar import HELP, Command, parse
 from bot.listeners.deps import deps
 from bot.slack_io import ephemeral
@@ -44,13 +45,15 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
             retention_report(services, client, actor, channel, cmd)
         elif cmd.name.startswith("breach "):
             breach_command(services, client, actor, channel, cmd)
+        elif cmd.name in ("grant", "grants", "revoke"):
+            grant_command(services, client, actor, channel, cmd)
         else:
             open_request(services, client, actor, channel, cmd)
     except AmbiguousSubject as exc:
         title = f":mag: {exc} Matches:"
         masked = [SubjectView(c.kind, c.masked()) for c in exc.candidates]  # candidates are always masked
         ephemeral(client, channel=channel, user=actor.user_id, text=str(exc),
-                  blocks=render.candidates_blocks(title, masked, unmasked=False))
+                  blocks=render.candidates_blocks(title, masked))
 
 
 def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
@@ -62,7 +65,7 @@ def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: 
     n = len(found.subjects)
     title = f":mag: {n} match{'es' if n > 1 else ''} for that {found.how}:"
     ephemeral(client, channel=channel, user=actor.user_id, text=title,
-              blocks=render.candidates_blocks(title, found.subjects, unmasked=found.unmasked))
+              blocks=render.candidates_blocks(title, found.subjects))
 
 
 def open_request(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
