@@ -14,6 +14,7 @@ from gdpr.access import AccessPolicy, load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
+from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.housekeeping import Housekeeping
 from gdpr.app.purges import Purges
@@ -28,6 +29,7 @@ from gdpr.bulk_job import BulkJob
 from gdpr.bulk_runs import BulkRuns
 from gdpr.datamap import DataMap, load_datamap
 from gdpr.db import Database
+from gdpr.deadlines import Deadlines
 from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
@@ -89,6 +91,7 @@ class Services:
     purges: Purges = field(init=False)
     breach_desk: BreachDesk = field(init=False)
     access_grants: Grants = field(init=False)
+    request_deadlines: RequestDeadlines = field(init=False)
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
@@ -236,9 +239,14 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                       scheduler_lease=dt.timedelta(seconds=3 * s.settings.reconcile_interval_seconds))
     s.breach_desk = BreachDesk(authz=s.authz, breaches=s.breaches, mail=s.breach_mail, datamap=s.datamap, reads=reads,
                                export_dir=s.settings.export_dir, presenter=presenters.breaches, queue=queue)
+    s.request_deadlines = RequestDeadlines(authz=s.authz, requests=s.requests,
+                                           deadlines=Deadlines(s.db, s.audit, s.requests.clock), datamap=s.datamap,
+                                           templates=s.templates, controller=s.exporter.controller,
+                                           presenter=presenters.requests)
     s.access_grants = Grants(authz=s.authz, directory=s.directory, requests=s.requests, grants=s.grants,
                              presenter=presenters.grants)
     s.housekeeping = Housekeeping(requests=s.requests, runs=s.runs, notices=s.notices, breaches=s.breaches,
-                                  purges=s.purges, breach_desk=s.breach_desk, access_grants=s.access_grants, queue=queue, exports=s.exports, owed=presenters.owed,
+                                  purges=s.purges, breach_desk=s.breach_desk, access_grants=s.access_grants,
+                                  request_deadlines=s.request_deadlines, queue=queue, exports=s.exports, owed=presenters.owed,
                                   quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock)
     return s

@@ -2,12 +2,13 @@
 current, DM the passphrase, upload the file, report in the thread."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from slack_sdk.errors import SlackApiError
 
 from bot.cards import update_card
-from bot.render import escape, notices_blocks, request_blocks
+from bot.render import escape, mrkdwn, notices_blocks, plain, request_blocks
 from bot.slack_io import dm_channel, post
 from gdpr import models as m
 from gdpr.export import ExportFile
@@ -16,6 +17,17 @@ log = logging.getLogger(__name__)
 
 
 REQUEST, APPROVAL, NOTICES = "request", "approval", "notices"  # a request's messages, by role
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Whole lines, at most `size` characters each (a plain_text block holds 3,000)."""
+    out, current = [], ""
+    for line in text.splitlines(keepends=True):
+        if current and len(current) + len(line) > size:
+            out.append(current)
+            current = ""
+        current += line
+    return [*out, current] if current else out
 
 
 def ref(req: m.SubjectRequest) -> str:
@@ -51,6 +63,52 @@ class SlackDelivery:
         text = f"{req.kind.capitalize()} request R-{req.id}: {req.status.replace('_', ' ')}"
         for role, buttons in ((REQUEST, False), (APPROVAL, True)):
             update_card(self.services, ref(req), role, text=text, blocks=request_blocks(req, subject, with_buttons=buttons))
+
+    # -- the month's clock (Art. 12(3)/(4)) --------------------------------------------------------------
+    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> None:
+        """In the DPO card's thread; from three days before the due date also in the channel, naming the
+        DPO's user groups."""
+        where = self.where(req, APPROVAL)
+        if where is None:
+            return
+        due = f"{req.due_on:%d %b %Y}"
+        if days_before > 0:
+            text = f":alarm_clock: R-{req.id} is due in {days_before} day(s), on {due} (Art. 12(3))."
+        elif days_before == 0:
+            text = f":rotating_light: R-{req.id} is due *today* ({due})."
+        else:
+            text = f":rotating_light: R-{req.id} is *overdue* by {-days_before} day(s) (it was due on {due})."
+        if days_before <= 3:
+            groups = " ".join(f"<!subteam^{g}>" for g in self.services.policy.groups_with("request.decide"))
+            text += f" {groups} answer it, extend it (`/gdpr extend R-{req.id} <reasons>`, within the month) " \
+                    f"or refuse it (`/gdpr refuse R-{req.id} <ground>`)."
+        self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text,
+                                             reply_broadcast=days_before <= 3)
+
+    def request_extended(self, req: m.SubjectRequest) -> None:
+        """Where the requester asked: they relay to the club, who must tell the person within the month."""
+        where = self.where(req, REQUEST)
+        if where is None:
+            return
+        self.services.slack.chat_postMessage(
+            channel=where[0], thread_ts=where[1],
+            text=f":calendar: R-{req.id} is extended to {req.due_on:%d %b %Y} (was {req.original_due_on:%d %b %Y}). "
+                 "Tell the club to inform the person before the first month ends, with the reasons below.",
+            blocks=[{"type": "section", "text": mrkdwn(f":calendar: *R-{req.id} extended to {req.due_on:%d %b %Y}* "
+                                                       f"(was {req.original_due_on:%d %b %Y}). Tell the club to "
+                                                       "inform the person before the first month ends, with these "
+                                                       "reasons (Art. 12(3)):")},
+                    {"type": "section", "text": plain(req.extension_reason or "")}])
+
+    def request_refused(self, req: m.SubjectRequest, notice: str) -> None:
+        where = self.where(req, REQUEST)
+        channel, ts = where or (dm_channel(self.services.slack, req.requester_id), None)
+        self.services.slack.chat_postMessage(
+            channel=channel, thread_ts=ts, text=f":no_entry_sign: R-{req.id} is refused. The notice for the club:",
+            blocks=[{"type": "section", "text": mrkdwn(f":no_entry_sign: *R-{req.id} is refused* (Art. 12(5)). "
+                                                       "Send the club this notice; it carries the person's remedies "
+                                                       "(Art. 12(4)):")},
+                    *[{"type": "section", "text": plain(part)} for part in _chunks(notice, 2900)]])
 
     def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None:
         self.services.slack.chat_postMessage(

@@ -1,6 +1,7 @@
 """The `/gdpr` command grammar."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -10,9 +11,9 @@ MAX_TEXT = 500
 HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr help` — this list
 • `/gdpr find <email | phone | member number> [--club CLUB]` — look a member or lead up (masked)
-• `/gdpr access <email | phone | member number> [--club CLUB]` — right of access: export a member's data for their club (DPO approves)
+• `/gdpr access <email | phone | member number> [--club CLUB] [--received YYYY-MM-DD]` — right of access: export a member's data for their club (DPO approves; the month runs from the club's receipt, default today)
 • `/gdpr access lead <email | phone>` — the same for a CRM lead
-• `/gdpr erase <email | phone | member number> [--club CLUB]` — right to be forgotten: anonymise a member everywhere (DPO approves a preview)
+• `/gdpr erase <email | phone | member number> [--club CLUB] [--received YYYY-MM-DD]` — right to be forgotten: anonymise a member everywhere (DPO approves a preview)
 • `/gdpr erase lead <email | phone>` — the same for a CRM lead
 • `/gdpr crm purge [--status rejection] [--older-than 30d] [--club CLUB]` — remove CRM leads in bulk (DPO approves a preview)
 • `/gdpr retention report` — per retention policy: what was deleted in the last 30 days, what is due next
@@ -21,11 +22,13 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr breach update B-12 | close B-12` — new facts (a follow-up notice to the clubs), close-out
 • `/gdpr grant [lead] <email | member number> <30m | 2h> <investigation>` — temporary unmasked access to one subject (the DPO approves; at most your role's cap; ends by itself)
 • `/gdpr grants` — live and pending temporary access (the DPO sees all, others their own)
-• `/gdpr revoke G-12 [reason]` — end temporary access now (DPO)"""
+• `/gdpr revoke G-12 [reason]` — end temporary access now (DPO)
+• `/gdpr extend R-12 [--months 1|2] <reasons>` — more time for a request, once, within its first month (DPO; the reasons go to the club)
+• `/gdpr refuse R-12 <ground>` — refuse a manifestly unfounded or excessive request (DPO; a notice for the club with the remedies)"""
 USAGE = {
     "find": "Usage: `/gdpr find <email | phone | member number> [--club CLUB]`",
-    "access": "Usage: `/gdpr access [lead] <email | phone | member number> [--club CLUB]`",
-    "erase": "Usage: `/gdpr erase [lead] <email | phone | member number> [--club CLUB]`",
+    "access": "Usage: `/gdpr access [lead] <email | phone | member number> [--club CLUB] [--received YYYY-MM-DD]`",
+    "erase": "Usage: `/gdpr erase [lead] <email | phone | member number> [--club CLUB] [--received YYYY-MM-DD]`",
     "crm": "Usage: `/gdpr crm purge [--status rejection] [--older-than 30d] [--club CLUB]` "
            "(durations: `30d`, `12w`, `24mo`, `1y`)",
     "retention": "Usage: `/gdpr retention report`",
@@ -35,7 +38,10 @@ USAGE = {
              "(e.g. `/gdpr grant M0001234 2h ticket 4411: billing dispute`)",
     "grants": "Usage: `/gdpr grants`",
     "revoke": "Usage: `/gdpr revoke G-12 [reason]`",
+    "extend": "Usage: `/gdpr extend R-12 [--months 1|2] <reasons the club passes on>`",
+    "refuse": "Usage: `/gdpr refuse R-12 <ground: why the request is manifestly unfounded or excessive>`",
 }
+REQUEST_REF = re.compile(r"^[Rr]-?(\d{1,9})$")
 GRANT_REF = re.compile(r"^[Gg]-?(\d{1,9})$")
 BREACH_VERBS = {"list": False, "register": False, "show": True, "update": True, "close": True}
 BULK_OPTIONS = {"--status", "--older-than", "--club"}
@@ -66,13 +72,15 @@ def parse(text: str) -> Command:
         return _breach(rest)
     if name in ("grants", "revoke"):
         return _grant_admin(name, rest)
-    club = None
-    if "--club" in rest:
-        i = rest.index("--club")
-        if i + 1 >= len(rest):
-            raise UsageError(USAGE[name])
-        club = rest[i + 1].lower()
-        rest = rest[:i] + rest[i + 2:]
+    if name in ("extend", "refuse"):
+        return _deadline(name, rest)
+    club, rest = _option(name, rest, "--club")
+    received, rest = _option(name, rest, "--received") if name in ("access", "erase") else (None, rest)
+    if received is not None:
+        try:
+            dt.date.fromisoformat(received)
+        except ValueError:
+            raise UsageError(f"`{received[:20]}` is not a date: write `--received 2026-11-02`.") from None
     subject_type = "member"
     if name in ("access", "erase", "grant") and rest and rest[0].lower() == "lead":
         subject_type, rest = "lead", rest[1:]
@@ -85,7 +93,27 @@ def parse(text: str) -> Command:
         rest = [" ".join(rest)]  # a phone number typed with spaces
     if len(rest) != 1 or rest[0].startswith("--"):
         raise UsageError(USAGE[name])
-    return Command(name, identity=rest[0], subject_type=subject_type, club=club)
+    return Command(name, identity=rest[0], subject_type=subject_type, club=club,
+                   options=(("received", received),) if received else ())
+
+
+def _option(name: str, rest: list[str], flag: str) -> tuple[str | None, list[str]]:
+    """`flag value` taken out of the words (lower-cased), or None."""
+    if flag not in rest:
+        return None, rest
+    i = rest.index(flag)
+    if i + 1 >= len(rest):
+        raise UsageError(USAGE[name])
+    return rest[i + 1].lower(), rest[:i] + rest[i + 2:]
+
+
+def _deadline(name: str, rest: list[str]) -> Command:
+    months, rest = _option(name, rest, "--months") if name == "extend" else (None, rest)
+    found = REQUEST_REF.match(rest[0]) if rest else None
+    if found is None or len(rest) < 2 or months not in (None, "1", "2"):
+        raise UsageError(USAGE[name])
+    options = (("months", months or "2"),) if name == "extend" else ()
+    return Command(name, identity=found.group(1), options=(*options, ("reason", " ".join(rest[1:]))))
 
 
 def _bulk(name: str, rest: list[str]) -> Command:

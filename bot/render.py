@@ -10,6 +10,7 @@ STATUS_LABEL = {
     m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",
     m.REJECTED: ":no_entry: rejected", m.QUEUED: ":inbox_tray: approved, queued", m.RUNNING: ":gear: running",
     m.DONE: ":package: done", m.FAILED: ":x: failed", m.NOTIFYING: ":outbox_tray: erased; telling recipients",
+    m.REFUSED: ":no_entry_sign: refused (Art. 12(5)); notice for the club in the thread",
 }
 NOTICE_LABEL = {
     m.NOTICE_WAITING: ":hourglass: waiting for the erasure", m.NOTICE_PENDING: ":hourglass: queued",
@@ -44,7 +45,8 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
     blocks = [
         {"type": "header", "text": plain(f"{req.kind.capitalize()} request R-{req.id}")},
         {"type": "section", "text": mrkdwn(f"*{KINDS.get(req.kind, req.kind)}*\nRequested by <@{req.requester_id}> "
-                                           f"· received {req.received_at:%d %b %Y} · due *{req.due_on:%d %b %Y}*")},
+                                           f"· received {req.club_received_on or req.received_at:%d %b %Y} · due *{req.due_on:%d %b %Y}*"
+                                           + (" (extended)" if req.extended_at else ""))},
         subject_fields(subject, "Lead" if req.subject_type == "lead" else "Member"),
         *(preview_blocks(req) if with_buttons else preview_totals(req)),
         {"type": "context", "elements": [mrkdwn(f"Status: {status_label(req)}" + _decision(req) + _outcome(req)),
@@ -135,7 +137,7 @@ def impossible_modal(notice_id: int, recipient: str) -> dict:
 def _decision(req: m.SubjectRequest) -> str:
     if not req.decided_by:
         return ""
-    verb = "rejected" if req.status == m.REJECTED else "approved"
+    verb = {m.REJECTED: "rejected", m.REFUSED: "refused"}.get(req.status, "approved")
     return f" · {verb} by <@{req.decided_by}>"
 
 
@@ -148,8 +150,10 @@ def status_label(req: m.SubjectRequest) -> str:
 
 def _reason(req: m.SubjectRequest) -> list[dict]:
     """The DPO's reason as typed: plain text, never parsed as mrkdwn (`*x*` stays `*x*`)."""
-    if req.status == m.REJECTED and req.reject_reason:
-        return [plain(f"Reason: {req.reject_reason[:300]}")]
+    if req.status in (m.REJECTED, m.REFUSED) and req.reject_reason:
+        return [plain(f"{'Ground' if req.status == m.REFUSED else 'Reason'}: {req.reject_reason[:300]}")]
+    if req.extended_at and req.extension_reason:
+        return [plain(f"Extended (was due {req.original_due_on:%d %b %Y}): {req.extension_reason[:300]}")]
     return []
 
 

@@ -147,8 +147,9 @@ class SlackStandIn:
             return {"ok": False, "error": "channel_not_found"}
         if channel.startswith("C0NOTIN"):
             return {"ok": False, "error": "not_in_channel"}
+        broadcast = bool(args.get("thread_ts")) and args.get("reply_broadcast") in (True, "true", "1", 1)
         msg = self._add(channel, {"text": args.get("text"), "blocks": _json(args.get("blocks")),
-                                  "thread_ts": args.get("thread_ts"), "user": "UBOT"})
+                                  "thread_ts": args.get("thread_ts"), "user": "UBOT", "reply_broadcast": broadcast})
         return {"ok": True, "channel": channel, "ts": msg["ts"], "message": msg}
 
     def api_chat_update(self, args: dict) -> dict:

@@ -72,6 +72,10 @@ class AccessPolicy:
     def channel(self, name: str) -> str:
         return self.channels[name]
 
+    def groups_with(self, permission: str) -> list[str]:
+        """The user groups whose roles hold this permission (to name them in a reminder)."""
+        return sorted(g for g, roles in self.groups.items() if any(permission in self.roles.get(r, ()) for r in roles))
+
     def max_grant(self, actor: Actor) -> dt.timedelta | None:
         """The longest temporary access this actor may ask for (the most generous of their roles)."""
         caps = [self.max_grants[r] for r in actor.roles if r in self.max_grants]

@@ -18,6 +18,7 @@ from gdpr.breach_config import BreachConfig
 from gdpr.db import Database, changed
 from gdpr.breach_targets import MemberTarget
 from gdpr.errors import BreachNotFound, GdprError, UsageError
+from gdpr.lifecycle import reminders
 from gdpr.lifecycle.outbox import PENDING as NOTICE_PENDING
 from gdpr.lifecycle.outbox import SENT as NOTICE_SENT
 from gdpr.lifecycle.outbox import Outbox
@@ -192,17 +193,15 @@ class BreachService:
     def due_reminders(self, now: dt.datetime) -> list[m.BreachReminder]:
         r = m.BreachReminder
         with self.db.session() as s:
-            rows = list(s.execute(select(r).join(m.Breach, m.Breach.id == r.breach_id).where(
-                r.status == "pending", r.due_at <= now, m.Breach.status == m.BREACH_OPEN).order_by(r.due_at)).scalars())
+            rows = reminders.due(s, r, now, owner=m.Breach, owner_key=m.Breach.id == r.breach_id,
+                                 owner_open=m.Breach.status == m.BREACH_OPEN)
             s.expunge_all()
             return rows
 
     def fire(self, reminder: m.BreachReminder, now: dt.datetime) -> bool:
         """Mark the reminder fired (once: a conditional update), and put it on the timeline."""
-        r = m.BreachReminder
         with self.db.session() as s:
-            ok = changed(s.execute(update(r).where(r.id == reminder.id, r.status == "pending").values(
-                status="fired", fired_at=now, times_fired=r.times_fired + 1))) == 1
+            ok = reminders.fire(s, m.BreachReminder, reminder.id, now)
             if ok:
                 self._event(s, reminder.breach_id, "scheduler", "reminder",
                             f"{reminder.mark_hours}-hour reminder escalated to the DPO.")

@@ -137,7 +137,7 @@ class Exporter:
         # an integration is a recipient of this subject only through a link of theirs (Art. 15(1)(c))
         used_recipients -= self._map.per_link_recipients() - self._linked(kind, key)
         subject = self._map.subject(kind)
-        controller = self._controller(kind, key)
+        controller = self.controller(kind, key)
         return {
             "request_id": request_id, "generated_on": dt.date.today(), "subject_label": subject.label,
             "controller": controller, "source": subject.source, "processor": self._map.processor,
@@ -158,7 +158,8 @@ class Exporter:
                             subject_rows(self._map, spec, kind, key, self._engine.dialect.name)).distinct())}
         return found
 
-    def _controller(self, kind: str, key: str) -> dict:
+    def controller(self, kind: str, key: str) -> dict:
+        """The subject's club (the controller): name, contact, country."""
         ctl, subject = self._map.controllers, self._map.subject(kind)
         subj, clubs = table(subject.table), table(ctl.table)
         country = column(ctl.country, _selectable=clubs) if ctl.country else literal(None)

@@ -20,7 +20,9 @@ QUEUED = "queued"
 RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
-TERMINAL = (REJECTED, DONE, FAILED)
+REFUSED = "refused"  # Art. 12(5): manifestly unfounded or excessive; the club gets a notice with the remedies
+TERMINAL = (REJECTED, DONE, FAILED, REFUSED)
+UNANSWERED = (RECEIVED, AWAITING_APPROVAL, APPROVED, QUEUED, RUNNING)  # the month's clock runs
 DECIDABLE = (RECEIVED, AWAITING_APPROVAL)  # received: its approval card is being posted
 
 
@@ -57,6 +59,11 @@ class SubjectRequest(Base):
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     preview: Mapped[dict | None] = mapped_column(JSON)  # erasure: what the DPO approved (no PII)
+    # Art. 12(3): the month runs from the club's receipt (given on the command; default: when typed in)
+    club_received_on: Mapped[dt.date | None] = mapped_column(Date)
+    original_due_on: Mapped[dt.date | None] = mapped_column(Date)  # set when extended
+    extended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    extension_reason: Mapped[str | None] = mapped_column(Text)  # what the club must pass on to the person
 
 
 class Decision(Base):
@@ -345,3 +352,18 @@ class AccessGrant(Base):
     ended_by: Mapped[str | None] = mapped_column(String(32))  # the revoker; NULL when it expired
     end_reason: Mapped[str | None] = mapped_column(Text)
     end_told_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # requester and approver told
+
+
+class RequestReminder(Base):
+    """The DPO reminded of a request's deadline, before and after it (the breach clock's mechanism)."""
+    __tablename__ = "request_reminders"
+    __table_args__ = (UniqueConstraint("request_id", "round", "days_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("subject_requests.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)  # 1: the month; 2: after an extension
+    days_before: Mapped[int] = mapped_column(Integer)  # negative: overdue by that many days
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | fired | settled
+    fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    times_fired: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,8 +17,9 @@ from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog, subject_pseudonym
 from gdpr.db import Database, changed
+from gdpr.deadlines import arm
 from gdpr.duedates import add_one_month
-from gdpr.errors import DuplicateRequest, RequestNotFound
+from gdpr.errors import DuplicateRequest, RequestNotFound, UsageError
 from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.subjects import Candidate
 
@@ -61,19 +62,27 @@ class RequestService:
     def get(self, request_id: int) -> m.SubjectRequest:
         return self.db.load(m.SubjectRequest, request_id, RequestNotFound(f"There is no request R-{request_id}."))
 
-    def open_request(self, *, kind: str, subject: Candidate, requester_id: str) -> m.SubjectRequest:
-        """Persist a new request awaiting approval; one open request per kind and subject."""
+    def open_request(self, *, kind: str, subject: Candidate, requester_id: str,
+                     club_received_on: dt.date | None = None) -> m.SubjectRequest:
+        """Persist a new request awaiting approval; one open request per kind and subject. The month runs
+        from the club's receipt (Art. 12(3)); its reminders are armed with it."""
         now = self.clock()
+        received = club_received_on or now.date()
+        if received > now.date():
+            raise UsageError("The club cannot have received the request in the future.")
         ref = self.pseudonym(subject.kind, subject.key)
         req = m.SubjectRequest(kind=kind, status=m.RECEIVED, subject_type=subject.kind,
                                subject_key=subject.key, subject_ref=ref, club_id=subject.club_id,
-                               open_key=f"{kind}:{ref}", requester_id=requester_id, received_at=now, due_on=add_one_month(now.date()), attempts=0)
+                               open_key=f"{kind}:{ref}", requester_id=requester_id, received_at=now,
+                               club_received_on=received, due_on=add_one_month(received), attempts=0)
         try:
             with self.db.session() as s:
                 s.add(req)
                 s.flush()
+                arm(s, req.id, req.due_on, 1)
                 self.audit.record(s, actor=requester_id, action="request.received", request_id=req.id,
-                                  subject_ref=ref, kind=kind, due_on=req.due_on.isoformat())
+                                  subject_ref=ref, kind=kind, due_on=req.due_on.isoformat(),
+                                  club_received_on=received.isoformat())
         except IntegrityError:
             raise DuplicateRequest(f"An open {kind} request already exists for this subject: "
                                    f"R-{self._open_id(kind, ref)}.") from None
@@ -116,6 +125,11 @@ class RequestService:
 
     def reject(self, *, request_id: int, actor: Actor, reason: str) -> m.SubjectRequest:
         self.approvals.decide(REQUESTS, self.get(request_id), actor, m.REJECTED, reason)
+        return self.get(request_id)
+
+    def refuse(self, *, request_id: int, actor: Actor, ground: str) -> m.SubjectRequest:
+        """Art. 12(5): a formal refusal, decided like an approval (four eyes, once); the ground is kept."""
+        self.approvals.decide(REQUESTS, self.get(request_id), actor, m.REFUSED, ground)
         return self.get(request_id)
 
     def ensure_can_decide(self, *, request_id: int, actor: Actor) -> m.SubjectRequest:

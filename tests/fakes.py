@@ -14,6 +14,9 @@ class FakeRequestPresenter:
         self.passphrases: list[str] = []
         self.reports: list[int] = []
         self.hits: list[list] = []
+        self.reminders: list[tuple[int, int]] = []  # (request id, days before the due date)
+        self.notices: list[tuple[int, str]] = []  # refusal notices
+        self.down = False  # reminders cannot be posted (Slack down)
 
     def _saw(self, what: str, req: m.SubjectRequest) -> None:
         self.shown.append((what, req.id, req.status))
@@ -50,6 +53,17 @@ class FakeRequestPresenter:
 
     def job_failed(self, req: m.SubjectRequest, reference: str) -> None:
         self._saw("failed", req)
+
+    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> None:
+        if self.down:
+            raise ConnectionError("slack down")
+        self.reminders.append((req.id, days_before))
+
+    def request_extended(self, req: m.SubjectRequest) -> None:
+        self._saw("extended", req)
+
+    def request_refused(self, req: m.SubjectRequest, notice: str) -> None:
+        self.notices.append((req.id, notice))
 
 
 class FakeBulkPresenter:

@@ -1,6 +1,6 @@
 """The scheduler's pass: the state database leads, so whatever the queue lost is sent again from it,
 the retention policies' due slots are opened (by one scheduler at a time), and every open breach's
-clock is kept current with its reminders; temporary access that reached its end is closed."""
+clock is kept current with its reminders, as is every open request's month; temporary access that reached its end is closed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gdpr.app.breaches import BreachDesk
+from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.purges import Purges
 from gdpr.breaches import BreachService
@@ -32,6 +33,7 @@ class Housekeeping:
     purges: Purges
     breach_desk: BreachDesk
     access_grants: Grants
+    request_deadlines: RequestDeadlines
     queue: JobQueue
     exports: ExportFiles
     owed: OwedUpdates  # card updates Slack could not take when they happened
@@ -60,4 +62,5 @@ class Housekeeping:
         self.reconcile()
         if self.purges.open_scheduled(now=now, owner=owner) is not None:  # None: another scheduler leads
             self.breach_desk.fire_reminders(now)
+            self.request_deadlines.fire_reminders(now)
             self.access_grants.expire_due(now)  # (a grant stops unmasking at its end whether or not this ran)

@@ -5,6 +5,7 @@ Every entry point - a Slack listener, later the clubs' API - calls these; the re
 its states here, whatever shows it (the presenter port) and whatever runs its job (the queue port)."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,14 +45,16 @@ class SubjectRequests:
     queue: JobQueue
 
     def open(self, *, actor: Actor, kind: str, identity: str, subject_type: str, club_code: str | None,
-             reply_to: str | None = None) -> Opened:
+             reply_to: str | None = None, club_received_on: dt.date | None = None) -> Opened:
         """access or erase: resolve the subject, persist, (erase: compute the preview), show it for
-        approval (`reply_to`: where the requester asked, for the presenter). A request that could not
-        be shown is abandoned, so it can be filed again."""
+        approval (`reply_to`: where the requester asked, for the presenter). The month runs from the
+        club's receipt (`club_received_on`, default today). A request that could not be shown is
+        abandoned, so it can be filed again."""
         self.authz.require(actor, "request.create", kind=kind)
         subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
                                          club_code=club_code)
-        req = self.requests.open_request(kind=kind, subject=subject, requester_id=actor.user_id)
+        req = self.requests.open_request(kind=kind, subject=subject, requester_id=actor.user_id,
+                                         club_received_on=club_received_on)
         if kind == "erase":
             req.preview = self._preview(req)
         req.status = self.requests.await_approval(request_id=req.id)

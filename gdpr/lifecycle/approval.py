@@ -33,7 +33,7 @@ class Decidable:
     what: str  # "requests": what only the DPO may decide
     audit_fields: Callable[[Any], dict]  # the item's audit details (ids, pseudonyms; never personal data)
     statuses: tuple[str, ...] = (m.RECEIVED, m.AWAITING_APPROVAL)
-    on_reject: Callable[[dt.datetime], dict] = field(default=lambda now: {})  # extra values of a rejection
+    on_reject: Callable[[dt.datetime], dict] = field(default=lambda now: {})  # extra values when not approved
     recorded: Callable[[Session, Any, Actor, str, str | None, dt.datetime], None] | None = None  # e.g. a Decision row
 
 
@@ -60,7 +60,7 @@ class Approvals:
         self.ensure_can_decide(kind, item, actor)
         now, model = self.clock(), kind.model
         values = dict(status=status, decided_by=actor.user_id, decided_at=now, reject_reason=reason)
-        if status == m.REJECTED:
+        if status != m.APPROVED:  # rejected, or (a request) refused under Art. 12(5)
             values.update(kind.on_reject(now))
         with self.db.session() as s:
             won = changed(s.execute(update(model).where(model.id == item.id, model.status.in_(kind.statuses))

@@ -2,11 +2,14 @@
 presenter and the queue are in-memory fakes of the ports (gdpr/ports.py); the database is real."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import text
 
 from gdpr import models as m
-from gdpr.errors import AlreadyDecided, NotAllowed
+from gdpr.deadlines import AT, MARKS
+from gdpr.errors import AlreadyDecided, NotAllowed, UsageError
 from tests.unit.conftest import App
 from tests.helpers import STRANGER, SUPPORT, unique_member
 
@@ -85,3 +88,25 @@ def test_an_erasure_job_that_failed_for_good_keeps_no_sealed_identifiers(app: Ap
     services.housekeeping.reconcile()
     with services.db.session() as s:
         assert s.execute(text("SELECT sealed FROM erasure_ledger")).scalar() is None
+
+
+def test_a_deadline_reminder_slack_could_not_take_stays_due(app: App) -> None:
+    services, presenter = app.services, app.requests
+    member = unique_member(services.system.engine)
+    received = dt.date.today() - dt.timedelta(days=25)
+    opened = services.subject_requests.open(actor=services.policy.actor(SUPPORT), kind="access",
+                                            identity=member["email"], subject_type="member", club_code=None,
+                                            club_received_on=received)
+    now = dt.datetime.now(dt.timezone.utc)
+    presenter.down = True
+    assert services.request_deadlines.fire_reminders(now) == 0 and presenter.reminders == []
+    presenter.down = False
+    assert services.request_deadlines.fire_reminders(now) == 1
+    assert services.request_deadlines.fire_reminders(now) == 0
+    due = services.requests.get(opened.request_id).due_on
+    mark = min(d for d in MARKS if dt.datetime.combine(due - dt.timedelta(days=d), AT) <= now)
+    assert presenter.reminders == [(opened.request_id, mark)] and mark in (7, 3)
+    with pytest.raises(UsageError):  # the club cannot have received it tomorrow
+        services.subject_requests.open(actor=services.policy.actor(SUPPORT), kind="erase", identity=member["email"],
+                                       subject_type="member", club_code=None,
+                                       club_received_on=dt.date.today() + dt.timedelta(days=1))

@@ -1,6 +1,8 @@
 """`/gdpr ...`: ack first (Slack allows 3 s), then look up, persist, post."""
 from __future__ import annotations
 
+import datetime as dt
+
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
@@ -47,6 +49,8 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
             breach_command(services, client, actor, channel, cmd)
         elif cmd.name in ("grant", "grants", "revoke"):
             grant_command(services, client, actor, channel, cmd)
+        elif cmd.name in ("extend", "refuse"):
+            deadline(services, client, actor, channel, cmd)
         else:
             open_request(services, client, actor, channel, cmd)
     except AmbiguousSubject as exc:
@@ -70,5 +74,20 @@ def find(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: 
 
 def open_request(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
     """access or erase: the use case persists it and shows it for approval (the presenter posts)."""
+    received = dict(cmd.options).get("received")
     services.subject_requests.open(actor=actor, kind=cmd.name, identity=cmd.identity, subject_type=cmd.subject_type,
-                                   club_code=cmd.club, reply_to=channel)
+                                   club_code=cmd.club, reply_to=channel,
+                                   club_received_on=dt.date.fromisoformat(received) if received else None)
+
+
+def deadline(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
+    """extend or refuse: the use case decides and the presenter tells the request's thread."""
+    options, use = dict(cmd.options), services.request_deadlines
+    if cmd.name == "extend":
+        req = use.extend(actor=actor, request_id=int(cmd.identity), reason=options["reason"],
+                         months=int(options["months"]))
+        text = f":calendar: R-{req.id} is extended to {req.due_on:%d %b %Y}; its thread says what to tell the club."
+    else:
+        use.refuse(actor=actor, request_id=int(cmd.identity), ground=options["reason"])
+        text = f":no_entry_sign: R-{cmd.identity} is refused; the notice for the club is in its thread."
+    ephemeral(client, channel=channel, user=actor.user_id, text=text)
