@@ -16,6 +16,7 @@ from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
+from gdpr.app.history import SubjectHistory
 from gdpr.app.housekeeping import Housekeeping
 from gdpr.app.purges import Purges
 from gdpr.app.requests import ExportJob, SubjectRequests
@@ -92,6 +93,7 @@ class Services:
     breach_desk: BreachDesk = field(init=False)
     access_grants: Grants = field(init=False)
     request_deadlines: RequestDeadlines = field(init=False)
+    subject_history: SubjectHistory = field(init=False)
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
@@ -243,6 +245,8 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            deadlines=Deadlines(s.db, s.audit, s.requests.clock), datamap=s.datamap,
                                            templates=s.templates, controller=s.exporter.controller,
                                            presenter=presenters.requests)
+    s.subject_history = SubjectHistory(authz=s.authz, directory=s.directory, requests=s.requests, reads=reads,
+                                       state=s.db, system=s.system.engine, datamap=s.datamap)
     s.access_grants = Grants(authz=s.authz, directory=s.directory, requests=s.requests, grants=s.grants,
                              presenter=presenters.grants)
     s.housekeeping = Housekeeping(requests=s.requests, runs=s.runs, notices=s.notices, breaches=s.breaches,

@@ -5,9 +5,11 @@ import datetime as dt
 
 from bot.delivery_breach import BreachSlackDelivery
 from bot.listeners.decisions import MIN_REASON
-from bot.render import plain
+from bot.pages import line_sections, nav, window
+from bot.render import mrkdwn
 from bot.render_breach import breach_line, modal, reason_blocks, report_modal
 from bot.slack_io import dm_channel, ephemeral
+from gdpr.app.reads import PER_PAGE
 from gdpr.breach_targets import MemberTarget
 from gdpr.breaches import REF, BreachFacts, parse_ref
 from gdpr.errors import GdprError, UsageError
@@ -37,18 +39,35 @@ def open_modal(services, client, actor, trigger_id: str, cmd) -> None:  # noqa: 
 
 # -- commands answered after the ack: audited reads, rendered --------------------------------------------
 def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
-    desk, now = services.breach_desk, services.breaches.clock()
     if cmd.name == "breach list":
-        lines = [breach_line(b, deadline, now) for b, deadline in desk.register(actor=actor)]
-        ephemeral(client, channel=channel, user=actor.user_id, text="Breach register:\n" + ("\n".join(lines) or "empty"))
+        ephemeral(client, channel=channel, user=actor.user_id, **register_page(services, actor, "", 0))
     elif cmd.name == "breach show":
-        breach, events = desk.show(actor=actor, breach_id=parse_ref(cmd.identity))
-        steps = [f"{e.at:%d %b %H:%M} {e.kind}: {e.text}" for e in events]
-        blocks = BreachSlackDelivery(services).alert(breach, now)[:-1] + [
-            {"type": "section", "text": plain("Timeline:\n" + "\n".join(steps))}]
-        ephemeral(client, channel=channel, user=actor.user_id, text=f"{REF}{breach.id}", blocks=blocks)
+        ephemeral(client, channel=channel, user=actor.user_id,
+                  **timeline_page(services, actor, str(parse_ref(cmd.identity)), 0))
     elif cmd.name == "breach register":
-        send_register(client, actor, channel, desk.register_file(actor=actor))
+        send_register(client, actor, channel, services.breach_desk.register_file(actor=actor))
+
+
+def register_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN001
+    """A page of `/gdpr breach list` (its text and blocks)."""
+    now, page = services.breaches.clock(), services.breach_desk.register(actor=actor, offset=offset)
+    lines = [breach_line(b, deadline, now) for b, deadline in page.items]
+    blocks = [{"type": "section", "text": mrkdwn("*Breach register*")}, *line_sections(lines),
+              window(page, "breaches", whole="`/gdpr breach register` (an encrypted file)"),
+              *nav("breaches", arg, page, PER_PAGE)]
+    return {"text": f"Breach register: {page.total} breach(es)", "blocks": blocks}
+
+
+def timeline_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN001
+    """A page of `/gdpr breach show B-n`: the alert, then a window of its timeline."""
+    now = services.breaches.clock()
+    breach, page = services.breach_desk.show(actor=actor, breach_id=int(arg), offset=offset)
+    steps = [f"{e.at:%d %b %H:%M} {e.kind}: {e.text}" for e in page.items]
+    alert = BreachSlackDelivery(services).alert(breach, now)[:-1] if offset == 0 else [
+        {"type": "section", "text": mrkdwn(f"*{REF}{breach.id}* — timeline")}]
+    blocks = [*alert, *line_sections(steps), window(page, "timeline steps", whole="`/gdpr breach register`"),
+              *nav("timeline", arg, page, PER_PAGE)]
+    return {"text": f"{REF}{breach.id}", "blocks": blocks}
 
 
 def send_register(client, actor, channel: str, register) -> None:  # noqa: ANN001

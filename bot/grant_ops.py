@@ -13,10 +13,14 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
         ephemeral(client, channel=channel, user=actor.user_id,
                   text=f":hourglass: G-{grant_id} is with the DPO. You will be told in its thread when it is live.")
     elif cmd.name == "grants":
-        views = use.listed(actor=actor)
-        everyone = actor.can("request.decide") or actor.can("audit.read")
-        ephemeral(client, channel=channel, user=actor.user_id, text=f"{len(views)} temporary access grant(s)",
-                  blocks=grants_blocks(views, everyone=everyone))
+        ephemeral(client, channel=channel, user=actor.user_id, **grants_page(services, actor, "", 0))
     elif cmd.name == "revoke":
         grant = use.revoke(actor=actor, grant_id=int(cmd.identity), reason=options.get("reason"))
         ephemeral(client, channel=channel, user=actor.user_id, text=f":lock: G-{grant.id} is revoked.")
+
+
+def grants_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN001
+    """A page of `/gdpr grants` (its text and blocks)."""
+    page = services.access_grants.listed(actor=actor, offset=offset)
+    everyone = actor.can("request.decide") or actor.can("audit.read")
+    return {"text": f"{page.total} temporary access grant(s)", "blocks": grants_blocks(page, everyone=everyone)}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.pages import nav, window
 from bot.render import mrkdwn, plain, reason_modal, subject_fields
 from gdpr import models as m
 from gdpr.app.grants import GrantView, hours
+from gdpr.app.reads import PER_PAGE, Page
 from gdpr.requests import aware
 
 LABEL = {m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval",
@@ -64,16 +66,14 @@ def reject_modal(grant_id: int) -> dict:
                         title="Reject access", submit="Reject", question=f"Why is G-{grant_id} rejected?")
 
 
-def grants_blocks(views: list[GrantView], *, everyone: bool) -> list[dict]:
-    if not views:
+def grants_blocks(page: Page[GrantView], *, everyone: bool) -> list[dict]:
+    if not page.total:
         return [{"type": "section", "text": mrkdwn("No temporary access is live or waiting for the DPO.")}]
     head = "Live and pending temporary access" + ("" if everyone else " (yours)")
-    blocks: list[dict] = [{"type": "section", "text": mrkdwn(f"*{head}* — {len(views)}")}]
-    for v in views[:40]:
+    blocks: list[dict] = [{"type": "section", "text": mrkdwn(f"*{head}* — {page.total}")}]
+    for v in page.items:
         state = f"live until {until(v.expires_at)}" if v.status == m.APPROVED else "awaiting the DPO"
         blocks.append({"type": "section", "text": mrkdwn(
             f"*G-{v.grant_id}* <@{v.requester_id}> · {state} · {hours(dt.timedelta(minutes=v.minutes))}"),
-            "fields": [plain(f"Subject: {v.subject.get('number', '—')}"), plain(f"Investigation: {v.reason}")]})
-    if len(views) > 40:
-        blocks.append({"type": "context", "elements": [mrkdwn(f"…and {len(views) - 40} more, soonest end first.")]})
-    return blocks
+            "fields": [plain(f"Subject: {v.subject.get('number', '—')}"), plain(f"Investigation: {v.reason[:1900]}")]})
+    return [*blocks, window(page, "grants"), *nav("grants", "", page, PER_PAGE)]

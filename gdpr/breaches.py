@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,6 +66,24 @@ class BreachService:
             rows = list(s.execute(select(m.Breach).order_by(m.Breach.id)).scalars())
             s.expunge_all()
             return rows
+
+    def newest(self, *, offset: int, limit: int) -> tuple[list[m.Breach], int]:
+        """A window of the register, newest first, and how many breaches there are."""
+        with self.db.session() as s:
+            total = s.execute(select(func.count()).select_from(m.Breach)).scalar_one()
+            rows = list(s.execute(select(m.Breach).order_by(m.Breach.id.desc()).offset(offset).limit(limit)).scalars())
+            s.expunge_all()
+            return rows, total
+
+    def latest_events(self, breach_id: int, *, offset: int, limit: int) -> tuple[list[m.BreachEvent], int]:
+        """A window of a breach's timeline, newest first, and how many steps it has."""
+        e = m.BreachEvent
+        with self.db.session() as s:
+            total = s.execute(select(func.count()).select_from(e).where(e.breach_id == breach_id)).scalar_one()
+            rows = list(s.execute(select(e).where(e.breach_id == breach_id).order_by(e.id.desc())
+                                  .offset(offset).limit(limit)).scalars())
+            s.expunge_all()
+            return rows, total
 
     def members_stalled(self, *, quiet_for: dt.timedelta) -> list[int]:
         """Member-notice jobs queued or running that have shown no progress for a while (lost, or their

@@ -121,3 +121,24 @@ def bulk_card(system, run_id: int | None = None) -> dict:  # noqa: ANN001
                  and (run_id is None or f"P-{run_id}" in c["blocks"][0]["text"]["text"])]
         return cards[-1] if cards else None
     return wait_for(find, timeout=30, what="bulk run card")
+
+
+def within_block_kit(msg: dict) -> list[str]:
+    """What in a message breaks Slack's Block Kit limits (empty when it would be accepted)."""
+    found, blocks = [], msg.get("blocks") or []
+    if len(blocks) > 50:
+        found.append(f"{len(blocks)} blocks (at most 50)")
+    if len(msg.get("text") or "") > 40000:
+        found.append("text over 40,000 characters")
+    for b in blocks:
+        if b["type"] == "section" and len((b.get("text") or {}).get("text", "")) > 3000:
+            found.append("a section over 3,000 characters")
+        if b["type"] == "section" and (len(b.get("fields") or []) > 10 or any(len(f["text"]) > 2000 for f in b.get("fields") or [])):
+            found.append("section fields over their limits")
+        if b["type"] == "header" and len(b["text"]["text"]) > 150:
+            found.append("a header over 150 characters")
+        if b["type"] == "context" and len(b["elements"]) > 10:
+            found.append("a context with more than 10 elements")
+        if b["type"] == "actions" and (len(b["elements"]) > 25 or any(len(e.get("value", "")) > 2000 for e in b["elements"])):
+            found.append("actions over their limits")
+    return found

@@ -53,9 +53,9 @@ def test_the_slack_adapter_opens_no_session_and_writes_no_audit_event() -> None:
 def test_listeners_are_typed_top_level_functions_one_per_file() -> None:
     from bot.listeners import actions, views
     from bot.listeners.commands import gdpr_command
-    listeners = [gdpr_command, *actions.LISTENERS.values(), *views.LISTENERS.values()]
+    listeners = list(dict.fromkeys([gdpr_command, *actions.LISTENERS.values(), *views.LISTENERS.values()]))
     modules = [f.__module__ for f in listeners]
-    assert len(set(modules)) == len(listeners), modules  # one listener per file
+    assert len(set(modules)) == len(listeners), modules  # one listener per file (Previous and Next share one)
     for f in listeners:
         assert "<locals>" not in f.__qualname__, f  # not a closure inside register()
         params = [p for p in f.__code__.co_varnames[:f.__code__.co_argcount]]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gdpr import models as m
 from gdpr.access import Actor
-from gdpr.app.reads import AuditedRead
+from gdpr.app.reads import PER_PAGE, AuditedRead, Page, page_bounds
 from gdpr.authz import Authorizer
 from gdpr.breach_mail import BreachMail, Club
 from gdpr.breach_register import build_register
@@ -155,18 +155,23 @@ class BreachDesk:
         return self.mail.tell_members(breach_id, self.presenter.members_progress)
 
     # -- audited reads ------------------------------------------------------------------------------------
-    def register(self, *, actor: Actor) -> list[tuple[m.Breach, dt.datetime]]:
-        """Every breach with its deadline."""
+    def register(self, *, actor: Actor, offset: int = 0, limit: int = PER_PAGE) -> Page[tuple[m.Breach, dt.datetime]]:
+        """A page of the register, newest first, each breach with its deadline."""
         self.authz.require(actor, "breach.read")
-        self.reads.record(actor, "breach.read", view="breach list")
-        return [(b, self.breaches.deadline(b)) for b in self.breaches.all()]
+        offset, limit = page_bounds(offset, limit)
+        self.reads.record(actor, "breach.read", view="breach list", offset=offset)
+        rows, total = self.breaches.newest(offset=offset, limit=limit)
+        return Page([(b, self.breaches.deadline(b)) for b in rows], offset, total)
 
-    def show(self, *, actor: Actor, breach_id: int) -> tuple[m.Breach, list[m.BreachEvent]]:
-        """One breach and its timeline."""
+    def show(self, *, actor: Actor, breach_id: int, offset: int = 0,
+             limit: int = PER_PAGE) -> tuple[m.Breach, Page[m.BreachEvent]]:
+        """One breach and a page of its timeline, newest step first."""
         self.authz.require(actor, "breach.read")
         breach = self.breaches.get(breach_id)
-        self.reads.record(actor, "breach.read", view="breach show", breach=breach_id)
-        return breach, self.breaches.events(breach.id)
+        offset, limit = page_bounds(offset, limit)
+        self.reads.record(actor, "breach.read", view="breach show", breach=breach_id, offset=offset)
+        events, total = self.breaches.latest_events(breach.id, offset=offset, limit=limit)
+        return breach, Page(events, offset, total)
 
     def register_file(self, *, actor: Actor) -> RegisterFile:
         """The whole register as an AES-256 zip, for the supervisory authority (Art. 33(5))."""

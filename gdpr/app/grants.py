@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from gdpr import models as m
 from gdpr.access import Actor, parse_short_duration
+from gdpr.app.reads import PER_PAGE, Page, page_bounds
 from gdpr.authz import Authorizer
 from gdpr.errors import AlreadyDecided, NotAllowed, UsageError
 from gdpr.grants import GrantService
@@ -101,15 +102,17 @@ class Grants:
         self._tell(grant.id)
         return grant
 
-    def listed(self, *, actor: Actor) -> list[GrantView]:
-        """Live and pending grants: all of them for the DPO, one's own for anyone else."""
+    def listed(self, *, actor: Actor, offset: int = 0, limit: int = PER_PAGE) -> Page[GrantView]:
+        """Live and pending grants, soonest end first: all of them for the DPO, one's own for anyone else."""
         everyone = actor.can("request.decide") or actor.can("audit.read")
+        offset, limit = page_bounds(offset, limit)
+        grants = self.grants.listed(user_id=None if everyone else actor.user_id)
         out = []
-        for g in self.grants.listed(user_id=None if everyone else actor.user_id):
+        for g in grants[offset:offset + limit]:
             subject = self.directory.load(g.subject_type, g.subject_key)
             out.append(GrantView(g.id, g.status, g.requester_id, subject.masked() if subject else {"number": "erased"},
                                  g.minutes, g.expires_at, g.reason))
-        return out
+        return Page(out, offset, len(grants))
 
     def expire_due(self, now: dt.datetime) -> int:
         """The scheduler's pass: grants past their end are marked expired; everyone not yet told of an end

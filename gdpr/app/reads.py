@@ -2,11 +2,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.db import Database
+
+T = TypeVar("T")
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a long list, newest first: what is shown, where it starts, how many there are."""
+    items: list[T]
+    offset: int
+    total: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+def page_bounds(offset: int, limit: int) -> tuple[int, int]:
+    """A requested window, kept sane (a button's value comes back from outside)."""
+    return max(0, int(offset)), max(1, min(int(limit), 100))
 
 
 @dataclass

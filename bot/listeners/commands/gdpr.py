@@ -7,6 +7,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot import render
+from bot.audit_ops import handle as audit_command
 from bot.breach_ops import MODAL_COMMANDS, open_modal
 from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
@@ -49,6 +50,8 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
             breach_command(services, client, actor, channel, cmd)
         elif cmd.name in ("grant", "grants", "revoke"):
             grant_command(services, client, actor, channel, cmd)
+        elif cmd.name == "audit":
+            audit_command(services, client, actor, channel, cmd)
         elif cmd.name in ("extend", "refuse"):
             deadline(services, client, actor, channel, cmd)
         else:

@@ -1,0 +1,41 @@
+"""`/gdpr audit <identity>` on Slack: the subject's history from the use case, a page at a time."""
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.pages import line_sections, nav, window
+from bot.render import mrkdwn, subject_fields
+from bot.slack_io import ephemeral
+from gdpr.app.history import History
+from gdpr.app.reads import PER_PAGE
+
+
+def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
+    history = services.subject_history.find(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type,
+                                            club_code=cmd.club)
+    ephemeral(client, channel=channel, user=actor.user_id, **render(history))
+
+
+def history_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN001
+    """A page of `/gdpr audit` (the button carries the subject's type, internal key and the first page's
+    moment, never its identity)."""
+    subject, _, until = arg.partition("@")
+    subject_type, _, key = subject.partition(":")
+    return render(services.subject_history.history(
+        actor=actor, subject_type=subject_type, key=key, offset=offset,
+        until=dt.datetime.fromtimestamp(float(until), dt.timezone.utc) if until else None))
+
+
+def render(history: History) -> dict:
+    label = "Lead" if history.subject_type == "lead" else "Member"
+    lines = [f"{line.at:%d %b %Y %H:%M} · {line.source} · {line.what} · {line.who}" + (f" · {line.ref}" if line.ref else "")
+             for line in history.page.items]
+    note = ("Masked: you hold neither `pii.view` nor a live access grant for this subject." if not history.unmasked_by
+            else f"Shown unmasked ({history.unmasked_by}); this view is logged in the subject's change history.")
+    blocks = [{"type": "section", "text": mrkdwn(f"*History of this {label.lower()}* — the bot's actions and the "
+                                                 "platform's change log")},
+              subject_fields(history.subject, label), {"type": "context", "elements": [mrkdwn(note)]},
+              *line_sections(lines), window(history.page, "events"),
+              *nav("history", f"{history.subject_type}:{history.key}@{history.until.timestamp():.6f}", history.page,
+                   PER_PAGE)]
+    return {"text": f"History: {history.page.total} event(s)", "blocks": blocks}
