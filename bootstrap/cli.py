@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     residue = sub.add_parser("residue", help="residue check support")
     residue.add_argument("action", choices=["index"], help="PostgreSQL: pg_trgm indexes on the system DB's text columns")
     residue.set_defaults(func=cmd_residue)
+    consent = sub.add_parser("consent", help="consent records")
+    consent.add_argument("action", choices=["check"],
+                         help="active integration links whose member has no agreement in force (exit 1 if any)")
+    consent.set_defaults(func=cmd_consent)
     ledger = sub.add_parser("ledger", help="erasure ledger")
     ledger.add_argument("action", choices=["replay"])
     ledger.set_defaults(func=cmd_ledger)
@@ -196,6 +200,20 @@ def cmd_datamap(args: argparse.Namespace) -> int:
         print(f"ERROR {line}")
     print(f"data map: {len(dm.tables)} tables mapped, " + ("OK" if report.ok else f"{len(report.errors)} error(s)"))
     return 0 if report.ok else 1
+
+
+def cmd_consent(args: argparse.Namespace) -> int:
+    from bootstrap.compose import load_config
+    from gdpr.consent import ConsentRegistry
+    from gdpr.db import make_engine
+    settings = _settings()
+    engine = make_engine(settings.system_url, immediate=False)
+    found = ConsentRegistry(engine, engine, load_config(settings).datamap).violations()
+    for key, provider in found.samples:
+        print(f"VIOLATION subject key {key}: linked to {provider} without an agreement in force")
+    print(f"consent check: {found.total} active integration link(s) without an agreement in force"
+          + (f" ({len(found.samples)} shown)" if found.total > len(found.samples) else ""))
+    return 1 if found.total else 0
 
 
 def cmd_residue(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from gdpr.access import AccessPolicy, load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
+from gdpr.app.consent import ConsentDesk, WithdrawalJob
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.history import SubjectHistory
@@ -29,6 +30,7 @@ from gdpr.bulk import BulkEngine
 from gdpr.bulk_job import BulkJob
 from gdpr.bulk_runs import BulkRuns
 from gdpr.datamap import DataMap, load_datamap
+from gdpr.consent import ConsentRegistry
 from gdpr.db import Database
 from gdpr.deadlines import Deadlines
 from gdpr.erasure import ErasureEngine
@@ -94,6 +96,7 @@ class Services:
     access_grants: Grants = field(init=False)
     request_deadlines: RequestDeadlines = field(init=False)
     subject_history: SubjectHistory = field(init=False)
+    consent: ConsentDesk = field(init=False)
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
@@ -112,6 +115,11 @@ class Services:
                           datamap=self.datamap, notices=self.notices, delivery=self.presenters.requests,
                           queue=self.queue, exports=self.exports, secret=self.secret,
                           max_attempts=self.settings.job_max_attempts)
+
+    def withdrawal_job(self) -> WithdrawalJob:
+        return WithdrawalJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,
+                             max_attempts=self.settings.job_max_attempts, registry=self.consent.registry,
+                             notices=self.notices, queue=self.queue, clock=self.requests.clock)
 
     def notice_job(self) -> NoticeJob:
         return NoticeJob(requests=self.requests, notices=self.notices, delivery=self.presenters.requests,
@@ -245,6 +253,8 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            deadlines=Deadlines(s.db, s.audit, s.requests.clock), datamap=s.datamap,
                                            templates=s.templates, controller=s.exporter.controller,
                                            presenter=presenters.requests)
+    s.consent = ConsentDesk(authz=s.authz, directory=s.directory, subject_requests=s.subject_requests,
+                            registry=ConsentRegistry(s.system.engine, s.system_writer.engine, s.datamap))
     s.subject_history = SubjectHistory(authz=s.authz, directory=s.directory, requests=s.requests, reads=reads,
                                        state=s.db, system=s.system.engine, datamap=s.datamap)
     s.access_grants = Grants(authz=s.authz, directory=s.directory, requests=s.requests, grants=s.grants,

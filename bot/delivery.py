@@ -50,10 +50,13 @@ class SlackDelivery:
 
     def request_opened(self, req: m.SubjectRequest, subject: dict[str, str], reply_to: str | None) -> None:
         """The requester's message (where they asked, or a DM if the bot is not there) and the DPO's card."""
-        slack, text = self.services.slack, f"{req.kind.capitalize()} request R-{req.id}: awaiting DPO approval"
+        slack, text = self.services.slack, f"{req.kind.capitalize()} request R-{req.id}: " + (
+            "under way" if req.kind == "withdraw" else "awaiting DPO approval")
         self.services.shown.remember(ref(req), REQUEST, post(
             slack, channel=reply_to or dm_channel(slack, req.requester_id), fallback_user=req.requester_id,
             text=text, blocks=request_blocks(req, subject, with_buttons=False)))
+        if req.kind == "withdraw":  # no approval stands between a person and their withdrawal (Art. 7(3))
+            return
         self.services.shown.remember(ref(req), APPROVAL, post(
             slack, channel=self.services.policy.channel("approvals"), fallback_user=None, text=text,
             blocks=request_blocks(req, subject, with_buttons=True)))
@@ -199,7 +202,7 @@ class SlackDelivery:
                 if [(n.id, n.status, n.attempts) for n in notices] == snapshot:
                     return
             return
-        card = self.where(req, APPROVAL)
+        card = self.where(req, APPROVAL) or self.where(req, REQUEST)  # a withdrawal has no approval card
         if card is None:
             return
         resp = self.services.slack.chat_postMessage(channel=card[0], thread_ts=card[1], text=text,

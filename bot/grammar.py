@@ -23,6 +23,9 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr grant [lead] <email | member number> <30m | 2h> <investigation>` — temporary unmasked access to one subject (the DPO approves; at most your role's cap; ends by itself)
 • `/gdpr grants` — live and pending temporary access (the DPO sees all, others their own)
 • `/gdpr revoke G-12 [reason]` — end temporary access now (DPO)
+• `/gdpr consent [lead] <email | phone | member number>` — the subject's agreements (marketing, integrations, profiling) with version, channel and time
+• `/gdpr withdraw [lead] <email | phone | member number> <agreement | marketing | profiling>` — record a withdrawal of consent: processing stops, integrations are told (no approval needed)
+• `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21)
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
 • `/gdpr extend R-12 [--months 1|2] <reasons>` — more time for a request, once, within its first month (DPO; the reasons go to the club)
 • `/gdpr refuse R-12 <ground>` — refuse a manifestly unfounded or excessive request (DPO; a notice for the club with the remedies)"""
@@ -39,6 +42,9 @@ USAGE = {
              "(e.g. `/gdpr grant M0001234 2h ticket 4411: billing dispute`)",
     "grants": "Usage: `/gdpr grants`",
     "revoke": "Usage: `/gdpr revoke G-12 [reason]`",
+    "consent": "Usage: `/gdpr consent [lead] <email | phone | member number> [--club CLUB]`",
+    "withdraw": "Usage: `/gdpr withdraw [lead] <email | phone | member number> <agreement code | marketing | profiling>`",
+    "object": "Usage: `/gdpr object [lead] <email | phone | member number> <marketing | profiling>`",
     "audit": "Usage: `/gdpr audit [lead] <email | phone | member number> [--club CLUB]`",
     "extend": "Usage: `/gdpr extend R-12 [--months 1|2] <reasons the club passes on>`",
     "refuse": "Usage: `/gdpr refuse R-12 <ground: why the request is manifestly unfounded or excessive>`",
@@ -84,8 +90,13 @@ def parse(text: str) -> Command:
         except ValueError:
             raise UsageError(f"`{received[:20]}` is not a date: write `--received 2026-11-02`.") from None
     subject_type = "member"
-    if name in ("access", "erase", "grant", "audit") and rest and rest[0].lower() == "lead":
+    if name in ("access", "erase", "grant", "audit", "consent", "withdraw", "object") and rest and rest[0].lower() == "lead":
         subject_type, rest = "lead", rest[1:]
+    if name in ("withdraw", "object"):
+        if len(rest) != 2 or rest[0].startswith("--"):
+            raise UsageError(USAGE[name])
+        return Command(name, identity=rest[0], subject_type=subject_type, club=club,
+                       options=(("what", rest[1].lower()),))
     if name == "grant":
         if len(rest) < 3 or rest[0].startswith("--"):
             raise UsageError(USAGE[name])

@@ -135,7 +135,7 @@ def impossible_modal(notice_id: int, recipient: str) -> dict:
 
 
 def _decision(req: m.SubjectRequest) -> str:
-    if not req.decided_by:
+    if not req.decided_by or req.kind == "withdraw":  # a withdrawal is nobody's to approve
         return ""
     verb = {m.REJECTED: "rejected", m.REFUSED: "refused"}.get(req.status, "approved")
     return f" · {verb} by <@{req.decided_by}>"
@@ -158,6 +158,12 @@ def _reason(req: m.SubjectRequest) -> list[dict]:
 
 
 def _outcome(req: m.SubjectRequest) -> str:
+    if req.kind == "withdraw":
+        asked = ", ".join((req.preview or {}).get("agreements", []))
+        if req.status in (m.DONE, m.NOTIFYING) and req.result:
+            return (f" · withdrawn: {', '.join(req.result.get('withdrawn') or []) or 'nothing was in force'}; "
+                    f"{req.result.get('links_disabled', 0)} integration link(s) disabled (asked: {asked})")
+        return f" · agreements: {asked}"
     if req.kind == "erase" and req.status in (m.DONE, m.NOTIFYING) and req.result:
         return (f" · {req.result.get('rows', 0)} rows erased in {req.result.get('tables', 0)} tables, "
                 f"{req.result.get('held', 0)} kept under legal hold")

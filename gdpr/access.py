@@ -21,6 +21,7 @@ PERMISSIONS = {
     "breach.manage": "manage breaches: notify clubs, assess the risk, tell members, close",
     "breach.read": "read the breach register",
     "grant.request": "ask for temporary unmasked access to one subject (the DPO approves)",
+    "consent.manage": "record a subject's withdrawal of consent or objection (it takes effect at once)",
 }
 SHORT_DURATION = re.compile(r"^(\d{1,4})(m|min|h)$")
 

@@ -94,6 +94,22 @@ class ControllerSpec:
     country: str | None = None
 
 
+@dataclass(frozen=True)
+class ConsentSpec:
+    """Where the platform records agreements (one row per subject and agreement given), their types, and
+    the integration links an agreement of purpose `integration` permits (named after its provider)."""
+    table: str
+    agreement: str  # the column pointing at the agreement type
+    version: str
+    channel: str
+    granted_at: str
+    withdrawn_at: str
+    types: dict[str, str]  # table, key, code, title, purpose, current_version
+    links_table: str  # the integration links (their provider and subject link come from the table's map)
+    links_active: str
+    withdrawable: tuple[str, ...] = ("marketing", "profiling", "integration")  # purposes resting on consent
+
+
 @dataclass
 class DataMap:
     path: Path
@@ -103,6 +119,7 @@ class DataMap:
     controllers: ControllerSpec
     non_personal_tables: dict[str, str] = field(default_factory=dict)
     disclosures: dict = field(default_factory=dict)
+    consent: ConsentSpec | None = None
 
     @property
     def processor(self) -> dict[str, str]:
@@ -155,6 +172,10 @@ DATAMAP: Schema = {
                                                              "starts_at_erasure")}}}},
     "controllers": {k: ANY for k in ("table", "key", "code", "name", "contact_name", "contact_email", "country")},
     "non_personal_tables": {NAMES: ANY},
+    "consent": {"table": ANY, "agreement": ANY, "version": ANY, "channel": ANY, "granted_at": ANY, "withdrawn_at": ANY,
+                "withdrawable": ANY, "types": {k: ANY for k in ("table", "key", "code", "title", "purpose",
+                                                                "current_version")},
+                "integration_links": {"table": ANY, "active": ANY}},
     "disclosures": {"processor": {"name": ANY, "role": ANY}, "profiling": ANY, "automated_decisions": ANY,
                     "transfers": ANY, "supervisory_authorities": {"default": ANY,
                                                                   NAMES: {"name": ANY, "address": ANY, "url": ANY}}},
@@ -176,7 +197,29 @@ def load_datamap(path: Path) -> DataMap:
                                     ("table", "key", "code", "name", "contact_name", "contact_email")},
                                  country=ctl.get("country"))
     return DataMap(path=path, subjects=subjects, tables=tables, recipients=recipients, controllers=controllers,
-                   non_personal_tables=data.get("non_personal_tables") or {}, disclosures=_disclosures(doc, data))
+                   non_personal_tables=data.get("non_personal_tables") or {}, disclosures=_disclosures(doc, data),
+                   consent=_consent(doc, data.get("consent"), tables))
+
+
+def _consent(doc: Located, raw: dict | None, tables: dict[str, TableSpec]) -> ConsentSpec | None:
+    if raw is None:
+        return None
+    at = ("consent",)
+    fields = {k: doc.require(raw, at, k) for k in ("table", "agreement", "version", "channel", "granted_at",
+                                                   "withdrawn_at")}
+    types = doc.require(raw, at, "types", dict)
+    links = doc.require(raw, at, "integration_links", dict)
+    for key in ("table", "key", "code", "title", "purpose", "current_version"):
+        doc.require(types, at + ("types",), key)
+    for name, where in ((fields["table"], at + ("table",)), (doc.require(links, at + ("integration_links",), "table"),
+                                                              at + ("integration_links", "table"))):
+        if name not in tables:
+            raise doc.error(where, f"'{name}' is not a table of this data map")
+    if not tables[links["table"]].recipients:
+        raise doc.error(at + ("integration_links", "table"), "that table has no `recipients` (provider, external_id)")
+    return ConsentSpec(**fields, types={k: str(v) for k, v in types.items()}, links_table=links["table"],
+                       links_active=doc.require(links, at + ("integration_links",), "active"),
+                       withdrawable=tuple(raw.get("withdrawable") or ("marketing", "profiling", "integration")))
 
 
 def _disclosures(doc: Located, data: dict) -> dict:

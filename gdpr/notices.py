@@ -201,7 +201,7 @@ class NoticeService:
         reference = f"R-{n.request_id}" if n.request_id is not None else f"P-{n.run_id}"
         key = f"{reference}:{n.recipient}" if n.request_id is not None else f"P-{n.run_id}:N-{n.id}:{n.recipient}"
         recipient = self.recipients.get(n.recipient)
-        status = 0 if recipient is None else self._post(recipient, self._payload(n, reference), key)
+        status = 0 if recipient is None else self._post(recipient, self._payload(n, reference, self._cause(n)), key)
         if 200 <= status < 300:
             return self._settle(n, m.NOTICE_SENT), None, n
         error = "no endpoint configured" if recipient is None else (f"HTTP {status}" if status else "unreachable")
@@ -210,8 +210,21 @@ class NoticeService:
         delay = backoff(n.attempts, self._backoff_s)
         return self._settle(n, m.NOTICE_RETRYING, error, delay), delay, n
 
-    def _payload(self, n: m.Notice, reference: str) -> dict:
-        return {"type": "erasure", "reference": reference, "legal_basis": "Art. 17 and Art. 19 GDPR",
+    def _cause(self, n: m.Notice) -> dict:
+        """What the notice tells: an erasure, or a withdrawal of consent / an objection (its agreements)."""
+        if n.request_id is None:
+            return {"type": "erasure", "legal_basis": "Art. 17 and Art. 19 GDPR"}
+        with self.db.session() as s:
+            req = s.get_one(m.SubjectRequest, n.request_id)
+            if req.kind != "withdraw":
+                return {"type": "erasure", "legal_basis": "Art. 17 and Art. 19 GDPR"}
+            objection = bool((req.preview or {}).get("objection"))
+            return {"type": "objection" if objection else "consent_withdrawn",
+                    "legal_basis": "Art. 21 GDPR" if objection else "Art. 7(3) GDPR",
+                    "agreements": (req.preview or {}).get("agreements", []), "action": "stop processing"}
+
+    def _payload(self, n: m.Notice, reference: str, cause: dict) -> dict:
+        return {**cause, "reference": reference,
                 "external_id": self._fernet.decrypt(n.external_ref.encode()).decode() if n.external_ref else None,
                 "requested_at": self.clock().isoformat()}
 

@@ -24,7 +24,8 @@ from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.subjects import Candidate
 
 KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)",
-         "erase": "Right to erasure (Art. 17); recipients told (Art. 19)"}
+         "erase": "Right to erasure (Art. 17); recipients told (Art. 19)",
+         "withdraw": "Withdrawal of consent (Art. 7(3)) or objection (Art. 21); integrations told"}
 
 
 def utcnow() -> dt.datetime:
@@ -86,6 +87,26 @@ class RequestService:
         except IntegrityError:
             raise DuplicateRequest(f"An open {kind} request already exists for this subject: "
                                    f"R-{self._open_id(kind, ref)}.") from None
+        return req
+
+    def open_withdrawal(self, *, subject: Candidate, requester_id: str, codes: list[str],
+                        objection: bool) -> m.SubjectRequest:
+        """A withdrawal needs no approval (Art. 7(3): as easy as giving consent): it is opened approved,
+        for its job; one open withdrawal per subject and set of agreements."""
+        now, ref = self.clock(), self.pseudonym(subject.kind, subject.key)
+        req = m.SubjectRequest(kind="withdraw", status=m.APPROVED, subject_type=subject.kind, subject_key=subject.key,
+                               subject_ref=ref, club_id=subject.club_id, open_key=f"withdraw:{'+'.join(codes)}:{ref}"[:100],
+                               requester_id=requester_id, received_at=now, club_received_on=now.date(),
+                               due_on=add_one_month(now.date()), attempts=0, decided_at=now, decided_by=requester_id,
+                               preview={"agreements": codes, "objection": objection})
+        try:
+            with self.db.session() as s:
+                s.add(req)
+                s.flush()
+                self.audit.record(s, actor=requester_id, action="consent.withdrawal", request_id=req.id,
+                                  subject_ref=ref, agreements=codes, objection=objection)
+        except IntegrityError:
+            raise DuplicateRequest("That withdrawal is already under way for this subject.") from None
         return req
 
     def _open_id(self, kind: str, ref: str) -> int | None:

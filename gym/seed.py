@@ -165,7 +165,7 @@ class Seeder:
         for _ in range(r.randint(0, 6)):
             batch.add(s.class_bookings, (self.next_id(s.class_bookings), mid, club_id, r.choice(CLASSES),
                       self.ts(joined, until), r.choice(["booked", "attended", "cancelled", "no-show"])))
-        self.consents(batch, mid, None, joined)
+        live = self.consents(batch, mid, None, joined)
         if r.random() < 0.3:
             staff_id = r.randint(1, 4 * len(CLUBS))
             note = r.choice(NOTE_TEMPLATES).format(phone=phone or "the front desk", staff=f"staff #{staff_id}")
@@ -174,22 +174,30 @@ class Seeder:
             batch.add(s.body_measurements, (self.next_id(s.body_measurements), mid, self.ts(joined, until),
                       round(r.uniform(45, 120), 1), round(r.uniform(8, 40), 1), r.randint(48, 90)))
         for provider in r.sample(PROVIDERS, r.choice([0, 0, 1, 2])):
-            batch.add(s.integration_links, (self.next_id(s.integration_links), mid, provider,
-                      f"{provider[:2].upper()}-{r.getrandbits(32):08x}", self.ts(joined, until), True))
+            external = f"{provider[:2].upper()}-{r.getrandbits(32):08x}"  # (the random stream in its old order)
+            linked = self.ts(joined, until)
+            batch.add(s.integration_links, (self.next_id(s.integration_links), mid, provider, external, linked, True))
+            type_id = [a[0] for a in AGREEMENTS].index(provider) + 1
+            if type_id not in live:  # data goes to an integration only for a member who signed its agreement
+                batch.add(s.consents, (self.next_id(s.consents), mid, None, type_id, 1, "app", linked, None))
         created = dt.datetime.combine(joined, dt.time(10, 0))
         batch.add(s.member_change_log, (self.next_id(s.member_change_log), mid, created, "CREATE", None, "system"))
         for _ in range(r.randint(0, 3)):
             batch.add(s.member_change_log, (self.next_id(s.member_change_log), mid, self.ts(joined, until),
                       r.choice(["EDIT", "VIEW"]), r.choice(["phone", "street", "email", None]), f"staff #{r.randint(1, 20)}"))
 
-    def consents(self, batch: Batch, member_id: int | None, lead_id: int | None, since: dt.date) -> None:
-        r = self.rng
+    def consents(self, batch: Batch, member_id: int | None, lead_id: int | None, since: dt.date) -> set[int]:
+        """The subject's agreements; returns the ids of the agreement types still in force."""
+        r, live = self.rng, set()
         wanted = [1, 2] + [i for i in range(3, len(AGREEMENTS) + 1) if r.random() < 0.3]
         for type_id in wanted:
             granted = self.ts(since, since + dt.timedelta(days=2))
             withdrawn = self.ts(since + dt.timedelta(days=3), TODAY) if type_id > 2 and r.random() < 0.15 else None
             batch.add(s.consents, (self.next_id(s.consents), member_id, lead_id, type_id, 1,
                       r.choice(["portal", "app", "desk", "web"]), granted, withdrawn))
+            if withdrawn is None:
+                live.add(type_id)
+        return live
 
     def lead(self, batch: Batch, club_id: int, member: tuple | None) -> None:
         r = self.rng

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from bot import render
 from bot.audit_ops import handle as audit_command
 from bot.breach_ops import MODAL_COMMANDS, open_modal
+from bot.consent_ops import handle as consent_command
 from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
 from bot.grant_ops import handle as grant_command
@@ -50,6 +51,8 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
             breach_command(services, client, actor, channel, cmd)
         elif cmd.name in ("grant", "grants", "revoke"):
             grant_command(services, client, actor, channel, cmd)
+        elif cmd.name in ("consent", "withdraw", "object"):
+            consent_command(services, client, actor, channel, cmd)
         elif cmd.name == "audit":
             audit_command(services, client, actor, channel, cmd)
         elif cmd.name in ("extend", "refuse"):

@@ -1,0 +1,108 @@
+"""Use cases of consent (Art. 7, 21): what a subject agreed to, withdrawing an agreement or objecting -
+a request that needs no approval (Art. 7(3)) whose job records the withdrawal in the platform, disables
+the integration links it permitted and tells those integrations through the Art. 19 outbox - and the
+check that no integration receives data without an agreement in force."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gdpr import models as m
+from gdpr.access import Actor
+from gdpr.app.requests import SubjectRequests
+from gdpr.authz import Authorizer
+from gdpr.consent import Agreement, ConsentRegistry, ConsentViolations, Withdrawal
+from gdpr.jobs import RequestJob, resend
+from gdpr.notices import NoticeService
+from gdpr.ports import JobQueue
+from gdpr.subjects import SubjectDirectory, parse_identity
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    subject_type: str
+    subject: dict[str, str]  # as this viewer may see it
+    unmasked_by: str | None
+    agreements: list[Agreement]
+
+
+@dataclass
+class ConsentDesk:
+    authz: Authorizer
+    directory: SubjectDirectory
+    registry: ConsentRegistry
+    subject_requests: SubjectRequests  # opens, shows and queues the withdrawal like any request
+
+    def show(self, *, actor: Actor, identity: str, subject_type: str, club_code: str | None) -> ConsentView:
+        """`/gdpr consent`: the subject's agreements with wording version, channel and time; audited as a VIEW."""
+        self.authz.require(actor, "subject.find")
+        subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
+                                         club_code=club_code)
+        requests = self.subject_requests.requests
+        ref = requests.pseudonym(subject.kind, subject.key)
+        by = self.authz.unmasked_by(actor, ref)
+        details: dict[str, Any] = {"unmasked_by": by} if by else {}
+        with requests.db.session() as s:
+            requests.audit.record(s, actor=actor.user_id, action="subject.viewed", via="consent", subject_ref=ref,
+                                  unmasked=by is not None, **details)
+        if by:
+            self.directory.record_views([subject], viewer=actor.user_id)
+        return ConsentView(subject.kind, subject.plain() if by else subject.masked(), by,
+                           self.registry.agreements(subject.kind, subject.key))
+
+    def withdraw(self, *, actor: Actor, identity: str, subject_type: str, club_code: str | None, what: str,
+                 objection: bool = False, reply_to: str | None = None) -> int:
+        """Withdraw an agreement (or all of a purpose: `marketing`, `profiling`), or object (Art. 21): shown
+        in the thread and queued at once - no approval stands between a person and their withdrawal."""
+        self.authz.require(actor, "consent.manage", what=what[:40])
+        subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
+                                         club_code=club_code)
+        codes = self.registry.codes_for(what.lower())
+        use = self.subject_requests
+        req = use.requests.open_withdrawal(subject=subject, requester_id=actor.user_id, codes=codes,
+                                           objection=objection)
+        try:
+            use.presenter.request_opened(req, subject.masked(), reply_to)
+        except Exception:
+            use.requests.abandon(request_id=req.id, reason="the withdrawal could not be shown")
+            raise
+        use.enqueue(req.id)
+        return req.id
+
+    def check(self, *, sample: int = 10) -> ConsentViolations:
+        """Active integration links without an agreement in force (`gdpr-bot consent check`)."""
+        return self.registry.violations(sample=sample)
+
+
+@dataclass
+class WithdrawalJob(RequestJob[Withdrawal]):
+    registry: ConsentRegistry
+    notices: NoticeService
+    queue: JobQueue
+    clock: Callable[[], dt.datetime]
+
+    def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> Withdrawal:
+        """Notices written first (waiting), then the withdrawal in one system transaction; a retry after a
+        crash finds the links already disabled and its notices already written."""
+        self.delivery.request_changed(req)
+        codes = list((req.preview or {}).get("agreements", []))
+        self.notices.prepare(request_id=req.id, links=self.registry.active_links(req.subject_type, req.subject_key,
+                                                                                 codes))
+        still_mine()
+        return self.registry.withdraw(req.subject_type, req.subject_key, codes, self.clock())
+
+    def finish(self, request_id: int, owner: str, done: Withdrawal) -> str:
+        pending = self.notices.release(request_id=request_id)
+        notices = self.notices.for_request(request_id)
+        status = m.NOTIFYING if any(n.status not in m.NOTICE_SETTLED for n in notices) else m.DONE
+        self.leases.finish(request_id=request_id, owner=owner, final_status=status,
+                           result={"withdrawn": done.codes, "links_disabled": len(done.links),
+                                   "recipients": sorted({n.recipient for n in notices})})
+        resend(pending, self.queue.notice, label="notice ")  # refused: the reconciler sends them
+        shown = self.requests.get(request_id)
+        if notices:
+            self.delivery.notices_changed(shown)
+        self.delivery.request_changed(shown)
+        return status

@@ -1,0 +1,103 @@
+"""Consent end to end, on both backends, the way Slack drives it: a member linked to an integration
+withdraws its agreement - the link is disabled, the integration (down, then up) is told exactly once
+through the outbox, the thread shows it; withdrawing `marketing` suppresses every marketing agreement;
+`/gdpr consent` shows the record; the consent check finds a planted violation."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from devslack.driver import wait_for
+from sqlalchemy import text
+
+from gdpr import models as m
+from tests.conftest import ROOT
+from tests.helpers import SUPPORT, ephemerals
+from tests.recipients import RecipientServer, config_with_recipients
+
+
+@pytest.fixture
+def recipients():  # noqa: ANN201
+    servers = {"virtuagym": RecipientServer(fail_first=2)}  # down twice, then up
+    yield servers
+    for s in servers.values():
+        s.stop()
+
+
+@pytest.fixture
+def system_config(tmp_path: Path, recipients) -> Path:  # noqa: ANN001
+    return config_with_recipients(ROOT / "config", tmp_path / "config", recipients)
+
+
+def _linked_member(gym) -> dict:  # noqa: ANN001
+    """A member with an active Virtuagym link (and so its agreement in force) and a newsletter agreement."""
+    with gym.begin() as conn:
+        member = dict(conn.execute(text(
+            "SELECT m.id, m.member_number, m.email FROM members m JOIN integration_links l ON l.member_id = m.id "
+            "WHERE l.provider = 'virtuagym' AND l.active AND m.email IS NOT NULL ORDER BY m.id LIMIT 1")).mappings().one())
+        conn.execute(text("INSERT INTO consents (id, member_id, agreement_type_id, version, channel, granted_at) "
+                          "VALUES (9000001, :m, 3, 1, 'web', :t)"), {"m": member["id"], "t": dt.datetime(2024, 1, 1)})
+    return member
+
+
+def _in_force(gym, member_id: int, codes: tuple[str, ...]) -> int:  # noqa: ANN001
+    with gym.connect() as conn:
+        return conn.execute(text(
+            "SELECT COUNT(*) FROM consents c JOIN agreement_types t ON t.id = c.agreement_type_id WHERE c.member_id = :m "
+            f"AND c.withdrawn_at IS NULL AND t.code IN ({', '.join(repr(c) for c in codes)})"), {"m": member_id}).scalar()
+
+
+def _withdraw(system, member: dict, what: str) -> m.SubjectRequest:  # noqa: ANN001
+    before = len(ephemerals(system.standin, SUPPORT))
+    system.slack.command(SUPPORT, f"withdraw {member['member_number']} {what}")
+    said = wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT)[before:] if "R-" in e["text"]),
+                                 None), timeout=20, what="withdrawal recorded")
+    request_id = int(said.split("R-")[1].split(":")[0])
+    return system.wait_status(request_id, (m.DONE, m.FAILED), timeout=60)
+
+
+def test_withdrawal_disables_the_link_tells_the_integration_once_and_suppresses_marketing(system, gym, recipients) -> None:
+    member = _linked_member(gym)
+    done = _withdraw(system, member, "virtuagym")
+    assert done.status == m.DONE and done.result["withdrawn"] == ["virtuagym"] and done.result["links_disabled"] == 1
+    with gym.connect() as conn:
+        assert conn.execute(text("SELECT active FROM integration_links WHERE member_id = :m AND provider = 'virtuagym'"),
+                            {"m": member["id"]}).scalars().all() == [False]
+    assert _in_force(gym, member["id"], ("virtuagym",)) == 0
+    posts = recipients["virtuagym"].received
+    assert len(posts) == 3 and len({p["key"] for p in posts}) == 1  # two 503s, then one 200: the same notice
+    assert posts[-1]["body"]["type"] == "consent_withdrawn" and posts[-1]["body"]["agreements"] == ["virtuagym"]
+    assert member["email"] not in json.dumps(posts)
+    thread = json.dumps(system.standin.thread(*system.where(f"R-{done.id}", "request")))
+    assert "virtuagym" in thread and "sent" in thread
+
+    assert _in_force(gym, member["id"], ("newsletter",)) >= 1
+    marketing = _withdraw(system, member, "marketing")
+    assert marketing.status == m.DONE and "newsletter" in marketing.result["withdrawn"]
+    assert _in_force(gym, member["id"], ("newsletter", "phone_marketing")) == 0  # marketing suppressed
+    assert len(recipients["virtuagym"].received) == 3  # nothing more told: no integration rests on marketing
+
+    system.slack.command(SUPPORT, f"consent {member['member_number']}")
+    shown = wait_for(lambda: next((e for e in ephemerals(system.standin, SUPPORT) if "agreement(s)" in e["text"]), None),
+                     timeout=20, what="consent answer")
+    assert "virtuagym (integration)" in json.dumps(shown) and "withdrawn" in json.dumps(shown)
+    assert member["email"] not in json.dumps(shown)  # support sees the subject masked
+
+
+def test_the_consent_check_finds_a_planted_violation_and_terms_cannot_be_withdrawn(system, gym) -> None:
+    assert system.services.consent.check().total == 0  # the reference data keeps links and agreements together
+    with gym.begin() as conn:
+        mid = conn.execute(text("SELECT m.id FROM members m WHERE NOT EXISTS (SELECT 1 FROM consents c WHERE "
+                                "c.member_id = m.id AND c.agreement_type_id = 7) ORDER BY m.id LIMIT 1")).scalar()
+        conn.execute(text("INSERT INTO integration_links (id, member_id, provider, external_id, linked_at, active) "
+                          "VALUES (9000001, :m, 'milon', 'MI-planted', :t, :a)"), {"m": mid, "t": dt.datetime(2026, 1, 1),
+                                                                                   "a": True})
+    found = system.services.consent.check()
+    assert found.total == 1 and found.samples == [(str(mid), "milon")]
+    with gym.connect() as conn:
+        number = conn.execute(text("SELECT member_number FROM members WHERE id = :m"), {"m": mid}).scalar()
+    system.slack.command(SUPPORT, f"withdraw {number} terms")
+    assert wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT) if "does not rest on consent"
+                                  in e["text"]), None), timeout=20, what="terms refused")
