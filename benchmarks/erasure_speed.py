@@ -33,7 +33,7 @@ from gdpr.erasure import ErasureEngine
 from gdpr.migrate import upgrade_database
 from gdpr.residue import INDEX_PREFIX, ensure_indexes, text_tables
 from gdpr.settings import PROJECT_ROOT, Settings
-from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeOwed, FakeQueue, FakeRequestPresenter
+from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeHomePresenter, FakeOwed, FakeQueue, FakeRequestPresenter
 from tests.helpers import DPO, SUPPORT
 
 
@@ -131,7 +131,7 @@ class Jobs:
         self.requests, self.queue = FakeRequestPresenter(), FakeQueue()
         self.services: Services = build(settings, broker=StubBroker(), slack=WebClient(base_url="http://127.0.0.1:9/"),
                                         presenters=Presenters(self.requests, FakeBulkPresenter(), FakeBreachPresenter(),
-                                                              FakeOwed(), FakeGrantPresenter()), queue=self.queue)
+                                                              FakeOwed(), FakeGrantPresenter(), FakeHomePresenter()), queue=self.queue)
         upgrade_database(self.services.db)
 
     def opened(self, key: str) -> int:

@@ -18,6 +18,7 @@ from gdpr.app.consent import ConsentDesk, WithdrawalJob
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.history import SubjectHistory
+from gdpr.app.home import Overview
 from gdpr.app.housekeeping import Housekeeping
 from gdpr.app.purges import Purges
 from gdpr.app.requests import ExportJob, SubjectRequests
@@ -41,7 +42,8 @@ from gdpr.grants import GrantService
 from gdpr.jobs import Leases
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, Recipient, load_recipients
-from gdpr.ports import BreachPresenter, BulkPresenter, GrantPresenter, JobQueue, OwedUpdates, RequestPresenter
+from gdpr.ports import (BreachPresenter, BulkPresenter, GrantPresenter, HomePresenter, JobQueue, OwedUpdates,
+                        RequestPresenter)
 from gdpr.requests import RequestService
 from gdpr.retention import RetentionConfig, load_retention
 from gdpr.settings import Settings
@@ -97,6 +99,7 @@ class Services:
     request_deadlines: RequestDeadlines = field(init=False)
     subject_history: SubjectHistory = field(init=False)
     consent: ConsentDesk = field(init=False)
+    overview: Overview = field(init=False)
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
@@ -147,6 +150,7 @@ class Presenters:
     breaches: BreachPresenter
     owed: OwedUpdates
     grants: GrantPresenter
+    home: HomePresenter
 
 
 def slack_presenters(services: Services) -> Presenters:
@@ -155,9 +159,10 @@ def slack_presenters(services: Services) -> Presenters:
     from bot.delivery_breach import BreachSlackDelivery
     from bot.delivery_bulk import BulkSlackDelivery
     from bot.delivery_grant import GrantSlackDelivery
+    from bot.delivery_home import HomeSlackDelivery
     catch_up = CatchUp(services, None)
     presenters = Presenters(SlackDelivery(services), BulkSlackDelivery(services), BreachSlackDelivery(services),
-                            catch_up, GrantSlackDelivery(services))
+                            catch_up, GrantSlackDelivery(services), HomeSlackDelivery(services))
     catch_up.presenters = presenters
     return presenters
 
@@ -253,6 +258,9 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            deadlines=Deadlines(s.db, s.audit, s.requests.clock), datamap=s.datamap,
                                            templates=s.templates, controller=s.exporter.controller,
                                            presenter=presenters.requests)
+    from bot.slack_io import SlackUsers  # the workspace's user groups: who holds which role now
+    s.overview = Overview(db=s.db, staff=SlackUsers(s.slack, s.policy).actor, grants=s.grants, breaches=s.breaches, shown=s.shown,
+                          presenter=presenters.home)
     s.consent = ConsentDesk(authz=s.authz, directory=s.directory, subject_requests=s.subject_requests,
                             registry=ConsentRegistry(s.system.engine, s.system_writer.engine, s.datamap))
     s.subject_history = SubjectHistory(authz=s.authz, directory=s.directory, requests=s.requests, reads=reads,
@@ -261,6 +269,6 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                              presenter=presenters.grants)
     s.housekeeping = Housekeeping(requests=s.requests, runs=s.runs, notices=s.notices, breaches=s.breaches,
                                   purges=s.purges, breach_desk=s.breach_desk, access_grants=s.access_grants,
-                                  request_deadlines=s.request_deadlines, queue=queue, exports=s.exports, owed=presenters.owed,
+                                  request_deadlines=s.request_deadlines, overview=s.overview, queue=queue, exports=s.exports, owed=presenters.owed,
                                   quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock)
     return s

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltResponse
 
-from bot.listeners import actions, commands, views
+from bot.listeners import actions, commands, events, views
 from bot.listeners.deps import KEY as DEPS
 from bot.listeners.deps import Deps
 from bot.followups import Followups, friendly
@@ -60,11 +60,11 @@ def guard(listener: Callable) -> Callable:
     ack()" after 3 s. So the error is answered here (acking first if the listener had not)."""
     @functools.wraps(listener)
     def run(**kwargs):  # noqa: ANN003, ANN202 - Bolt passes the listener's own argument names
-        ack = kwargs["ack"]
+        ack = kwargs.get("ack")  # events are acknowledged by Bolt itself
         try:
             return listener(**kwargs)
         except Exception as error:
-            if ack.response is None:
+            if ack is not None and ack.response is None:
                 ack()
             try:
                 answer_error(kwargs.get("client"), kwargs.get("body") or {}, error)
@@ -74,7 +74,7 @@ def guard(listener: Callable) -> Callable:
 
 
 class _Guarded:
-    """The Bolt app as listeners see it at registration: command, action and view listeners are guarded."""
+    """The Bolt app as listeners see it at registration: command, action, view and event listeners are guarded."""
 
     def __init__(self, app: App) -> None:
         self._app = app
@@ -93,6 +93,9 @@ class _Guarded:
 
     def view(self, *args, **kwargs) -> Callable:  # noqa: ANN002, ANN003
         return self._wrap(self._app.view(*args, **kwargs))
+
+    def event(self, *args, **kwargs) -> Callable:  # noqa: ANN002, ANN003
+        return self._wrap(self._app.event(*args, **kwargs))
 
 
 def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
@@ -122,7 +125,7 @@ def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
         context[DEPS] = provided
         return next()
 
-    for package in (commands, actions, views):
+    for package in (commands, actions, views, events):
         package.register(_Guarded(app))
     app.followups = followups
     return app

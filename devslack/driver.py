@@ -54,6 +54,12 @@ class SlackDriver:
     def command(self, user: str, text: str, channel: str = "C0SUPPORT") -> Reply:
         return self.send(command_body(user, text, channel))
 
+    def event(self, event: dict) -> Reply:
+        """An Events API callback (e.g. {"type": "app_home_opened", "user": ..., "tab": "home"}), signed."""
+        body = json.dumps({"type": "event_callback", "team_id": "T0GYM", "api_app_id": "A0GDPR",
+                           "event_id": f"Ev{next(_trigger):08d}", "event_time": int(time.time()), "event": event})
+        return self.send(body, {**sign(self.secret, body), "content-type": "application/json"})
+
     def click(self, user: str, action_id: str, value: str, channel: str, message_ts: str) -> Reply:
         payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T0GYM"},
                    "trigger_id": f"trigger-{next(_trigger)}", "channel": {"id": channel},

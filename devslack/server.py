@@ -43,6 +43,7 @@ class SlackStandIn:
         self.groups = dict(GROUPS if groups is None else groups)
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict]] = {}  # channel -> messages (with replies in place)
+        self.homes: dict[str, dict] = {}  # user -> their App Home view (views.publish)
         self.members: dict[str, set[str]] = {}  # channel -> users invited by the bot
         self.files: dict[str, dict] = {}
         self.refusals: dict[str, list[str]] = {}  # method -> errors to answer with, one per call
@@ -194,6 +195,18 @@ class SlackStandIn:
         if gid not in self.groups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.groups[gid])}
+
+    def api_views_publish(self, args: dict) -> dict:
+        """A user's App Home: the latest published view, kept per user (`home(user)`)."""
+        user, view = str(args.get("user_id") or ""), _json(args.get("view"))
+        if not user or not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        self.homes[user] = view  # (the dispatcher holds the lock)
+        return {"ok": True, "view": {"id": f"V{next(self._ts):06d}", **view}}
+
+    def home(self, user: str) -> dict | None:
+        with self._lock:
+            return self.homes.get(user)
 
     def api_views_open(self, args: dict) -> dict:
         if not args.get("trigger_id"):

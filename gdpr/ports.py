@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from gdpr import models as m
+    from gdpr.app.home import Home
     from gdpr.erasure import ErasureReport
     from gdpr.export import ExportFile
     from gdpr.residue import Hit
@@ -58,6 +59,12 @@ class GrantPresenter(Protocol):
     def grant_changed(self, grant: m.AccessGrant) -> None: ...
     def grant_started(self, grant: m.AccessGrant) -> None: ...
     def grant_ended(self, grant: m.AccessGrant) -> None: ...  # raises when the requester could not be told
+
+
+class HomePresenter(Protocol):
+    """Where a user's overview is shown (Slack: their App Home)."""
+
+    def home_changed(self, home: Home) -> None: ...
 
 
 class OwedUpdates(Protocol):

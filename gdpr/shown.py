@@ -60,3 +60,11 @@ class ShownMessages:
         with self.db.session() as s:
             return [(r, role) for r, role in s.execute(select(shown.ref, shown.role).where(
                 shown.stale_since.is_not(None)).order_by(shown.stale_since).limit(limit))]
+
+    def of_role(self, role: str, *, limit: int = 200) -> list[tuple[str, Where]]:
+        """(ref, where) of the messages of a role, the latest first (e.g. the App Homes that were opened)."""
+        shown = m.ShownMessage
+        with self.db.session() as s:
+            return [(r, (c, t)) for r, c, t in s.execute(select(shown.ref, shown.channel, shown.ts)
+                                                          .where(shown.role == role).order_by(shown.id.desc())
+                                                          .limit(limit))]

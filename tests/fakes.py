@@ -159,3 +159,13 @@ class FakeGrantPresenter:
         if self.down:
             raise ConnectionError("slack down")
         self.shown.append(("ended", grant.id, grant.status))
+
+
+class FakeHomePresenter:
+    """The HomePresenter port: every overview published, in order."""
+
+    def __init__(self) -> None:
+        self.published: list = []
+
+    def home_changed(self, home) -> None:  # noqa: ANN001 - gdpr.app.home.Home
+        self.published.append(home)

@@ -51,9 +51,10 @@ def test_the_slack_adapter_opens_no_session_and_writes_no_audit_event() -> None:
 
 
 def test_listeners_are_typed_top_level_functions_one_per_file() -> None:
-    from bot.listeners import actions, views
+    from bot.listeners import actions, events, views
     from bot.listeners.commands import gdpr_command
-    listeners = list(dict.fromkeys([gdpr_command, *actions.LISTENERS.values(), *views.LISTENERS.values()]))
+    listeners = list(dict.fromkeys([gdpr_command, *actions.LISTENERS.values(), *views.LISTENERS.values(),
+                                    *events.LISTENERS.values()]))
     modules = [f.__module__ for f in listeners]
     assert len(set(modules)) == len(listeners), modules  # one listener per file (Previous and Next share one)
     for f in listeners:

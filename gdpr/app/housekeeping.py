@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
+from gdpr.app.home import Overview
 from gdpr.app.purges import Purges
 from gdpr.breaches import BreachService
 from gdpr.bulk_runs import BulkRuns
@@ -34,6 +35,7 @@ class Housekeeping:
     breach_desk: BreachDesk
     access_grants: Grants
     request_deadlines: RequestDeadlines
+    overview: Overview
     queue: JobQueue
     exports: ExportFiles
     owed: OwedUpdates  # card updates Slack could not take when they happened
@@ -64,3 +66,4 @@ class Housekeeping:
             self.breach_desk.fire_reminders(now)
             self.request_deadlines.fire_reminders(now)
             self.access_grants.expire_due(now)  # (a grant stops unmasking at its end whether or not this ran)
+            self.overview.refresh(now=now, limit=50)  # the App Homes that were opened, kept current

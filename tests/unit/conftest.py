@@ -13,7 +13,7 @@ from gdpr.db import make_engine
 from gdpr.migrate import upgrade_database
 from gdpr.settings import Settings
 from tests.conftest import ROOT
-from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeOwed, FakeQueue, FakeRequestPresenter
+from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeHomePresenter, FakeOwed, FakeQueue, FakeRequestPresenter
 from tests.helpers import DPO
 
 
@@ -50,7 +50,7 @@ def app(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
     fakes = App(None, FakeRequestPresenter(), FakeBulkPresenter(), FakeBreachPresenter(), FakeQueue(),  # type: ignore[arg-type]
                 FakeGrantPresenter())
     fakes.services = build(settings, broker=StubBroker(), slack=WebClient(base_url="http://127.0.0.1:9/"),
-                           presenters=Presenters(fakes.requests, fakes.bulk, fakes.breaches, FakeOwed(), fakes.grants),
+                           presenters=Presenters(fakes.requests, fakes.bulk, fakes.breaches, FakeOwed(), fakes.grants, FakeHomePresenter()),
                            queue=fakes.queue)
     upgrade_database(fakes.services.db)
     yield fakes

@@ -18,6 +18,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("original_due_on", sa.Date))
         batch.add_column(sa.Column("extended_at", sa.DateTime(timezone=True)))
         batch.add_column(sa.Column("extension_reason", sa.Text))
+    op.create_index("ix_requests_status_due", "subject_requests", ["status", "due_on"])  # App Home: soonest due
     op.create_table(
         "request_reminders",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -34,6 +35,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("request_reminders")
+    op.drop_index("ix_requests_status_due", "subject_requests")
     with op.batch_alter_table("subject_requests") as batch:
         for name in ("extension_reason", "extended_at", "original_due_on", "club_received_on"):
             batch.drop_column(name)
