@@ -53,13 +53,17 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
                                          *_reason(req)]},
     ]
     if with_buttons and req.status in m.DECIDABLE:
-        blocks.append({"type": "actions", "block_id": f"decide-{req.id}", "elements": [
-            {"type": "button", "action_id": "request.approve", "style": "primary", "text": plain("Approve"),
-             "value": str(req.id)},
-            {"type": "button", "action_id": "request.reject", "style": "danger", "text": plain("Reject"),
-             "value": str(req.id)},
-        ]})
+        blocks.append(decide_buttons("request", req.id, block_id=f"decide-{req.id}"))
     return blocks
+
+
+def decide_buttons(kind: str, item_id: int, *, block_id: str) -> dict:
+    """Approve / Reject for the DPO (action ids `<kind>.approve` / `<kind>.reject`, the item's id as value)."""
+    return {"type": "actions", "block_id": block_id, "elements": [
+        {"type": "button", "action_id": f"{kind}.approve", "style": "primary", "text": plain("Approve"),
+         "value": str(item_id)},
+        {"type": "button", "action_id": f"{kind}.reject", "style": "danger", "text": plain("Reject"),
+         "value": str(item_id)}]}
 
 
 def preview_totals(req: m.SubjectRequest) -> list[dict]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.render import escape, mrkdwn, plain, reason_modal
+from bot.render import decide_buttons, escape, mrkdwn, plain, reason_modal
 from gdpr import models as m
 from gdpr.bulk import FILE_ACTIONS
 from gdpr.retention import BulkSpec
@@ -61,11 +61,7 @@ def bulk_blocks(run: m.BulkRun, *, samples: list[dict] | None = None, rate: floa
         blocks.append({"type": "section", "text": plain(_notices(notices))})
     blocks.append({"type": "context", "elements": [mrkdwn(_status(run))]})
     if with_buttons and run.status == m.AWAITING_APPROVAL:
-        blocks.append({"type": "actions", "block_id": f"bulk-{run.id}", "elements": [
-            {"type": "button", "action_id": "bulk.approve", "style": "primary", "text": plain("Approve"),
-             "value": str(run.id)},
-            {"type": "button", "action_id": "bulk.reject", "style": "danger", "text": plain("Reject"),
-             "value": str(run.id)}]})
+        blocks.append(decide_buttons("bulk", run.id, block_id=f"bulk-{run.id}"))
     return blocks
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.pages import nav, window
-from bot.render import mrkdwn, plain, reason_modal, subject_fields
+from bot.render import decide_buttons, mrkdwn, plain, reason_modal, subject_fields
 from gdpr import models as m
 from gdpr.app.grants import GrantView, hours
 from gdpr.app.reads import PER_PAGE, Page
@@ -52,12 +52,7 @@ def grant_blocks(grant: m.AccessGrant, subject: dict[str, str]) -> list[dict]:
                                            else [])]},
     ]
     if grant.status in m.GRANT_DECIDABLE:
-        blocks.append({"type": "actions", "block_id": f"grant-{grant.id}", "elements": [
-            {"type": "button", "action_id": "grant.approve", "style": "primary", "text": plain("Approve"),
-             "value": str(grant.id)},
-            {"type": "button", "action_id": "grant.reject", "style": "danger", "text": plain("Reject"),
-             "value": str(grant.id)},
-        ]})
+        blocks.append(decide_buttons("grant", grant.id, block_id=f"grant-{grant.id}"))
     return blocks
 
 

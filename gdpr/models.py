@@ -368,3 +368,19 @@ class RequestReminder(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending | fired | settled
     fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     times_fired: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ClubToken(Base):
+    """A club's API credential: only its keyed hash is stored; the token itself was shown once."""
+    __tablename__ = "club_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    club_code: Mapped[str] = mapped_column(String(64), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))  # the token's first characters after its prefix, to tell them apart
+    allowed_ips: Mapped[list | None] = mapped_column(JSON)  # networks; NULL: any address
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(32))

@@ -59,3 +59,12 @@ def config_with_recipients(src: Path, dest: Path, servers: dict[str, RecipientSe
                      f"    auth: {{header: Authorization, scheme: Bearer, token_env: {provider.upper()}_TOKEN}}\n")
     (dest / "integrations.yaml").write_text("recipients:\n" + "".join(lines))
     return dest
+
+
+def serve(servers: dict[str, RecipientServer]):  # noqa: ANN201 - a fixture's body
+    """`yield from serve({...})` in a fixture: the servers for the test, stopped after it."""
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()

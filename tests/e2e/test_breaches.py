@@ -109,7 +109,7 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
     assert f"Personal data breach B-{breach_id}" in shown and "72-hour clock: 71 h left" in shown
     assert "bruges: :warning: no GDPR contact" in shown  # flagged before anything is sent
     desk.slack.command(DPO, "breach list")
-    assert f"B-{breach_id} · confidentiality · 3 club(s)" in wait_ephemeral(desk.standin, DPO)["text"]
+    assert f"B-{breach_id} · confidentiality · 3 club(s)" in block_texts(wait_ephemeral(desk.standin, DPO))
 
     click(desk, DPO, "breach.notify", str(breach_id), breach_id)
     click(desk, DPO, "breach.notify", str(breach_id), breach_id)  # a double click
@@ -351,7 +351,7 @@ def test_a_late_notice_carries_its_reasons_and_an_update_sends_a_follow_up(sqlit
 
         system.slack.command(DPO, f"breach show B-{breach_id}")
         shown = block_texts(wait_ephemeral(system.standin, DPO))
-        assert "Timeline:" in shown and "update: Facts updated" in shown and "About 900 people" in shown
+        assert "timeline steps 1–" in shown and "update: Facts updated" in shown and "About 900 people" in shown
         system.slack.command(DPO, "breach show B-999")
         assert "no breach B-999" in wait_ephemeral(system.standin, DPO, 2)["text"]
         system.slack.command(DPO, "breach show twelve")

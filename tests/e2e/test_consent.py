@@ -15,15 +15,12 @@ from sqlalchemy import text
 from gdpr import models as m
 from tests.conftest import ROOT
 from tests.helpers import SUPPORT, ephemerals
-from tests.recipients import RecipientServer, config_with_recipients
+from tests.recipients import RecipientServer, config_with_recipients, serve
 
 
 @pytest.fixture
 def recipients():  # noqa: ANN201
-    servers = {"virtuagym": RecipientServer(fail_first=2)}  # down twice, then up
-    yield servers
-    for s in servers.values():
-        s.stop()
+    yield from serve({"virtuagym": RecipientServer(fail_first=2)})  # down twice, then up
 
 
 @pytest.fixture

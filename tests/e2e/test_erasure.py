@@ -17,16 +17,13 @@ from gdpr import models as m
 from gdpr.audit import verify_chain
 from tests.conftest import ROOT, SECRET
 from tests.helpers import DPO, SUPPORT, block_texts, file_and_approve, wait_ephemeral
-from tests.recipients import RecipientServer, config_with_recipients
+from tests.recipients import RecipientServer, config_with_recipients, serve
 
 
 @pytest.fixture
 def recipients():  # noqa: ANN201
-    servers = {"virtuagym": RecipientServer(), "milon": RecipientServer(fail_first=2),
-               "clubplanner": RecipientServer(), "technogym": RecipientServer()}
-    yield servers
-    for s in servers.values():
-        s.stop()
+    yield from serve({"virtuagym": RecipientServer(), "milon": RecipientServer(fail_first=2),
+                      "clubplanner": RecipientServer(), "technogym": RecipientServer()})
 
 
 @pytest.fixture

@@ -1,0 +1,95 @@
+"""The clubs' API credentials: one live token per club, shown once, stored only as a keyed hash (HMAC with
+SECRET_KEY: a stolen state database does not yield a usable token), with an optional IP allow-list;
+rotated and revoked by the DPO. Verifying one is a single indexed lookup."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from gdpr import models as m
+from gdpr.audit import AuditLog
+from gdpr.db import Database
+from gdpr.errors import GdprError, NotAllowed, UsageError
+
+PREFIX = "gdprc_"
+
+
+class Unauthenticated(GdprError):
+    """No token, or not a live one."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    club: str
+    token: str  # shown once, to the DPO only
+    token_id: int
+
+
+def parse_networks(values: list[str]) -> list[str]:
+    """CIDRs or single addresses, normalised; UsageError naming the bad one."""
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise UsageError(f"`{value[:40]}` is not an IP address or network (e.g. 203.0.113.0/24).") from None
+    return out
+
+
+class ClubTokens:
+    def __init__(self, db: Database, audit: AuditLog, secret: bytes, clock: Callable[[], dt.datetime]) -> None:
+        self.db, self.audit, self._key, self.clock = db, audit, hmac.new(secret, b"club-api", hashlib.sha256).digest(), clock
+
+    def _hash(self, token: str) -> str:
+        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, *, club: str, by: str, allowed: list[str] | None) -> Issued:
+        """A new token for the club (any live one is revoked: this is also the rotation)."""
+        token = PREFIX + secrets.token_urlsafe(32)
+        now, t = self.clock(), m.ClubToken
+        with self.db.session() as s:
+            s.execute(update(t).where(t.club_code == club, t.revoked_at.is_(None)).values(revoked_at=now, revoked_by=by))
+            row = t(club_code=club, token_hash=self._hash(token), hint=token[len(PREFIX):len(PREFIX) + 4],
+                    allowed_ips=parse_networks(allowed) if allowed else None, created_by=by, created_at=now)
+            s.add(row)
+            s.flush()
+            self.audit.record(s, actor=by, action="club.token_issued", club=club, token_id=row.id,
+                              allowed_ips=len(row.allowed_ips or []))
+            return Issued(club, token, row.id)
+
+    def revoke(self, *, club: str, by: str) -> int:
+        t = m.ClubToken
+        with self.db.session() as s:
+            n = s.execute(update(t).where(t.club_code == club, t.revoked_at.is_(None))
+                          .values(revoked_at=self.clock(), revoked_by=by)).rowcount
+            self.audit.record(s, actor=by, action="club.token_revoked", club=club, tokens=n)
+        return int(n or 0)
+
+    def verify(self, token: str | None, address: str) -> str:
+        """The club a live token belongs to, if the caller's address is allowed; raises otherwise."""
+        if not token or not token.startswith(PREFIX):
+            raise Unauthenticated("A club token is required (Authorization: Bearer gdprc_…).")
+        t = m.ClubToken
+        with self.db.session() as s:
+            row = s.execute(select(t).where(t.token_hash == self._hash(token), t.revoked_at.is_(None))).scalar()
+            if row is None:
+                raise Unauthenticated("That token is not valid (revoked, rotated, or never issued).")
+            if row.allowed_ips and not any(ipaddress.ip_address(address) in ipaddress.ip_network(n)
+                                           for n in row.allowed_ips):
+                raise NotAllowed("Calls from this address are not allowed for this club.")
+            s.execute(update(t).where(t.id == row.id).values(last_used_at=self.clock()))
+            return row.club_code
+
+    def listed(self) -> list[m.ClubToken]:
+        t = m.ClubToken
+        with self.db.session() as s:
+            rows = list(s.execute(select(t).where(t.revoked_at.is_(None)).order_by(t.club_code)).scalars())
+            s.expunge_all()
+            return rows
