@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
-from gdpr.db import Database
+from gdpr.db import Database, changed
 from gdpr.errors import GdprError, NotAllowed, UsageError
 
 PREFIX = "gdprc_"
@@ -67,10 +67,10 @@ class ClubTokens:
     def revoke(self, *, club: str, by: str) -> int:
         t = m.ClubToken
         with self.db.session() as s:
-            n = s.execute(update(t).where(t.club_code == club, t.revoked_at.is_(None))
-                          .values(revoked_at=self.clock(), revoked_by=by)).rowcount
+            n = changed(s.execute(update(t).where(t.club_code == club, t.revoked_at.is_(None))
+                                  .values(revoked_at=self.clock(), revoked_by=by)))
             self.audit.record(s, actor=by, action="club.token_revoked", club=club, tokens=n)
-        return int(n or 0)
+        return n
 
     def verify(self, token: str | None, address: str) -> str:
         """The club a live token belongs to, if the caller's address is allowed; raises otherwise."""
