@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--rejected-leads", type=int, default=0,
                       help="then add this many CRM leads in status rejection, with consents and notes")
     seed.set_defaults(func=cmd_seed)
+    api = sub.add_parser("api", help="the clubs' HTTP API (OpenAPI at /openapi.json)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8081)
+    api.set_defaults(func=cmd_api)
     sub.add_parser("demo", help="play the access story against the local Slack stand-in").set_defaults(func=cmd_demo)
     sub.add_parser("console", help="type /gdpr commands as a chosen user, press buttons").set_defaults(func=cmd_console)
     audit = sub.add_parser("audit", help="audit log")
@@ -103,6 +107,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.run()  # returns once a SIGTERM's drain has ended its loop
     except KeyboardInterrupt:
         pass
+    finally:
+        running.stop()
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """The clubs' API under uvicorn; TLS is the proxy's (its X-Forwarded-* trusted from loopback only)."""
+    import uvicorn
+
+    from api.app import build_api
+    from bootstrap.runtime import start
+    settings = _settings()
+    running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
+    app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                    log_level="warning")
     finally:
         running.stop()
     return 0

@@ -14,6 +14,8 @@ from gdpr.access import AccessPolicy, load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
+from gdpr.app.club_api import ClubAccess, ClubApi
+from gdpr.app.club_delivery import ByRequester, ClubDelivery
 from gdpr.app.consent import ConsentDesk, WithdrawalJob
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
@@ -31,9 +33,11 @@ from gdpr.bulk import BulkEngine
 from gdpr.bulk_job import BulkJob
 from gdpr.bulk_runs import BulkRuns
 from gdpr.datamap import DataMap, load_datamap
+from gdpr.clubs import ClubTokens
 from gdpr.consent import ConsentRegistry
 from gdpr.db import Database
 from gdpr.deadlines import Deadlines
+from gdpr.downloads import Downloads
 from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
@@ -89,6 +93,8 @@ class Services:
     reads: AuditedRead
     shown: ShownMessages  # the presenters' table of where things are shown
     grants: GrantService
+    downloads: Downloads
+    club_tokens: ClubTokens
     actors: Actors = field(init=False)
     queue: JobQueue = field(init=False)  # the actors, unless a test hands in its own
     presenters: Presenters = field(init=False)
@@ -100,6 +106,8 @@ class Services:
     subject_history: SubjectHistory = field(init=False)
     consent: ConsentDesk = field(init=False)
     overview: Overview = field(init=False)
+    club_api: ClubApi = field(init=False)
+    club_access: ClubAccess = field(init=False)
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
@@ -161,7 +169,11 @@ def slack_presenters(services: Services) -> Presenters:
     from bot.delivery_grant import GrantSlackDelivery
     from bot.delivery_home import HomeSlackDelivery
     catch_up = CatchUp(services, None)
-    presenters = Presenters(SlackDelivery(services), BulkSlackDelivery(services), BreachSlackDelivery(services),
+    slack = SlackDelivery(services)
+    clubs = ClubDelivery(slack=slack, downloads=services.downloads,  # requests a club opened through the API
+                         mailer=make_mailer(services.settings.smtp_url, services.settings.outbox_dir),
+                         contact=services.exporter.controller, sender=services.breach_config.sender)
+    presenters = Presenters(ByRequester(slack, clubs), BulkSlackDelivery(services), BreachSlackDelivery(services),  # type: ignore[arg-type]
                             catch_up, GrantSlackDelivery(services), HomeSlackDelivery(services))
     catch_up.presenters = presenters
     return presenters
@@ -224,6 +236,8 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
         find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
         shown=ShownMessages(db, requests.clock), grants=grants,
+        downloads=Downloads(db, audit, secret, requests.clock, dt.timedelta(hours=settings.download_ttl_hours)),
+        club_tokens=ClubTokens(db, audit, secret, requests.clock),
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
         exports=exports,
@@ -259,6 +273,9 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            templates=s.templates, controller=s.exporter.controller,
                                            presenter=presenters.requests)
     from bot.slack_io import SlackUsers  # the workspace's user groups: who holds which role now
+    s.club_api = ClubApi(tokens=s.club_tokens, subject_requests=s.subject_requests, downloads=s.downloads,
+                         export_dir=s.settings.export_dir, club_key=s.directory.club_key)
+    s.club_access = ClubAccess(authz=s.authz, tokens=s.club_tokens, club_key=s.directory.club_key)
     s.overview = Overview(db=s.db, staff=SlackUsers(s.slack, s.policy).actor, grants=s.grants, breaches=s.breaches, shown=s.shown,
                           presenter=presenters.home)
     s.consent = ConsentDesk(authz=s.authz, directory=s.directory, subject_requests=s.subject_requests,

@@ -52,9 +52,10 @@ class SlackDelivery:
         """The requester's message (where they asked, or a DM if the bot is not there) and the DPO's card."""
         slack, text = self.services.slack, f"{req.kind.capitalize()} request R-{req.id}: " + (
             "under way" if req.kind == "withdraw" else "awaiting DPO approval")
-        self.services.shown.remember(ref(req), REQUEST, post(
-            slack, channel=reply_to or dm_channel(slack, req.requester_id), fallback_user=req.requester_id,
-            text=text, blocks=request_blocks(req, subject, with_buttons=False)))
+        if not req.requester_id.startswith("club:"):  # a club asking through the API follows it there
+            self.services.shown.remember(ref(req), REQUEST, post(
+                slack, channel=reply_to or dm_channel(slack, req.requester_id), fallback_user=req.requester_id,
+                text=text, blocks=request_blocks(req, subject, with_buttons=False)))
         if req.kind == "withdraw":  # no approval stands between a person and their withdrawal (Art. 7(3))
             return
         self.services.shown.remember(ref(req), APPROVAL, post(

@@ -50,10 +50,19 @@ class BreachSlackDelivery:
             self.services.breaches.record(breach.id, "gdpr-bot", "channel", f"Response channel <#{channel}> opened.")
 
     def refresh(self, breach: m.Breach, now: dt.datetime | None = None) -> None:
+        """The alert as the breach is now. Notices are delivered in parallel, so an older rendering can land
+        after a newer one: after writing, render again and write once more if the state moved on meanwhile."""
         if self.where(breach) is None:
             return
-        update_card(self.services, f"{REF}{breach.id}", ALERT, blocks=self.alert(breach, now),
-                    text=f"Personal data breach {REF}{breach.id}")
+        blocks = self.alert(breach, now)
+        for _ in range(5):
+            if not update_card(self.services, f"{REF}{breach.id}", ALERT, blocks=blocks,
+                               text=f"Personal data breach {REF}{breach.id}"):
+                return
+            fresh = self.alert(self.services.breaches.get(breach.id), now)
+            if fresh == blocks:
+                return
+            blocks = fresh
 
     def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> None:
         clubs = {c.key: c.code for c in self.services.breach_mail.clubs(breach.clubs)}

@@ -27,6 +27,7 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr withdraw [lead] <email | phone | member number> <agreement | marketing | profiling>` — record a withdrawal of consent: processing stops, integrations are told (no approval needed)
 • `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21)
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
+• `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token reaches you alone, by DM, once)
 • `/gdpr extend R-12 [--months 1|2] <reasons>` — more time for a request, once, within its first month (DPO; the reasons go to the club)
 • `/gdpr refuse R-12 <ground>` — refuse a manifestly unfounded or excessive request (DPO; a notice for the club with the remedies)"""
 USAGE = {
@@ -46,6 +47,8 @@ USAGE = {
     "withdraw": "Usage: `/gdpr withdraw [lead] <email | phone | member number> <agreement code | marketing | profiling>`",
     "object": "Usage: `/gdpr object [lead] <email | phone | member number> <marketing | profiling>`",
     "audit": "Usage: `/gdpr audit [lead] <email | phone | member number> [--club CLUB]`",
+    "club": "Usage: `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,198.51.100.7]`, "
+            "`/gdpr club token revoke <club>`, `/gdpr club tokens`",
     "extend": "Usage: `/gdpr extend R-12 [--months 1|2] <reasons the club passes on>`",
     "refuse": "Usage: `/gdpr refuse R-12 <ground: why the request is manifestly unfounded or excessive>`",
 }
@@ -82,6 +85,8 @@ def parse(text: str) -> Command:
         return _grant_admin(name, rest)
     if name in ("extend", "refuse"):
         return _deadline(name, rest)
+    if name == "club":
+        return _club(rest)
     club, rest = _option(name, rest, "--club")
     received, rest = _option(name, rest, "--received") if name in ("access", "erase") else (None, rest)
     if received is not None:
@@ -118,6 +123,16 @@ def _option(name: str, rest: list[str], flag: str) -> tuple[str | None, list[str
     if i + 1 >= len(rest):
         raise UsageError(USAGE[name])
     return rest[i + 1].lower(), rest[:i] + rest[i + 2:]
+
+
+def _club(rest: list[str]) -> Command:
+    if [w.lower() for w in rest] == ["tokens"]:
+        return Command("club tokens")
+    ips, rest = _option("club", rest, "--ip")
+    if len(rest) != 3 or rest[0].lower() != "token" or rest[1].lower() not in ("create", "rotate", "revoke") \
+            or (ips and rest[1].lower() == "revoke"):
+        raise UsageError(USAGE["club"])
+    return Command(f"club token {rest[1].lower()}", identity=rest[2].lower(), options=(("ip", ips),) if ips else ())
 
 
 def _deadline(name: str, rest: list[str]) -> Command:

@@ -44,7 +44,7 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
     is itself personal data, for the DPO who decides."""
     blocks = [
         {"type": "header", "text": plain(f"{req.kind.capitalize()} request R-{req.id}")},
-        {"type": "section", "text": mrkdwn(f"*{KINDS.get(req.kind, req.kind)}*\nRequested by <@{req.requester_id}> "
+        {"type": "section", "text": mrkdwn(f"*{KINDS.get(req.kind, req.kind)}*\nRequested by {requester(req.requester_id)} "
                                            f"· received {req.club_received_on or req.received_at:%d %b %Y} · due *{req.due_on:%d %b %Y}*"
                                            + (" (extended)" if req.extended_at else ""))},
         subject_fields(subject, "Lead" if req.subject_type == "lead" else "Member"),
@@ -55,6 +55,13 @@ def request_blocks(req: m.SubjectRequest, subject: dict[str, str], *, with_butto
     if with_buttons and req.status in m.DECIDABLE:
         blocks.append(decide_buttons("request", req.id, block_id=f"decide-{req.id}"))
     return blocks
+
+
+def requester(user_id: str) -> str:
+    """A Slack user as a mention; a club that asked through its API by name."""
+    if user_id.startswith("club:"):
+        return f"club `{escape(user_id[5:])}` *through the clubs' API*"
+    return f"<@{user_id}>"
 
 
 def decide_buttons(kind: str, item_id: int, *, block_id: str) -> dict:

@@ -43,6 +43,14 @@ def parse_networks(values: list[str]) -> list[str]:
     return out
 
 
+def _within(address: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n) for n in networks)
+
+
 class ClubTokens:
     def __init__(self, db: Database, audit: AuditLog, secret: bytes, clock: Callable[[], dt.datetime]) -> None:
         self.db, self.audit, self._key, self.clock = db, audit, hmac.new(secret, b"club-api", hashlib.sha256).digest(), clock
@@ -81,8 +89,7 @@ class ClubTokens:
             row = s.execute(select(t).where(t.token_hash == self._hash(token), t.revoked_at.is_(None))).scalar()
             if row is None:
                 raise Unauthenticated("That token is not valid (revoked, rotated, or never issued).")
-            if row.allowed_ips and not any(ipaddress.ip_address(address) in ipaddress.ip_network(n)
-                                           for n in row.allowed_ips):
+            if row.allowed_ips and not _within(address, row.allowed_ips):
                 raise NotAllowed("Calls from this address are not allowed for this club.")
             s.execute(update(t).where(t.id == row.id).values(last_used_at=self.clock()))
             return row.club_code

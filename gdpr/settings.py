@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     export_dir: Path = Path("var/exports")
     export_ttl_days: int = 7
+    # the clubs' API (`gdpr-bot api`): TLS belongs to the proxy in front; plain HTTP only from loopback unless allowed
+    api_allow_http: bool = False
+    api_rate_per_minute: int = 120  # per club
+    download_ttl_hours: int = 72  # a club's single-use download link
     smtp_url: str | None = None
     outbox_dir: Path = Path("var/outbox")  # mail on the embedded default (no SMTP_URL): .eml files
     breach_notice_backoff_seconds: float = 30.0  # first retry of a club notice; doubles, at most 15 minutes

@@ -117,6 +117,14 @@ class SubjectDirectory:
         spec = self._map.tables.get(self._map.subject(kind).table)
         return {k: c for k, c in (spec.links.items() if spec else ()) if k != kind}
 
+    def club_key(self, code: str) -> str | None:
+        """A club's key in the platform from its code (None: no such club)."""
+        ctl = self._map.controllers
+        with self._engine.connect() as conn:
+            key = conn.execute(select(_col(ctl.table, ctl.key)).select_from(_tbl(ctl.table))
+                               .where(_col(ctl.table, ctl.code) == code)).scalar()
+        return None if key is None else str(key)
+
     def load(self, kind: str, key: str) -> Candidate | None:
         spec = self._map.subject(kind)
         rows = self._query(spec, _col(spec.table, spec.key) == _cast_key(key), None, 1)

@@ -67,8 +67,9 @@ def test_withdrawal_disables_the_link_tells_the_integration_once_and_suppresses_
     assert len(posts) == 3 and len({p["key"] for p in posts}) == 1  # two 503s, then one 200: the same notice
     assert posts[-1]["body"]["type"] == "consent_withdrawn" and posts[-1]["body"]["agreements"] == ["virtuagym"]
     assert member["email"] not in json.dumps(posts)
-    thread = json.dumps(system.standin.thread(*system.where(f"R-{done.id}", "request")))
-    assert "virtuagym" in thread and "sent" in thread
+    told = wait_for(lambda: "sent" in (t := json.dumps(system.standin.thread(*system.where(f"R-{done.id}", "request"))))
+                    and t, timeout=20, what="the recipients' message to show it sent")  # its update follows the status
+    assert "virtuagym" in told
 
     assert _in_force(gym, member["id"], ("newsletter",)) >= 1
     marketing = _withdraw(system, member, "marketing")

@@ -1,0 +1,31 @@
+"""`/gdpr club token …` on Slack: the clubs' API credentials. A new token goes to the DPO alone, by direct
+message, once; the channel only hears that one was issued."""
+from __future__ import annotations
+
+from bot.render import escape
+from bot.slack_io import dm_channel, ephemeral
+
+
+def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
+    access = services.club_access
+    if cmd.name == "club tokens":
+        rows = access.listed(actor=actor)
+        lines = [f"• `{escape(t.club_code)}` token …{escape(t.hint)} · issued {t.created_at:%d %b %Y} by <@{t.created_by}>"
+                 f" · last used {t.last_used_at:%d %b %H:%M} UTC" if t.last_used_at else
+                 f"• `{escape(t.club_code)}` token …{escape(t.hint)} · issued {t.created_at:%d %b %Y} · never used"
+                 for t in rows]
+        ephemeral(client, channel=channel, user=actor.user_id, text="\n".join(lines) or "No club holds a live token.")
+        return
+    if cmd.name == "club token revoke":
+        n = access.revoke(actor=actor, club=cmd.identity)
+        ephemeral(client, channel=channel, user=actor.user_id,
+                  text=f":lock: {n} token(s) of `{escape(cmd.identity)}` revoked: its API calls are refused from now.")
+        return
+    ips = dict(cmd.options).get("ip")
+    issued = access.issue(actor=actor, club=cmd.identity, allowed=ips.split(",") if ips else None)
+    client.chat_postMessage(channel=dm_channel(client, actor.user_id),
+                            text=f":key: API token for club `{escape(issued.club)}` (shown this once; only its hash is "
+                                 f"kept): `{issued.token}`\nGive it to the club's IT by a secure channel.")
+    ephemeral(client, channel=channel, user=actor.user_id,
+              text=f":key: A new token for `{escape(issued.club)}` went to you by direct message; any earlier one "
+                   "stopped working.")

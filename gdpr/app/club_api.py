@@ -1,0 +1,132 @@
+"""Use cases of the clubs' API: a club (the controller) opens access and erasure requests for its own
+members - the same requests, through the same DPO approval in Slack - reads their status and due dates,
+and fetches a finished export through its single-use link. Everything is scoped to the club its token
+belongs to: another club's member or request does not exist for it (404, never 403). Every call is
+audited (club, route, outcome - never personal data)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from gdpr import models as m
+from gdpr.access import Actor
+from gdpr.app.reads import Page, page_bounds
+from gdpr.app.requests import SubjectRequests
+from gdpr.authz import Authorizer
+from gdpr.clubs import ClubTokens, Issued
+from gdpr.downloads import Downloads
+from gdpr.errors import NotFound, RequestNotFound, UsageError
+from gdpr.requests import aware
+
+DPO_ONLY = "Only the DPO may manage the clubs' API tokens."
+KINDS = {"access": "access", "portability": "access", "erasure": "erase", "erase": "erase"}
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    id: int
+    kind: str
+    status: str
+    received_on: dt.date | None
+    due_on: dt.date
+    via_api: bool
+    download: str | None  # the live single-use link's token, once the export is ready
+    download_expires_at: dt.datetime | None
+
+
+@dataclass
+class ClubApi:
+    tokens: ClubTokens
+    subject_requests: SubjectRequests
+    downloads: Downloads
+    export_dir: Path
+    club_key: Callable[[str], str | None]  # a club's code -> its key in the platform (None: no such club)
+
+    def authenticate(self, *, token: str | None, address: str) -> str:
+        """The club whose live token this is, calling from an allowed address (raises otherwise)."""
+        return self.tokens.verify(token, address)
+
+    def record_call(self, *, club: str | None, method: str, route: str, status: int,
+                    request_id: int | None = None) -> None:
+        requests = self.subject_requests.requests
+        with requests.db.session() as s:
+            requests.audit.record(s, actor=f"club:{club}" if club else "api:unauthenticated", action="api.call",
+                                  request_id=request_id, method=method, route=route, status=status)
+
+    def open(self, *, club: str, kind: str, member: str, received_on: dt.date | None) -> RequestStatus:
+        """A request for one of the club's members, awaiting the DPO like any other."""
+        if kind not in KINDS:
+            raise UsageError(f"`kind` is one of: {', '.join(sorted(KINDS))}.")
+        actor = Actor(user_id=f"club:{club}", roles=frozenset({"club"}), permissions=frozenset({"request.create"}))
+        opened = self.subject_requests.open(actor=actor, kind=KINDS[kind], identity=member, subject_type="member",
+                                            club_code=club, club_received_on=received_on)
+        return self.status(club=club, request_id=opened.request_id)
+
+    def status(self, *, club: str, request_id: int) -> RequestStatus:
+        req = self._own(club, request_id)
+        live = self.downloads.live(request_id=req.id) if req.status == m.DONE else None
+        return RequestStatus(req.id, req.kind, req.status, req.club_received_on, req.due_on,
+                             req.requester_id == f"club:{club}", live[1] if live else None, live[2] if live else None)
+
+    def listed(self, *, club: str, offset: int = 0, limit: int = 50) -> Page[RequestStatus]:
+        """The club's requests (those it opened and those opened for its members in Slack), newest first."""
+        offset, limit = page_bounds(offset, limit)
+        key, r = self.club_key(club), m.SubjectRequest
+        with self.subject_requests.requests.db.session() as s:
+            total = s.execute(select(func.count()).select_from(r).where(r.club_id == key)).scalar_one()
+            ids = list(s.execute(select(r.id).where(r.club_id == key).order_by(r.id.desc())
+                                 .offset(offset).limit(limit)).scalars())
+        return Page([self.status(club=club, request_id=i) for i in ids], offset, total)
+
+    def download(self, *, club: str, token: str) -> tuple[int, Path]:
+        """Spend a download link of one of the club's requests: (request id, the archive)."""
+        request_id = self.downloads.request_of(token)
+        if request_id is None:
+            raise RequestNotFound("No such download link.")
+        self._own(club, request_id)  # another club's link is not spent, and does not exist for this one
+        fetched = self.downloads.fetch(token=token, actor=f"club:{club}")
+        path = self.export_dir / Path(fetched.export_name).name
+        if not fetched.export_name or not path.is_file():
+            raise RequestNotFound("The export is no longer stored (its time ran out, or the member was erased).")
+        return fetched.request_id, path
+
+    def _own(self, club: str, request_id: int) -> m.SubjectRequest:
+        """The request if it concerns one of the club's members; RequestNotFound (404) otherwise."""
+        try:
+            req = self.subject_requests.requests.get(request_id)
+        except RequestNotFound:
+            req = None
+        if req is None or req.club_id is None or req.club_id != self.club_key(club):
+            raise RequestNotFound(f"There is no request R-{request_id} for your club.")
+        return req
+
+
+def expires(value: dt.datetime | None) -> str | None:
+    return aware(value).isoformat() if value else None  # type: ignore[union-attr]
+
+
+@dataclass
+class ClubAccess:
+    """The DPO issues, rotates and revokes the clubs' API tokens (`/gdpr club token …`)."""
+    authz: Authorizer
+    tokens: ClubTokens
+    club_key: Callable[[str], str | None]
+
+    def issue(self, *, actor: Actor, club: str, allowed: list[str] | None) -> Issued:
+        """A new token (the old one stops working at once): the caller shows it once, to the DPO alone."""
+        self.authz.require(actor, "request.decide", refusal=DPO_ONLY, club=club)
+        if self.club_key(club) is None:
+            raise NotFound(f"There is no club `{club[:40]}`.")
+        return self.tokens.issue(club=club, by=actor.user_id, allowed=allowed)
+
+    def revoke(self, *, actor: Actor, club: str) -> int:
+        self.authz.require(actor, "request.decide", refusal=DPO_ONLY, club=club)
+        return self.tokens.revoke(club=club, by=actor.user_id)
+
+    def listed(self, *, actor: Actor) -> list[m.ClubToken]:
+        self.authz.require(actor, "request.decide", refusal=DPO_ONLY)
+        return self.tokens.listed()

@@ -1,0 +1,100 @@
+"""How a request a club opened through the API is answered (gdpr.ports.RequestPresenter): the archive as
+an expiring, single-use download link the club fetches through the API, the passphrase by mail to the
+club's GDPR contact - never in the same channel as the link. Everything the DPO and the channels see
+(the card, its updates, the erasure report, recipients) still goes to the Slack presenter."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gdpr import models as m
+from gdpr.downloads import Downloads
+from gdpr.erasure import ErasureReport
+from gdpr.errors import GdprError
+from gdpr.export import ExportFile
+from gdpr.mail import Mailer, build_message
+from gdpr.ports import RequestPresenter
+from gdpr.residue import Hit
+
+CLUB = "club:"
+
+
+def club_of(requester_id: str) -> str | None:
+    """The club code of a request opened through the API (its requester is `club:<code>`), else None."""
+    return requester_id[len(CLUB):] if requester_id.startswith(CLUB) else None
+
+
+@dataclass
+class ClubDelivery:
+    slack: RequestPresenter  # cards, threads, reports: where the DPO follows every request
+    downloads: Downloads
+    mailer: Mailer
+    contact: Callable[[str, str], dict]  # (subject type, key) -> the club: name, contact (its GDPR email)
+    sender: str
+
+    def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None:
+        club = self.contact(req.subject_type, req.subject_key)
+        if "@" not in str(club.get("contact")):
+            raise GdprError(f"Club {club['name']} has no GDPR contact email: the passphrase of R-{req.id} cannot be "
+                            "sent. Record one in the platform, then retry the request.")
+        body = (f"Dear {club['name']},\n\nThe export for your data-subject request R-{req.id} is ready. Your "
+                f"system fetches it through the API (GET /v1/requests/{req.id}, then its download link, which "
+                f"works once and expires). It is an AES-256 zip; its passphrase is:\n\n    {passphrase}\n\n"
+                "This passphrase is sent only by this mail, never with the link. Keep it away from the file.\n")
+        self.mailer.send(build_message(sender=self.sender, to=club["contact"], subject=f"Passphrase for R-{req.id}",
+                                       body=body, idempotency_key=f"R-{req.id}:passphrase:{export.name}"))
+
+    def passphrase_delivered(self, req: m.SubjectRequest) -> bool:
+        return False  # a mail cannot be checked for: a retry after a crash sends a new archive and passphrase
+
+    def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str:
+        return f"link:{self.downloads.create(request_id=req.id)}"
+
+    def find_published(self, req: m.SubjectRequest) -> str | None:
+        live = self.downloads.live(request_id=req.id)
+        return f"link:{live[0]}" if live else None
+
+    def withdraw_file(self, req: m.SubjectRequest, reason: str) -> bool:
+        self.downloads.revoke(request_id=req.id, why=reason)
+        return True
+
+    # -- what the DPO and the channels see: the Slack presenter --------------------------------------
+    def request_opened(self, req: m.SubjectRequest, subject: dict[str, str], reply_to: str | None) -> None:
+        self.slack.request_opened(req, subject, reply_to)
+
+    def request_changed(self, req: m.SubjectRequest) -> None:
+        self.slack.request_changed(req)
+
+    def erasure_reported(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit]) -> None:
+        self.slack.erasure_reported(req, report, hits)
+
+    def notices_changed(self, req: m.SubjectRequest) -> None:
+        self.slack.notices_changed(req)
+
+    def job_failed(self, req: m.SubjectRequest, reference: str) -> None:
+        self.slack.job_failed(req, reference)
+
+    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> None:
+        self.slack.request_reminder(req, days_before, now)
+
+    def request_extended(self, req: m.SubjectRequest) -> None:
+        self.slack.request_extended(req)
+
+    def request_refused(self, req: m.SubjectRequest, notice: str) -> None:
+        self.slack.request_refused(req, notice)
+
+
+@dataclass
+class ByRequester:
+    """The request presenter: the club's delivery for requests opened through the API, Slack's otherwise."""
+    slack: RequestPresenter
+    club: ClubDelivery
+
+    def _for(self, req: m.SubjectRequest) -> RequestPresenter:
+        return self.club if club_of(req.requester_id) else self.slack
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - each port method, routed by its request
+        def routed(req: m.SubjectRequest, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            return getattr(self._for(req), name)(req, *args, **kwargs)
+        return routed

@@ -1,0 +1,106 @@
+"""Expiring, single-use links to finished exports, for clubs that asked through the API. The link is a
+random token: its keyed hash finds it, its sealed copy lets the API show it to the club while it is live.
+A download is recorded (counted, audited); one after use, expiry or revocation is refused and counted.
+Exports are revoked at their TTL and at the subject's erasure, with the file (gdpr.export_files)."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from gdpr import models as m
+from gdpr.audit import AuditLog
+from gdpr.crypto import sealer
+from gdpr.db import Database, changed
+from gdpr.errors import GdprError
+from gdpr.requests import aware
+
+
+class LinkGone(GdprError):
+    """The link was used, expired or revoked (410)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    request_id: int
+    export_name: str
+
+
+class Downloads:
+    def __init__(self, db: Database, audit: AuditLog, secret: bytes, clock: Callable[[], dt.datetime],
+                 ttl: dt.timedelta) -> None:
+        self.db, self.audit, self.clock, self.ttl = db, audit, clock, ttl
+        self._key = hmac.new(secret, b"download-links", hashlib.sha256).digest()
+        self._box = sealer(secret, "download-links")
+
+    def _hash(self, token: str) -> str:
+        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+
+    def create(self, *, request_id: int) -> int:
+        """A live link for the request's export (an earlier live one is the same answer)."""
+        live = self.live(request_id=request_id)
+        if live is not None:
+            return live[0]
+        token, now = secrets.token_urlsafe(32), self.clock()
+        with self.db.session() as s:
+            row = m.DownloadLink(request_id=request_id, token_hash=self._hash(token), created_at=now,
+                                 token_sealed=self._box.encrypt(token.encode()).decode(), expires_at=now + self.ttl,
+                                 refused=0)
+            s.add(row)
+            s.flush()
+            self.audit.record(s, actor="gdpr-bot", action="download.created", request_id=request_id, link=row.id,
+                              expires_at=row.expires_at.isoformat())
+            return row.id
+
+    def live(self, *, request_id: int) -> tuple[int, str, dt.datetime] | None:
+        """(link id, token, expiry) of the request's live link, if any."""
+        d, now = m.DownloadLink, self.clock()
+        with self.db.session() as s:
+            row = s.execute(select(d).where(d.request_id == request_id, d.used_at.is_(None), d.revoked_at.is_(None),
+                                            d.expires_at > now).order_by(d.id.desc()).limit(1)).scalar()
+            if row is None:
+                return None
+            return row.id, self._box.decrypt(row.token_sealed.encode()).decode(), aware(row.expires_at)  # type: ignore[return-value]
+
+    def request_of(self, token: str) -> int | None:
+        """The request a link belongs to, without spending it (to check who may spend it first)."""
+        d = m.DownloadLink
+        with self.db.session() as s:
+            return s.execute(select(d.request_id).where(d.token_hash == self._hash(token))).scalar()
+
+    def fetch(self, *, token: str, actor: str) -> Fetched:
+        """Spend a link (once): the export to stream; LinkGone (counted and audited, in its own unit of
+        work so the refusal is kept) otherwise."""
+        d, now = m.DownloadLink, self.clock()
+        with self.db.session() as s:
+            row = s.execute(select(d).where(d.token_hash == self._hash(token))).scalar()
+            if row is None:
+                raise LinkGone("No such download link.")
+            spend = update(d).where(d.id == row.id, d.used_at.is_(None), d.revoked_at.is_(None),
+                                    d.expires_at > now).values(used_at=now).execution_options(synchronize_session=False)
+            spent = changed(s.execute(spend)) == 1
+            if spent:
+                req = s.get_one(m.SubjectRequest, row.request_id)
+                self.audit.record(s, actor=actor, action="download.used", request_id=row.request_id, link=row.id,
+                                  subject_ref=req.subject_ref)
+                return Fetched(row.request_id, req.export_name or "")
+            why = "revoked" if row.revoked_at else ("used" if row.used_at else "expired")
+            s.execute(update(d).where(d.id == row.id).values(refused=d.refused + 1)
+                      .execution_options(synchronize_session=False))
+            self.audit.record(s, actor=actor, action="download.refused", request_id=row.request_id, link=row.id,
+                              why=why)
+        raise LinkGone(f"This download link was {why}; ask for the export again.")
+
+    def revoke(self, *, request_id: int, why: str) -> int:
+        d = m.DownloadLink
+        with self.db.session() as s:
+            n = changed(s.execute(update(d).where(d.request_id == request_id, d.revoked_at.is_(None), d.used_at.is_(None))
+                                  .values(revoked_at=self.clock(), revoked_why=why)))
+            if n:
+                self.audit.record(s, actor="gdpr-bot", action="download.revoked", request_id=request_id, why=why)
+            return n
