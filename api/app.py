@@ -166,6 +166,12 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120) -> F
         page = use.listed(club=code, offset=offset, limit=limit)
         return RequestList(items=[_out(request, s) for s in page.items], offset=page.offset, total=page.total)
 
+    @app.get("/v1/ropa", summary="The processor's record of processing (Art. 30(2)) as it concerns your club")
+    def ropa(code: str = Depends(club)) -> dict:
+        version = services.records.for_club(club=code)
+        return {"version": version.number, "created_at": version.created_at.isoformat(), "changes": version.changes,
+                "record": version.record}
+
     @app.get("/v1/downloads/{token}", name="download", summary="The export (AES-256 zip), once",
              response_class=FileResponse)
     def download(token: str, code: str = Depends(club)) -> FileResponse:

@@ -20,6 +20,7 @@ from gdpr.app.consent import ConsentDesk, WithdrawalJob
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.history import SubjectHistory
+from gdpr.app.ropa import Records
 from gdpr.app.home import Overview
 from gdpr.app.housekeeping import Housekeeping
 from gdpr.app.purges import Purges
@@ -49,6 +50,7 @@ from gdpr.notices import NoticeService, Recipient, load_recipients
 from gdpr.ports import (BreachPresenter, BulkPresenter, GrantPresenter, HomePresenter, JobQueue, OwedUpdates,
                         RequestPresenter)
 from gdpr.requests import RequestService
+from gdpr.ropa import RecordOfProcessing
 from gdpr.retention import RetentionConfig, load_retention
 from gdpr.settings import Settings
 from gdpr.shown import ShownMessages
@@ -108,6 +110,7 @@ class Services:
     overview: Overview = field(init=False)
     club_api: ClubApi = field(init=False)
     club_access: ClubAccess = field(init=False)
+    records: Records = field(init=False)
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
@@ -275,6 +278,8 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
     from bot.slack_io import SlackUsers  # the workspace's user groups: who holds which role now
     s.club_api = ClubApi(tokens=s.club_tokens, subject_requests=s.subject_requests, downloads=s.downloads,
                          export_dir=s.settings.export_dir, club_key=s.directory.club_key)
+    s.records = Records(authz=s.authz, reads=reads, templates=s.templates,
+                        ropa=RecordOfProcessing(s.db, s.datamap, s.system.engine, s.requests.clock))
     s.club_access = ClubAccess(authz=s.authz, tokens=s.club_tokens, club_key=s.directory.club_key)
     s.overview = Overview(db=s.db, staff=SlackUsers(s.slack, s.policy).actor, grants=s.grants, breaches=s.breaches, shown=s.shown,
                           presenter=presenters.home)

@@ -28,6 +28,7 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21)
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
 • `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token reaches you alone, by DM, once)
+• `/gdpr ropa` — the processor's record of processing activities (Art. 30(2)) as HTML and JSON files, versioned, with what changed (`audit.read`)
 • `/gdpr extend R-12 [--months 1|2] <reasons>` — more time for a request, once, within its first month (DPO; the reasons go to the club)
 • `/gdpr refuse R-12 <ground>` — refuse a manifestly unfounded or excessive request (DPO; a notice for the club with the remedies)"""
 USAGE = {
@@ -49,6 +50,7 @@ USAGE = {
     "audit": "Usage: `/gdpr audit [lead] <email | phone | member number> [--club CLUB]`",
     "club": "Usage: `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,198.51.100.7]`, "
             "`/gdpr club token revoke <club>`, `/gdpr club tokens`",
+    "ropa": "Usage: `/gdpr ropa`",
     "extend": "Usage: `/gdpr extend R-12 [--months 1|2] <reasons the club passes on>`",
     "refuse": "Usage: `/gdpr refuse R-12 <ground: why the request is manifestly unfounded or excessive>`",
 }
@@ -87,6 +89,10 @@ def parse(text: str) -> Command:
         return _deadline(name, rest)
     if name == "club":
         return _club(rest)
+    if name == "ropa":
+        if rest:
+            raise UsageError(USAGE[name])
+        return Command(name)
     club, rest = _option(name, rest, "--club")
     received, rest = _option(name, rest, "--received") if name in ("access", "erase") else (None, rest)
     if received is not None:

@@ -177,7 +177,8 @@ DATAMAP: Schema = {
                                                                 "current_version")},
                 "integration_links": {"table": ANY, "active": ANY}},
     "disclosures": {"processor": {"name": ANY, "role": ANY}, "profiling": ANY, "automated_decisions": ANY,
-                    "transfers": ANY, "supervisory_authorities": {"default": ANY,
+                    "transfers": ANY, "dpo": {"name": ANY, "email": ANY}, "security_measures": ANY,
+                    "subprocessors": ANY, "supervisory_authorities": {"default": ANY,
                                                                   NAMES: {"name": ANY, "address": ANY, "url": ANY}}},
 }
 

@@ -400,3 +400,15 @@ class DownloadLink(Base):
     refused: Mapped[int] = mapped_column(Integer, default=0)  # attempts after it was used, expired or revoked
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_why: Mapped[str | None] = mapped_column(String(60))
+
+
+class RopaVersion(Base):
+    """A version of the processor's record of processing activities (Art. 30(2)) and what changed in it."""
+    __tablename__ = "ropa_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    digest: Mapped[str] = mapped_column(String(64))
+    record: Mapped[str] = mapped_column(Text)  # canonical JSON
+    changes: Mapped[str] = mapped_column(Text)  # JSON list of what changed since the previous version

@@ -11,6 +11,7 @@ from bot.audit_ops import handle as audit_command
 from bot.breach_ops import MODAL_COMMANDS, open_modal
 from bot.club_ops import handle as club_command
 from bot.consent_ops import handle as consent_command
+from bot.ropa_ops import handle as ropa_command
 from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
 from bot.grant_ops import handle as grant_command
@@ -54,6 +55,8 @@ def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa
             grant_command(services, client, actor, channel, cmd)
         elif cmd.name in ("consent", "withdraw", "object"):
             consent_command(services, client, actor, channel, cmd)
+        elif cmd.name == "ropa":
+            ropa_command(services, client, actor, channel, cmd)
         elif cmd.name.startswith("club "):
             club_command(services, client, actor, channel, cmd)
         elif cmd.name == "audit":
