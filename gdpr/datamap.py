@@ -131,6 +131,22 @@ class DataMap:
         found = self.disclosures["supervisory_authorities"]
         return found.get(str(country or "").upper()) or found[found["default"]]
 
+    def categories(self, specs: list[TableSpec]) -> dict[str, dict[str, set[str]]]:
+        """Per column category of these tables: its tables, purposes, legal bases, retention, recipients and
+        the subject types it concerns (for exports' Art. 15 information and the record of processing)."""
+        found: dict[str, dict[str, set[str]]] = {}
+        for spec in specs:
+            for col in spec.columns.values():
+                entry = found.setdefault(col.category, {k: set() for k in ("tables", "purposes", "bases", "retention",
+                                                                           "recipients", "subjects")})
+                entry["tables"].add(spec.name)
+                entry["purposes"].add(col.purpose)
+                entry["bases"].add(col.basis)
+                entry["retention"].add(col.retention)
+                entry["recipients"].update(col.recipients)
+                entry["subjects"].update(spec.links)
+        return found
+
     def tables_for(self, kind: str) -> list[TableSpec]:
         """Every table holding rows of a subject of this type, directly or through a record that became it."""
         return [t for t in self.tables.values() if self.links(t, kind)]

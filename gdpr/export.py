@@ -12,7 +12,6 @@ import decimal
 import json
 import secrets
 import shutil
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -122,18 +121,8 @@ class Exporter:
 
     def summary_context(self, *, request_id: int, kind: str, key: str, counts: dict[str, int]) -> dict:
         """Everything Art. 15(1)(a)-(h) asks for, built from the data map."""
-        by_category: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-        used_recipients: set[str] = set()
-        for spec in self._map.tables_for(kind):
-            if not counts.get(spec.name):
-                continue
-            for col in spec.columns.values():
-                cat = by_category[col.category]
-                cat["purposes"].add(col.purpose)
-                cat["bases"].add(col.basis)
-                cat["retention"].add(col.retention)
-                cat["tables"].add(spec.name)
-                used_recipients.update(col.recipients)
+        by_category = self._map.categories([spec for spec in self._map.tables_for(kind) if counts.get(spec.name)])
+        used_recipients = {r for entry in by_category.values() for r in entry["recipients"]}
         # an integration is a recipient of this subject only through a link of theirs (Art. 15(1)(c))
         used_recipients -= self._map.per_link_recipients() - self._linked(kind, key)
         subject = self._map.subject(kind)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,16 +33,7 @@ class Version:
 
 def build_record(datamap: DataMap, system: Engine, now: dt.datetime) -> dict:
     """The record as it stands (plain JSON values, sorted: the same inputs give the same record)."""
-    categories: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for spec in datamap.tables.values():
-        for col in spec.columns.values():
-            entry = categories[col.category]
-            entry["tables"].add(spec.name)
-            entry["purposes"].add(col.purpose)
-            entry["bases"].add(col.basis)
-            entry["retention"].add(col.retention)
-            entry["recipients"].update(col.recipients)
-            entry["subjects"].update(spec.links)
+    categories = datamap.categories(list(datamap.tables.values()))
     disclosures = datamap.disclosures
     return {
         "processor": {**datamap.processor, "dpo": disclosures.get("dpo", {})},
