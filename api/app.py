@@ -166,6 +166,10 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120) -> F
         page = use.listed(club=code, offset=offset, limit=limit)
         return RequestList(items=[_out(request, s) for s in page.items], offset=page.offset, total=page.total)
 
+    @app.get("/v1/portability-schema", summary="The JSON Schema of an export's data.json (Art. 20)")
+    def portability_schema(code: str = Depends(club)) -> dict:
+        return services.exporter.schema("member")
+
     @app.get("/v1/ropa", summary="The processor's record of processing (Art. 30(2)) as it concerns your club")
     def ropa(code: str = Depends(club)) -> dict:
         version = services.records.for_club(club=code)

@@ -57,7 +57,7 @@ class Exporter:
         work.mkdir(mode=0o700)
         try:
             counts = self._write_data(work, kind, key, request_id)
-            (work / "schema.json").write_text(json.dumps(self._schema(kind), indent=2))
+            (work / "schema.json").write_text(json.dumps(self.schema(kind), indent=2))
             (work / "summary.html").write_text(self._summary(request_id, kind, key, counts), encoding="utf-8")
             files = [("summary.html", work / "summary.html"), ("data.json", work / "data.json"),
                      ("schema.json", work / "schema.json")]
@@ -99,7 +99,8 @@ class Exporter:
                     n += 1
         return n
 
-    def _schema(self, kind: str) -> dict:
+    def schema(self, kind: str) -> dict:
+        """The JSON Schema of `data.json` (Art. 20: structured, machine-readable), from the data map."""
         tables = {}
         for spec in self._map.tables_for(kind):
             props = {c: {"type": ["string", "number", "integer", "boolean", "null"],

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import jsonschema
 import pytest
 import uvicorn
 from devslack.driver import wait_for
@@ -107,6 +108,10 @@ def test_a_club_opens_an_access_request_the_dpo_approves_and_it_fetches_the_expo
     zipped.write_bytes(archive)  # type: ignore[arg-type]
     data = json.loads(read_aes_zip(zipped, passphrase)["data.json"])
     assert [r["email"] for r in data["tables"]["members"]] == [member["email"]]
+    schema = api.call("GET", "/v1/portability-schema", token)[1]
+    jsonschema.validate(data, schema)  # Art. 20: the data as the schema the club can read says
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "tables": {"members": [{"not_a_column": 1}]}}, schema)
     status, gone, _ = api.call("GET", path, token)
     assert status == 410 and gone["status"] == 410 and "used" in gone["detail"]  # single-use
     assert api.call("GET", f"/v1/requests/{body['id']}", token)[1]["download_url"] is None
