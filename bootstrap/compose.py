@@ -35,6 +35,7 @@ from gdpr.bulk_job import BulkJob
 from gdpr.bulk_runs import BulkRuns
 from gdpr.datamap import DataMap, load_datamap
 from gdpr.clubs import ClubTokens
+from gdpr.club_config import load_clubs
 from gdpr.consent import ConsentRegistry
 from gdpr.db import Database
 from gdpr.deadlines import Deadlines
@@ -94,6 +95,7 @@ class Services:
     find_subjects: FindSubjects
     reads: AuditedRead
     shown: ShownMessages  # the presenters' table of where things are shown
+    deliveries: dict[str, str]  # club code -> how its members' exports go (config/clubs.yaml)
     grants: GrantService
     downloads: Downloads
     club_tokens: ClubTokens
@@ -176,7 +178,8 @@ def slack_presenters(services: Services) -> Presenters:
     clubs = ClubDelivery(slack=slack, downloads=services.downloads,  # requests a club opened through the API
                          mailer=make_mailer(services.settings.smtp_url, services.settings.outbox_dir),
                          contact=services.exporter.controller, sender=services.breach_config.sender)
-    presenters = Presenters(ByRequester(slack, clubs), BulkSlackDelivery(services), BreachSlackDelivery(services),  # type: ignore[arg-type]
+    routed = ByRequester(slack, clubs, deliveries=services.deliveries, club_code=services.exporter.controller)
+    presenters = Presenters(routed, BulkSlackDelivery(services), BreachSlackDelivery(services),  # type: ignore[arg-type]
                             catch_up, GrantSlackDelivery(services), HomeSlackDelivery(services))
     catch_up.presenters = presenters
     return presenters
@@ -197,6 +200,7 @@ class Config:
     policy: AccessPolicy
     breaches: BreachConfig
     recipients: dict[str, Recipient]
+    deliveries: dict[str, str]  # club code -> slack | api | both (config/clubs.yaml)
 
 
 def load_config(settings: Settings) -> Config:
@@ -206,7 +210,7 @@ def load_config(settings: Settings) -> Config:
     datamap = load_datamap(folder / "datamap.yaml")
     return Config(datamap=datamap, retention=load_retention(folder / "retention.yaml", datamap),
                   policy=load_policy(folder / "roles.yaml"), breaches=load_breach_config(folder / "breaches.yaml"),
-                  recipients=load_recipients(folder / "integrations.yaml"))
+                  recipients=load_recipients(folder / "integrations.yaml"), deliveries=load_clubs(folder / "clubs.yaml"))
 
 
 def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = None,
@@ -238,7 +242,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
         find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
-        shown=ShownMessages(db, requests.clock), grants=grants,
+        shown=ShownMessages(db, requests.clock), grants=grants, deliveries=config.deliveries,
         downloads=Downloads(db, audit, secret, requests.clock, dt.timedelta(hours=settings.download_ttl_hours)),
         club_tokens=ClubTokens(db, audit, secret, requests.clock),
         audit=audit, requests=requests,

@@ -187,6 +187,9 @@ class SlackDelivery:
                      "or a value they share (a family email); those are their own data and were left alone.")
         self._thread(req, text)
 
+    def request_note(self, req: m.SubjectRequest, text: str) -> None:
+        self._thread(req, text)
+
     def notices_changed(self, req: m.SubjectRequest) -> None:
         notices = self.services.notices.for_request(req.id)
         if not notices:

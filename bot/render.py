@@ -179,7 +179,8 @@ def _outcome(req: m.SubjectRequest) -> str:
         return (f" · {req.result.get('rows', 0)} rows erased in {req.result.get('tables', 0)} tables, "
                 f"{req.result.get('held', 0)} kept under legal hold")
     if req.status == m.DONE and req.result:
-        return f" · {req.result.get('rows', 0)} rows from {req.result.get('tables', 0)} tables, file in thread"
+        where = "for the club through its API" if (req.file_id or "").startswith("link:") else "file in thread"
+        return f" · {req.result.get('rows', 0)} rows from {req.result.get('tables', 0)} tables, {where}"
     if req.status == m.FAILED:
         return f" · {escape(req.error or 'failed')}"
     return ""

@@ -149,14 +149,15 @@ class Exporter:
         return found
 
     def controller(self, kind: str, key: str) -> dict:
-        """The subject's club (the controller): name, contact, country."""
+        """The subject's club (the controller): name, contact, country, code."""
         ctl, subject = self._map.controllers, self._map.subject(kind)
         subj, clubs = table(subject.table), table(ctl.table)
         country = column(ctl.country, _selectable=clubs) if ctl.country else literal(None)
-        query = (select(column(ctl.name, _selectable=clubs), column(ctl.contact_email, _selectable=clubs), country)
+        query = (select(column(ctl.name, _selectable=clubs), column(ctl.contact_email, _selectable=clubs), country,
+                        column(ctl.code, _selectable=clubs))
                  .select_from(clubs.join(subj, column(ctl.key, _selectable=clubs) == column(subject.club, _selectable=subj)))
                  .where(column(subject.key, _selectable=subj) == (int(key) if key.isdigit() else key)))
         with self._engine.connect() as conn:
             row = conn.execute(query).first()
         return {"name": row[0] if row else "your club", "contact": (row[1] if row else None) or "the club's reception",
-                "country": row[2] if row else None}
+                "country": row[2] if row else None, "code": str(row[3]) if row else None}

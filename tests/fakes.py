@@ -65,6 +65,9 @@ class FakeRequestPresenter:
     def request_refused(self, req: m.SubjectRequest, notice: str) -> None:
         self.notices.append((req.id, notice))
 
+    def request_note(self, req: m.SubjectRequest, text: str) -> None:
+        self._saw("note", req)
+
 
 class FakeBulkPresenter:
     def __init__(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gdpr import models as m
 from gdpr.downloads import Downloads
@@ -84,17 +84,56 @@ class ClubDelivery:
     def request_refused(self, req: m.SubjectRequest, notice: str) -> None:
         self.slack.request_refused(req, notice)
 
+    def request_note(self, req: m.SubjectRequest, text: str) -> None:
+        self.slack.request_note(req, text)
+
 
 @dataclass
 class ByRequester:
-    """The request presenter: the club's delivery for requests opened through the API, Slack's otherwise."""
+    """The request presenter: where each request's answer goes. A request a club opened through the API is
+    answered through the API; an access request opened in Slack goes where config/clubs.yaml says for the
+    member's club (`slack`, `api` or `both`, the same archive); cards, threads and reports are Slack's."""
     slack: RequestPresenter
     club: ClubDelivery
+    deliveries: dict[str, str] = field(default_factory=dict)  # club code -> slack | api | both
+    club_code: Callable[[str, str], dict] | None = None  # (subject type, key) -> the club (its "code")
 
-    def _for(self, req: m.SubjectRequest) -> RequestPresenter:
-        return self.club if club_of(req.requester_id) else self.slack
+    def delivery(self, req: m.SubjectRequest) -> str:
+        if club_of(req.requester_id):
+            return "api"
+        if req.kind != "access" or not self.deliveries or self.club_code is None:
+            return "slack"
+        return self.deliveries.get(str(self.club_code(req.subject_type, req.subject_key).get("code")), "slack")
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - each port method, routed by its request
-        def routed(req: m.SubjectRequest, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            return getattr(self._for(req), name)(req, *args, **kwargs)
-        return routed
+    def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None:
+        way = self.delivery(req)
+        if way in ("slack", "both"):
+            self.slack.send_passphrase(req, export, passphrase)
+        if way in ("api", "both"):
+            self.club.send_passphrase(req, export, passphrase)
+
+    def passphrase_delivered(self, req: m.SubjectRequest) -> bool:
+        return self.delivery(req) != "api" and self.slack.passphrase_delivered(req)
+
+    def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str:
+        way = self.delivery(req)
+        if way in ("api", "both"):
+            link = self.club.publish_file(req, export)
+            self.slack.request_note(req, f":inbox_tray: R-{req.id}: the export is {'also ' if way == 'both' else ''}"
+                                         "available to the club through its API (a single-use link); the "
+                                         "passphrase went by mail to the club's GDPR contact.")
+            if way == "api":
+                return link
+        return self.slack.publish_file(req, export)
+
+    def find_published(self, req: m.SubjectRequest) -> str | None:
+        return (self.club if self.delivery(req) == "api" else self.slack).find_published(req)
+
+    def withdraw_file(self, req: m.SubjectRequest, reason: str) -> bool:
+        way = self.delivery(req)
+        if way in ("api", "both"):
+            self.club.withdraw_file(req, reason)
+        return True if way == "api" else self.slack.withdraw_file(req, reason)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - the rest (cards, threads, reports): Slack's
+        return getattr(self.slack, name)

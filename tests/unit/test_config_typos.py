@@ -15,6 +15,7 @@ import pytest
 from bootstrap.compose import load_config
 from gdpr.access import ROLES
 from gdpr.breach_config import BREACHES
+from gdpr.club_config import CLUBS
 from gdpr.datamap import DATAMAP
 from gdpr.errors import ConfigError
 from gdpr.notices import INTEGRATIONS
@@ -24,7 +25,7 @@ from gdpr.yamlconf import NAMES, Located
 from tests.conftest import ROOT
 
 FILES = {"datamap.yaml": DATAMAP, "retention.yaml": RETENTION, "roles.yaml": ROLES, "breaches.yaml": BREACHES,
-         "integrations.yaml": INTEGRATIONS}
+         "integrations.yaml": INTEGRATIONS, "clubs.yaml": CLUBS}
 
 
 def _misspell(folder: Path, file: str, line: int, key: str) -> None:
