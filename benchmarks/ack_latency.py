@@ -77,6 +77,16 @@ def measure_bursts(port: int, bodies: list[str], concurrency: int, drained) -> l
     return out
 
 
+def start_beside_standin(db_url: str, work: Path) -> tuple:
+    """The Slack stand-in in its own process (as Slack is elsewhere) and the bot's services against it:
+    (running, the stand-in's process)."""
+    standin = subprocess.Popen([sys.executable, "-m", "devslack"], stdout=subprocess.PIPE, text=True)
+    api_url = standin.stdout.readline().strip()  # type: ignore[union-attr]
+    settings = Settings(database_url=db_url, redis_url=os.environ.get("REDIS_URL"), slack_api_url=api_url,
+                        secret_key=secrets.token_hex(16), export_dir=work / "exports")
+    return start(settings, housekeeping=False), standin
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=1000)[int(p * 10) - 1] * 1000
 
@@ -94,11 +104,8 @@ def main() -> None:
     with engine.connect() as conn:
         numbers = [r[0] for r in conn.execute(text("SELECT member_number FROM members ORDER BY id"))]
     engine.dispose()
-    standin = subprocess.Popen([sys.executable, "-m", "devslack"], stdout=subprocess.PIPE, text=True)
-    api_url = standin.stdout.readline().strip()
-    settings = Settings(database_url=db_url, redis_url=os.environ.get("REDIS_URL"), slack_api_url=api_url,
-                        secret_key=secrets.token_hex(16), export_dir=work / "exports")
-    running = start(settings, housekeeping=False)
+    running, standin = start_beside_standin(db_url, work)
+    api_url = running.services.settings.slack_api_url
     results = {}
     sent = [0]
 
@@ -133,7 +140,7 @@ def main() -> None:
         running.stop()
         standin.terminate()
     print(f"{args.requests // 2} requests per row, {args.concurrency} concurrent, backend: {db_url.split(':')[0]}"
-          f"{' + redis' if settings.redis_url else ' + in-process queue'}")
+          f"{' + redis' if os.environ.get('REDIS_URL') else ' + in-process queue'}")
     print(f"{'load':<10} {'app':<26} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7}")
     for (shape, name), (p50, p99, rps) in results.items():
         print(f"{shape:<10} {name:<26} {p50:>7.1f} {p99:>7.1f} {rps:>7.0f}")

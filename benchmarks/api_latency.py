@@ -14,9 +14,6 @@ import argparse
 import http.client
 import json
 import os
-import secrets
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,10 +25,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from api.app import NewRequest, build_api
-from benchmarks.ack_latency import pct
-from bootstrap.runtime import start
+from benchmarks.ack_latency import pct, start_beside_standin
 from gdpr.db import make_engine
-from gdpr.settings import Settings
 from gym.seed import seed
 
 CLUB = "ghent-centre"
@@ -89,11 +84,7 @@ def main() -> None:
             "SELECT m.member_number FROM members m JOIN clubs c ON c.id = m.club_id WHERE c.code = :c ORDER BY m.id"),
             {"c": CLUB})][:args.requests]
     engine.dispose()
-    standin = subprocess.Popen([sys.executable, "-m", "devslack"], stdout=subprocess.PIPE, text=True)
-    api_url = standin.stdout.readline().strip()
-    settings = Settings(database_url=db_url, redis_url=os.environ.get("REDIS_URL"), slack_api_url=api_url,
-                        secret_key=secrets.token_hex(16), export_dir=work / "exports")
-    running = start(settings, housekeeping=False)
+    running, standin = start_beside_standin(db_url, work)
     token = running.services.club_tokens.issue(club=CLUB, by="bench", allowed=None).token
     try:
         ours, ours_port = serve(build_api(running.services, per_minute=10 ** 9))
