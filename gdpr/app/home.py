@@ -6,9 +6,11 @@ current by the scheduler's pass."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import func, select
 
@@ -44,6 +46,12 @@ class Home:
     sections: list[str] = field(default_factory=list)
 
 
+def digest(home: Home) -> str:
+    """What a home shows, in 32 characters: its lists and the hour (countdowns move by the hour at most)."""
+    shown = {**asdict(home), "now": home.now.strftime("%Y-%m-%d %H")}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
 @dataclass
 class Overview:
     db: Database
@@ -55,8 +63,9 @@ class Overview:
 
     def opened(self, *, actor: Actor, now: dt.datetime | None = None) -> Home:
         """The viewer opened their App Home: their overview now; they are kept current from here on."""
-        self.shown.remember(f"H-{actor.user_id}", HOME, (actor.user_id, HOME))
-        return self.home(actor=actor, now=now)
+        home = self.home(actor=actor, now=now)
+        self.shown.remember(f"H-{actor.user_id}", HOME, (actor.user_id, digest(home)))
+        return home
 
     def home(self, *, actor: Actor, now: dt.datetime | None = None) -> Home:
         now = now or self.grants.clock()
@@ -70,12 +79,17 @@ class Overview:
                 runs=self._runs(s) if decides or actor.can("retention.read") else None)
 
     def refresh(self, *, now: dt.datetime | None = None, limit: int = 200) -> int:
-        """The scheduler's pass: republish every App Home that was opened (Slack down: the next pass)."""
+        """The scheduler's pass: republish each App Home that was opened and whose content changed (Slack
+        down: the next pass)."""
         refreshed = 0
-        for ref, _ in self.shown.of_role(HOME, limit=limit):
+        for ref, (_, shown) in self.shown.of_role(HOME, limit=limit):
             user = ref.removeprefix("H-")
             try:
-                self.presenter.home_changed(self.home(actor=self.staff(user), now=now))
+                home = self.home(actor=self.staff(user), now=now)
+                if digest(home) == shown:  # nothing to show that is not shown (Slack limits views.publish)
+                    continue
+                self.presenter.home_changed(home)
+                self.shown.remember(ref, HOME, (user, digest(home)))
                 refreshed += 1
             except Exception as exc:  # one user's failure does not stop the others
                 log.warning("App Home of %s not refreshed: %s", user, type(exc).__name__)
