@@ -175,7 +175,7 @@ def slack_presenters(services: Services) -> Presenters:
     from bot.delivery_home import HomeSlackDelivery
     catch_up = CatchUp(services, None)
     slack = SlackDelivery(services)
-    clubs = ClubDelivery(slack=slack, downloads=services.downloads,  # requests a club opened through the API
+    clubs = ClubDelivery(downloads=services.downloads,  # exports that go to the club's API
                          mailer=make_mailer(services.settings.smtp_url, services.settings.outbox_dir),
                          contact=services.exporter.controller, sender=services.breach_config.sender)
     routed = ByRequester(slack, clubs, deliveries=services.deliveries, club_code=services.exporter.controller)

@@ -13,11 +13,15 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
         ephemeral(client, channel=channel, user=actor.user_id, text=f"{len(view.agreements)} agreement(s)",
                   blocks=render(view))
         return
-    request_id = desk.withdraw(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type, club_code=cmd.club,
-                               what=dict(cmd.options)["what"], objection=cmd.name == "object", reply_to=channel)
+    request_id, queued = desk.withdraw(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type,
+                                       club_code=cmd.club, what=dict(cmd.options)["what"],
+                                       objection=cmd.name == "object", reply_to=channel)
+    what = "objection" if cmd.name == "object" else "withdrawal"
+    when = ("is being applied to the platform's records now" if queued else
+            "will be applied as soon as the job queue is reachable again (it is recorded; nothing is lost)")
     ephemeral(client, channel=channel, user=actor.user_id,
-              text=f":hand: R-{request_id}: the {'objection' if cmd.name == 'object' else 'withdrawal'} is recorded "
-                   "and takes effect now; its thread shows which integrations were told.")
+              text=f":hand: R-{request_id}: the {what} is recorded and {when}; its thread shows when it is done "
+                   "and which integrations were told.")
 
 
 def render(view: ConsentView) -> list[dict]:

@@ -36,7 +36,7 @@ def home_view(home: Home) -> dict:
                        [f"`{r['ref']}` {r['kind']} · {STATUS.get(r['status'], r['status'])} · "
                         f"{_days(r['due_on'], today)} ({r['due_on']:%d %b})" + (" · extended" if r["extended"] else "")
                         for r in home.requests.items], "None open.")
-    if home.approvals.total or "request.decide" in home.sections:
+    if home.approvals is not None:
         blocks += _section("Waiting for your decision", home.approvals,
                            [f"`{a['ref']}` {a['what']}" for a in home.approvals.items], "Nothing waits for you.")
     blocks += _section("Live temporary access", home.grants,

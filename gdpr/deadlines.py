@@ -14,7 +14,7 @@ from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.db import Database, changed
 from gdpr.duedates import add_one_month
-from gdpr.errors import AlreadyDecided, UsageError
+from gdpr.errors import AlreadyDecided, RequestNotFound, UsageError
 from gdpr.lifecycle import reminders
 
 MARKS = (7, 3, 1, 0, -1, -7)  # days before the due date; negative: overdue by that many days
@@ -62,7 +62,7 @@ class Deadlines:
         """Once, within the first month, by one or two months; the pending reminders move with the date."""
         if months not in (1, 2):
             raise UsageError("A request can be extended by one or two months (Art. 12(3)).")
-        req, today = self.db.load(m.SubjectRequest, request_id, UsageError(f"There is no request R-{request_id}.")), \
+        req, today = self.db.load(m.SubjectRequest, request_id, RequestNotFound(f"There is no request R-{request_id}.")), \
             self.clock().date()
         if req.status not in m.UNANSWERED:
             raise AlreadyDecided(f"R-{request_id} is {req.status.replace('_', ' ')}: there is nothing to extend.")
@@ -86,7 +86,7 @@ class Deadlines:
             self.audit.record(s, actor=actor.user_id, action="request.extended", request_id=request_id,
                               subject_ref=req.subject_ref, months=months, due_on=new_due.isoformat(),
                               was_due_on=req.due_on.isoformat())
-        return self.db.load(m.SubjectRequest, request_id, UsageError(f"There is no request R-{request_id}."))
+        return self.db.load(m.SubjectRequest, request_id, RequestNotFound(f"There is no request R-{request_id}."))
 
     def reminders_of(self, request_id: int) -> list[m.RequestReminder]:
         r = m.RequestReminder

@@ -1,21 +1,18 @@
-"""How a request a club opened through the API is answered (gdpr.ports.RequestPresenter): the archive as
-an expiring, single-use download link the club fetches through the API, the passphrase by mail to the
-club's GDPR contact - never in the same channel as the link. Everything the DPO and the channels see
-(the card, its updates, the erasure report, recipients) still goes to the Slack presenter."""
+"""How a request's export reaches its club through the API: the archive as an expiring, single-use
+download link the club fetches, the passphrase by mail to the club's GDPR contact - never in the same
+channel as the link. `ByRequester` (the request presenter) chooses, per request, this delivery, Slack's
+or both; everything the DPO and the channels see (cards, threads, reports) stays Slack's."""
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gdpr import models as m
 from gdpr.downloads import Downloads
-from gdpr.erasure import ErasureReport
 from gdpr.errors import GdprError
 from gdpr.export import ExportFile
 from gdpr.mail import Mailer, build_message
 from gdpr.ports import RequestPresenter
-from gdpr.residue import Hit
 
 CLUB = "club:"
 
@@ -27,7 +24,7 @@ def club_of(requester_id: str) -> str | None:
 
 @dataclass
 class ClubDelivery:
-    slack: RequestPresenter  # cards, threads, reports: where the DPO follows every request
+    """The export-delivery half of the request presenter port, for the club's API."""
     downloads: Downloads
     mailer: Mailer
     contact: Callable[[str, str], dict]  # (subject type, key) -> the club: name, contact (its GDPR email)
@@ -58,34 +55,6 @@ class ClubDelivery:
     def withdraw_file(self, req: m.SubjectRequest, reason: str) -> bool:
         self.downloads.revoke(request_id=req.id, why=reason)
         return True
-
-    # -- what the DPO and the channels see: the Slack presenter --------------------------------------
-    def request_opened(self, req: m.SubjectRequest, subject: dict[str, str], reply_to: str | None) -> None:
-        self.slack.request_opened(req, subject, reply_to)
-
-    def request_changed(self, req: m.SubjectRequest) -> None:
-        self.slack.request_changed(req)
-
-    def erasure_reported(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit]) -> None:
-        self.slack.erasure_reported(req, report, hits)
-
-    def notices_changed(self, req: m.SubjectRequest) -> None:
-        self.slack.notices_changed(req)
-
-    def job_failed(self, req: m.SubjectRequest, reference: str) -> None:
-        self.slack.job_failed(req, reference)
-
-    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> None:
-        self.slack.request_reminder(req, days_before, now)
-
-    def request_extended(self, req: m.SubjectRequest) -> None:
-        self.slack.request_extended(req)
-
-    def request_refused(self, req: m.SubjectRequest, notice: str) -> None:
-        self.slack.request_refused(req, notice)
-
-    def request_note(self, req: m.SubjectRequest, text: str) -> None:
-        self.slack.request_note(req, text)
 
 
 @dataclass

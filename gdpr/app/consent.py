@@ -53,9 +53,10 @@ class ConsentDesk:
                            self.registry.agreements(subject.kind, subject.key))
 
     def withdraw(self, *, actor: Actor, identity: str, subject_type: str, club_code: str | None, what: str,
-                 objection: bool = False, reply_to: str | None = None) -> int:
+                 objection: bool = False, reply_to: str | None = None) -> tuple[int, bool]:
         """Withdraw an agreement (or all of a purpose: `marketing`, `profiling`), or object (Art. 21): shown
-        in the thread and queued at once - no approval stands between a person and their withdrawal."""
+        in the thread and queued at once - no approval stands between a person and their withdrawal.
+        Returns (request id, whether its job is queued; if not, the reconciler sends it when the queue is back)."""
         self.authz.require(actor, "consent.manage", what=what[:40])
         subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
                                          club_code=club_code)
@@ -68,8 +69,7 @@ class ConsentDesk:
         except Exception:
             use.requests.abandon(request_id=req.id, reason="the withdrawal could not be shown")
             raise
-        use.enqueue(req.id)
-        return req.id
+        return req.id, use.enqueue(req.id)
 
     def check(self, *, sample: int = 10) -> ConsentViolations:
         """Active integration links without an agreement in force (`gdpr-bot consent check`)."""

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, select
 
@@ -39,11 +39,10 @@ class Home:
     user_id: str
     now: dt.datetime
     requests: Listed  # open, soonest due first
-    approvals: Listed  # waiting for this viewer (requests, grants, runs), oldest first
+    approvals: Listed | None  # waiting for this viewer (requests, grants, runs), oldest first (request.decide)
     grants: Listed  # live: the viewer's own, or all for the DPO
     breaches: Listed | None  # open, with their deadline (breach.read)
     runs: Listed | None  # retention runs waiting for the DPO (retention.read or request.decide)
-    sections: list[str] = field(default_factory=list)
 
 
 def digest(home: Home) -> str:
@@ -73,7 +72,7 @@ class Overview:
         with self.db.session() as s:
             return Home(
                 user_id=actor.user_id, now=now, requests=self._requests(s),
-                approvals=self._approvals(s, actor) if decides else Listed([], 0),
+                approvals=self._approvals(s, actor) if decides else None,
                 grants=self._grants(s, None if decides else actor.user_id, now),
                 breaches=self._breaches(s) if actor.can("breach.read") else None,
                 runs=self._runs(s) if decides or actor.can("retention.read") else None)

@@ -9,7 +9,6 @@ import datetime as dt
 import email
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -172,4 +171,3 @@ def test_the_rate_limit_and_the_openapi_document(system) -> None:
         assert {"/v1/requests", "/v1/requests/{request_id}", "/v1/downloads/{token}"} <= set(spec["paths"])
     finally:
         server.stop()
-        time.sleep(0)
