@@ -32,6 +32,7 @@ from gdpr.breach_mail import BreachMail
 from gdpr.breaches import BreachService
 from gdpr.bulk import BulkEngine
 from gdpr.bulk_job import BulkJob
+from gdpr.offboarding import OffboardingSteps
 from gdpr.bulk_runs import BulkRuns
 from gdpr.datamap import DataMap, load_datamap
 from gdpr.clubs import ClubTokens
@@ -124,7 +125,11 @@ class Services:
         return BulkJob(runs=self.runs, engine=self.bulk, writer=self.system_writer,
                        same_db=self.settings.system_url == self.settings.database_url,
                        delivery=self.presenters.bulk, max_attempts=self.settings.job_max_attempts,
-                       pause_s=self.retention.pause_ms / 1000, notices=self.notices, queue=self.queue)
+                       pause_s=self.retention.pause_ms / 1000, notices=self.notices, queue=self.queue,
+                       offboarding=OffboardingSteps(runs=self.runs, engine=self.bulk, exporter=self.exporter,
+                                                    datamap=self.datamap, notices=self.notices,
+                                                    presenter=self.presenters.bulk, secret=self.secret,
+                                                    clock=self.requests.clock))
 
     def erasure_job(self) -> ErasureJob:
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,

@@ -1,4 +1,4 @@
-"""`/gdpr club token …` on Slack: the clubs' API credentials. A new token goes to the DPO alone, by direct
+"""`/gdpr club token …` on Slack: the clubs' API credentials, and `/gdpr club offboard` (a bulk run). A new token goes to the DPO alone, by direct
 message, once; the channel only hears that one was issued."""
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from bot.slack_io import dm_channel, ephemeral
 
 def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
     access = services.club_access
+    if cmd.name == "club offboard":
+        offboard(services, client, actor, channel, cmd)
+        return
     if cmd.name == "club tokens":
         rows = access.listed(actor=actor)
         lines = [f"• `{escape(t.club_code)}` token …{escape(t.hint)} · issued {t.created_at:%d %b %Y} by <@{t.created_by}>"
@@ -29,3 +32,17 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
     ephemeral(client, channel=channel, user=actor.user_id,
               text=f":key: A new token for `{escape(issued.club)}` went to you by direct message; any earlier one "
                    "stopped working.")
+
+
+def offboard(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
+    """The use case dry-runs the offboarding and shows its card; nothing is returned or erased before Approve."""
+    opened = services.purges.open_offboarding(actor=actor, club=cmd.identity)
+    if opened.already_open:
+        text = f"The offboarding of `{escape(cmd.identity)}` is already open: {opened.already_open}."
+    elif opened.run_id is None:
+        text = f"Club `{escape(cmd.identity)}` has no member or lead left in the system: nothing to offboard."
+    else:
+        text = (f":door: Offboarding of `{escape(cmd.identity)}` P-{opened.run_id}: {opened.total:,} members and leads. "
+                f"The dry run is with the DPO in <#{services.policy.channel('approvals')}>; nothing is returned or "
+                "erased before another DPO approves.")
+    ephemeral(client, channel=channel, user=actor.user_id, text=text)

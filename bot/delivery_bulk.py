@@ -1,12 +1,16 @@
 """The Slack side of bulk runs: the dry-run card in the DPO channel, kept current with chat.update."""
 from __future__ import annotations
 
+import json
 import logging
-
+import tempfile
+from pathlib import Path
 
 from bot.cards import update_card
 from bot.render_bulk import bulk_blocks, title
+from bot.slack_io import dm_channel
 from gdpr import models as m
+from gdpr.export import ExportFile
 from gdpr.retention import BulkSpec
 
 log = logging.getLogger(__name__)
@@ -50,3 +54,37 @@ class BulkSlackDelivery:
             self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1],
                                           text=f":x: {title(run)} stopped after {run.done:,} of {run.total:,} "
                                                f"({reference}). What is done stays done; Approve a new run to finish.")
+
+    # -- a club's offboarding: its data handed back, then the signed statement, in the card's thread ------
+    def _thread(self, run: m.BulkRun) -> tuple[str, str | None]:
+        return self.where(run) or (dm_channel(self.services.slack, run.requester_id), None)
+
+    def data_returned(self, run: m.BulkRun, export: ExportFile, passphrase: str) -> None:
+        """The archive in the thread (for the requester to hand to the club), its passphrase by DM only."""
+        channel, ts = self._thread(run)
+        rows = sum(export.counts.values())
+        self.services.slack.files_upload_v2(
+            channel=channel, thread_ts=ts, file=str(export.path), filename=export.name,
+            title=f"Club data for return, {title(run)} (AES-256 zip)",
+            initial_comment=(f":package: {title(run)}: the club's data for return, {rows:,} rows from "
+                             f"{len([n for n in export.counts.values() if n])} tables (per subject type: data.json, "
+                             f"its schema, a CSV per table). The passphrase went to <@{run.requester_id}> by direct "
+                             "message. Nothing is erased before this archive was handed over."))
+        self.services.slack.chat_postMessage(
+            channel=dm_channel(self.services.slack, run.requester_id),
+            text=(f":key: Passphrase for `{export.name}` ({title(run)}):\n`{passphrase}`\nSend it to the club by a "
+                  "different channel than the file. The bot does not store it; this message is its only copy."))
+
+    def statement_issued(self, run: m.BulkRun, statement: dict) -> None:
+        channel, ts = self._thread(run)
+        body = statement["statement"]
+        held = ", ".join(f"{h['table']} {h['rows']:,} ({h['reason']})" for h in body["kept_under_legal_hold"]) or "none"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"offboarding-statement-P{run.id}.json"
+            path.write_text(json.dumps(statement, indent=2, sort_keys=True))
+            self.services.slack.files_upload_v2(
+                channel=channel, thread_ts=ts, file=str(path), filename=path.name,
+                title=f"Completion statement, {title(run)} (signed)",
+                initial_comment=(f":scroll: {title(run)} is complete: {body['subjects']['processed']:,} subjects erased, "
+                                 f"residue {body['residue']}. Kept under a legal hold: {held}. The statement is signed "
+                                 f"(Ed25519, public key `{statement['signature']['public_key']}`); give it to the club."))

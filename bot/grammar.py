@@ -28,6 +28,7 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21)
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
 • `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token reaches you alone, by DM, once)
+• `/gdpr club offboard <club>` — end a club's contract (Art. 28(3)(g)): a dry run of everything its members and leads leave, then (another DPO approves) its data exported for return, everything erased in checkpointed batches (legal holds kept and listed), the recipients told, a signed completion statement
 • `/gdpr ropa` — the processor's record of processing activities (Art. 30(2)) as HTML and JSON files, versioned, with what changed (`audit.read`)
 • `/gdpr extend R-12 [--months 1|2] <reasons>` — more time for a request, once, within its first month (DPO; the reasons go to the club)
 • `/gdpr refuse R-12 <ground>` — refuse a manifestly unfounded or excessive request (DPO; a notice for the club with the remedies)"""
@@ -49,7 +50,7 @@ USAGE = {
     "object": "Usage: `/gdpr object [lead] <email | phone | member number> <marketing | profiling>`",
     "audit": "Usage: `/gdpr audit [lead] <email | phone | member number> [--club CLUB]`",
     "club": "Usage: `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,198.51.100.7]`, "
-            "`/gdpr club token revoke <club>`, `/gdpr club tokens`",
+            "`/gdpr club token revoke <club>`, `/gdpr club tokens`, `/gdpr club offboard <club>`",
     "ropa": "Usage: `/gdpr ropa`",
     "extend": "Usage: `/gdpr extend R-12 [--months 1|2] <reasons the club passes on>`",
     "refuse": "Usage: `/gdpr refuse R-12 <ground: why the request is manifestly unfounded or excessive>`",
@@ -134,6 +135,10 @@ def _option(name: str, rest: list[str], flag: str) -> tuple[str | None, list[str
 def _club(rest: list[str]) -> Command:
     if [w.lower() for w in rest] == ["tokens"]:
         return Command("club tokens")
+    if rest and rest[0].lower() == "offboard":
+        if len(rest) != 2:
+            raise UsageError(USAGE["club"])
+        return Command("club offboard", identity=rest[1].lower())
     ips, rest = _option("club", rest, "--ip")
     if len(rest) != 3 or rest[0].lower() != "token" or rest[1].lower() not in ("create", "rotate", "revoke") \
             or (ips and rest[1].lower() == "revoke"):

@@ -14,11 +14,15 @@ LABEL = {
     m.QUEUED: ":inbox_tray: approved, queued", m.RUNNING: ":gear: running", m.DONE: ":white_check_mark: done",
     m.FAILED: ":x: failed", m.REJECTED: ":no_entry: rejected",
 }
-WHAT = {"erase": "anonymised by the data map's erasure rules", "delete": "deleted", "anonymise": "anonymised",
+WHAT = {"offboard": ("anonymised by the data map's erasure rules, after the club's data was exported for return; "
+                     "a signed completion statement follows"),
+        "erase": "anonymised by the data map's erasure rules", "delete": "deleted", "anonymise": "anonymised",
         "exports": "deleted", "outbox": "deleted", "release": "released from their ended legal hold: given the table's erasure rule"}
 
 
 def title(run: m.BulkRun) -> str:
+    if run.source == "offboard":
+        return f"Offboarding of club {BulkSpec.from_json(run.spec).club_code} P-{run.id}"
     name = "CRM purge" if run.source == "crm_purge" else f"Retention policy {run.policy}"
     return f"{name} P-{run.id}"
 
@@ -68,6 +72,10 @@ def bulk_blocks(run: m.BulkRun, *, samples: list[dict] | None = None, rate: floa
 def _matches(run: m.BulkRun, spec: BulkSpec, preview: dict) -> str:
     what = "CRM leads" if spec.subject == "lead" else ("members" if spec.subject == "member" else
                                                         FILE_ACTIONS.get(spec.action, "rows"))
+    if spec.parts:
+        each = " and ".join(f"{n:,} {kind}s" for kind, n in (preview.get("parts") or {}).items())
+        return (f"*{run.total:,} subjects* ({each}) of club `{escape(spec.club_code or '')}`: everything they leave "
+                f"in the system.\nThey will be {WHAT[spec.action]}. Measured as of {run.as_of:%d %b %Y %H:%M} UTC.")
     where = f" of `{escape(spec.table)}`" if spec.table and spec.action != "erase" else ""
     share = preview.get("share")
     share_text = f" — {share:.1%} of the table" if share else ""
@@ -89,7 +97,8 @@ def _facts(preview: dict, basis: str | None) -> list[str]:
 def _effect(e: dict) -> str:
     if "rows" not in e:
         return f"{e['table']}: {e['action']}"
-    text = f"{e['table']}: {e['rows']:,} {_verb(e['action'])}"
+    whose = f" ({e['subject']}s)" if e.get("subject") else ""
+    text = f"{e['table']}{whose}: {e['rows']:,} {_verb(e['action'])}"
     if e.get("held"):
         text += f", {e['held']:,} kept ({e['hold_reason']}"
         text += f", until {e['hold_until']})" if e.get("hold_until") else ")"

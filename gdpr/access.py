@@ -22,6 +22,7 @@ PERMISSIONS = {
     "breach.read": "read the breach register",
     "grant.request": "ask for temporary unmasked access to one subject (the DPO approves)",
     "consent.manage": "record a subject's withdrawal of consent or objection (it takes effect at once)",
+    "club.offboard": "offboard a club: return and then erase all its members' and leads' data (another DPO approves)",
 }
 SHORT_DURATION = re.compile(r"^(\d{1,4})(m|min|h)$")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Date, Engine, Select, and_, column, delete, func, literal, select, table
 from sqlalchemy.sql.elements import ColumnElement
 
+from gdpr.bulk_parts import Parts
 from gdpr.datamap import DataMap
 from gdpr.erasure import ErasureEngine
 from gdpr.scope import as_key, link_condition
@@ -42,6 +43,11 @@ class BulkEngine:
         (None where no such policy runs: ledger replay)."""
         self._engine, self._map, self._erasure, self._directory = engine, datamap, erasure, directory
         self._exports, self._outbox = exports, outbox
+        self._parts = Parts(self)
+
+    @property
+    def datamap(self) -> DataMap:
+        return self._map
 
     # -- matching --------------------------------------------------------------------------------
     def key_column(self, spec: BulkSpec) -> str:
@@ -73,11 +79,17 @@ class BulkEngine:
             conds.append(self._erasure.not_anonymised(spec.tname))
         return and_(literal(True), *conds)
 
+    def subject_keys(self, spec: BulkSpec, as_of: dt.datetime):  # noqa: ANN201
+        """The keys of the subjects an erase spec is about, as a subquery (exports for return read through it)."""
+        return self._keys(spec, as_of, pending=False)
+
     def _keys(self, spec: BulkSpec, as_of: dt.datetime, *, pending: bool = True):  # noqa: ANN202
         return select(column(self.key_column(spec))).select_from(table(spec.tname)).where(
             self.match(spec, as_of, pending=pending))
 
     def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None, upto: str | None = None) -> int:
+        if spec.parts:
+            return self._parts.count(spec, as_of, after, upto)
         if spec.action == "exports":
             return self._exports.count_due() if self._exports else 0
         if spec.action == "outbox":
@@ -101,6 +113,8 @@ class BulkEngine:
     def preview(self, spec: BulkSpec, as_of: dt.datetime) -> dict:
         """Counts, per club, oldest and newest, masked samples, effects per table. No personal data
         except the masked samples, which are rendered on the card and never stored."""
+        if spec.parts:
+            return self._parts.preview(spec, as_of)
         if spec.action in FILE_ACTIONS:
             return {"total": self.count(spec, as_of), "table_rows": None, "share": None, "clubs": {},
                     "oldest": None, "newest": None, "effects": [{"table": FILE_ACTIONS[spec.action], "action": "delete"}]}
@@ -160,6 +174,8 @@ class BulkEngine:
              before: Callable[[list], None] | None = None) -> Step | None:
         """The next batch after `after`, done in the caller's transaction; None when nothing is left.
         `before(keys)` runs once the batch is chosen and before it is applied (the Art. 19 outbox)."""
+        if spec.parts:
+            return self._parts.step(conn, spec, as_of, after, before)
         if spec.action == "delete" and conn.dialect.name == "postgresql":
             return self._delete_step(conn, spec, as_of, after)
         keys = self.next_batch(conn, spec, as_of, after)
@@ -171,10 +187,14 @@ class BulkEngine:
 
     def recipients_of(self, conn, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]:  # noqa: ANN001
         """An erase run's batch: (subject key, recipient, external id) per integration link (Art. 19)."""
+        if spec.parts:
+            return self._parts.recipients_of(conn, spec, keys)
         return self._erasure.recipients_of(conn, kind=spec.subject_type, keys=keys) if spec.action == "erase" else []
 
     def erased(self, spec: BulkSpec, keys: list[str]) -> list[str]:
         """Of these subjects of an erase run, the ones erased by now."""
+        if spec.parts:
+            return self._parts.erased(spec, keys)
         if spec.action != "erase" or not keys:
             return []
         key = column(self.key_column(spec))
@@ -232,6 +252,8 @@ class BulkEngine:
     def residue(self, spec: BulkSpec, as_of: dt.datetime) -> int:
         """Rows of the purged set that still hold personal data: subjects or rows not yet erased, and
         rows of tables the data map deletes that still point at a purged subject (legal holds excepted)."""
+        if spec.parts:
+            return self._parts.residue(spec, as_of)
         if spec.action in (*FILE_ACTIONS, "delete", "release"):
             return self.count(spec, as_of)
         with self._engine.connect() as conn:

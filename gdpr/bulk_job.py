@@ -14,6 +14,7 @@ from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database, changed
 from gdpr.jobs import LeaseLost, heartbeat, resend
 from gdpr.notices import NoticeService
+from gdpr.offboarding import OffboardingSteps
 from gdpr.ports import BulkPresenter, JobQueue
 from gdpr.retention import BulkSpec
 
@@ -37,6 +38,7 @@ class BulkJob:
     batch_retries: int = 3
     notices: NoticeService | None = None  # Art. 19: the recipients of every erased subject are told
     queue: JobQueue | None = None  # where released notices are sent
+    offboarding: OffboardingSteps | None = None  # a club's offboarding: its data returned first, a statement last
 
     def run(self, *, run_id: int, owner: str) -> str:
         """Safe to run twice and to resume: finishes the run once, each row processed once."""
@@ -69,6 +71,8 @@ class BulkJob:
             self.runs.set_total(run_id=run.id, total=total)
             run.total = total
         self.delivery.bulk_changed(run)
+        if spec.action == "offboard":
+            self._offboarding().return_data(run, owner)
         started, done_at_start, last_update = time.monotonic(), run.done, time.monotonic()
         while True:
             still_mine()
@@ -83,9 +87,16 @@ class BulkJob:
         still_mine()
         self._settle_notices(run, spec)
         residue = self.engine.residue(spec, run.as_of)
+        if spec.action == "offboard":
+            self._offboarding().complete(run, owner, residue)
         self.runs.finish(run=run, owner=owner, residue=residue)
         time.sleep(max(0.0, PROGRESS_EVERY_S - (time.monotonic() - last_update)))  # the card's pace holds to the end
         self.delivery.bulk_changed(self.runs.get(run.id))
+
+    def _offboarding(self) -> OffboardingSteps:
+        if self.offboarding is None:
+            raise RuntimeError("an offboarding run needs the offboarding steps")  # composition error, not data
+        return self.offboarding
 
     def _batch(self, run: m.BulkRun, spec: BulkSpec, owner: str) -> bool:
         """One batch and its checkpoint; a dropped connection rolls the batch back and it is tried again."""
@@ -138,14 +149,14 @@ class BulkJob:
                 raise CheckpointMoved(f"P-{run.id}")  # rolls the batch back; then: whose run is it now?
         if not self.same_db:  # two databases: booked only once the system database committed the batch
             self._follow(run, self.runs.book_pending(run.id, committed=True))
-        if self.notices is not None and step.keys and spec.action == "erase":  # the batch committed: tell them
+        if self.notices is not None and step.keys and spec.erases:  # the batch committed: tell them
             self._send(self.notices.release_run(run_id=run.id, keys=[str(k) for k in step.keys]))
         return True
 
     # -- Art. 19: the same outbox as one erasure, one notice per subject and recipient -------------------
     def _outbox(self, run: m.BulkRun, spec: BulkSpec, conn) -> Callable[[list], None] | None:  # noqa: ANN001
         """Notices written before the batch commits (in its transaction when the databases are one)."""
-        if self.notices is None or spec.action != "erase":
+        if self.notices is None or not spec.erases:
             return None
         notices = self.notices
         return lambda keys: notices.prepare_run(run_id=run.id, links=self.engine.recipients_of(conn, spec, keys),
@@ -154,7 +165,7 @@ class BulkJob:
     def _settle_notices(self, run: m.BulkRun, spec: BulkSpec) -> None:
         """A crash between a batch's commit and its release left notices waiting: those of subjects now
         erased are sent, those of subjects the run did not erase after all are dropped."""
-        if self.notices is None or spec.action != "erase":
+        if self.notices is None or not spec.erases:
             return
         waiting = self.notices.waiting_in_run(run.id)
         erased = self.engine.erased(spec, waiting)

@@ -22,6 +22,7 @@ from gdpr.bulk import BulkEngine
 from gdpr.db import Database, changed
 from gdpr.errors import RunNotFound
 from gdpr.lifecycle.approval import Approvals, Decidable
+from gdpr.jobs import LeaseLost
 from gdpr.lifecycle.leases import Leased, LeasedJobs
 from gdpr.requests import lost_jobs
 from gdpr.retention import BulkSpec
@@ -133,6 +134,15 @@ class BulkRuns:
                     values.update(last_key=pending["last_key"], done=r.done + pending["rows"], counts=pending["counts"])
                 s.execute(update(r).where(r.id == run_id, r.pending.is_not(None)).values(**values))
         return self.get(run_id)
+
+    def set_artifacts(self, *, run_id: int, owner: str, artifacts: dict) -> dict:
+        """What an offboarding handed over (the lease holder's write only); returns what is stored."""
+        r = m.BulkRun
+        with self.db.session() as s:
+            if changed(s.execute(update(r).where(r.id == run_id, r.lease_owner == owner, r.status == m.RUNNING)
+                                 .values(artifacts=artifacts))) != 1:
+                raise LeaseLost(f"P-{run_id}")
+        return artifacts
 
     def set_total(self, *, run_id: int, total: int) -> None:
         with self.db.session() as s:

@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import secrets
 from pathlib import Path
 
 import pyzipper
+from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes
 
@@ -41,3 +47,36 @@ def read_aes_zip(path: Path, passphrase: str) -> dict[str, bytes]:
     with pyzipper.AESZipFile(path) as zf:
         zf.setpassword(passphrase.encode())
         return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _canonical(body: dict) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def signing_key(secret: bytes, purpose: str) -> Ed25519PrivateKey:
+    """An Ed25519 key derived from SECRET_KEY (HKDF, one key per purpose): anyone holding the public key
+    checks a signed document; only the bot can sign one."""
+    seed = HKDF(algorithm=SHA256(), length=32, salt=None, info=f"gdpr-ops-bot:{purpose}".encode()).derive(secret)
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_b64(key: Ed25519PrivateKey) -> str:
+    return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def sign_document(body: dict, key: Ed25519PrivateKey) -> dict:
+    """`body` with a detached Ed25519 signature over its canonical JSON (sorted keys, no spaces)."""
+    return {"statement": body, "signature": {"algorithm": "Ed25519", "canonical": "JSON, sorted keys, no spaces",
+                                             "public_key": public_key_b64(key),
+                                             "value": base64.b64encode(key.sign(_canonical(body))).decode()}}
+
+
+def verify_document(doc: dict, public_key: str | None = None) -> bool:
+    """Whether `doc` (from `sign_document`) is intact and signed by `public_key` (default: the one it names)."""
+    sig = doc.get("signature") or {}
+    raw = base64.b64decode(public_key or sig.get("public_key", ""))
+    try:
+        Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(sig.get("value", "")), _canonical(doc["statement"]))
+    except (InvalidSignature, ValueError, KeyError):
+        return False
+    return True

@@ -21,9 +21,11 @@ from sqlalchemy import Engine, column, literal, select, table
 
 from gdpr.crypto import write_aes_zip
 from gdpr.datamap import DataMap, TableSpec
-from gdpr.scope import subject_rows
+from gdpr.scope import Keys, subject_rows
 
 BATCH = 2000
+ACCESS_FORMAT = "gdpr-ops-bot/access-export"
+RETURN_FORMAT = "gdpr-ops-bot/club-return"
 
 
 @dataclass
@@ -56,7 +58,8 @@ class Exporter:
         work = self._dir / f".work-{request_id}-{secrets.token_hex(4)}"
         work.mkdir(mode=0o700)
         try:
-            counts = self._write_data(work, kind, key, request_id)
+            counts = self._write_data(work, kind, key, {"format": ACCESS_FORMAT, "version": 1,
+                                                        "request": f"R-{request_id}", "subject_type": kind})
             (work / "schema.json").write_text(json.dumps(self.schema(kind), indent=2))
             (work / "summary.html").write_text(self._summary(request_id, kind, key, counts), encoding="utf-8")
             files = [("summary.html", work / "summary.html"), ("data.json", work / "data.json"),
@@ -67,12 +70,34 @@ class Exporter:
             shutil.rmtree(work, ignore_errors=True)
         return ExportFile(path=self._dir / name, name=name, counts=counts)
 
-    def _write_data(self, work: Path, kind: str, key: str, request_id: int) -> dict[str, int]:
+    def build_return(self, *, name: str, parts: list[tuple[str, Keys]], header: dict, passphrase: str) -> ExportFile:
+        """Many subjects in one archive (a club's, returned at offboarding): per subject type its data.json,
+        its schema and a CSV per table, streamed like one subject's; counts are `type/table`."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        work = self._dir / f".work-{name}-{secrets.token_hex(4)}"
+        work.mkdir(mode=0o700)
+        try:
+            counts, files = {}, []
+            for kind, keys in parts:
+                (work / kind).mkdir()
+                found = self._write_data(work / kind, kind, keys, {"format": RETURN_FORMAT, "version": 1, **header,
+                                                                   "subject_type": kind})
+                schema = self.schema(kind)
+                schema["properties"]["format"] = {"const": RETURN_FORMAT}
+                (work / kind / "schema.json").write_text(json.dumps(schema, indent=2))
+                files += [(f"{kind}/data.json", work / kind / "data.json"), (f"{kind}/schema.json", work / kind / "schema.json")]
+                files += [(f"{kind}/csv/{t}.csv", work / kind / f"{t}.csv") for t in found]
+                counts.update({f"{kind}/{t}": n for t, n in found.items()})
+            (work / "manifest.json").write_text(json.dumps({**header, "format": RETURN_FORMAT, "rows": counts}, indent=2))
+            write_aes_zip(self._dir / name, [("manifest.json", work / "manifest.json"), *files], passphrase)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return ExportFile(path=self._dir / name, name=name, counts=counts)
+
+    def _write_data(self, work: Path, kind: str, key: Keys, header: dict) -> dict[str, int]:
         counts: dict[str, int] = {}
         with open(work / "data.json", "w", encoding="utf-8") as out:
-            out.write(json.dumps({"format": "gdpr-ops-bot/access-export", "version": 1,
-                                  "request": f"R-{request_id}", "subject_type": kind,
-                                  "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()})[:-1])
+            out.write(json.dumps({**header, "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()})[:-1])
             out.write(', "tables": {')
             for i, spec in enumerate(self._map.tables_for(kind)):
                 out.write(("," if i else "") + f"\n{json.dumps(spec.name)}: [")
@@ -81,7 +106,7 @@ class Exporter:
             out.write("\n}}\n")
         return counts
 
-    def _stream_table(self, spec: TableSpec, kind: str, key: str, out: IO[str], csv_path: Path) -> int:
+    def _stream_table(self, spec: TableSpec, kind: str, key: Keys, out: IO[str], csv_path: Path) -> int:
         cols = spec.exported_columns()
         order = column(spec.context[0]) if spec.context else column(cols[0])
         query = (select(*[column(c) for c in cols]).select_from(table(spec.name))
@@ -111,7 +136,7 @@ class Exporter:
                                                             "additionalProperties": False}}
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Access export",
                 "type": "object", "required": ["format", "version", "tables"],
-                "properties": {"format": {"const": "gdpr-ops-bot/access-export"}, "version": {"const": 1},
+                "properties": {"format": {"const": ACCESS_FORMAT}, "version": {"const": 1},
                                "request": {"type": "string"}, "subject_type": {"type": "string"},
                                "generated_at": {"type": "string", "format": "date-time"},
                                "tables": {"type": "object", "properties": tables}}}

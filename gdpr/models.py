@@ -160,7 +160,7 @@ class BulkRun(Base):
     __tablename__ = "bulk_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))  # crm_purge | retention
+    source: Mapped[str] = mapped_column(String(20))  # crm_purge | retention | offboard
     policy: Mapped[str] = mapped_column(String(64))
     slot_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # (policy, time slot): runs once
     spec: Mapped[dict] = mapped_column(JSON)  # what to match and do (no personal data)
@@ -177,6 +177,8 @@ class BulkRun(Base):
     pending: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     counts: Mapped[dict | None] = mapped_column(JSON)
     residue: Mapped[int | None] = mapped_column(Integer)
+    # offboarding: the export returned to the club (file, rows, sha256) and the signed completion statement
+    artifacts: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     reject_reason: Mapped[str | None] = mapped_column(Text)

@@ -81,9 +81,18 @@ class BulkSpec:
     older_than: str | None = None
     batch_size: int = 1000
     max_share: float = 0.2
+    parts: list[dict] = field(default_factory=list)  # offboard: one erase spec per subject type, in order
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    def part_specs(self) -> list[BulkSpec]:
+        return [BulkSpec.from_json(p) for p in self.parts]
+
+    @property
+    def erases(self) -> bool:
+        """Subjects are erased (one subject type, or each part's): the Art. 19 outbox tells their recipients."""
+        return self.action in ("erase", "offboard")
 
     @property
     def tname(self) -> str:
@@ -107,6 +116,8 @@ class BulkSpec:
         parts = [f"{k} = {' or '.join(v)}" for k, v in self.where.items()]
         if self.club_code:
             parts.append(f"club {self.club_code}")
+        if self.parts:
+            parts.append("its " + " and ".join(f"{p['subject']}s" for p in self.parts))
         if self.older_than:
             parts.append(f"{self.age_column} older than {describe_duration(self.older_than)}")
         return ", ".join(parts) or "all rows"

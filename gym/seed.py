@@ -318,6 +318,36 @@ def add_rejected_leads(engine: Engine, *, leads: int, seed_value: int = 7, chunk
     return leads
 
 
+def add_club(engine: Engine, *, code: str, members: int, seed_value: int = 23, chunk: int = 5000) -> int:
+    """Append one club with `members` members (their history, the leads some came from) and leads of its
+    own, after what is there; returns the club's id. For offboarding a club of a realistic size."""
+    gen = Seeder(seed_value)
+    with engine.connect() as conn:
+        for table in s.metadata.sorted_tables:
+            if "id" in table.c:
+                gen.ids[table.name] = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar_one()
+    head = Batch()
+    club_id = gen.next_id(s.clubs)
+    head.add(s.clubs, (club_id, code, f"Club {code}", "BE", "Club contact", f"privacy@{code}.example"))
+    for j in range(1, 5):  # the generator picks a club's staff as (club - 1) * 4 + 1..4
+        head.add(s.staff, ((club_id - 1) * 4 + j, club_id, f"Staff {j} ({code})", f"staff{j}@{code}.example", "desk"))
+    gen.ids[s.staff.name] = max(gen.ids.get(s.staff.name, 0), (club_id - 1) * 4 + 4)
+    _flush(engine, head)
+    adults: list[int] = []
+    first_number = gen.ids.get(s.members.name, 0) + 1
+    for start in range(0, members, chunk):
+        batch = Batch()
+        for n in range(start, min(start + chunk, members)):
+            row = gen.member(batch, first_number + n, club_id, adults)
+            if gen.rng.random() < 0.08:
+                gen.lead(batch, club_id, row)
+            if gen.rng.random() < 0.25:
+                gen.lead(batch, club_id, None)
+        _flush(engine, batch)
+    _fix_sequences(engine, gen.ids)
+    return club_id
+
+
 def _fix_sequences(engine: Engine, ids: dict[str, int]) -> None:
     """PostgreSQL: sequences past the loaded ids, and fresh planner statistics (autovacuum would get
     there later; a bulk load followed at once by queries would otherwise be planned on empty stats)."""

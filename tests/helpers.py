@@ -117,7 +117,7 @@ def bulk_card(system, run_id: int | None = None) -> dict:  # noqa: ANN001
 
     def find() -> dict | None:
         cards = [c for c in system.standin.channel(channel)
-                 if c.get("blocks") and c["blocks"][0]["text"]["text"].startswith(("CRM purge", "Retention"))
+                 if c.get("blocks") and c["blocks"][0]["text"]["text"].startswith(("CRM purge", "Retention", "Offboarding"))
                  and (run_id is None or f"P-{run_id}" in c["blocks"][0]["text"]["text"])]
         return cards[-1] if cards else None
     return wait_for(find, timeout=30, what="bulk run card")

@@ -14,7 +14,8 @@ from gdpr.authz import Authorizer
 from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database
-from gdpr.errors import AlreadyDecided
+from gdpr.errors import AlreadyDecided, UsageError
+from gdpr.offboarding import offboard_spec
 from gdpr.ports import BulkPresenter, JobQueue
 from gdpr.retention import RetentionConfig, crm_purge_spec
 from gdpr.retention_report import PolicyLine, retention_report
@@ -53,6 +54,25 @@ class Purges:
                                already_open=f"P-{same[0].id} ({same[0].status.replace('_', ' ')})")
         run = self.runs.open(source="crm_purge", policy="crm-purge", spec=spec, requester_id=actor.user_id,
                              approval="a CRM purge is always approved by the DPO")
+        if run is None or not run.total:
+            return PurgeOpened(None, 0, spec.describe())
+        self.presenter.post_card(run)
+        return PurgeOpened(run.id, run.total, spec.describe())
+
+    def open_offboarding(self, *, actor: Actor, club: str) -> PurgeOpened:
+        """Dry-run a club's offboarding (Art. 28(3)(g)) and show its card: every member and lead of the club,
+        what each table keeps or loses, the legal holds. Typed twice, it is one run."""
+        self.authz.require(actor, "club.offboard", club=club[:40])
+        clubs = self.bulk.clubs()
+        if club not in clubs:
+            raise UsageError(f"There is no club `{club[:40]}`. Clubs: {', '.join(f'`{c}`' for c in sorted(clubs))}.")
+        spec = offboard_spec(self.bulk.datamap, club_code=club, club_id=clubs[club], batch_size=self.retention.batch_size)
+        same = [r for r in self.runs.open_runs() if r.source == "offboard" and r.spec == spec.to_json()]
+        if same:
+            return PurgeOpened(None, same[0].total, spec.describe(),
+                               already_open=f"P-{same[0].id} ({same[0].status.replace('_', ' ')})")
+        run = self.runs.open(source="offboard", policy=f"offboard-{club}"[:64], spec=spec, requester_id=actor.user_id,
+                             approval="offboarding a club returns and then erases all of its data")
         if run is None or not run.total:
             return PurgeOpened(None, 0, spec.describe())
         self.presenter.post_card(run)
