@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log")
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(func=cmd_audit)
+    init = sub.add_parser("init", help="write an editable copy of the packaged config/ and templates/")
+    init.add_argument("dir", nargs="?", default=".", help="where config/ and templates/ go (default: here)")
+    init.set_defaults(func=cmd_init)
+    config = sub.add_parser("config", help="operator configuration")
+    config.add_argument("action", choices=["check"],
+                        help="validate every file of CONFIG_DIR, then the data map and retention against the live schema")
+    config.set_defaults(func=cmd_config)
     dm = sub.add_parser("datamap", help="the data map")
     dm.add_argument("action", choices=["check"])
     dm.set_defaults(func=cmd_datamap)
@@ -76,17 +83,20 @@ def _settings():  # noqa: ANN202
 
 
 def _check_before_start() -> None:
-    """All of config/, and the retention policies against the system database's schema (ConfigError)."""
-    from bootstrap.compose import load_config
-    from gdpr.db import make_engine
-    from gdpr.retention import check_against_schema
+    """All of config/, and the data map and retention policies against the live schema (ConfigError)."""
+    from bootstrap.checks import check_config
+    from gdpr.db import Database
+    from gdpr.errors import ConfigError
+    from gdpr.migrate import upgrade_database
     settings = _settings()
-    config = load_config(settings)
-    engine = make_engine(settings.system_url, immediate=False)
+    _, problems = check_config(settings)
+    db = Database(settings.database_url)
     try:
-        check_against_schema(config.retention, engine)
+        upgrade_database(db)  # the jobs need the state DB at head (the advisory lock serialises the processes)
     finally:
-        engine.dispose()
+        db.dispose()
+    if problems:
+        raise ConfigError(f"{settings.resolved_config_dir() / 'datamap.yaml'}: {problems[0]}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -144,13 +154,13 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     """Enqueue only: re-send lost jobs, open the retention policies' due slots, fire breach reminders.
     One scheduler acts at a time (a lease in the state DB); a second one started by mistake waits."""
     from bootstrap.compose import build
+    from bootstrap.checks import check_live_schema
     from gdpr.migrate import upgrade_database
-    from gdpr.retention import check_against_schema
     from workers.scheduler import run_scheduler
     settings = _settings()
     services = build(settings)
     upgrade_database(services.db)
-    check_against_schema(services.retention, services.system.engine)
+    check_live_schema(settings, services.datamap, services.retention, services.system.engine)
     logging.getLogger(__name__).info("%d retention policies", len(services.retention.policies))
     run_scheduler(services.housekeeping, interval_s=settings.reconcile_interval_seconds)
     return 0
@@ -203,6 +213,43 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(problem)
     print(f"audit log: {report.events} events, " + ("chain intact" if report.ok else f"{len(report.problems)} problem(s)"))
     return 0 if report.ok else 1
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Copy the shipped defaults for the operator to edit; never overwrites a file that is there."""
+    import shutil
+    from pathlib import Path
+
+    from gdpr.settings import packaged
+    target = Path(args.dir).resolve()
+    existing = [target / f for f in ("config", "templates") if (target / f).exists()]
+    if existing:
+        print(f"gdpr-bot: {existing[0]} exists; not overwriting it (move it away, or pick another folder)",
+              file=sys.stderr)
+        return 2
+    for folder in ("config", "templates"):
+        shutil.copytree(packaged(folder), target / folder)
+    print(f"wrote {target / 'config'} and {target / 'templates'}. Point the processes at them:\n"
+          f"  CONFIG_DIR={target / 'config'}\n  TEMPLATES_DIR={target / 'templates'}\n"
+          f"then check them with `gdpr-bot config check` (every process also checks them at start).")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Exit 0 when all is well; 2 with one line per problem (file, line, key) otherwise."""
+    from bootstrap.checks import check_config
+    settings = _settings()
+    config, problems = check_config(settings)  # a file's error: ConfigError, printed by main(), exit 2
+    folder = settings.resolved_config_dir()
+    for problem in problems:
+        print(f"gdpr-bot: {folder / 'datamap.yaml'}: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"config OK ({folder}): roles.yaml ({len(config.policy.roles)} roles), datamap.yaml "
+          f"({len(config.datamap.tables)} tables, against the live schema), retention.yaml "
+          f"({len(config.retention.policies)} policies), integrations.yaml ({len(config.recipients)} recipients), "
+          f"breaches.yaml, clubs.yaml ({len(config.deliveries)} clubs set)")
+    return 0
 
 
 def cmd_datamap(args: argparse.Namespace) -> int:

@@ -12,9 +12,9 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.app import build_app
+from bootstrap.checks import check_live_schema
 from bootstrap.compose import Services, build
 from gdpr.migrate import upgrade_database
-from gdpr.retention import check_against_schema
 from gdpr import logsafe
 from gdpr.settings import Settings
 from workers.broker import start_local_worker
@@ -44,7 +44,7 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     settings = settings or Settings()
     services = build(settings, slack=slack)
     upgrade_database(services.db)
-    check_against_schema(services.retention, services.system.engine)
+    check_live_schema(settings, services.datamap, services.retention, services.system.engine)
     worker = None
     stop = threading.Event()
     if not settings.redis_url:

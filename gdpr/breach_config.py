@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gdpr.yamlconf import ANY, Located, Schema
+from gdpr.yamlconf import ANY, BOOL, Located, Schema
 
 KINDS = {"confidentiality": "Confidentiality (disclosure or access)", "integrity": "Integrity (alteration)",
          "availability": "Availability (loss of access or destruction)"}
@@ -26,9 +26,9 @@ class BreachConfig:
     member_batch_size: int
 
 
-BREACHES: Schema = {k: ANY for k in ("version", "channel", "dedicated_channel", "deadline_hours", "reminders",
-                                      "snooze_minutes", "late_after_hours", "contact", "escalate_to", "sender",
-                                      "member_batch_size")}
+BREACHES: Schema = {**{k: ANY for k in ("version", "channel", "deadline_hours", "reminders", "snooze_minutes",
+                                         "late_after_hours", "contact", "escalate_to", "sender", "member_batch_size")},
+                    "dedicated_channel": BOOL}
 
 
 def load_breach_config(path: Path) -> BreachConfig:
@@ -43,7 +43,7 @@ def load_breach_config(path: Path) -> BreachConfig:
         value = raw.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise doc.error((key,), "expected a whole number above 0")
-    return BreachConfig(channel=doc.require(raw, (), "channel"), dedicated_channel=bool(raw.get("dedicated_channel")),
+    return BreachConfig(channel=doc.require(raw, (), "channel"), dedicated_channel=raw.get("dedicated_channel", False),
                         deadline_hours=deadline, reminders=tuple(sorted(set(marks))),
                         snooze_minutes=raw["snooze_minutes"], late_after_hours=raw["late_after_hours"],
                         contact=doc.require(raw, (), "contact"), escalate_to=raw.get("escalate_to"),

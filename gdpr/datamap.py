@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gdpr.yamlconf import ANY, NAMES, Located, Schema
+from gdpr.yamlconf import ANY, BOOL, INT, Located, NAMES, Schema
 
 CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",
               "free_text", "integration", "location"}
@@ -173,8 +173,8 @@ class DataMap:
         return self.subjects[kind]
 
 
-_COLUMN = {k: ANY for k in ("category", "purpose", "basis", "retention", "recipients", "erasure", "identifier",
-                             "replace_with", "to")}
+_COLUMN = {**{k: ANY for k in ("category", "purpose", "basis", "retention", "recipients", "erasure",
+                               "replace_with", "to")}, "identifier": BOOL}
 DATAMAP: Schema = {
     "version": ANY,
     "recipients": {NAMES: {"name": ANY, "purpose": ANY}},
@@ -184,8 +184,8 @@ DATAMAP: Schema = {
     "tables": {NAMES: {"links": {NAMES: ANY}, "columns": {NAMES: _COLUMN}, "defaults": _COLUMN, "context": ANY,
                        "exclude": ANY, "recipients": {"provider": ANY, "external_id": ANY},
                        "erasure": {"rows": ANY, "clear": ANY, "warn": {"message": ANY, "when": ANY},
-                                   "hold": {k: ANY for k in ("reason", "years", "since", "keeps",
-                                                             "starts_at_erasure")}}}},
+                                   "hold": {**{k: ANY for k in ("reason", "since", "keeps")}, "years": INT,
+                                            "starts_at_erasure": BOOL}}}},
     "controllers": {k: ANY for k in ("table", "key", "code", "name", "contact_name", "contact_email", "country")},
     "non_personal_tables": {NAMES: ANY},
     "consent": {"table": ANY, "agreement": ANY, "version": ANY, "channel": ANY, "granted_at": ANY, "withdrawn_at": ANY,

@@ -67,6 +67,16 @@ def check_datamap(dm: DataMap, engine: Engine) -> CheckReport:
     return report
 
 
+def named_errors(dm: DataMap, engine: Engine) -> list[str]:
+    """Only the tables and columns the data map names that the live schema lacks (cheap: every process
+    checks this at start; `check_datamap` also samples unmapped columns for personal data)."""
+    insp = inspect(engine)
+    live = {t: {c["name"]: c["type"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
+    report = CheckReport()
+    _check_named(dm, live, report)
+    return report.errors
+
+
 def _check_named(dm: DataMap, live: dict, report: CheckReport) -> None:
     def need(tname: str, cname: str, what: str) -> None:
         if tname not in live:

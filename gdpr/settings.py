@@ -5,18 +5,26 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gdpr.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# A wheel carries config/ and templates/ as gdpr/defaults/{config,templates}; a checkout has them at its root.
+PACKAGED = Path(__file__).resolve().parent / "defaults"
+
+
+def packaged(folder: str) -> Path:
+    """The shipped defaults: inside the installed package, else the checkout's own folder."""
+    inside = PACKAGED / folder
+    return inside if inside.is_dir() else PROJECT_ROOT / folder
 LOCAL_SIGNING_SECRET = "local-standin-signing-secret"
 LOCAL_BOT_TOKEN = "xoxb-local-standin"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     slack_bot_token: SecretStr = SecretStr(LOCAL_BOT_TOKEN)
     slack_signing_secret: SecretStr = SecretStr(LOCAL_SIGNING_SECRET)
@@ -36,6 +44,7 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("var/outbox")  # mail on the embedded default (no SMTP_URL): .eml files
     breach_notice_backoff_seconds: float = 30.0  # first retry of a club notice; doubles, at most 15 minutes
     config_dir: Path | None = None  # unset: the packaged defaults; set to a missing folder: refuse to start
+    templates_dir_override: Path | None = Field(default=None, validation_alias="TEMPLATES_DIR")
     allowed_ips: str | None = None
     # Job reliability knobs (DESIGN: the state DB leads, the queue follows). With these defaults a job
     # whose worker died runs again within lease + interval (45 s), one whose message the queue lost within
@@ -49,6 +58,14 @@ class Settings(BaseSettings):
     notice_backoff_seconds: float = 2.0  # first retry; doubles each attempt, at most 15 minutes
     worker_threads: int = 2
 
+    @field_validator("database_url", "system_database_url")
+    @classmethod
+    def _postgres_scheme(cls, url: str | None) -> str | None:
+        """`postgres://` (Heroku, many hosting panels) is PostgreSQL too; SQLAlchemy knows it as `postgresql://`."""
+        if url and url.startswith("postgres://"):
+            return "postgresql://" + url[len("postgres://"):]
+        return url
+
     @property
     def system_url(self) -> str:
         return self.system_database_url or self.database_url
@@ -61,7 +78,7 @@ class Settings(BaseSettings):
         """CONFIG_DIR, or the packaged defaults when it is unset. A CONFIG_DIR that is not a folder is
         an error (a typo must never make the bot run on the sample policy)."""
         if self.config_dir is None:
-            return PROJECT_ROOT / "config"
+            return packaged("config")
         if not self.config_dir.is_dir():
             raise ConfigError(f"CONFIG_DIR {self.config_dir} is not a folder: refusing to start. Point it at the "
                               "folder holding roles.yaml, datamap.yaml, retention.yaml, breaches.yaml and "
@@ -69,7 +86,12 @@ class Settings(BaseSettings):
         return self.config_dir
 
     def templates_dir(self) -> Path:
-        return PROJECT_ROOT / "templates"
+        """TEMPLATES_DIR (an operator's edited copy, from `gdpr-bot init`), else the packaged templates."""
+        if self.templates_dir_override is None:
+            return packaged("templates")
+        if not self.templates_dir_override.is_dir():
+            raise ConfigError(f"TEMPLATES_DIR {self.templates_dir_override} is not a folder: refusing to start.")
+        return self.templates_dir_override
 
     def secret(self) -> bytes:
         """SECRET_KEY; on the embedded default a random key is created once next to the database."""

@@ -10,10 +10,14 @@ from gdpr.errors import ConfigError
 
 
 # A schema of the keys a file may hold: {key: sub-schema}; NAMES maps free names (a table, a role, a
-# policy) to one sub-schema for each; ANY is a value whose keys are not checked (free-form data).
+# policy) to one sub-schema for each; ANY is a value whose keys are not checked (free-form data); a
+# type (BOOL, INT, TEXT) is a value that must be of that type (`dedicated_channel: nope` is an error,
+# not true; YAML's `yes`/`no` are not booleans here either, only true and false).
 ANY: Any = None
 NAMES = "*"
 Schema = dict
+BOOL, INT, TEXT = bool, int, str
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "text"}
 
 
 class Located:
@@ -69,8 +73,13 @@ class Located:
         return value
 
 
-def _check(doc: Located, data: Any, schema: Schema | None, path: tuple) -> None:
+def _check(doc: Located, data: Any, schema: Schema | type | None, path: tuple) -> None:
     if schema is None:
+        return
+    if isinstance(schema, type):
+        wrong = not isinstance(data, schema) or (schema is int and isinstance(data, bool))
+        if wrong:
+            raise doc.error(path, f"expected {_TYPE_NAMES.get(schema, schema.__name__)}, got {_shown(data)}")
         return
     if isinstance(data, list):  # a list of mappings, each checked
         for i, item in enumerate(data):
@@ -86,3 +95,8 @@ def _check(doc: Located, data: Any, schema: Schema | None, path: tuple) -> None:
         else:
             known = ", ".join(sorted(k for k in schema if k != NAMES))
             raise doc.error(path + (key,), f"unknown key '{key}' (known here: {known})")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."

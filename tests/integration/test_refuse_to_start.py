@@ -51,3 +51,42 @@ def test_a_worker_started_directly_by_dramatiq_with_a_broken_config_does_not_com
                           env={**os.environ, "CONFIG_DIR": str(tmp_path / "nowhere"), "REDIS_URL": REDIS,
                                "SECRET_KEY": "k" * 32})
     assert done.returncode != 0 and "is not a folder" in done.stderr
+
+
+TYPOS = [  # (file, the line as shipped, the typo, the key the error names)
+    ("retention.yaml", "    older_than: 30d", "    older_then: 30d", "older_then"),  # would drop the age filter
+    ("roles.yaml", "users:", "user:", "user"),  # would give nobody a role
+    ("breaches.yaml", "dedicated_channel: false", "dedicated_channel: nope", "dedicated_channel"),  # not a boolean
+    ("datamap.yaml", "identifier: true}", "identifer: true}", "identifer"),
+]
+
+
+@pytest.mark.parametrize("file, shipped, typo, key", TYPOS, ids=[t[3] for t in TYPOS])
+@pytest.mark.parametrize("args", PROCESSES + [["config", "check"]], ids=lambda a: a[0])
+def test_each_typo_is_refused_at_start_in_one_line_naming_file_line_and_key(
+        args: list[str], file: str, shipped: str, typo: str, key: str, sqlite_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / file
+    assert shipped in path.read_text()
+    path.write_text(path.read_text().replace(shipped, typo, 1))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if typo.strip() in text)
+    done = _run(args, {"CONFIG_DIR": str(config), "DATABASE_URL": sqlite_url, "REDIS_URL": REDIS})
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [x for x in done.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and f"{file}:{line}:" in lines[0] and key in lines[0], done.stderr[-2000:]
+
+
+def test_config_check_passes_on_the_shipped_config_against_the_live_schema(sqlite_url: str) -> None:
+    done = _run(["config", "check"], {"DATABASE_URL": sqlite_url})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "config OK" in done.stdout and "against the live schema" in done.stdout
+
+
+def test_config_check_names_a_data_map_column_the_live_schema_lacks(sqlite_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "datamap.yaml"
+    path.write_text(path.read_text().replace("      bic: {category", "      bic_code: {category", 1))
+    done = _run(["config", "check"], {"CONFIG_DIR": str(config), "DATABASE_URL": sqlite_url})
+    assert done.returncode == 2 and "bank_accounts.bic_code' does not exist" in done.stderr, done.stderr[-2000:]
