@@ -62,3 +62,21 @@ def test_listeners_are_typed_top_level_functions_one_per_file() -> None:
         assert "<locals>" not in f.__qualname__, f  # not a closure inside register()
         params = [p for p in f.__code__.co_varnames[:f.__code__.co_argcount]]
         assert params and all(p in f.__annotations__ for p in params) and "return" in f.__annotations__, f
+
+
+def test_the_wheel_lists_every_package_of_the_code() -> None:
+    """pyproject.toml lists its packages (config/ and templates/ are mapped into gdpr/defaults): a package
+    left out of the list would be missing from the wheel."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {str(p.parent.relative_to(ROOT)).replace("/", ".")
+             for top in ("api", "bootstrap", "bot", "devslack", "gdpr", "gym", "workers")
+             for p in (ROOT / top).rglob("__init__.py")}
+    assert listed == found | {"gdpr.defaults.config", "gdpr.defaults.templates"}
+
+
+def test_env_example_has_no_inline_comments() -> None:
+    """Docker's --env-file and systemd's EnvironmentFile= read `KEY=value  # note` as the value."""
+    lines = (ROOT / "config" / "env.example").read_text().splitlines()
+    assignments = [x for x in lines if x.strip() and not x.lstrip().startswith("#")]
+    assert assignments and all("#" not in x.split("=", 1)[1] for x in assignments)
