@@ -11,7 +11,7 @@ from collections import deque
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gdpr.app.club_api import RequestStatus, expires
@@ -99,7 +99,9 @@ def _out(request: Request, s: RequestStatus) -> RequestOut:
                       opened_through_api=s.via_api, download_url=url, download_expires_at=expires(s.download_expires_at))
 
 
-def build_api(services, *, allow_http: bool = False, per_minute: int = 120) -> FastAPI:  # noqa: ANN001, C901
+def build_api(services, *, allow_http: bool = False, per_minute: int = 120,  # noqa: ANN001, C901
+              routes: dict | None = None) -> FastAPI:
+    """`routes`: the operator's /readyz and /metrics ((status, content type, body) callables)."""
     use = services.club_api
     limit = RateLimit(per_minute)
     app = FastAPI(title="gdpr-ops-bot: the clubs' API", version="1",
@@ -127,6 +129,7 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120) -> F
         if route and route.startswith("/v1/"):
             use.record_call(club=getattr(request.state, "club", None), method=request.method, route=route,
                             status=response.status_code, request_id=request.path_params.get("request_id"))
+            services.metrics.api_calls.labels(route=route, status=str(response.status_code)).inc()
         return response
 
     @app.exception_handler(GdprError)
@@ -149,6 +152,9 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120) -> F
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
         return {"ok": True}
+
+    for path, route_fn in (routes or {}).items():
+        app.add_api_route(path, _plain(route_fn), methods=["GET"], include_in_schema=False)
 
     @app.post("/v1/requests", status_code=201, response_model=RequestOut, summary="Open a request for a member")
     def open_request(body: NewRequest, request: Request, code: str = Depends(club)) -> JSONResponse:
@@ -183,3 +189,10 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120) -> F
         return FileResponse(path, media_type="application/zip", filename=f"export-R-{request_id}.zip")
 
     return app
+
+
+def _plain(route_fn):  # noqa: ANN001, ANN202
+    def endpoint() -> Response:
+        status, kind, body = route_fn()
+        return Response(body, status_code=status, media_type=kind)
+    return endpoint

@@ -103,14 +103,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bootstrap.runtime import start
     settings = _settings()
     running = start(settings)
+    from bootstrap.observability import ops_routes
+    from bot.http import make_server, serve_in_thread, stop_gracefully, wsgi_app
+    routes = ops_routes(running.services)
     if settings.slack_app_token and not args.http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
+        ops = make_server(wsgi_app(None, routes=routes), args.host, args.port)  # /healthz, /readyz, /metrics
+        serve_in_thread(ops)
         SocketModeHandler(running.app, settings.slack_app_token.get_secret_value()).start()
         return 0
     import signal
 
-    from bot.http import make_server, stop_gracefully, wsgi_app
-    server = make_server(wsgi_app(running.app, settings.allowed_ips), args.host, args.port)
+    server = make_server(wsgi_app(running.app, settings.allowed_ips, routes=routes,
+                                  observe_ack=running.services.metrics.ack_seconds.observe), args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: stop_gracefully(server, running.app.followups, grace_s=STOP_GRACE_S))
     logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
     try:
@@ -130,7 +135,9 @@ def cmd_api(args: argparse.Namespace) -> int:
     from bootstrap.runtime import start
     settings = _settings()
     running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
-    app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
+    from bootstrap.observability import ops_routes
+    app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute,
+                    routes=ops_routes(running.services))
     try:
         uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
                     log_level="warning")
@@ -145,6 +152,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     _check_before_start()  # a worker that would fail every job refuses to start instead
+    port = os.environ.get("WORKER_METRICS_PORT")
+    if port:  # Dramatiq's exposition server runs in a process forked from dramatiq's main: it reads these there
+        import tempfile
+        os.environ["dramatiq_prom_port"] = port
+        os.environ.setdefault("dramatiq_prom_db", os.path.join(tempfile.gettempdir(), f"gdpr-bot-prometheus-{port}"))
     os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.main", "--processes", str(args.processes),
                                "--threads", str(args.threads)])
     return 0

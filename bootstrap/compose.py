@@ -31,6 +31,7 @@ from gdpr.breach_config import BreachConfig, load_breach_config
 from gdpr.breach_mail import BreachMail
 from gdpr.breaches import BreachService
 from gdpr.bulk import BulkEngine
+from bootstrap.observability import METRICS, Metrics
 from gdpr.bulk_job import BulkJob
 from gdpr.offboarding import OffboardingSteps
 from gdpr.bulk_runs import BulkRuns
@@ -100,6 +101,7 @@ class Services:
     grants: GrantService
     downloads: Downloads
     club_tokens: ClubTokens
+    metrics: Metrics = field(default_factory=lambda: METRICS)  # this process's own series (Prometheus)
     actors: Actors = field(init=False)
     queue: JobQueue = field(init=False)  # the actors, unless a test hands in its own
     presenters: Presenters = field(init=False)

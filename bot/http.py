@@ -5,6 +5,7 @@ import _thread
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 from slack_bolt import App
@@ -17,18 +18,35 @@ def parse_networks(spec: str | None) -> list[ipaddress._BaseNetwork]:
     return [ipaddress.ip_network(part.strip(), strict=False) for part in (spec or "").split(",") if part.strip()]
 
 
-def wsgi_app(app: App, allowed_ips: str | None = None) -> Callable:
-    handler = SlackRequestHandler(app, path="/slack/events")
+Route = Callable[[], tuple[int, str, bytes]]  # () -> (status, content type, body)
+STATUS = {200: "200 OK", 503: "503 Service Unavailable"}
+
+
+def wsgi_app(app: App | None, allowed_ips: str | None = None, *, routes: dict[str, Route] | None = None,
+             observe_ack: Callable[[float], None] | None = None) -> Callable:
+    """Slack's events at /slack/events (None: only the operator's routes, for Socket Mode), /healthz, and
+    `routes` (/readyz, /metrics): those answer whatever ALLOWED_IPS says (it is for Slack's requests)."""
+    handler = SlackRequestHandler(app, path="/slack/events") if app is not None else None
     networks = parse_networks(allowed_ips)
     followups = getattr(app, "followups", None)  # gdpr-bot's app: acks take priority over follow-ups
+    extra = routes or {}
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok"]
+        if path in extra:
+            status, kind, body = extra[path]()
+            start_response(STATUS.get(status, f"{status} Unknown"), [("Content-Type", kind)])
+            return [body]
+        if handler is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
         if networks and not _allowed(environ.get("REMOTE_ADDR", ""), networks):
             start_response("403 Forbidden", [("Content-Type", "text/plain")])
             return [b"forbidden"]
+        started = time.monotonic()
         try:
             if followups is None:
                 return handler(environ, start_response)
@@ -38,6 +56,9 @@ def wsgi_app(app: App, allowed_ips: str | None = None) -> Callable:
             log.warning("unparseable request refused: %s", type(exc).__name__)
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
             return [b"bad request"]
+        finally:
+            if observe_ack is not None:
+                observe_ack(time.monotonic() - started)
 
     return application
 

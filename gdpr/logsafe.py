@@ -11,8 +11,11 @@ first; e-mail addresses, IBANs and phone-like numbers are replaced by a placehol
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import time
 import traceback
 from urllib.parse import unquote_plus
 
@@ -75,9 +78,39 @@ def install() -> None:
         logging.setLogRecordFactory(_Factory(current))
 
 
-def configure(level: str | int = "INFO") -> None:
-    """Root logging for a gdpr-bot process: safe records, one plain format."""
+EVENT_FIELDS = ("command", "outcome", "duration_ms", "job", "message_id", "attempt", "request_id", "run_id",
+                "status", "route")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the event fields a record carries
+    (`extra=`), scrubbed like the message. Tracebacks (already scrubbed) go in `exc`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, object] = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                 "process": record.process}
+        for key in EVENT_FIELDS:
+            value = getattr(record, key, None)
+            if value is not None:
+                plain = isinstance(value, (int, float, bool)) or key == "message_id"  # a UUID, not a phone number
+                event[key] = value if plain else scrub(str(value))
+        if record.exc_text:
+            event["exc"] = record.exc_text
+        return json.dumps(event, ensure_ascii=False, default=str)
+
+
+JsonFormatter.converter = time.gmtime  # timestamps in UTC, as the Z says
+
+
+def configure(level: str | int = "INFO", fmt: str | None = None) -> None:
+    """Root logging for a gdpr-bot process: safe records; LOG_FORMAT=json (one JSON event per line, for a
+    log pipeline) or the plain console format (development). Handlers added before (Dramatiq's CLI adds
+    its own in every worker process) get the same formatter."""
     install()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if (fmt or os.environ.get("LOG_FORMAT", "console")).lower() == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     for noisy in ("slack_sdk", "urllib3", "waitress.queue", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     notice_max_attempts: int = 6
     notice_backoff_seconds: float = 2.0  # first retry; doubles each attempt, at most 15 minutes
     worker_threads: int = 2
+    # Dramatiq's Prometheus exposition of a worker process (`gdpr-bot worker`); unset: none
+    worker_metrics_port: int | None = None
 
     @field_validator("database_url", "system_database_url")
     @classmethod

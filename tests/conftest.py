@@ -23,6 +23,7 @@ from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from gdpr import models as m
 from gdpr.db import make_engine
+from bootstrap.observability import ops_routes
 from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
 from gym.seed import seed
 
@@ -210,7 +211,9 @@ def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: 
     driver = SlackDriver(LOCAL_SIGNING_SECRET, app=running.app)
     system = System(backend=backend, settings=settings, running=running, standin=standin, slack=driver, tmp=tmp)
     if http:  # through the production WSGI stack, as Slack would reach it
-        server = make_server(wsgi_app(running.app), "127.0.0.1", 0, threads=8)
+        server = make_server(wsgi_app(running.app, routes=ops_routes(running.services),
+                                      observe_ack=running.services.metrics.ack_seconds.observe),
+                             "127.0.0.1", 0, threads=8)
         system.stop_http = serve_in_thread(server)
         driver.url = f"http://127.0.0.1:{server.effective_port}/slack/events"
     return system

@@ -1,11 +1,14 @@
 """The broker: Redis when REDIS_URL is set, otherwise Dramatiq's in-process stub with local worker threads."""
 from __future__ import annotations
 
+import os
+
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from gdpr.settings import Settings
+from workers.joblog import JobLog
 
 # A killed worker's messages - running and prefetched - come back after this (Dramatiq's default is
 # 60 s), at the next maintenance pass of any live worker: 10 % of broker commands run one (Dramatiq's
@@ -22,8 +25,19 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
+    broker.add_middleware(JobLog())
+    if settings.redis_url and settings.worker_metrics_port:
+        _prometheus(broker, settings.worker_metrics_port)
     dramatiq.set_broker(broker)
     return broker
+
+
+def _prometheus(broker: dramatiq.Broker, port: int) -> None:
+    """Dramatiq's own Prometheus middleware: messages, errors, retries, durations per actor, served on
+    WORKER_METRICS_PORT by a process forked from dramatiq's main one (`gdpr-bot worker` sets its port)."""
+    os.environ.setdefault("dramatiq_prom_port", str(port))
+    from dramatiq.middleware.prometheus import Prometheus
+    broker.add_middleware(Prometheus())
 
 
 def start_local_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import functools
+import os
 
-from bootstrap.compose import load_config
-from gdpr import logsafe
-from gdpr.settings import Settings
-from workers.actors import declare
-from workers.broker import make_broker
+if os.environ.get("WORKER_METRICS_PORT"):  # before anything imports prometheus_client: its mode is fixed then
+    from dramatiq.middleware.prometheus import DB_PATH
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = DB_PATH
+
+from bootstrap.compose import load_config  # noqa: E402
+from gdpr import logsafe  # noqa: E402
+from gdpr.settings import Settings  # noqa: E402
+from workers.actors import declare  # noqa: E402
+from workers.broker import make_broker  # noqa: E402
 
 logsafe.configure()  # before Dramatiq's own handlers see a record
 _settings = Settings()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
@@ -19,7 +21,9 @@ from bot.grammar import HELP, Command, parse
 from bot.listeners.deps import deps
 from bot.slack_io import ephemeral
 from gdpr.app.lookup import SubjectView
-from gdpr.errors import AmbiguousSubject, UsageError
+from gdpr.errors import AlreadyDecided, AmbiguousSubject, GdprError, NotAllowed, NotFound, SubjectNotFound, UsageError
+
+log = logging.getLogger(__name__)
 
 
 def gdpr_command(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -27,9 +31,11 @@ def gdpr_command(ack: Ack, body: dict, client: WebClient, context: BoltContext) 
         cmd = parse(body.get("text") or "")
     except UsageError as exc:
         ack(text=str(exc), response_type="ephemeral")
+        deps(context).services.metrics.commands.labels(command="(malformed)", outcome="usage").inc()
         return
     if cmd.name == "help":
         ack(text=HELP, response_type="ephemeral")
+        deps(context).services.metrics.commands.labels(command="help", outcome="ok").inc()
         return
     d = deps(context)
     user, channel = body["user_id"], body["channel_id"]
@@ -42,6 +48,28 @@ def gdpr_command(ack: Ack, body: dict, client: WebClient, context: BoltContext) 
 
 
 def handle(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
+    """One command's follow-up, counted by outcome and logged as one event (never its text: it names people)."""
+    started, outcome = time.monotonic(), "ok"
+    try:
+        _dispatch(services, client, actor, channel, cmd)
+    except Exception as exc:
+        outcome = outcome_of(exc)
+        raise
+    finally:
+        services.metrics.commands.labels(command=cmd.name, outcome=outcome).inc()
+        log.info("command answered", extra={"command": cmd.name, "outcome": outcome,
+                                             "duration_ms": round((time.monotonic() - started) * 1000)})
+
+
+def outcome_of(exc: Exception) -> str:
+    for kind, name in ((NotAllowed, "not_allowed"), (UsageError, "usage"), (SubjectNotFound, "not_found"),
+                       (NotFound, "not_found"), (AlreadyDecided, "already_decided"), (GdprError, "refused")):
+        if isinstance(exc, kind):
+            return name
+    return "error"
+
+
+def _dispatch(services, client, actor, channel: str, cmd: Command) -> None:  # noqa: ANN001
     try:
         if cmd.name == "find":
             find(services, client, actor, channel, cmd)

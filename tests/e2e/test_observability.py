@@ -1,0 +1,82 @@
+"""What an operator watches, scraped the way Prometheus and a load balancer do: /metrics parses and carries
+the bot's series with the numbers the state DB holds; /readyz names each dependency; logs are JSON lines."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import urllib.error
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from gdpr.db import make_engine
+from gdpr.logsafe import JsonFormatter, install
+from tests.e2e.test_breaches import report
+from tests.helpers import STRANGER, SUPPORT, file_and_approve, unique_member, wait_ephemeral
+
+
+def _get(system, path: str) -> tuple[int, str]:  # noqa: ANN001
+    url = system.slack.url.replace("/slack/events", path)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_carry_commands_acks_requests_breaches_and_the_outbox(system, gym) -> None:
+    before = _samples(_get(system, "/metrics")[1])
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"find {member['member_number']}")
+    wait_ephemeral(system.standin, SUPPORT, 1)
+    system.slack.command(STRANGER, f"find {member['member_number']}")
+    wait_ephemeral(system.standin, STRANGER, 1)
+    system.slack.command(SUPPORT, "frobnicate")
+    system.wait_status(file_and_approve(system, "access", member["member_number"]))
+    report(system, aware_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=62))  # 10 h left on the clock
+
+    status, text = _get(system, "/metrics")
+    assert status == 200
+    after = _samples(text)
+    delta = lambda key: after.get(key, 0) - before.get(key, 0)  # noqa: E731
+    assert delta(("gdpr_commands_total", (("command", "find"), ("outcome", "ok")))) == 1
+    assert delta(("gdpr_commands_total", (("command", "find"), ("outcome", "not_allowed")))) == 1
+    assert delta(("gdpr_commands_total", (("command", "(malformed)"), ("outcome", "usage")))) == 1
+    assert delta(("gdpr_ack_seconds_count", ())) >= 4  # every request Slack sent was answered and timed
+    assert after[("gdpr_breaches_clock", (("hours_left", "0-12"),))] == 1
+    for bucket in ("overdue", "0-3", "4-7", "8-14", "15+"):
+        assert ("gdpr_open_requests", (("days_left", bucket),)) in after
+    for outbox in ("recipients", "breach_clubs"):
+        assert ("gdpr_outbox_backlog", (("outbox", outbox), ("status", "pending"))) in after
+    assert ("gdpr_bulk_rows_per_second", ()) in after and ("gdpr_jobs_recovered", (("job", "request"),)) in after
+    assert "process_resident_memory_bytes" in text
+    assert member["email"] not in text and member["member_number"] not in text  # labels never carry a subject
+
+
+def test_readyz_names_each_dependency_and_fails_when_one_is_down(system) -> None:
+    status, body = _get(system, "/readyz")
+    checks = json.loads(body)["checks"]
+    assert status == 200 and checks["state_db"] == "ok" and checks["system_db"] == "ok"
+    assert ("redis" in checks) == (system.backend == "postgres+redis")
+    system.services.system.engine = make_engine("postgresql://gdpr:s3cret@127.0.0.1:1/gone", immediate=False)
+    status, body = _get(system, "/readyz")
+    assert status == 503 and json.loads(body)["checks"]["system_db"].startswith("down (")
+    assert json.loads(body)["checks"]["state_db"] == "ok" and "s3cret" not in body and "gone" not in body
+
+
+def test_json_logs_are_one_scrubbed_event_per_line() -> None:
+    install()
+    record = logging.getLogger("gdpr.jobs").makeRecord(
+        "gdpr.jobs", logging.INFO, __file__, 1, "job %s ok for jan.peeters@telenet.be", ("export_subject",), None,
+        extra={"job": "export_subject", "attempt": 2, "duration_ms": 31, "outcome": "ok", "message_id": "m-1"})
+    line = JsonFormatter().format(record)
+    event = json.loads(line)
+    assert "\n" not in line and event["level"] == "INFO" and event["logger"] == "gdpr.jobs"
+    assert event["job"] == "export_subject" and event["attempt"] == 2 and event["outcome"] == "ok"
+    assert "jan.peeters" not in line and event["ts"].endswith("Z")
