@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log")
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(func=cmd_audit)
+    backup = sub.add_parser("backup", help="an encrypted, compressed backup of the state DB (BACKUP_DIR)")
+    backup.add_argument("--to", help="folder (default BACKUP_DIR)")
+    backup.add_argument("--keep", type=int, help="newest backups kept in that folder (default BACKUP_KEEP)")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup into an empty state DB, then verify the audit chain")
+    restore.add_argument("file")
+    restore.set_defaults(func=cmd_restore)
     init = sub.add_parser("init", help="write an editable copy of the packaged config/ and templates/")
     init.add_argument("dir", nargs="?", default=".", help="where config/ and templates/ go (default: here)")
     init.set_defaults(func=cmd_init)
@@ -225,6 +232,49 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(problem)
     print(f"audit log: {report.events} events, " + ("chain intact" if report.ok else f"{len(report.problems)} problem(s)"))
     return 0 if report.ok else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from gdpr.backup import backup_key, prune, write_backup
+    from gdpr.db import Database
+    settings = _settings()
+    folder = Path(args.to) if args.to else settings.backup_dir
+    key = backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
+    db = Database(settings.database_url, immediate=False)
+    try:
+        path = write_backup(db, folder, key, dt.datetime.now(dt.timezone.utc))
+    finally:
+        db.dispose()
+    gone = prune(folder, args.keep if args.keep is not None else settings.backup_keep)
+    print(f"backup written: {path} ({path.stat().st_size:,} bytes, AES-256-GCM); {len(gone)} older one(s) removed")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gdpr.backup import BackupError, backup_key, restore_backup
+    from gdpr.db import Database
+    from gdpr.migrate import upgrade_database
+    settings = _settings()
+    key = backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
+    db = Database(settings.database_url)
+    try:
+        upgrade_database(db)
+        done = restore_backup(db, Path(args.file), key, settings.secret())
+    except BackupError as exc:
+        print(f"gdpr-bot: restore refused: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(f"restored {sum(done.rows.values()):,} rows into {len(done.rows)} tables; audit chain: {done.events} events, "
+          + ("intact" if done.chain_ok else f"{len(done.problems)} problem(s)"))
+    for problem in done.problems[:20]:
+        print(problem, file=sys.stderr)
+    return 0 if done.chain_ok else 1
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     notice_max_attempts: int = 6
     notice_backoff_seconds: float = 2.0  # first retry; doubles each attempt, at most 15 minutes
     worker_threads: int = 2
+    # `gdpr-bot backup`: where the encrypted state backups go (a mount of another server), how many are kept,
+    # and their key (64 hex characters; unset: derived from SECRET_KEY)
+    backup_dir: Path = Path("var/backups")
+    backup_keep: int = 14
+    backup_key: SecretStr | None = None
     # Dramatiq's Prometheus exposition of a worker process (`gdpr-bot worker`); unset: none
     worker_metrics_port: int | None = None
 
