@@ -80,3 +80,26 @@ def test_json_logs_are_one_scrubbed_event_per_line() -> None:
     assert "\n" not in line and event["level"] == "INFO" and event["logger"] == "gdpr.jobs"
     assert event["job"] == "export_subject" and event["attempt"] == 2 and event["outcome"] == "ok"
     assert "jan.peeters" not in line and event["ts"].endswith("Z")
+
+
+def test_the_dashboard_and_alert_rules_use_series_the_processes_expose(system) -> None:
+    """Every gdpr_ series an alert or a panel queries is one /metrics exposes; every dramatiq_ one is a
+    series of Dramatiq's Prometheus middleware (its module names them)."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    import dramatiq.middleware.prometheus as dramatiq_prometheus
+    from tests.conftest import ROOT
+    base = lambda name: re.sub(r"_(total|bucket|count|sum)$", "", name)  # noqa: E731 - a series' family
+    exposed = {f.name for f in text_string_to_metric_families(_get(system, "/metrics")[1])}  # with HELP, even unused
+    dramatiq_names = {base(n) for n in re.findall(r'"(dramatiq_\w+)"', Path(dramatiq_prometheus.__file__).read_text())}
+    rules = yaml.safe_load((ROOT / "ops" / "prometheus-alerts.yaml").read_text())["groups"][0]["rules"]
+    dashboard = json.loads((ROOT / "ops" / "grafana-dashboard.json").read_text())
+    exprs = [r["expr"] for r in rules] + [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for e in exprs for name in re.findall(r"\b((?:gdpr|dramatiq)_\w+)", e)}
+    assert {r["alert"] for r in rules} >= {"GdprBreachClockUnder12h", "GdprRequestPastDue", "GdprOutboxStuck",
+                                           "GdprWorkerDown"}
+    missing = {n for n in used if base(n) not in (exposed if n.startswith("gdpr_") else dramatiq_names)}
+    assert used and missing == set()
