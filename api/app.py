@@ -11,6 +11,7 @@ from collections import deque
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.background import BackgroundTask
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -186,7 +187,8 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120,  # n
              response_class=FileResponse)
     def download(token: str, code: str = Depends(club)) -> FileResponse:
         request_id, path = use.download(club=code, token=token)
-        return FileResponse(path, media_type="application/zip", filename=f"export-R-{request_id}.zip")
+        return FileResponse(path, media_type="application/zip", filename=f"export-R-{request_id}.zip",
+                            background=BackgroundTask(use.sent, path))
 
     return app
 

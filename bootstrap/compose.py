@@ -32,6 +32,7 @@ from gdpr.breach_mail import BreachMail
 from gdpr.breaches import BreachService
 from gdpr.bulk import BulkEngine
 from bootstrap.observability import METRICS, Metrics
+from gdpr.archives import make_store
 from gdpr.bulk_job import BulkJob
 from gdpr.offboarding import OffboardingSteps
 from gdpr.bulk_runs import BulkRuns
@@ -238,7 +239,9 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     directory = SubjectDirectory(system.engine, datamap)
     # the Slack copy of an archive is withdrawn by the presenter (the closure reads `services` when called)
     exports = ExportFiles(requests, settings.export_dir, dt.timedelta(days=settings.export_ttl_days),
-                          withdraw=lambda req, why: services.presenters.requests.withdraw_file(req, why))
+                          withdraw=lambda req, why: services.presenters.requests.withdraw_file(req, why),
+                          store=make_store(settings.export_store, settings.export_dir, endpoint=settings.s3_endpoint_url,
+                                           region=settings.s3_region))
     bulk = BulkEngine(system.engine, datamap, erasure, directory, exports,
                       None if settings.smtp_url else settings.outbox_dir)
     policy = config.policy
@@ -288,7 +291,7 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            presenter=presenters.requests)
     from bot.slack_io import SlackUsers  # the workspace's user groups: who holds which role now
     s.club_api = ClubApi(tokens=s.club_tokens, subject_requests=s.subject_requests, downloads=s.downloads,
-                         export_dir=s.settings.export_dir, club_key=s.directory.club_key)
+                         files=s.exports, club_key=s.directory.club_key)
     s.records = Records(authz=s.authz, reads=reads, templates=s.templates,
                         ropa=RecordOfProcessing(s.db, s.datamap, s.system.engine, s.requests.clock))
     s.club_access = ClubAccess(authz=s.authz, tokens=s.club_tokens, club_key=s.directory.club_key)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -22,16 +23,32 @@ REPLAY_WINDOW = 5 * 60
 
 class ReplayGuard:
     """Drops a signed request seen before (same timestamp and signature) within Slack's 5-minute window.
-    Bolt already refuses requests older than that, so this window is all a replay has."""
+    Bolt already refuses requests older than that, so this window is all a replay has. With REDIS_URL the
+    seen set is shared (SET NX EX), so a replay sent to another replica behind the load balancer is
+    dropped too; if Redis does not answer, this replica's own memory still guards (and says so)."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis_url: str | None = None) -> None:
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
+        self._redis = None
+        if redis_url:
+            import redis
+            self._redis = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
 
     def first_time(self, signature: str | None, timestamp: str | None) -> bool:
         if not signature:
             return True
-        key, now = f"{timestamp}:{signature}", time.monotonic()
+        key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
+        if self._redis is not None:
+            try:
+                return bool(self._redis.set(f"gdpr-bot:replay:{key}", b"1", nx=True, ex=REPLAY_WINDOW))
+            except Exception as exc:  # Redis down: fall back to this replica's memory rather than refuse
+                log.warning("replay guard: Redis unreachable (%s); guarding with this replica's memory",
+                            type(exc).__name__)
+        return self._first_here(key)
+
+    def _first_here(self, key: str) -> bool:
+        now = time.monotonic()
         with self._lock:
             while self._seen and next(iter(self._seen.values())) < now - REPLAY_WINDOW:
                 self._seen.popitem(last=False)
@@ -101,7 +118,7 @@ class _Guarded:
 def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
     app = App(client=services.slack, signing_secret=services.settings.slack_signing_secret.get_secret_value(),
               token_verification_enabled=False, process_before_response=False)
-    replays = ReplayGuard()
+    replays = ReplayGuard(services.settings.redis_url)
     actors = SlackUsers(services.slack, services.policy)
     followups = Followups(services.slack, threads=2)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 
 from gdpr import models as m
+from gdpr.archives import ArchiveStore, LocalStore
 from gdpr.jobs import old_exports, purge_exports
 from gdpr.requests import RequestService, record
 
@@ -27,13 +28,24 @@ ERASED = "the subject was erased"
 
 class ExportFiles:
     def __init__(self, requests: RequestService, export_dir: Path, ttl: dt.timedelta,
-                 withdraw: Callable[[m.SubjectRequest, str], bool]) -> None:
+                 withdraw: Callable[[m.SubjectRequest, str], bool], store: ArchiveStore | None = None) -> None:
         """`withdraw(req, reason)` deletes the published copy (Slack's files.delete) and says so in its
-        thread; True once it is gone (or never was published)."""
+        thread; True once it is gone (or never was published). `store` keeps the archives (default:
+        EXPORT_DIR itself; with workers on several machines, a bucket every machine sees)."""
         self.requests, self.dir, self.ttl, self.withdraw = requests, export_dir, ttl, withdraw
+        self.store: ArchiveStore = store or LocalStore(export_dir)
 
-    def path_of(self, name: str) -> Path:
-        return self.dir / Path(name).name
+    def keep(self, path: Path) -> None:
+        """A built archive, stored before its passphrase goes out (a retry on another machine finds it)."""
+        self.store.put(path)
+
+    def fetch(self, name: str) -> Path | None:
+        """A local path to a stored archive (downloaded from the bucket if it lives there), or None."""
+        return self.store.fetch(name)
+
+    def release_local(self, name: str) -> None:
+        """The job (or download) is done with this machine's copy; the stored one stays until its end."""
+        self.store.release_local(name)
 
     def clear_leftovers(self, *, request_id: int) -> int:
         """Before an export attempt builds anew: what earlier attempts of this request left (a killed
@@ -54,7 +66,12 @@ class ExportFiles:
         r = m.SubjectRequest
         with self.requests.db.session() as s:
             ids = list(s.execute(select(r.id).where(r.subject_ref == subject_ref)).scalars())
-        return _remove([p for i in ids for p in self._files_of(i)])
+        stored = [n for n in self.store.stored() if _request_of(Path(n)) in set(ids)] if self._remote else []
+        return _remove([p for i in ids for p in self._files_of(i)]) + sum(self.store.delete(n) for n in stored)
+
+    @property
+    def _remote(self) -> bool:
+        return self.store.kind != "local"
 
     def _files_of(self, request_id: int) -> list[Path]:
         return [p for p in self._all_files() if _request_of(p) == request_id]
@@ -83,11 +100,12 @@ class ExportFiles:
 
     def count_due(self) -> int:
         """Archives this pass would delete: requests due, plus stray files past the TTL (crash leftovers)."""
-        return len(self.due()) + len(self._strays())
+        return len(self.due()) + len(self._strays()) + len(self._stored_strays())
 
     def expire(self) -> int:
         """Delete every due archive, both copies; returns how many requests' archives went."""
         gone = sum(self.remove(request_id=i, reason=None) for i in self.due())
+        gone += sum(self.store.delete(name) for name in self._stored_strays())
         return gone + purge_exports(self.dir, ttl=self.ttl, keep=self._known())
 
     def remove(self, *, request_id: int, reason: str | None) -> bool:
@@ -95,9 +113,8 @@ class ExportFiles:
         Slack copy could not be withdrawn (it stays due)."""
         req = self.requests.get(request_id)
         why = reason or req.export_delete_reason or TTL
-        path = self.dir / Path(req.export_name or "").name
-        on_server = path.is_file()
-        path.unlink(missing_ok=True)
+        on_server = self.store.delete(req.export_name or "")
+        (self.dir / Path(req.export_name or "").name).unlink(missing_ok=True)  # a copy a download left here
         if req.file_id and not self._withdrawn(req, why):
             with self.requests.db.session() as s:
                 s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
@@ -107,7 +124,7 @@ class ExportFiles:
             s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id)
                       .values(export_delete_reason=why, export_deleted_at=self.requests.clock()))
             record(s, self.requests.audit, s.get_one(m.SubjectRequest, request_id), "gdpr-bot", "export.deleted",
-                   reason=why, server_copy=on_server, slack_file=bool(req.file_id))
+                   reason=why, server_copy=on_server, store=self.store.kind, slack_file=bool(req.file_id))
         return True
 
     def _withdrawn(self, req: m.SubjectRequest, why: str) -> bool:
@@ -127,6 +144,13 @@ class ExportFiles:
     def _strays(self) -> list[Path]:
         known = self._known()
         return [p for p in old_exports(self.dir, ttl=self.ttl) if p.name not in known]
+
+    def _stored_strays(self) -> list[str]:
+        """Archives in a bucket that no live request owns, past the TTL (a job that died after storing)."""
+        if not self._remote:
+            return []
+        known, cutoff = self._known(), self.requests.clock() - self.ttl
+        return [n for n, written in self.store.stored().items() if n not in known and written < cutoff]
 
 
 def _request_of(path: Path) -> int | None:

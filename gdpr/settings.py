@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     export_dir: Path = Path("var/exports")
     export_ttl_days: int = 7
+    # where answered exports are kept: unset = EXPORT_DIR; s3://bucket/prefix = an S3-compatible bucket every
+    # machine sees (needs the `s3` extra); S3_ENDPOINT_URL for MinIO, Ceph, ... (credentials: boto3's usual ones)
+    export_store: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     # the clubs' API (`gdpr-bot api`): TLS belongs to the proxy in front; plain HTTP only from loopback unless allowed
     api_allow_http: bool = False
     api_rate_per_minute: int = 120  # per club

@@ -19,6 +19,7 @@ from gdpr.app.requests import SubjectRequests
 from gdpr.authz import Authorizer
 from gdpr.clubs import ClubTokens, Issued
 from gdpr.downloads import Downloads
+from gdpr.export_files import ExportFiles
 from gdpr.errors import NotFound, RequestNotFound, UsageError
 from gdpr.requests import aware
 
@@ -43,7 +44,7 @@ class ClubApi:
     tokens: ClubTokens
     subject_requests: SubjectRequests
     downloads: Downloads
-    export_dir: Path
+    files: ExportFiles  # where the archives are kept (EXPORT_DIR, or a bucket every machine sees)
     club_key: Callable[[str], str | None]  # a club's code -> its key in the platform (None: no such club)
 
     def authenticate(self, *, token: str | None, address: str) -> str:
@@ -89,10 +90,14 @@ class ClubApi:
             raise RequestNotFound("No such download link.")
         self._own(club, request_id)  # another club's link is not spent, and does not exist for this one
         fetched = self.downloads.fetch(token=token, actor=f"club:{club}")
-        path = self.export_dir / Path(fetched.export_name).name
-        if not fetched.export_name or not path.is_file():
+        path = self.files.fetch(fetched.export_name) if fetched.export_name else None
+        if path is None:
             raise RequestNotFound("The export is no longer stored (its time ran out, or the member was erased).")
         return fetched.request_id, path
+
+    def sent(self, path: Path) -> None:
+        """The download went out: this machine's copy of a bucket's archive goes (a local store keeps it)."""
+        self.files.release_local(path.name)
 
     def _own(self, club: str, request_id: int) -> m.SubjectRequest:
         """The request if it concerns one of the club's members; RequestNotFound (404) otherwise."""

@@ -158,6 +158,7 @@ class ExportJob(RequestJob[str]):
             export = self.exporter.build(request_id=req.id, kind=req.subject_type, key=req.subject_key,
                                          passphrase=passphrase)
             still_mine()
+            self.files.keep(export.path)  # stored (a bucket, with several machines) before anyone can ask for it
             self.leases.record_built(request_id=req.id, export_name=export.name,
                                      result={"tables": len([n for n in export.counts.values() if n]),
                                              "rows": export.rows, "counts": export.counts})
@@ -165,7 +166,9 @@ class ExportJob(RequestJob[str]):
             self.leases.passphrase_sent(request_id=req.id)
             still_mine()
         # a file an earlier attempt uploaded just before it died is the answer
-        return self.delivery.find_published(req) or self.delivery.publish_file(req, export)
+        published = self.delivery.find_published(req) or self.delivery.publish_file(req, export)
+        self.files.release_local(export.name)  # the stored copy stays until its TTL or the subject's erasure
+        return published
 
     def _sent_archive(self, req: m.SubjectRequest) -> ExportFile | None:
         """The archive of an earlier attempt whose passphrase reached the requester, or None."""
@@ -175,7 +178,7 @@ class ExportJob(RequestJob[str]):
             if not self.delivery.passphrase_delivered(req):
                 return None  # it never reached them: a new archive and passphrase
             self.leases.passphrase_sent(request_id=req.id)  # it did, just before a crash
-        path = self.files.path_of(req.export_name)
-        if not path.is_file():
+        path = self.files.fetch(req.export_name)
+        if path is None:
             raise ArchiveLost(f"The archive of R-{req.id} is gone after its passphrase was sent; open a new request.")
         return ExportFile(path=path, name=req.export_name, counts=dict((req.result or {}).get("counts") or {}))
