@@ -55,11 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(func=cmd_audit)
     backup = sub.add_parser("backup", help="an encrypted, compressed backup of the state DB (BACKUP_DIR)")
-    backup.add_argument("--to", help="folder (default BACKUP_DIR)")
+    backup.add_argument("--to", help="a folder or s3://bucket/prefix (default BACKUP_DIR)")
     backup.add_argument("--keep", type=int, help="newest backups kept in that folder (default BACKUP_KEEP)")
     backup.set_defaults(func=cmd_backup)
     restore = sub.add_parser("restore", help="restore a backup into an empty state DB, then verify the audit chain")
-    restore.add_argument("file")
+    restore.add_argument("file", help="a backup file, or s3://bucket/prefix/gdpr-state-….bak")
     restore.set_defaults(func=cmd_restore)
     init = sub.add_parser("init", help="write an editable copy of the packaged config/ and templates/")
     init.add_argument("dir", nargs="?", default=".", help="where config/ and templates/ go (default: here)")
@@ -235,41 +235,68 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    """Write the encrypted backup to a folder (a mount of another server) or an S3-compatible bucket, then
+    keep only the newest BACKUP_KEEP there."""
     import datetime as dt
+    import tempfile
     from pathlib import Path
 
-    from gdpr.backup import backup_key, prune, write_backup
+    from gdpr.archives import S3Store
+    from gdpr.backup import NAME, backup_key, prune, write_backup
     from gdpr.db import Database
     settings = _settings()
-    folder = Path(args.to) if args.to else settings.backup_dir
+    target = args.to or settings.backup_dir
+    keep = args.keep if args.keep is not None else settings.backup_keep
     key = backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
     db = Database(settings.database_url, immediate=False)
-    try:
-        path = write_backup(db, folder, key, dt.datetime.now(dt.timezone.utc))
-    finally:
-        db.dispose()
-    gone = prune(folder, args.keep if args.keep is not None else settings.backup_keep)
-    print(f"backup written: {path} ({path.stat().st_size:,} bytes, AES-256-GCM); {len(gone)} older one(s) removed")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = write_backup(db, Path(tmp) if target.startswith("s3://") else Path(target), key,
+                                dt.datetime.now(dt.timezone.utc))
+        finally:
+            db.dispose()
+        size = path.stat().st_size
+        if target.startswith("s3://"):
+            store = S3Store(target, Path(tmp), endpoint=settings.s3_endpoint_url, region=settings.s3_region,
+                            names=NAME.split("{")[0])
+            store.put(path)
+            old = sorted(store.stored(), reverse=True)[keep:]
+            gone = [name for name in old if store.delete(name)]
+            where = f"{target.rstrip('/')}/{path.name}"
+        else:
+            gone, where = prune(Path(target), keep), str(path)
+    print(f"backup written: {where} ({size:,} bytes, AES-256-GCM); {len(gone)} older one(s) removed")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    import tempfile
     from pathlib import Path
 
-    from gdpr.backup import BackupError, backup_key, restore_backup
+    from gdpr.archives import S3Store
+    from gdpr.backup import NAME, BackupError, backup_key, restore_backup
     from gdpr.db import Database
     from gdpr.migrate import upgrade_database
     settings = _settings()
     key = backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
     db = Database(settings.database_url)
-    try:
-        upgrade_database(db)
-        done = restore_backup(db, Path(args.file), key, settings.secret())
-    except BackupError as exc:
-        print(f"gdpr-bot: restore refused: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        db.dispose()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            source = Path(args.file)
+            if args.file.startswith("s3://"):  # s3://bucket/prefix/gdpr-state-….bak
+                folder, _, name = args.file.rpartition("/")
+                fetched = S3Store(folder, Path(tmp), endpoint=settings.s3_endpoint_url, region=settings.s3_region,
+                                  names=NAME.split("{")[0]).fetch(name)
+                if fetched is None:
+                    raise BackupError(f"{args.file} does not exist")
+                source = fetched
+            upgrade_database(db)
+            done = restore_backup(db, source, key, settings.secret())
+        except BackupError as exc:
+            print(f"gdpr-bot: restore refused: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            db.dispose()
     print(f"restored {sum(done.rows.values()):,} rows into {len(done.rows)} tables; audit chain: {done.events} events, "
           + ("intact" if done.chain_ok else f"{len(done.problems)} problem(s)"))
     for problem in done.problems[:20]:

@@ -62,10 +62,12 @@ class S3Store:
     with server-side encryption requested (the archives are AES-256 zips already)."""
     kind = "s3"
 
-    def __init__(self, url: str, local: Path, *, endpoint: str | None = None, region: str | None = None) -> None:
+    def __init__(self, url: str, local: Path, *, endpoint: str | None = None, region: str | None = None,
+                 names: str = ARCHIVE_PREFIX) -> None:
+        """`names`: the prefix of the file names this store lists (export archives, or state backups)."""
         import boto3  # the `s3` extra: only a deployment that stores exports in a bucket needs it
         parsed = urlparse(url)
-        self.bucket, self.prefix, self.local = parsed.netloc, parsed.path.strip("/"), local
+        self.bucket, self.prefix, self.local, self.names = parsed.netloc, parsed.path.strip("/"), local, names
         self.client = boto3.client("s3", endpoint_url=endpoint, region_name=region)
 
     def _key(self, name: str) -> str:
@@ -107,7 +109,7 @@ class S3Store:
 
     def stored(self) -> dict[str, dt.datetime]:
         found: dict[str, dt.datetime] = {}
-        prefix = self._key(ARCHIVE_PREFIX)
+        prefix = self._key(self.names)
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 found[obj["Key"].rsplit("/", 1)[-1]] = obj["LastModified"]

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     worker_threads: int = 2
     # `gdpr-bot backup`: where the encrypted state backups go (a mount of another server), how many are kept,
     # and their key (64 hex characters; unset: derived from SECRET_KEY)
-    backup_dir: Path = Path("var/backups")
+    backup_dir: str = "var/backups"  # a folder, or s3://bucket/prefix
     backup_keep: int = 14
     backup_key: SecretStr | None = None
     # Dramatiq's Prometheus exposition of a worker process (`gdpr-bot worker`); unset: none

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import socket
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 
@@ -245,3 +246,34 @@ def gym(system: System):  # noqa: ANN201
     engine = make_engine(system.settings.system_url, immediate=False)
     yield engine
     engine.dispose()
+
+
+# -- an S3-compatible object store (moto's server, in this process) -----------------------------------
+S3_BUCKET = "gdpr-exports"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> str:
+    from moto.server import ThreadedMotoServer
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(key, value)  # the workers inherit them
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    import boto3
+    client = boto3.client("s3", endpoint_url=url)
+    client.create_bucket(Bucket=S3_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    yield url
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET):  # moto keeps its state per
+        for obj in page.get("Contents", []):                                         # process: the next test
+            client.delete_object(Bucket=S3_BUCKET, Key=obj["Key"])                   # starts from an empty one
+    client.delete_bucket(Bucket=S3_BUCKET)
+    server.stop()

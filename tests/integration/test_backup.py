@@ -84,3 +84,21 @@ def test_only_the_newest_backups_are_kept(sqlite_url: str, tmp_path: Path) -> No
     assert made.returncode == 0, made.stderr
     assert sorted(p.name for p in folder.iterdir())[0] == "gdpr-state-20260103T000000Z.bak"
     assert len(list(folder.iterdir())) == 2 and "2 older one(s) removed" in made.stdout
+
+
+def test_backups_go_to_an_s3_bucket_pruned_there_and_restore_from_it(pg_url: str, pg_empty_url: str, s3: str) -> None:
+    """The separate server is a bucket: three backups with --keep 2 leave the newest two; one restores."""
+    import boto3
+    from tests.conftest import S3_BUCKET
+    assert _cli("db", "upgrade", db=pg_url).returncode == 0
+    target, env = f"s3://{S3_BUCKET}/backups", {"S3_ENDPOINT_URL": s3}
+    client = boto3.client("s3", endpoint_url=s3)
+    for i in range(3):
+        client.put_object(Bucket=S3_BUCKET, Key=f"backups/gdpr-state-2026010{i + 1}T000000Z.bak", Body=b"old")
+    made = _cli("backup", "--to", target, "--keep", "2", db=pg_url, **env)
+    assert made.returncode == 0, made.stderr[-2000:]
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=S3_BUCKET, Prefix="backups/")["Contents"])
+    assert len(keys) == 2 and keys[0] == "backups/gdpr-state-20260103T000000Z.bak" and "3 older" not in made.stdout
+    restored = _cli("restore", f"s3://{S3_BUCKET}/{keys[1]}", db=pg_empty_url, **env)
+    assert restored.returncode == 0 and "intact" in restored.stdout, restored.stderr[-2000:]
+    assert _counts(pg_empty_url) == _counts(pg_url)

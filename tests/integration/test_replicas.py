@@ -4,41 +4,16 @@ replay sent to the other replica is dropped; the TTL and an erasure delete the s
 machine runs them."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import boto3
-import pytest
 from sqlalchemy import text, update
 
 from gdpr import models as m
-from tests.conftest import make_system
+from tests.conftest import S3_BUCKET as BUCKET, make_system
 from tests.helpers import DPO, SUPPORT
 from devslack.driver import command_body, sign, wait_for
 
-BUCKET = "gdpr-exports"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> str:
-    from moto.server import ThreadedMotoServer
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "eu-west-1"}.items():
-        monkeypatch.setenv(key, value)  # the workers inherit them
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=url).create_bucket(Bucket=BUCKET,
-                                                       CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    yield url
-    server.stop()
 
 
 def _objects(url: str) -> list[str]:
