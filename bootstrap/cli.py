@@ -164,7 +164,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         import tempfile
         os.environ["dramatiq_prom_port"] = port
         os.environ.setdefault("dramatiq_prom_db", os.path.join(tempfile.gettempdir(), f"gdpr-bot-prometheus-{port}"))
-    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.main", "--processes", str(args.processes),
+    os.execvp(sys.executable, [sys.executable, "-m", "workers.launch", "workers.main", "--processes", str(args.processes),
                                "--threads", str(args.threads)])
     return 0
 
