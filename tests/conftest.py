@@ -252,7 +252,7 @@ def gym(system: System):  # noqa: ANN201
 S3_BUCKET = "gdpr-exports"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -264,7 +264,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> str:
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
         monkeypatch.setenv(key, value)  # the workers inherit them
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"

@@ -25,7 +25,7 @@ from gdpr.logsafe import scrub
 from gdpr.settings import LOCAL_SIGNING_SECRET
 from tests.conftest import ROOT
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
-from tests.integration.test_housekeeping import _free_port
+from tests.conftest import free_port
 
 
 def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[str, str]:  # noqa: ANN001
@@ -38,7 +38,7 @@ def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[st
 
 
 def _serve(tmp_path: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", "serve", "--http", "--port", str(port), "--host",
                              "127.0.0.1"], env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ from sqlalchemy import text
 
 from gdpr.db import make_engine
 
-from tests.conftest import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, ROOT, SECRET, _pg_admin, _pg_url
+from tests.conftest import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, ROOT, SECRET, _pg_admin, _pg_url, free_port
 
 TRIES = 10
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _healthy(port: int) -> bool:
@@ -39,7 +33,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
     """Start the three at once on an empty state database; returns what went wrong per process (empty: all up)."""
     name = f"gdpr_fresh_{secrets.token_hex(4)}"
     _pg_admin(f"CREATE DATABASE {name}")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": _pg_url(name), "SYSTEM_DATABASE_URL": system_url, "REDIS_URL": redis_url,
            "SECRET_KEY": SECRET, "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "SLACK_SIGNING_SECRET": LOCAL_SIGNING_SECRET,
            "SLACK_API_URL": slack_url, "EXPORT_DIR": str(tmp / "exports"), "PYTHONUNBUFFERED": "1",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 from devslack.driver import SlackDriver, wait_for
 from gdpr.jobs import purge_exports
 from gdpr.settings import LOCAL_SIGNING_SECRET
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 
 def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
@@ -30,14 +29,9 @@ def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
     assert not old.exists() and not work.exists() and fresh.exists() and other.exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subprocess.Popen, str]:  # noqa: ANN001
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "ALLOWED_IPS": allowed, "EXPORT_DIR": str(tmp_path / "exports")}
     env.pop("REDIS_URL", None)

@@ -3,7 +3,6 @@ the job it ran, scraped and parsed, and one JSON event per job in its log."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from pathlib import Path
 
@@ -11,14 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devslack.driver import wait_for
 from gdpr import models as m
-from tests.conftest import make_system
+from tests.conftest import free_port, make_system
 from tests.helpers import file_and_approve, unique_member
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _scrape(port: int) -> dict[tuple[str, tuple], float]:
@@ -33,7 +27,7 @@ def _scrape(port: int) -> dict[tuple[str, tuple], float]:
 
 def test_worker_exposes_dramatiq_metrics_and_logs_json_events(pg_url, redis_url, standin, tmp_path: Path) -> None:
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url)
-    port = _free_port()
+    port = free_port()
     try:
         bot.spawn("-m", "bootstrap.cli", "worker", "--processes", "1", "--threads", "2", log_name="worker",
                   WORKER_METRICS_PORT=str(port), LOG_FORMAT="json")  # as the Procfile runs it
