@@ -6,6 +6,8 @@ import logging
 import tempfile
 from pathlib import Path
 
+from slack_sdk.errors import SlackApiError
+
 from bot.cards import update_card
 from bot.render_bulk import bulk_blocks, title
 from bot.slack_io import dm_channel
@@ -59,11 +61,11 @@ class BulkSlackDelivery:
     def _thread(self, run: m.BulkRun) -> tuple[str, str | None]:
         return self.where(run) or (dm_channel(self.services.slack, run.requester_id), None)
 
-    def data_returned(self, run: m.BulkRun, export: ExportFile, passphrase: str) -> None:
+    def data_returned(self, run: m.BulkRun, export: ExportFile, passphrase: str) -> str:
         """The archive in the thread (for the requester to hand to the club), its passphrase by DM only."""
         channel, ts = self._thread(run)
         rows = sum(export.counts.values())
-        self.services.slack.files_upload_v2(
+        resp = self.services.slack.files_upload_v2(
             channel=channel, thread_ts=ts, file=str(export.path), filename=export.name,
             title=f"Club data for return, {title(run)} (AES-256 zip)",
             initial_comment=(f":package: {title(run)}: the club's data for return, {rows:,} rows from "
@@ -74,6 +76,21 @@ class BulkSlackDelivery:
             channel=dm_channel(self.services.slack, run.requester_id),
             text=(f":key: Passphrase for `{export.name}` ({title(run)}):\n`{passphrase}`\nSend it to the club by a "
                   "different channel than the file. The bot does not store it; this message is its only copy."))
+        return resp["file"]["id"] if resp.get("file") else resp["files"][0]["id"]
+
+    def withdraw_returned(self, run: m.BulkRun, file_id: str) -> bool:
+        """The club's archive leaves the thread after EXPORT_TTL_DAYS; False if Slack refused (tried again)."""
+        try:
+            self.services.slack.files_delete(file=file_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("file_not_found", "file_deleted"):
+                log.warning("files.delete of P-%s's archive failed: %s", run.id, exc.response.get("error"))
+                return False
+        channel, ts = self._thread(run)
+        self.services.slack.chat_postMessage(channel=channel, thread_ts=ts, text=(
+            f":wastebasket: {title(run)}: the club's data for return was deleted from this thread: its time to live "
+            "has passed."))
+        return True
 
     def statement_issued(self, run: m.BulkRun, statement: dict) -> None:
         channel, ts = self._thread(run)

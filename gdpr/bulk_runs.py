@@ -144,6 +144,18 @@ class BulkRuns:
                 raise LeaseLost(f"P-{run_id}")
         return artifacts
 
+    def returned_archives(self) -> list[tuple[int, dict]]:
+        """Offboarding runs that handed the club's data back: (run id, what they recorded)."""
+        with self.db.session() as s:
+            rows = s.execute(select(m.BulkRun.id, m.BulkRun.artifacts).where(m.BulkRun.source == "offboard",
+                                                                               m.BulkRun.artifacts.is_not(None)))
+            return [(i, a) for i, a in rows if a and a.get("returned")]
+
+    def update_artifacts(self, *, run_id: int, artifacts: dict) -> None:
+        """After the run (its archive withdrawn from the thread): no lease is held any more."""
+        with self.db.session() as s:
+            s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(artifacts=artifacts))
+
     def set_total(self, *, run_id: int, total: int) -> None:
         with self.db.session() as s:
             s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(total=total))

@@ -4,7 +4,8 @@ Before the first batch, the club's data is exported for return (one AES-256 arch
 every table of the data map) and handed over; nothing is erased until it was. After the last batch, a
 completion statement - what was erased, what a legal hold keeps and until when, the residue, the
 recipients told, the archive returned (its SHA-256) - is signed with the bot's Ed25519 key and handed
-over too. Both steps are recorded on the run, so a resumed run does neither twice.
+over too. Both steps are recorded on the run, so a resumed run does neither twice. The archive leaves
+the thread after EXPORT_TTL_DAYS, like every export (`withdraw_returned`, on the scheduler's pass).
 """
 from __future__ import annotations
 
@@ -54,10 +55,11 @@ class OffboardingSteps:
                                             header={"run": f"P-{run.id}", "club": spec.club_code})
         try:
             digest = hashlib.sha256(export.path.read_bytes()).hexdigest()
-            self.presenter.data_returned(run, export, passphrase)
+            file_id = self.presenter.data_returned(run, export, passphrase)
         finally:
             export.path.unlink(missing_ok=True)  # the thread holds the copy; no club archive lingers on disk
-        art["returned"] = {"file": export.name, "rows": export.counts, "sha256": digest, "at": self.clock().isoformat()}
+        art["returned"] = {"file": export.name, "rows": export.counts, "sha256": digest, "at": self.clock().isoformat(),
+                           "file_id": file_id}
         run.artifacts = self.runs.set_artifacts(run_id=run.id, owner=owner, artifacts=art)
 
     def complete(self, run: m.BulkRun, owner: str, residue: int) -> None:
@@ -105,3 +107,19 @@ def offboard_spec(datamap: DataMap, *, club_code: str, club_id: str, batch_size:
              for kind in kinds]
     return BulkSpec(name="offboard", action="offboard", club_id=club_id, club_code=club_code, batch_size=batch_size,
                     max_share=1.0, parts=parts)
+
+
+def withdraw_returned(runs: BulkRuns, presenter: BulkPresenter, *, now: dt.datetime, ttl: dt.timedelta) -> int:
+    """Offboarding archives handed back in a card's thread, past EXPORT_TTL_DAYS: deleted from Slack and
+    recorded on the run (one Slack refused stays due for the next pass). Returns how many went."""
+    gone = 0
+    for run_id, art in runs.returned_archives():
+        returned = art["returned"]
+        if returned.get("withdrawn_at") or not returned.get("file_id"):
+            continue
+        if dt.datetime.fromisoformat(returned["at"]) > now - ttl:
+            continue
+        if presenter.withdraw_returned(runs.get(run_id), returned["file_id"]):
+            runs.update_artifacts(run_id=run_id, artifacts={**art, "returned": {**returned, "withdrawn_at": now.isoformat()}})
+            gone += 1
+    return gone

@@ -66,4 +66,5 @@ class Housekeeping:
             self.breach_desk.fire_reminders(now)
             self.request_deadlines.fire_reminders(now)
             self.access_grants.expire_due(now)  # (a grant stops unmasking at its end whether or not this ran)
+            self.purges.withdraw_returned(now=now, ttl=self.exports.ttl)  # offboarding archives, like every export
             self.overview.refresh(now=now, limit=50)  # the App Homes that were opened, kept current

@@ -15,7 +15,7 @@ from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database
 from gdpr.errors import AlreadyDecided, UsageError
-from gdpr.offboarding import offboard_spec
+from gdpr.offboarding import offboard_spec, withdraw_returned
 from gdpr.ports import BulkPresenter, JobQueue
 from gdpr.retention import RetentionConfig, crm_purge_spec
 from gdpr.retention_report import PolicyLine, retention_report
@@ -77,6 +77,10 @@ class Purges:
             return PurgeOpened(None, 0, spec.describe())
         self.presenter.post_card(run)
         return PurgeOpened(run.id, run.total, spec.describe())
+
+    def withdraw_returned(self, *, now: dt.datetime, ttl: dt.timedelta) -> int:
+        """The scheduler's pass: offboarding archives past their TTL leave the thread."""
+        return withdraw_returned(self.runs, self.presenter, now=now, ttl=ttl)
 
     def check_decidable(self, *, actor: Actor, run_id: int) -> None:
         run = self.runs.ensure_can_decide(run_id=run_id, actor=actor)

@@ -1,6 +1,7 @@
 """`/gdpr club offboard`: a dry run, the club's data returned first, everything erased, a signed statement."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import Engine, text
@@ -122,6 +123,16 @@ def test_offboarding_returns_the_data_then_erases_the_club_and_signs_a_statement
                      timeout=15, what="the card's closing summary")
     assert f"{members + leads:,} / {members + leads:,}" in final
     assert not ephemerals(system.standin, DPO)  # the DPO's click needed no error
+
+    # The archive leaves the thread after EXPORT_TTL_DAYS, like every export; once.
+    purges, ttl = system.services.purges, system.services.exports.ttl
+    now = dt.datetime.now(dt.timezone.utc)
+    assert purges.withdraw_returned(now=now, ttl=ttl) == 0  # not yet
+    assert purges.withdraw_returned(now=now + ttl + dt.timedelta(hours=1), ttl=ttl) == 1
+    deleted = [c.args.get("file") for c in system.standin.calls_to("files.delete")]
+    assert deleted == [system.services.runs.get(run_id).artifacts["returned"]["file_id"]]
+    assert "data for return was deleted from this thread" in system.standin.all_text()
+    assert purges.withdraw_returned(now=now + 2 * ttl, ttl=ttl) == 0
 
 
 def test_the_requester_cannot_approve_their_own_offboarding(system) -> None:
