@@ -69,19 +69,19 @@ class ClubApi:
 
     def status(self, *, club: str, request_id: int) -> RequestStatus:
         req = self._own(club, request_id)
-        live = self.downloads.live(request_id=req.id) if req.status == m.DONE else None
-        return RequestStatus(req.id, req.kind, req.status, req.club_received_on, req.due_on,
-                             req.requester_id == f"club:{club}", live[1] if live else None, live[2] if live else None)
+        return _status(req, club, self.downloads.live(request_id=req.id) if req.status == m.DONE else None)
 
     def listed(self, *, club: str, offset: int = 0, limit: int = 50) -> Page[RequestStatus]:
         """The club's requests (those it opened and those opened for its members in Slack), newest first."""
         offset, limit = page_bounds(offset, limit)
         key, r = self.club_key(club), m.SubjectRequest
-        with self.subject_requests.requests.db.session() as s:
+        with self.subject_requests.requests.db.session() as s:  # one query for the page, one for its links
             total = s.execute(select(func.count()).select_from(r).where(r.club_id == key)).scalar_one()
-            ids = list(s.execute(select(r.id).where(r.club_id == key).order_by(r.id.desc())
-                                 .offset(offset).limit(limit)).scalars())
-        return Page([self.status(club=club, request_id=i) for i in ids], offset, total)
+            rows = list(s.execute(select(r).where(r.club_id == key).order_by(r.id.desc())
+                                  .offset(offset).limit(limit)).scalars())
+            s.expunge_all()
+        links = self.downloads.live_many(request_ids=[x.id for x in rows if x.status == m.DONE])
+        return Page([_status(x, club, links.get(x.id)) for x in rows], offset, total)
 
     def download(self, *, club: str, token: str) -> tuple[int, Path]:
         """Spend a download link of one of the club's requests: (request id, the archive)."""
@@ -108,6 +108,11 @@ class ClubApi:
         if req is None or req.club_id is None or req.club_id != self.club_key(club):
             raise RequestNotFound(f"There is no request R-{request_id} for your club.")
         return req
+
+
+def _status(req: m.SubjectRequest, club: str, live: tuple[int, str, dt.datetime] | None) -> RequestStatus:
+    return RequestStatus(req.id, req.kind, req.status, req.club_received_on, req.due_on,
+                         req.requester_id == f"club:{club}", live[1] if live else None, live[2] if live else None)
 
 
 def expires(value: dt.datetime | None) -> str | None:
