@@ -132,7 +132,7 @@ class Services:
                        offboarding=OffboardingSteps(runs=self.runs, engine=self.bulk, exporter=self.exporter,
                                                     datamap=self.datamap, notices=self.notices,
                                                     presenter=self.presenters.bulk, secret=self.secret,
-                                                    clock=self.requests.clock))
+                                                    clock=self.requests.clock, tokens=self.club_tokens))
 
     def erasure_job(self) -> ErasureJob:
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,

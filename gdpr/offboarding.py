@@ -4,7 +4,8 @@ Before the first batch, the club's data is exported for return (one AES-256 arch
 every table of the data map) and handed over; nothing is erased until it was. After the last batch, a
 completion statement - what was erased, what a legal hold keeps and until when, the residue, the
 recipients told, the archive returned (its SHA-256) - is signed with the bot's Ed25519 key and handed
-over too. Both steps are recorded on the run, so a resumed run does neither twice. The archive leaves
+over too, and the club's API tokens are revoked. Both steps are recorded on the run, so a resumed run
+does neither twice. The archive leaves
 the thread after EXPORT_TTL_DAYS, like every export (`withdraw_returned`, on the scheduler's pass).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from gdpr import models as m
 from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
+from gdpr.clubs import ClubTokens
 from gdpr.crypto import new_passphrase, sign_document, signing_key
 from gdpr.datamap import DataMap
 from gdpr.errors import GdprError
@@ -39,6 +41,7 @@ class OffboardingSteps:
     presenter: BulkPresenter
     secret: bytes
     clock: Callable[[], dt.datetime]
+    tokens: ClubTokens | None = None  # the club's API tokens end with its data
 
     def return_data(self, run: m.BulkRun, owner: str) -> None:
         """Export the club's data and hand it over (archive in the thread, passphrase to the requester alone),
@@ -72,6 +75,9 @@ class OffboardingSteps:
             self.presenter.statement_issued(run, art["statement"])
             art["statement_delivered"] = True
             run.artifacts = self.runs.set_artifacts(run_id=run.id, owner=owner, artifacts=art)
+        club = BulkSpec.from_json(run.spec).club_code
+        if self.tokens is not None and club:  # idempotent: a token already revoked stays revoked
+            self.tokens.revoke(club=club, by=f"offboarding P-{run.id}")
 
     def statement(self, run: m.BulkRun, residue: int) -> dict:
         spec, preview = BulkSpec.from_json(run.spec), run.preview or {}

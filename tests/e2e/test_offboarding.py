@@ -81,6 +81,8 @@ def test_offboarding_returns_the_data_then_erases_the_club_and_signs_a_statement
     assert _count(gym, "SELECT COUNT(*) FROM members WHERE club_id = (SELECT id FROM clubs WHERE code = :c) "
                        "AND email IS NOT NULL", c=CLUB) > 0  # the dry run erased nothing
 
+    system.services.club_tokens.issue(club=CLUB, by=DPO, allowed=None)  # the club's API access, until it ends
+    assert [t.club_code for t in system.services.club_tokens.listed()] == [CLUB]
     system.slack.click(DPO, "bulk.approve", str(run_id), card["channel"], card["ts"])
     run = wait_for(lambda: (r := system.services.runs.get(run_id)).status in (m.DONE, m.FAILED) and r,
                    timeout=120, what="the offboarding")
@@ -112,6 +114,7 @@ def test_offboarding_returns_the_data_then_erases_the_club_and_signs_a_statement
     assert {h["table"] for h in body["kept_under_legal_hold"]} >= {"contracts"}
     body["residue"] = 1
     assert not verify_document(statement)
+    assert [t for t in system.services.club_tokens.listed() if t.club_code == CLUB] == []  # its API access ended
 
     # Nothing of the club's people is left outside the rows a legal hold keeps; the other clubs are untouched.
     held = {"contracts": "ends_on >= CURRENT_DATE - 7 * 365 OR ends_on IS NULL",
