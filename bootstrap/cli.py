@@ -234,6 +234,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _backup_key(settings) -> bytes:  # noqa: ANN001
+    from gdpr.backup import backup_key
+    return backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """Write the encrypted backup to a folder (a mount of another server) or an S3-compatible bucket, then
     keep only the newest BACKUP_KEEP there."""
@@ -242,12 +247,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gdpr.archives import S3Store
-    from gdpr.backup import NAME, backup_key, prune, write_backup
+    from gdpr.backup import NAME, prune, write_backup
     from gdpr.db import Database
     settings = _settings()
     target = args.to or settings.backup_dir
     keep = args.keep if args.keep is not None else settings.backup_keep
-    key = backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
+    key = _backup_key(settings)
     db = Database(settings.database_url, immediate=False)
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -274,11 +279,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gdpr.archives import S3Store
-    from gdpr.backup import NAME, BackupError, backup_key, restore_backup
+    from gdpr.backup import NAME, BackupError, restore_backup
     from gdpr.db import Database
     from gdpr.migrate import upgrade_database
     settings = _settings()
-    key = backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
+    key = _backup_key(settings)
     db = Database(settings.database_url)
     with tempfile.TemporaryDirectory() as tmp:
         try:

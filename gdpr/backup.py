@@ -128,15 +128,13 @@ def restore_backup(db: Database, path: Path, key: bytes, secret: bytes) -> Resto
     if filled:
         raise BackupError(f"the state database is not empty ({', '.join(filled[:3])}…): restore into an empty one")
     by_name = {t.name: t for t in tables()}
-    done = _load(db, by_name, records)
-    if done != header["rows"]:
-        raise BackupError(f"restored row counts differ from the backup's header: {done} vs {header['rows']}")
+    done = _load(db, by_name, records, expected=header["rows"])
     with db.session() as s:
         report = verify_chain(s, secret)
     return Restored(rows=done, chain_ok=report.ok, events=report.events, problems=report.problems)
 
 
-def _load(db: Database, by_name: dict[str, Table], records: Iterator[dict]) -> dict[str, int]:
+def _load(db: Database, by_name: dict[str, Table], records: Iterator[dict], *, expected: dict[str, int]) -> dict[str, int]:
     done = dict.fromkeys(by_name, 0)
     batch: list[dict] = []
     current: Table | None = None
@@ -153,6 +151,8 @@ def _load(db: Database, by_name: dict[str, Table], records: Iterator[dict]) -> d
             done[t.name] += 1
         if current is not None and batch:
             conn.execute(insert(current), batch)
+        if done != expected:  # raised inside the transaction: nothing of a short or padded file stays
+            raise BackupError(f"restored row counts differ from the backup's header: {done} vs {expected}")
         if conn.dialect.name == "postgresql":  # sequences past the restored ids
             for t in by_name.values():
                 if "id" in t.c and t.c.id.autoincrement:

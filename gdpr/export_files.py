@@ -66,7 +66,8 @@ class ExportFiles:
         r = m.SubjectRequest
         with self.requests.db.session() as s:
             ids = list(s.execute(select(r.id).where(r.subject_ref == subject_ref)).scalars())
-        stored = [n for n in self.store.stored() if _request_of(Path(n)) in set(ids)] if self._remote else []
+        owned = set(ids)
+        stored = [n for n in self.store.stored() if _request_of(Path(n)) in owned] if self._remote else []
         return _remove([p for i in ids for p in self._files_of(i)]) + sum(self.store.delete(n) for n in stored)
 
     @property
