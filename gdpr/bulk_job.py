@@ -194,8 +194,8 @@ def _merge(total: dict, batch: dict) -> dict:
     out = {t: dict(c) for t, c in total.items()}
     for tname, counts in batch.items():
         slot = out.setdefault(tname, {})
-        for k, v in counts.items():
-            slot[k] = slot.get(k, 0) + int(v or 0)
+        for k, v in counts.items():  # the smallest k reached is a minimum over batches, not a sum
+            slot[k] = min(slot.get(k, int(v)), int(v)) if k == "k" else slot.get(k, 0) + int(v or 0)
     return out
 
 

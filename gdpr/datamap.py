@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gdpr.anonymity import parse_level
 from gdpr.yamlconf import ANY, BOOL, INT, Located, NAMES, Schema
 
 CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",
@@ -33,6 +34,7 @@ class HoldSpec:
     since: str
     keeps: tuple[str, ...] | None = None  # what the legal basis needs; None: the whole row is kept as it is
     starts_at_erasure: bool = False  # a row with no `since` date gets the erasure's date: its hold starts then
+    unlink: bool = False  # held rows are cut from the subject (links NULL): nothing joins them back to it
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,15 @@ class ErasureSpec:
 
 
 @dataclass(frozen=True)
+class AnonymityRule:
+    """The data map's `anonymity`: quasi-identifier columns (the first partitions: the club), the k each
+    anonymised row must reach, and the coarsening steps tried in order until it does."""
+    min_k: int
+    quasi: tuple[str, ...]
+    steps: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     links: dict[str, str]
@@ -52,6 +63,7 @@ class TableSpec:
     exclude: tuple[str, ...]
     erasure: ErasureSpec = ErasureSpec()
     recipients: dict[str, str] | None = None  # {provider: column, external_id: column}
+    anonymity: AnonymityRule | None = None  # k-anonymity of what erasure keeps (gdpr/anonymity.py)
 
     def exported_columns(self) -> list[str]:
         """Columns shown to the subject: context first, then the personal ones; never excluded ones."""
@@ -185,7 +197,8 @@ DATAMAP: Schema = {
                        "exclude": ANY, "recipients": {"provider": ANY, "external_id": ANY},
                        "erasure": {"rows": ANY, "clear": ANY, "warn": {"message": ANY, "when": ANY},
                                    "hold": {**{k: ANY for k in ("reason", "since", "keeps")}, "years": INT,
-                                            "starts_at_erasure": BOOL}}}},
+                                            "starts_at_erasure": BOOL, "unlink": BOOL}},
+                       "anonymity": {"min_k": INT, "quasi": ANY, "steps": ANY}}},
     "controllers": {k: ANY for k in ("table", "key", "code", "name", "contact_name", "contact_email", "country")},
     "non_personal_tables": {NAMES: ANY},
     "consent": {"table": ANY, "agreement": ANY, "version": ANY, "channel": ANY, "granted_at": ANY, "withdrawn_at": ANY,
@@ -294,9 +307,38 @@ def _table(doc: Located, name: str, raw: dict, recipients: dict, subjects: dict)
     for kept in (erasure.hold.keeps or ()) if erasure.hold else ():
         if kept not in columns:
             raise doc.error(at + ("erasure", "hold", "keeps"), f"'{kept}' is not one of the table's personal columns")
-    return TableSpec(name=name, links=dict(links), columns=columns, context=tuple(raw.get("context") or ()),
+    context = tuple(raw.get("context") or ())
+    return TableSpec(name=name, links=dict(links), columns=columns, context=context,
                      exclude=tuple(raw.get("exclude") or ()), erasure=erasure,
-                     recipients=_recipients(doc, at, raw.get("recipients")))
+                     recipients=_recipients(doc, at, raw.get("recipients")),
+                     anonymity=_anonymity(doc, at, raw.get("anonymity"), set(columns) | set(context)))
+
+
+def _anonymity(doc: Located, at: tuple, raw: dict | None, known: set[str]) -> AnonymityRule | None:
+    if raw is None:
+        return None
+    at = at + ("anonymity",)
+    quasi = doc.require(raw, at, "quasi", list)
+    for name in quasi:
+        if name not in known:
+            raise doc.error(at + ("quasi",), f"'{name}' is neither a column nor context of the table")
+    steps = []
+    for i, step in enumerate(raw.get("steps") or []):
+        if not isinstance(step, dict) or not step:
+            raise doc.error(at + ("steps", i), "expected {column: level}")
+        for name, level in step.items():
+            if name not in quasi[1:]:
+                raise doc.error(at + ("steps", i), f"'{name}' is not a quasi column that may be coarsened "
+                                "(the first one partitions the table)")
+            try:
+                step[name] = parse_level(name, level)
+            except ValueError as exc:
+                raise doc.error(at + ("steps", i), str(exc)) from None
+        steps.append(dict(step))
+    min_k = int(raw.get("min_k", 10))
+    if min_k < 2:
+        raise doc.error(at + ("min_k",), "min_k below 2 protects nobody")
+    return AnonymityRule(min_k=min_k, quasi=tuple(quasi), steps=tuple(steps))
 
 
 ROW_RULES = {"update", "delete", "unlink"}
@@ -318,7 +360,7 @@ def _erasure(doc: Located, at: tuple, raw: dict | None) -> ErasureSpec:
         hold = HoldSpec(reason=doc.require(h, at + ("hold",), "reason"), years=doc.require(h, at + ("hold",), "years", int),
                         since=doc.require(h, at + ("hold",), "since"),
                         keeps=tuple(str(c) for c in keeps) if keeps is not None else None,
-                        starts_at_erasure=bool(h.get("starts_at_erasure", False)))
+                        starts_at_erasure=bool(h.get("starts_at_erasure", False)), unlink=bool(h.get("unlink", False)))
     warn = tuple((doc.require(w, at + ("warn", i), "message"), doc.require(w, at + ("warn", i), "when"))
                  for i, w in enumerate(raw.get("warn") or []))
     return ErasureSpec(rows=rows, hold=hold, warn=warn, clear=tuple(str(c) for c in raw.get("clear") or ()))

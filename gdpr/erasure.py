@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
+from gdpr.anonymity import Anonymity, AnonymitySpec, base_levels
 from gdpr.datamap import DataMap, TableSpec
 from gdpr.scope import Keys, as_key, link_condition, link_rows, other_rows, subject_rows
 
@@ -293,7 +294,35 @@ class ErasureEngine:
             else:
                 for spec in self._map.tables_for(kind):
                     counts[spec.name] = self._erase_table(conn, spec, kind, key)
+            self._reach_k(conn, kind, key, counts)
         return ErasureReport(counts=counts)
+
+    # -- k-anonymity of what stays -----------------------------------------------------------------
+    def anonymity(self, tname: str) -> Anonymity | None:
+        """The k-anonymity check of a table whose data map section asks for one."""
+        spec = self._map.tables[tname]
+        rule = spec.anonymity
+        if rule is None:
+            return None
+        types = self._col_types(tname)
+        rules = {n: (c.erasure, c.to) for n, c in spec.columns.items()}
+        kinds = [k for k, s in self._map.subjects.items() if s.table == tname]
+        anonymised = not_(or_(*[self.not_erased(k) for k in kinds])) if kinds else literal(False)
+        return Anonymity(tname, AnonymitySpec(min_k=rule.min_k, quasi=rule.quasi, steps=rule.steps,
+                                              base=base_levels(rule.quasi, rules, types)), types, anonymised)
+
+    def _reach_k(self, conn, kind: str, key: Keys, counts: dict[str, dict[str, int]]) -> None:  # noqa: ANN001
+        """Inside the erasure's transaction: coarsen the subject's anonymised rows until each reaches the
+        table's min_k; the smallest k reached goes into the counts (measured, reported, audited)."""
+        for spec in self._map.tables_for(kind):
+            check = self.anonymity(spec.name) if spec.erasure.rows == "update" else None
+            if check is None:
+                continue
+            ids = [i for (i,) in conn.execute(select(column("id")).select_from(table(spec.name))
+                                              .where(self.rows_of(spec, kind, key)))]
+            reached = check.enforce(conn, ids)
+            if reached:
+                counts.setdefault(spec.name, {})["k"] = min(reached.values())
 
     # -- many subjects at once (bulk runs) -----------------------------------------------------------
     def not_erased(self, kind: str) -> ColumnElement:
@@ -326,6 +355,8 @@ class ErasureEngine:
         held = self.held(spec, today)
         if held is None:
             raise ValueError(f"{tname} has no legal hold, so none of its holds ends")
+        if spec.erasure.hold is not None and spec.erasure.hold.unlink:  # held rows were cut from their subject
+            erased.append(and_(*[column(c).is_(None) for c in spec.links.values()]))
         cond = and_(or_(*erased), not_(held))
         if pending and spec.erasure.rows == "update":
             cond = and_(cond, self.not_anonymised(tname))
@@ -365,8 +396,11 @@ class ErasureEngine:
         """Erase these subjects inside the caller's transaction (which also holds the checkpoint).
         The caller selected only subjects not yet erased, so nothing is erased twice."""
         if conn.dialect.name == "postgresql":
-            return self._erase_in_one_statement(conn, kind, keys)
-        return {spec.name: self._erase_table(conn, spec, kind, keys) for spec in self._map.tables_for(kind)}
+            counts = self._erase_in_one_statement(conn, kind, keys)
+        else:
+            counts = {spec.name: self._erase_table(conn, spec, kind, keys) for spec in self._map.tables_for(kind)}
+        self._reach_k(conn, kind, keys, counts)
+        return counts
 
     def _statement(self, spec: TableSpec, kind: str, key: Keys):  # noqa: ANN202
         """The one DELETE or UPDATE for this table (None when no column changes)."""
@@ -391,6 +425,8 @@ class ErasureEngine:
             start = dt.datetime.combine(today, dt.time()) if isinstance(self._col_types(spec.name)[hold.since], DateTime) \
                 else today
             values[hold.since] = func.coalesce(column(hold.since), literal(start))
+        if hold.unlink:  # cut from the subject: what stays joins back to no emptied subject row
+            values.update({c: None for c in spec.links.values()})
         if not values:
             return None
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])

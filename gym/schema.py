@@ -80,7 +80,7 @@ access_credentials = Table(
 )
 
 contracts = Table(
-    "contracts", metadata, _id(), _member_fk(),
+    "contracts", metadata, _id(), _member_fk(nullable=True),  # cut from an erased member under hold
     Column("club_id", Integer, ForeignKey("clubs.id"), nullable=False),
     Column("plan", String(40), nullable=False),
     Column("starts_on", Date, nullable=False),
@@ -96,7 +96,7 @@ visits = Table(
 )
 
 invoices = Table(
-    "invoices", metadata, _id(), _member_fk(),
+    "invoices", metadata, _id(), _member_fk(nullable=True),  # cut from an erased member under hold
     Column("club_id", Integer, ForeignKey("clubs.id"), nullable=False),
     Column("invoice_number", String(30), nullable=False),
     Column("issued_on", Date, nullable=False),
@@ -106,7 +106,7 @@ invoices = Table(
 )
 
 payments = Table(
-    "payments", metadata, _id(), _member_fk(),
+    "payments", metadata, _id(), _member_fk(nullable=True),  # cut from an erased member under hold
     Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False),
     Column("paid_at", DateTime, nullable=False),
     Column("amount", Numeric(10, 2), nullable=False),

@@ -63,10 +63,11 @@ def _runs(system) -> list[m.BulkRun]:  # noqa: ANN001
 
 def _left(gym, member: dict) -> tuple[list, list]:  # noqa: ANN001
     with gym.connect() as conn:
-        contracts = conn.execute(text("SELECT id FROM contracts WHERE member_id = :m ORDER BY id"),
-                                 {"m": member["id"]}).scalars().all()
-        consents = conn.execute(text("SELECT id FROM consents WHERE (member_id = :m OR lead_id = :l) ORDER BY id"),
-                                {"m": member["id"], "l": member["lead_id"]}).scalars().all()
+        # held rows are cut from the erased member: found by their ids
+        contracts = conn.execute(text("SELECT id FROM contracts WHERE member_id = :m OR id IN (6000001, 6000002) "
+                                      "ORDER BY id"), {"m": member["id"]}).scalars().all()
+        consents = conn.execute(text("SELECT id FROM consents WHERE (member_id = :m OR lead_id = :l OR id = 6000001) "
+                                     "ORDER BY id"), {"m": member["id"], "l": member["lead_id"]}).scalars().all()
     return contracts, consents
 
 
@@ -75,6 +76,10 @@ def test_held_rows_of_an_erased_member_go_when_their_hold_ends(system, gym) -> N
     assert system.services.erasure.erase(kind="member", key=str(member["id"])).rows > 0
     contracts, consents = _left(gym, member)
     assert contracts == [6_000_001] and 6_000_001 in consents  # held: the 2019 contract went at once
+    with gym.connect() as conn:  # and what is held points at nobody
+        linked = [conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE member_id = :m"), {"m": member["id"]}).scalar()
+                  for t in ("contracts", "consents", "invoices", "payments")]
+    assert linked == [0, 0, 0, 0]
     assert system.services.erasure.erase(kind="member", key=str(member["id"])).already_erased  # the old dead end
 
     housekeeping_pass(system.services, owner="clock", now=dt.datetime(2026, 11, 27, 12, tzinfo=UTC))  # first sight
