@@ -392,12 +392,14 @@ def cmd_residue(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    """Re-apply every recorded erasure and bulk run (after restoring the system database from an older backup)."""
+    """Re-apply every recorded erasure, withdrawal, objection and bulk run (after restoring the system database
+    from an older backup)."""
 
     from gdpr.datamap import load_datamap
     from gdpr.db import Database
     from gdpr.erasure import ErasureEngine
     from gdpr.bulk import BulkEngine
+    from gdpr.consent import ConsentRegistry
     from gdpr.ledger import replay_bulk_runs, replay_ledger
     from gdpr.subjects import SubjectDirectory
     from gdpr.migrate import upgrade_database
@@ -407,11 +409,15 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     upgrade_database(state)
     datamap = load_datamap(settings.resolved_config_dir() / "datamap.yaml")
     engine = ErasureEngine(reader.engine, datamap, writer=system.engine)
-    replay = replay_ledger(state, engine)
+    consent = ConsentRegistry(reader.engine, system.engine, datamap) if datamap.consent is not None else None
+    replay = replay_ledger(state, engine, consent)
     for request_id, kind, rows in replay.reapplied:
         print(f"re-applied R-{request_id} ({kind}): {rows} rows erased again")
+    for request_id, codes in replay.rewithdrawn:
+        print(f"re-applied R-{request_id} (withdrawal): {', '.join(codes) or 'links'} withdrawn again")
     print(f"ledger replay: {replay.entries} erasure(s) in the ledger, {len(replay.reapplied)} re-applied, "
           f"{replay.entries - len(replay.reapplied)} already in effect")
+    print(f"withdrawals and objections: {replay.withdrawals} in the ledger, {len(replay.rewithdrawn)} re-applied")
     bulk = BulkEngine(reader.engine, datamap, engine, SubjectDirectory(reader.engine, datamap))
     redone = replay_bulk_runs(state, bulk, system)
     for run_id, policy, rows in redone:

@@ -81,6 +81,18 @@ class ConsentRegistry:
                              "it cannot be withdrawn, only the membership ended or the data erased.")
         return sorted(chosen)
 
+    def objected(self, what: str) -> list[str]:
+        """An objection (Art. 21) to `what`: its agreements, and where it is direct marketing, profiling too -
+        an objection to direct marketing stops the profiling done for it (Art. 21(2)-(3))."""
+        codes = self.codes_for(what)
+        t = self.spec.types
+        _, types = self._tables()
+        with self.engine.connect() as conn:
+            purposes = dict(conn.execute(select(types.c[t["code"]], types.c[t["purpose"]])).all())
+        if any(purposes.get(code) == "marketing" for code in codes):
+            codes += [code for code, purpose in purposes.items() if purpose == "profiling"]
+        return sorted(set(codes))
+
     def withdraw(self, kind: str, key: str, codes: list[str], now: dt.datetime) -> Withdrawal:
         """One transaction: the agreements in force get their withdrawal date; an integration's agreement
         disables that integration's links of this subject. Withdrawing again changes nothing."""

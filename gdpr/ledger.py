@@ -1,12 +1,16 @@
-"""The erasure ledger: re-apply every recorded erasure after a restore from an older backup."""
+"""The ledger: every change the bot makes to the platform's data - erasures, withdrawals and objections, and
+the bulk runs kept in their own rows - re-applied in the order they were made after a restore from an
+older backup. Each is idempotent: what is already in effect is left as it is."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
 from gdpr import models as m
 from gdpr.bulk import BulkEngine
+from gdpr.consent import ConsentRegistry
 from gdpr.db import Database, changed
 from gdpr.erasure import ErasureEngine, ErasureReport
 from gdpr.retention import BulkSpec
@@ -16,6 +20,8 @@ from gdpr.retention import BulkSpec
 class Replay:
     entries: int
     reapplied: list[tuple[int, str, int]]  # (request id, subject type, rows erased)
+    withdrawals: int = 0  # withdrawals and objections in the ledger
+    rewithdrawn: list[tuple[int, list[str]]] = field(default_factory=list)  # (request id, agreements again)
 
 
 def erasure_intent(db: Database, request_id: int) -> m.LedgerEntry | None:
@@ -60,17 +66,43 @@ def forget_ended(db: Database) -> int:
                                  .values(sealed=None)))
 
 
-def replay_ledger(db: Database, engine: ErasureEngine) -> Replay:
-    """Erase again every subject in the ledger that the (restored) system database still holds."""
+def record_withdrawal(db: Database, *, request_id: int, kind: str, key: str, codes: list[str], objection: bool,
+                      at: dt.datetime) -> None:
+    """A withdrawal or objection took effect in the platform at `at`: once per request (a retry records nothing)."""
+    with db.session() as s:
+        if s.execute(select(m.LedgerEntry.id).where(m.LedgerEntry.request_id == request_id)).first() is None:
+            s.add(m.LedgerEntry(request_id=request_id, at=at, subject_type=kind, subject_key=key, fingerprint="",
+                                counts={}, confirmed=True, change=m.WITHDRAWAL_CHANGE,
+                                detail={"codes": codes, "objection": objection}))
+
+
+def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry | None = None) -> Replay:
+    """Apply again, in the order they were made, every erasure and withdrawal the (restored) system database
+    no longer shows: a subject still holding identifiers is erased, an agreement in force withdrawn as of
+    its original moment."""
     with db.session() as s:
         entries = list(s.execute(select(m.LedgerEntry).where(m.LedgerEntry.confirmed.is_(True))
-                                 .order_by(m.LedgerEntry.id)).scalars())
-    done = []
+                                 .order_by(m.LedgerEntry.at, m.LedgerEntry.id)).scalars())
+        s.expunge_all()
+    replay = Replay(entries=0, reapplied=[])
     for e in entries:
+        if e.change == m.WITHDRAWAL_CHANGE:
+            replay.withdrawals += 1
+            if consent is not None:
+                codes = list((e.detail or {}).get("codes", []))
+                again = consent.withdraw(e.subject_type, e.subject_key, codes, _naive(e.at))
+                if again.codes or again.links:
+                    replay.rewithdrawn.append((e.request_id, again.codes))
+            continue
+        replay.entries += 1
         report = engine.erase(kind=e.subject_type, key=e.subject_key)
         if not report.already_erased:
-            done.append((e.request_id, e.subject_type, report.rows))
-    return Replay(entries=len(entries), reapplied=done)
+            replay.reapplied.append((e.request_id, e.subject_type, report.rows))
+    return replay
+
+
+def _naive(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.timezone.utc).replace(tzinfo=None) if at.tzinfo else at
 
 
 def replay_bulk_runs(db: Database, bulk: BulkEngine, writer: Database) -> list[tuple[int, str, int]]:

@@ -137,8 +137,12 @@ class Notice(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
 
 
+ERASURE_CHANGE, WITHDRAWAL_CHANGE = "erasure", "withdrawal"  # an objection is a withdrawal whose detail says so
+
+
 class LedgerEntry(Base):
-    """Every erasure, so it can be re-applied after a restore from an older backup. Pseudonymised data
+    """Every change the bot makes to the platform's data (an erasure, a withdrawal or objection), so it can be
+    re-applied after a restore from an older backup (bulk runs are replayed from their own rows). Pseudonymised data
     (Art. 4(5)), kept minimal: internal keys (which a restored database maps back to rows) and a keyed
     hash of the identifiers; no name, email or other identifier in the clear."""
 
@@ -153,6 +157,8 @@ class LedgerEntry(Base):
     counts: Mapped[dict] = mapped_column(JSON)  # as planned just before the erasure; as done once confirmed
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)  # the erasure is known to have committed
     sealed: Mapped[str | None] = mapped_column(Text)  # the identifiers, encrypted, while the job runs
+    change: Mapped[str] = mapped_column(String(20), default=ERASURE_CHANGE, server_default=ERASURE_CHANGE)
+    detail: Mapped[dict | None] = mapped_column(JSON)  # a withdrawal: {"codes": [...]}: what replay re-applies
 
 
 # Bulk runs (issue 4): a CRM purge or one slot of a retention policy, approved, batched, checkpointed.

@@ -15,6 +15,7 @@ from gdpr.app.requests import SubjectRequests
 from gdpr.authz import Authorizer
 from gdpr.consent import Agreement, ConsentRegistry, ConsentViolations, Withdrawal
 from gdpr.jobs import RequestJob, resend
+from gdpr.ledger import record_withdrawal
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue
 from gdpr.subjects import SubjectDirectory, parse_identity
@@ -60,7 +61,7 @@ class ConsentDesk:
         self.authz.require(actor, "consent.manage", what=what[:40])
         subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
                                          club_code=club_code)
-        codes = self.registry.codes_for(what.lower())
+        codes = self.registry.objected(what.lower()) if objection else self.registry.codes_for(what.lower())
         use = self.subject_requests
         req = use.requests.open_withdrawal(subject=subject, requester_id=actor.user_id, codes=codes,
                                            objection=objection)
@@ -91,7 +92,12 @@ class WithdrawalJob(RequestJob[Withdrawal]):
         self.notices.prepare(request_id=req.id, links=self.registry.active_links(req.subject_type, req.subject_key,
                                                                                  codes))
         still_mine()
-        return self.registry.withdraw(req.subject_type, req.subject_key, codes, self.clock())
+        at = self.clock()
+        done = self.registry.withdraw(req.subject_type, req.subject_key, codes, at)
+        # in the ledger once it took effect, so a restore of the platform from an older backup cannot undo it
+        record_withdrawal(self.requests.db, request_id=req.id, kind=req.subject_type, key=req.subject_key,
+                          codes=codes, objection=bool((req.preview or {}).get("objection")), at=at)
+        return done
 
     def finish(self, request_id: int, owner: str, done: Withdrawal) -> str:
         pending = self.notices.release(request_id=request_id)

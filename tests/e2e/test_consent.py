@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from devslack.driver import wait_for
 from sqlalchemy import text
 
 from gdpr import models as m
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SECRET
 from tests.helpers import SUPPORT, ephemerals
 from tests.recipients import RecipientServer, config_with_recipients, serve
 
@@ -99,3 +101,65 @@ def test_the_consent_check_finds_a_planted_violation_and_terms_cannot_be_withdra
     system.slack.command(SUPPORT, f"withdraw {number} terms")
     assert wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT) if "does not rest on consent"
                                   in e["text"]), None), timeout=20, what="terms refused")
+
+
+def _profiling_member(gym) -> dict:  # noqa: ANN001
+    """A member with a marketing (newsletter) and a profiling agreement in force."""
+    member = _linked_member(gym)
+    with gym.begin() as conn:
+        conn.execute(text("INSERT INTO consents (id, member_id, agreement_type_id, version, channel, granted_at) "
+                          "VALUES (9000002, :m, 5, 1, 'web', :t)"), {"m": member["id"], "t": dt.datetime(2024, 1, 1)})
+        conn.execute(text("UPDATE consents SET withdrawn_at = NULL WHERE id IN (9000001, 9000002)"))
+    return member
+
+
+def test_an_objection_to_marketing_stops_profiling_for_it_too(system, gym) -> None:
+    member = _profiling_member(gym)
+    assert _in_force(gym, member["id"], ("profiling",)) >= 1
+    before = len(ephemerals(system.standin, SUPPORT))
+    system.slack.command(SUPPORT, f"object {member['member_number']} marketing")
+    said = wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT)[before:] if "R-" in e["text"]),
+                                 None), timeout=20, what="objection recorded")
+    done = system.wait_status(int(said.split("R-")[1].split(":")[0]), (m.DONE, m.FAILED), timeout=60)
+    assert done.status == m.DONE and {"newsletter", "profiling"} <= set(done.result["withdrawn"])
+    assert _in_force(gym, member["id"], ("newsletter", "phone_marketing", "profiling")) == 0
+    assert _in_force(gym, member["id"], ("virtuagym",)) == 1  # the integration's agreement is not marketing
+
+
+def test_a_restore_then_ledger_replay_applies_an_erasure_a_withdrawal_and_an_objection(system, gym, tmp_path) -> None:
+    from tests.e2e.test_erasure import _backup, rich_member
+    from tests.helpers import file_and_approve
+    member, other = _profiling_member(gym), rich_member(gym)
+    backup = _backup(system.settings.system_url, tmp_path)  # the platform's backup, taken before all three
+    withdrawn = _withdraw(system, member, "virtuagym")
+    before = len(ephemerals(system.standin, SUPPORT))
+    system.slack.command(SUPPORT, f"object {member['member_number']} marketing")
+    said = wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT)[before:] if "R-" in e["text"]),
+                                 None), timeout=20, what="objection recorded")
+    objected = system.wait_status(int(said.split("R-")[1].split(":")[0]), (m.DONE, m.FAILED), timeout=60)
+    erased = system.wait_status(file_and_approve(system, "erase", other["member_number"]),
+                                (m.DONE, m.NOTIFYING, m.FAILED), timeout=120)
+    assert (withdrawn.status, objected.status) == (m.DONE, m.DONE) and erased.status != m.FAILED
+
+    env = {"DATABASE_URL": system.settings.database_url, "SYSTEM_DATABASE_URL": backup, "SECRET_KEY": SECRET,
+           "CONFIG_DIR": str(system.settings.config_dir), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "withdrawals and objections: 2 in the ledger, 2 re-applied" in out.stdout, out.stdout
+    assert f"re-applied R-{erased.id} (member)" in out.stdout
+    from gdpr.db import make_engine
+    restored = make_engine(backup, immediate=False)
+    try:
+        assert _in_force(restored, member["id"], ("virtuagym", "newsletter", "phone_marketing", "profiling")) == 0
+        with restored.connect() as conn:
+            active = conn.execute(text("SELECT active FROM integration_links WHERE member_id = :m AND provider = "
+                                       "'virtuagym'"), {"m": member["id"]}).scalars().all()
+            email = conn.execute(text("SELECT email FROM members WHERE id = :m"), {"m": other["id"]}).scalar()
+            when = conn.execute(text("SELECT withdrawn_at FROM consents WHERE id = 9000002")).scalar()
+        assert not any(active) and email is None and when is not None
+    finally:
+        restored.dispose()
+    again = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
+                           capture_output=True, text=True)
+    assert "withdrawals and objections: 2 in the ledger, 0 re-applied" in again.stdout, again.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -172,8 +173,9 @@ def test_two_erasures_of_one_member_and_a_converted_lead(system, gym) -> None:
 
 def _backup(url: str, tmp: Path) -> str:
     if url.startswith("sqlite"):
-        dest = tmp / "backup.sqlite3"
-        shutil.copy(url.removeprefix("sqlite:///"), dest)
+        dest = tmp / "backup.sqlite3"  # SQLite's online backup: a copy of the file alone misses its WAL
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(dest) as target:
+            source.backup(target)
         return f"sqlite:///{dest}"
     from tests.conftest import _pg_admin, _pg_url
     name = url.rsplit("/", 1)[1] + "_bk"
