@@ -98,14 +98,17 @@ class S3Store:
         (self.local / Path(name).name).unlink(missing_ok=True)
 
     def delete(self, name: str) -> bool:
-        from botocore.exceptions import ClientError
+        """The object and, in a bucket with versioning, every version of it and every delete marker: a
+        "deleted" archive must not stay readable by its version id. True when something was there."""
         self.release_local(name)
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(name))
-        except ClientError:
-            return False
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
-        return True
+        key = self._key(name)
+        versions = []
+        for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=key):
+            versions += [(v["Key"], v["VersionId"]) for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                         if v["Key"] == key]
+        for vkey, version in versions:
+            self.client.delete_object(Bucket=self.bucket, Key=vkey, VersionId=version)
+        return bool(versions)
 
     def stored(self) -> dict[str, dt.datetime]:
         found: dict[str, dt.datetime] = {}

@@ -272,8 +272,8 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> str:
     client = boto3.client("s3", endpoint_url=url)
     client.create_bucket(Bucket=S3_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     yield url
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET):  # moto keeps its state per
-        for obj in page.get("Contents", []):                                         # process: the next test
-            client.delete_object(Bucket=S3_BUCKET, Key=obj["Key"])                   # starts from an empty one
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=S3_BUCKET):  # moto keeps its state
+        for obj in page.get("Versions", []) + page.get("DeleteMarkers", []):                # per process: the next
+            client.delete_object(Bucket=S3_BUCKET, Key=obj["Key"], VersionId=obj["VersionId"])  # test starts empty
     client.delete_bucket(Bucket=S3_BUCKET)
     server.stop()
