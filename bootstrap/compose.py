@@ -48,6 +48,9 @@ from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
 from gdpr.grants import GrantService
+from gdpr.residue import residue_check
+from gdpr.stores import (DatabaseSearch, ErasedSubject, ExportArchives, MailFiles, RedisStore, SlackMessages,
+                         SubjectStore)
 from gdpr.jobs import Leases
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, Recipient, load_recipients
@@ -138,7 +141,29 @@ class Services:
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
                           datamap=self.datamap, notices=self.notices, delivery=self.presenters.requests,
                           queue=self.queue, exports=self.exports, secret=self.secret,
-                          max_attempts=self.settings.job_max_attempts)
+                          max_attempts=self.settings.job_max_attempts, stores=self.subject_stores())
+
+    def subject_stores(self) -> list[SubjectStore]:
+        """Every store beside the platform's database that holds something about a subject (gdpr/stores.py)."""
+        exports, settings = self.exports, self.settings
+        search = None
+        if settings.system_url != settings.database_url:
+            def search(subject: ErasedSubject) -> list[str]:
+                hits = residue_check(self.db.engine, self.datamap, self.erasure, kind=subject.kind, key=subject.key,
+                                     identifiers=subject.identifiers).hits
+                return [f"{h.table}.{h.column}:{h.rows}" for h in hits]
+        redis_client = None
+        if settings.redis_url:
+            import redis
+            url = settings.redis_url
+            redis_client = lambda: redis.Redis.from_url(url)  # noqa: E731
+        return [DatabaseSearch(search),
+                SlackMessages(requests_of=self.requests.of_subject, grants_of=self.grants.of_subject,
+                              request_changed=self.presenters.requests.request_changed,
+                              grant_changed=self.presenters.grants.grant_changed, owed=self.shown.owed),
+                ExportArchives(remove=lambda ref: exports.erase_subject(subject_ref=ref),
+                               left=lambda ref: exports.subject_left(subject_ref=ref), kind=exports.store.kind),
+                MailFiles(settings.outbox_dir), RedisStore(redis_client)]
 
     def withdrawal_job(self) -> WithdrawalJob:
         return WithdrawalJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,

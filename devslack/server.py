@@ -97,6 +97,15 @@ class SlackStandIn:
         with self._lock:
             return "\n".join(json.dumps(c.args, ensure_ascii=False) for c in self.calls)
 
+    def stored_text(self) -> str:
+        """What Slack keeps of the bot's output: every message as last updated in every conversation
+        (ephemeral messages are not kept), every user's App Home, every file's name (for erasure checks)."""
+        with self._lock:
+            kept = [m for c, msgs in self.messages.items() if not c.startswith("ephemeral:") for m in msgs]
+            files = [f"{f.get('name')} {f.get('title')}" for f in self.files.values()]
+            return "\n".join([json.dumps(kept, ensure_ascii=False), json.dumps(self.homes, ensure_ascii=False),
+                              json.dumps(files, ensure_ascii=False)])
+
     # -- the Web API -------------------------------------------------------------------------
     def refuse(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""

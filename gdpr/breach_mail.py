@@ -12,7 +12,7 @@ from sqlalchemy import Engine, column, false, func, select, table
 
 from gdpr import models as m
 from gdpr.breach_config import KINDS, SUBJECT_CATEGORIES, BreachConfig
-from gdpr.breach_targets import MemberTarget, dated_tables, target_condition
+from gdpr.breach_targets import MemberTarget, dated_tables, resolve_numbers, target_condition
 from gdpr.breaches import REF, BreachService
 from gdpr.datamap import DataMap
 from gdpr.lifecycle.outbox import MAX_BACKOFF, backoff
@@ -90,6 +90,10 @@ class BreachMail:
         named = target_condition(self._map, MemberTarget.from_json(breach.members_target))
         cond = column(spec.club).in_(instructed) & column(email).isnot(None) & named
         return spec, email, names, cond
+
+    def resolve(self, target: MemberTarget) -> MemberTarget:
+        """Member numbers as pasted -> the members' keys, which is what the register keeps."""
+        return resolve_numbers(self._engine, self._map, target)
 
     def dated_tables(self) -> dict[str, str]:
         """Tables an Art. 34 query can name. Reflected once: it is read on the 3-second ack path."""

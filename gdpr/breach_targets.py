@@ -22,23 +22,31 @@ MAX_NUMBERS = 5000
 
 @dataclass(frozen=True)
 class MemberTarget:
-    numbers: tuple[str, ...] = ()
+    """How the DPO named the members to tell. Member numbers are what the DPO pastes, and identify people:
+    they are resolved to the members' internal keys (`resolve_numbers`) before the target is kept, so the
+    register holds references and a count - the same as every request's subject key - never a number."""
+    numbers: tuple[str, ...] = ()  # as pasted: in memory only
     table: str | None = None  # members with rows in this table, dated in [since, until]
     column: str | None = None
     since: str | None = None  # ISO dates
     until: str | None = None
+    keys: tuple[str, ...] = ()  # the named members' internal keys (what is kept)
+    named: int = 0  # how many numbers the DPO named (some may match nobody)
 
     def to_json(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        if self.numbers:
+            raise ValueError("member numbers are resolved to keys before a target is kept")
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "numbers"}
 
     @classmethod
     def from_json(cls, data: dict) -> MemberTarget:
-        return cls(**{**data, "numbers": tuple(data.get("numbers") or ())})
+        return cls(**{**data, "numbers": tuple(data.get("numbers") or ()), "keys": tuple(data.get("keys") or ())})
 
     def describe(self) -> str:
         """For the register and the thread: how members were named, never who."""
-        if self.numbers:
-            return f"{len(self.numbers)} member number(s) named by the DPO"
+        if self.numbers or self.keys or self.named:
+            named = self.named or len(self.numbers)
+            return f"{named} member number(s) named by the DPO ({len(self.keys) or named} member(s) found)"
         return f"members with {self.table} records dated {self.since} to {self.until}"
 
 
@@ -77,10 +85,28 @@ def read_target(*, numbers_text: str, table_name: str | None, since: str | None,
     return MemberTarget(table=table_name, column=tables[table_name], since=since, until=until)
 
 
+def resolve_numbers(engine: Engine, datamap: DataMap, target: MemberTarget) -> MemberTarget:
+    """Numbers as pasted -> the members' internal keys (a target by table and dates is kept as it is)."""
+    if not target.numbers:
+        return target
+    subject = datamap.subject("member")
+    if subject.number is None:
+        raise UsageError("The data map names no member number column, so members cannot be named by number.")
+    keys: list[str] = []
+    with engine.connect() as conn:
+        for i in range(0, len(target.numbers), 1000):
+            chunk = list(target.numbers[i:i + 1000])
+            keys += [str(k) for (k,) in conn.execute(select(column(subject.key)).select_from(table(subject.table))
+                                                     .where(column(subject.number).in_(chunk)))]
+    return MemberTarget(keys=tuple(sorted(set(keys), key=lambda k: (len(k), k))), named=len(target.numbers))
+
+
 def target_condition(datamap: DataMap, target: MemberTarget) -> ColumnElement:
     """On the members table: the members the target names."""
     subject = datamap.subject("member")
-    if target.numbers:
+    if target.keys or target.named:
+        return column(subject.key).in_([int(k) if k.isdigit() else k for k in target.keys])
+    if target.numbers:  # a target recorded before numbers were resolved to keys
         if subject.number is None:
             raise UsageError("The data map names no member number column, so members cannot be named by number.")
         return column(subject.number).in_(list(target.numbers))

@@ -65,6 +65,19 @@ class TableSpec:
     recipients: dict[str, str] | None = None  # {provider: column, external_id: column}
     anonymity: AnonymityRule | None = None  # k-anonymity of what erasure keeps (gdpr/anonymity.py)
 
+    def is_replacement(self, name: str, value: object, row_id: object) -> bool:
+        """True when value is what erasure writes into this column (so it identifies nobody)."""
+        rule = self.columns[name]
+        if rule.erasure != "replace" or value is None:
+            return False
+        return value == (rule.replace_with or "").replace("{id}", str(row_id))
+
+    def holds_no_identifier(self, row: dict, row_id: object) -> bool:
+        """A row of a subject's own table whose identifier columns are each NULL or their replacement: the
+        subject was erased."""
+        return all(row[c] is None or self.is_replacement(c, row[c], row_id)
+                   for c, rule in self.columns.items() if rule.identifier)
+
     def exported_columns(self) -> list[str]:
         """Columns shown to the subject: context first, then the personal ones; never excluded ones."""
         return list(self.context) + [c for c in self.columns if c not in self.context]

@@ -238,7 +238,7 @@ class ErasureEngine:
                                     .select_from(table(spec.name)).where(self.rows_of(spec, kind, key)))
                 names = [c for c in cols if c in name_cols]
                 for row in rows.mappings():
-                    live = {c: row[c] for c in cols if not _is_replacement(spec, c, row[c], row.get("_row"))}
+                    live = {c: row[c] for c in cols if not spec.is_replacement(c, row[c], row.get("_row"))}
                     ids.add(" ".join(str(live[c]) for c in names if live.get(c)) if names else None, name=True)
                     for c in cols:
                         if c not in names and c in live:
@@ -276,9 +276,7 @@ class ErasureEngine:
         with self._engine.connect() as conn:
             row = conn.execute(select(column(subject.key), *[column(c) for c in cols]).select_from(table(spec.name))
                                .where(column(subject.key) == as_key(key))).mappings().first()
-        if row is None:
-            return True
-        return all(row[c] is None or _is_replacement(spec, c, row[c], row[subject.key]) for c in cols)
+        return row is None or spec.holds_no_identifier(dict(row), row[subject.key])
 
     # -- the erasure itself ------------------------------------------------------------------------
     def erase(self, *, kind: str, key: str) -> ErasureReport:
@@ -475,14 +473,6 @@ def _counts(spec: TableSpec, erased: int, held: int, trimmed: int | None) -> dic
     if trimmed is not None and spec.erasure.hold and spec.erasure.hold.keeps is not None:
         out["held_reduced"] = trimmed  # only where columns went (dating a consent's withdrawal reduces nothing)
     return out
-
-
-def _is_replacement(spec: TableSpec, name: str, value: object, row_id: object) -> bool:
-    """True when value is what erasure writes into this column (so it identifies nobody)."""
-    rule = spec.columns[name]
-    if rule.erasure != "replace" or value is None:
-        return False
-    return value == (rule.replace_with or "").replace("{id}", str(row_id))
 
 
 def literal_sql(fragment: str) -> ColumnElement:

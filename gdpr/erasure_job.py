@@ -8,7 +8,7 @@ from gdpr import models as m
 from gdpr.datamap import DataMap
 from gdpr.db import Database
 from gdpr.erasure import ErasureEngine, ErasureReport, Identifiers
-from gdpr.export_files import ERASED, ExportFiles
+from gdpr.export_files import ExportFiles
 from gdpr.jobs import RequestJob, resend
 from gdpr.crypto import sealer
 from gdpr.ledger import confirm_erasure, erasure_intent, forget_identifiers, record_intent
@@ -16,9 +16,10 @@ from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, RequestPresenter
 from gdpr.requests import RequestService, record
 from gdpr.residue import Hit, residue_check
+from gdpr.stores import ErasedSubject, StoreProof, SubjectStore, forget_everywhere
 
 
-Erased = tuple[m.SubjectRequest, ErasureReport, list[Hit]]
+Erased = tuple[m.SubjectRequest, ErasureReport, list[Hit], list[StoreProof]]
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ErasureJob(RequestJob[Erased]):
     queue: JobQueue
     exports: ExportFiles
     secret: bytes
+    stores: list[SubjectStore]  # every other store the bot writes about a subject (gdpr/stores.py)
 
     def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> Erased:
         """Ledger row first (the plan, the identifiers sealed), then the erasure, then the proof. An attempt
@@ -58,39 +60,45 @@ class ErasureJob(RequestJob[Erased]):
         residue = residue_check(self.system.engine, self.datamap, self.engine, kind=kind, key=key,
                                 identifiers=identifiers)
         report.namesakes = residue.namesakes
-        self._record(req, report, residue.hits, removed=self._purge_exports(req.subject_ref))
-        return req, report, residue.hits
+        platform = StoreProof("platform", not residue.hits, {"hits": [f"{h.table}.{h.column}:{h.rows}"
+                                                                      for h in residue.hits],
+                                                             "namesake_rows": residue.namesakes})
+        proofs = [platform, *forget_everywhere(self.stores, ErasedSubject(kind, key, req.subject_ref, identifiers,
+                                                                          req.id))]
+        self._record(req, report, residue.hits, proofs)
+        return req, report, residue.hits, proofs
 
-    def _record(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit], removed: int) -> None:
+    def _record(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit], proofs: list[StoreProof]) -> None:
         """The per-table and proof events, once per request (a retry after a crash does not repeat them)."""
         if self.requests.has_event(request_id=req.id, action="erasure.residue"):
             return
+        files = next((p.detail for p in proofs if p.store == "files" and "exports_deleted" in p.detail), {})
         with self.requests.db.session() as s:
             for table, counts in report.counts.items():
                 record(s, self.requests.audit, req, "gdpr-bot", "erasure.table", table=table,
                        recovered=report.recovered, **counts)
-            record(s, self.requests.audit, req, "gdpr-bot", "erasure.residue", ok=not hits,
+            record(s, self.requests.audit, req, "gdpr-bot", "erasure.residue", ok=all(p.clean for p in proofs),
                    hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], namesake_rows=report.namesakes,
-                   exports_deleted=removed, already_erased=report.already_erased, recovered=report.recovered)
-
-    def _purge_exports(self, subject_ref: str) -> int:
-        """Stored exports of this subject go too, from the server and from their Slack threads (one that
-        Slack would not delete now stays due, and the hourly export-files pass tries again), and any
-        other file of the subject's requests (a crashed attempt's work folder or archive)."""
-        removed = sum(self.exports.remove(request_id=i, reason=ERASED)
-                      for i in self.exports.mark_subject(subject_ref=subject_ref))
-        return removed + self.exports.remove_subject_files(subject_ref=subject_ref)
+                   exports_deleted=files.get("exports_deleted", 0), already_erased=report.already_erased,
+                   recovered=report.recovered, stores=[p.as_json() for p in proofs])
 
     def finish(self, request_id: int, owner: str, done: Erased) -> str:
-        req, report, hits = done
+        req, report, hits, proofs = done
+        unclean = [p.store for p in proofs if not p.clean]
         result = {"rows": report.rows, "tables": len([c for c in report.counts.values() if c.get("erased")]),
                   "held": sum(c.get("held", 0) for c in report.counts.values()),
-                  "already_erased": report.already_erased, "recovered": report.recovered, "residue": [f"{h.table}.{h.column}" for h in hits]}
+                  "already_erased": report.already_erased, "recovered": report.recovered,
+                  "residue": [f"{h.table}.{h.column}" for h in hits], "stores": [p.as_json() for p in proofs]}
+        k = [c["k"] for c in report.counts.values() if "k" in c]
+        if k:
+            result["k"] = min(k)
         pending = self.notices.release(request_id=req.id)
         notices = self.notices.for_request(req.id)
-        status = m.FAILED if hits else (m.NOTIFYING if notices else m.DONE)
-        self.leases.finish(request_id=req.id, owner=owner, final_status=status, result=result,
-                           error="residue found after erasure" if hits else None)
+        status = m.FAILED if unclean else (m.NOTIFYING if notices else m.DONE)
+        error = None
+        if unclean:
+            error = "residue found after erasure" if hits else f"not yet forgotten in: {', '.join(unclean)}"
+        self.leases.finish(request_id=req.id, owner=owner, final_status=status, result=result, error=error)
         forget_identifiers(self.requests.db, request_id=req.id)
         resend(pending, self.queue.notice, label="notice ")  # refused: the reconciler sends them
         shown = self.requests.get(req.id)

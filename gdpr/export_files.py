@@ -70,6 +70,22 @@ class ExportFiles:
         stored = [n for n in self.store.stored() if _request_of(Path(n)) in owned] if self._remote else []
         return _remove([p for i in ids for p in self._files_of(i)]) + sum(self.store.delete(n) for n in stored)
 
+    def erase_subject(self, *, subject_ref: str) -> int:
+        """Stored exports of an erased subject go, from the server, the store and their Slack threads (one
+        Slack would not delete now stays due, and the hourly export-files pass tries again), and any other
+        file of the subject's requests (a crashed attempt's work folder or archive). Returns how many."""
+        removed = sum(self.remove(request_id=i, reason=ERASED) for i in self.mark_subject(subject_ref=subject_ref))
+        return removed + self.remove_subject_files(subject_ref=subject_ref)
+
+    def subject_left(self, *, subject_ref: str) -> int:
+        """Files of the subject's requests still on this server or in the store (the erasure's proof)."""
+        r = m.SubjectRequest
+        with self.requests.db.session() as s:
+            owned = set(s.execute(select(r.id).where(r.subject_ref == subject_ref)).scalars())
+        local = [p for p in self._all_files() if _request_of(p) in owned]
+        stored = [n for n in self.store.stored() if _request_of(Path(n)) in owned] if self._remote else []
+        return len(local) + len(stored)
+
     @property
     def _remote(self) -> bool:
         return self.store.kind != "local"

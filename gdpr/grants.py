@@ -44,6 +44,14 @@ class GrantService:
     def get(self, grant_id: int) -> m.AccessGrant:
         return self.db.load(m.AccessGrant, grant_id, GrantNotFound(f"There is no access grant G-{grant_id}."))
 
+    def of_subject(self, subject_ref: str) -> list[m.AccessGrant]:
+        """Every access grant ever asked for one subject, oldest first."""
+        with self.db.session() as s:
+            found = list(s.execute(select(m.AccessGrant).where(m.AccessGrant.subject_ref == subject_ref)
+                                   .order_by(m.AccessGrant.id)).scalars())
+            s.expunge_all()
+            return found
+
     def open(self, *, requester: str, subject: Candidate, ref: str, minutes: int, reason: str) -> m.AccessGrant:
         """A new request, awaiting the DPO; one pending request per user and subject."""
         now = self.clock()

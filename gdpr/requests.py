@@ -63,6 +63,14 @@ class RequestService:
     def get(self, request_id: int) -> m.SubjectRequest:
         return self.db.load(m.SubjectRequest, request_id, RequestNotFound(f"There is no request R-{request_id}."))
 
+    def of_subject(self, subject_ref: str) -> list[m.SubjectRequest]:
+        """Every request of one subject (by its pseudonym), oldest first."""
+        with self.db.session() as s:
+            found = list(s.execute(select(m.SubjectRequest).where(m.SubjectRequest.subject_ref == subject_ref)
+                                   .order_by(m.SubjectRequest.id)).scalars())
+            s.expunge_all()
+            return found
+
     def open_request(self, *, kind: str, subject: Candidate, requester_id: str,
                      club_received_on: dt.date | None = None) -> m.SubjectRequest:
         """Persist a new request awaiting approval; one open request per kind and subject. The month runs

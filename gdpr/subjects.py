@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cache
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, and_, column, func, literal, or_, select, table
 
@@ -35,12 +35,17 @@ class Candidate:
     email: str | None
     phone: str | None
     became: str | None = None  # the key of the subject this record became (a lead converted into a member)
+    erased: bool = False  # the record was erased: shown as such, never by what its row now holds
 
     def masked(self) -> dict[str, str]:
+        if self.erased:
+            return self.plain()
         return {"number": self.number or "—", "club": self.club_code, "name": mask_name(self.name),
                 "email": mask_email(self.email), "phone": mask_phone(self.phone)}
 
     def plain(self) -> dict[str, str]:
+        if self.erased:
+            return {"number": "erased", "club": self.club_code, "name": "—", "email": "—", "phone": "—"}
         return {"number": self.number or "—", "club": self.club_code, "name": self.name or "—",
                 "email": self.email or "—", "phone": self.phone or "—"}
 
@@ -126,9 +131,20 @@ class SubjectDirectory:
         return None if key is None else str(key)
 
     def load(self, kind: str, key: str) -> Candidate | None:
+        """One subject by its key, marked `erased` when its row holds no identifier any more."""
         spec = self._map.subject(kind)
         rows = self._query(spec, _col(spec.table, spec.key) == _cast_key(key), None, 1)
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        table_spec = self._map.tables.get(spec.table)
+        if table_spec is None:
+            return rows[0]
+        cols = [c for c, rule in table_spec.columns.items() if rule.identifier]
+        with self._engine.connect() as conn:
+            row = conn.execute(select(*[_col(spec.table, c) for c in cols]).select_from(_tbl(spec.table))
+                               .where(_col(spec.table, spec.key) == _cast_key(key))).mappings().first()
+        erased = row is not None and table_spec.holds_no_identifier(dict(row), key)
+        return replace(rows[0], erased=True) if erased else rows[0]
 
     def record_views(self, candidates: list[Candidate], *, viewer: str) -> int:
         """Write a VIEW into each subject's own change history, where the data map says it lives."""

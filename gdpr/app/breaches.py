@@ -98,6 +98,8 @@ class BreachDesk:
         self.managed(actor=actor, breach_id=breach_id)
         breach = self.breaches.assess(breach_id=breach_id, actor=actor, risk=risk, reasoning=reasoning)
         if risk == "high" and members:
+            if target is not None:  # numbers identify people: the register keeps the members' keys
+                target = self.mail.resolve(target)
             breach = self.breaches.decide_members(breach_id=breach_id, actor=actor, notify=members == "notify",
                                                   reasoning=reasoning, target=target, instructed=instructed)
             if breach.members_status == "previewed":

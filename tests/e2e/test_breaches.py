@@ -371,7 +371,8 @@ def test_a_member_notice_job_that_never_ran_is_sent_again_by_the_reconciler(sqli
                                         "ORDER BY id LIMIT 3")).scalars().all()
         system.services.breaches.decide_members(breach_id=breach_id, actor=dpo, notify=True,
                                                 reasoning="High risk; the job's enqueue is lost (Redis down).",
-                                                target=MemberTarget(numbers=tuple(numbers)), instructed=[LEUVEN])
+                                                target=system.services.breach_mail.resolve(
+                                                    MemberTarget(numbers=tuple(numbers))), instructed=[LEUVEN])
         system.services.breaches.send_members(breach_id=breach_id, actor=dpo, count=3)
         assert system.services.breaches.get(breach_id).members_status == "queued" and smtp.received == []
         with system.services.db.session() as s:  # quiet for longer than REQUEUE_AFTER_SECONDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import column, func, select, table, text
 
-from gdpr.breach_targets import MemberTarget, dated_tables, read_target, target_condition
+from gdpr.breach_targets import MemberTarget, dated_tables, read_target, resolve_numbers, target_condition
 from gdpr.datamap import load_datamap
 from gdpr.errors import UsageError
 from tests.conftest import ROOT
@@ -29,14 +29,21 @@ def test_a_query_names_the_members_with_records_in_the_range(engine) -> None:
     assert MemberTarget.from_json(target.to_json()) == target and "visits records dated" in target.describe()
 
 
-def test_member_numbers_are_named_exactly(engine) -> None:
+def test_member_numbers_are_named_exactly_and_kept_as_keys(engine) -> None:
     with engine.connect() as conn:
         numbers = conn.execute(text("SELECT member_number FROM members ORDER BY id LIMIT 3")).scalars().all()
-        target = read_target(numbers_text=", ".join(n.lower() for n in numbers) + "\n" + numbers[0], table_name=None,
-                             since=None, until=None, pattern=PATTERN, tables={})
+    pasted = read_target(numbers_text=", ".join(n.lower() for n in numbers) + "\n" + numbers[0] + " M9999999",
+                         table_name=None, since=None, until=None, pattern=PATTERN, tables={})
+    with pytest.raises(ValueError):
+        pasted.to_json()  # numbers are never kept
+    target = MemberTarget.from_json(resolve_numbers(engine, DATAMAP, pasted).to_json())
+    with engine.connect() as conn:
         got = conn.execute(select(column("member_number")).select_from(table("members")).where(
             target_condition(DATAMAP, target))).scalars().all()
-    assert sorted(got) == sorted(numbers) and target.describe() == "3 member number(s) named by the DPO"
+    assert sorted(got) == sorted(numbers)
+    assert target.describe() == "4 member number(s) named by the DPO (3 member(s) found)"
+    assert not {n.lower() for n in numbers} & {str(v).lower() for v in target.to_json().values()}
+    assert "M0" not in str(target.to_json())
 
 
 @pytest.mark.parametrize("numbers, tbl, since, until, says", [
