@@ -90,31 +90,46 @@ def _coarser(spec: AnonymitySpec, name: str, a: str, b: str) -> str:
     return a if rank.get(a, 0) >= rank.get(b, 0) else b
 
 
-@dataclass
 class Partition:
-    """The rows of one partition (one club): live rows as they are, anonymised rows as they are kept."""
-    spec: AnonymitySpec
-    live: list[tuple]
-    anonymised: dict[int, tuple]  # row id -> its kept quasi values
+    """The rows of one partition (one club): live rows as they are, anonymised rows as they are kept.
+    Anonymised rows are counted per distinct kept tuple (coarsened rows share a handful of tuples), and
+    live rows per signature of levels, so a k costs the distinct tuples, not the rows."""
 
-    def __post_init__(self) -> None:
+    def __init__(self, spec: AnonymitySpec) -> None:
+        self.spec = spec
+        self.live: list[tuple] = []
+        self.anonymised: dict[int, tuple] = {}  # row id -> its kept quasi values
+        self._kinds: Counter = Counter()  # kept tuple -> how many anonymised rows keep exactly that
         self._counts: dict[tuple, Counter] = {}
+        self._levels: dict[tuple[str, object], str] = {}
+
+    def keep(self, row_id: int, kept: tuple) -> None:
+        """An anonymised row keeps these values (now, or instead of what it kept before)."""
+        before = self.anonymised.get(row_id)
+        if before is not None:
+            self._kinds[before] -= 1
+        self.anonymised[row_id] = kept
+        self._kinds[kept] += 1
 
     def k(self, kept: tuple) -> int:
         """How many rows of the partition are compatible with these kept values (the row itself included
         when it is in the partition as anonymised)."""
-        spec, names = self.spec, self.spec.quasi
-        levels = tuple((i, _kept_level(spec, n, v)) for i, (n, v) in enumerate(zip(names, kept)) if v is not None)
+        names = self.spec.quasi
+        levels = tuple((i, self._level(n, v)) for i, (n, v) in enumerate(zip(names, kept)) if v is not None)
         key = tuple(coarsen(kept[i], lv) if lv != "exact" else kept[i] for i, lv in levels)
-        live = self._live_counts(levels)[key]
-        other = 0
-        for values in self.anonymised.values():
-            if all(values[i] is None or self._agree(names[i], kept[i], lv, values[i]) for i, lv in levels):
-                other += 1
-        return live + other
+        total = self._live_counts(levels)[key]
+        for values, count in self._kinds.items():
+            if count and all(values[i] is None or self._agree(names[i], kept[i], lv, values[i]) for i, lv in levels):
+                total += count
+        return total
+
+    def _level(self, name: str, value: object) -> str:
+        if (name, value) not in self._levels:
+            self._levels[(name, value)] = _kept_level(self.spec, name, value)
+        return self._levels[(name, value)]
 
     def _agree(self, name: str, mine: object, my_level: str, theirs: object) -> bool:
-        level = _coarser(self.spec, name, my_level, _kept_level(self.spec, name, theirs))
+        level = _coarser(self.spec, name, my_level, self._level(name, theirs))
         if level == "exact":
             return mine == theirs
         return coarsen(mine, level) == coarsen(theirs, level)
@@ -141,12 +156,12 @@ class Anonymity:
         tbl, names = self._table(), self.spec.quasi
         rows = conn.execute(select(tbl.c.id, *[tbl.c[n] for n in names], self.anonymised.label("_anon"))
                             .where(tbl.c[names[0]].in_(list(groups))))
-        out: dict[object, Partition] = {g: Partition(self.spec, [], {}) for g in groups}
+        out: dict[object, Partition] = {g: Partition(self.spec) for g in groups}
         for row in rows:
             values = tuple(_norm(v) for v in row[1:1 + len(names)])
             part = out[values[0]]
             if row._anon:
-                part.anonymised[row.id] = values
+                part.keep(row.id, values)
             else:
                 part.live.append(values)
         return out
@@ -165,7 +180,7 @@ class Anonymity:
             part = parts[values[0]]
             for step in range(len(self.spec.steps) + 1):
                 kept = self._at(values, step)
-                part.anonymised[row_id] = kept
+                part.keep(row_id, kept)
                 result[row_id] = part.k(kept)
                 chosen[row_id] = step
                 if result[row_id] >= self.spec.min_k:
