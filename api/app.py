@@ -46,6 +46,11 @@ class RequestOut(BaseModel):
     opened_through_api: bool
     download_url: str | None = Field(None, description="single-use, expiring; present once the export is ready")
     download_expires_at: str | None = None
+    original_due_on: dt.date | None = Field(None, description="the first month's end, when the DPO extended it")
+    extension_reasons: str | None = Field(None, description="to tell the person within the first month (Art. 12(3))")
+    refusal_ground: str | None = Field(None, description="why the request was refused (Art. 12(5))")
+    refusal_notice: str | None = Field(None, description="the notice with the person's remedies (Art. 12(4)); on "
+                                                         "the single request only")
 
 
 class RequestList(BaseModel):
@@ -97,7 +102,9 @@ def _loopback(address: str) -> bool:
 def _out(request: Request, s: RequestStatus) -> RequestOut:
     url = str(request.url_for("download", token=s.download)) if s.download else None
     return RequestOut(id=s.id, kind=s.kind, status=s.status, received_on=s.received_on, due_on=s.due_on,
-                      opened_through_api=s.via_api, download_url=url, download_expires_at=expires(s.download_expires_at))
+                      opened_through_api=s.via_api, download_url=url, download_expires_at=expires(s.download_expires_at),
+                      original_due_on=s.original_due_on, extension_reasons=s.extension_reasons,
+                      refusal_ground=s.refusal_ground, refusal_notice=s.refusal_notice)
 
 
 def build_api(services, *, allow_http: bool = False, per_minute: int = 120,  # noqa: ANN001, C901
@@ -188,7 +195,7 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120,  # n
     def download(token: str, code: str = Depends(club)) -> FileResponse:
         request_id, path = use.download(club=code, token=token)
         return FileResponse(path, media_type="application/zip", filename=f"export-R-{request_id}.zip",
-                            background=BackgroundTask(use.sent, path))
+                            background=BackgroundTask(use.sent, request_id, path))
 
     return app
 

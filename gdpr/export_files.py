@@ -24,6 +24,7 @@ from gdpr.requests import RequestService, record
 log = logging.getLogger(__name__)
 TTL = "its time to live has passed"
 ERASED = "the subject was erased"
+DOWNLOADED = "the club downloaded it through the API (single use)"
 
 
 class ExportFiles:
@@ -54,11 +55,13 @@ class ExportFiles:
 
     def sweep(self) -> int:
         """Leftovers of attempts that died (work folders, archives no request owns) of requests not running
-        now; the reconciler's tick runs this, so a crash's plaintext does not wait for the TTL."""
+        now; the reconciler's tick runs this, and every worker when it starts (a killed worker's archive is
+        on its own machine's disk), so a crash's files do not wait for the TTL or the subject's erasure.
+        With a bucket, every local copy of a request not running is a leftover (the bucket has the archive)."""
         r = m.SubjectRequest
         with self.requests.db.session() as s:
             running = set(s.execute(select(r.id).where(r.status == m.RUNNING)).scalars())
-        known = self._known()
+        known = set() if self._remote else self._known()
         return _remove([p for p in self._all_files() if _request_of(p) not in running and p.name not in known])
 
     def remove_subject_files(self, *, subject_ref: str) -> int:

@@ -23,7 +23,9 @@ broker = make_broker(_settings)
 @functools.cache
 def _services():  # noqa: ANN202 - built on first message, in the worker process, never at import
     from bootstrap.compose import build
-    return build(_settings, broker=broker, actors=actors)
+    services = build(_settings, broker=broker, actors=actors)
+    services.exports.sweep()  # what a worker killed on this machine left in its export folder
+    return services
 
 
 actors = declare(broker, _services)

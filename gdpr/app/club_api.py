@@ -19,6 +19,7 @@ from gdpr.app.requests import SubjectRequests
 from gdpr.authz import Authorizer
 from gdpr.clubs import ClubTokens, Issued
 from gdpr.downloads import Downloads
+from gdpr.export_files import DOWNLOADED
 from gdpr.export_files import ExportFiles
 from gdpr.errors import NotFound, RequestNotFound, UsageError
 from gdpr.requests import aware
@@ -37,6 +38,10 @@ class RequestStatus:
     via_api: bool
     download: str | None  # the live single-use link's token, once the export is ready
     download_expires_at: dt.datetime | None
+    original_due_on: dt.date | None = None  # set when the DPO extended the deadline (Art. 12(3))
+    extension_reasons: str | None = None  # what the club must pass on to the person within the first month
+    refusal_ground: str | None = None  # refused (Art. 12(5))
+    refusal_notice: str | None = None  # the notice with the remedies of Art. 12(4), for the club to pass on
 
 
 @dataclass
@@ -46,6 +51,7 @@ class ClubApi:
     downloads: Downloads
     files: ExportFiles  # where the archives are kept (EXPORT_DIR, or a bucket every machine sees)
     club_key: Callable[[str], str | None]  # a club's code -> its key in the platform (None: no such club)
+    refusal_notice: Callable[[m.SubjectRequest], str] | None = None  # RequestDeadlines.refusal_notice
 
     def authenticate(self, *, token: str | None, address: str) -> str:
         """The club whose live token this is, calling from an allowed address (raises otherwise)."""
@@ -69,7 +75,8 @@ class ClubApi:
 
     def status(self, *, club: str, request_id: int) -> RequestStatus:
         req = self._own(club, request_id)
-        return _status(req, club, self.downloads.live(request_id=req.id) if req.status == m.DONE else None)
+        notice = self.refusal_notice(req) if req.status == m.REFUSED and self.refusal_notice else None
+        return _status(req, club, self.downloads.live(request_id=req.id) if req.status == m.DONE else None, notice)
 
     def listed(self, *, club: str, offset: int = 0, limit: int = 50) -> Page[RequestStatus]:
         """The club's requests (those it opened and those opened for its members in Slack), newest first."""
@@ -95,9 +102,11 @@ class ClubApi:
             raise RequestNotFound("The export is no longer stored (its time ran out, or the member was erased).")
         return fetched.request_id, path
 
-    def sent(self, path: Path) -> None:
-        """The download went out: this machine's copy of a bucket's archive goes (a local store keeps it)."""
+    def sent(self, request_id: int, path: Path) -> None:
+        """The single download went out: the archive has done its work and goes - this machine's copy, the
+        stored one (every version of it in a bucket) - recorded on the request and in the audit log."""
         self.files.release_local(path.name)
+        self.files.remove(request_id=request_id, reason=DOWNLOADED)
 
     def _own(self, club: str, request_id: int) -> m.SubjectRequest:
         """The request if it concerns one of the club's members; RequestNotFound (404) otherwise."""
@@ -110,9 +119,14 @@ class ClubApi:
         return req
 
 
-def _status(req: m.SubjectRequest, club: str, live: tuple[int, str, dt.datetime] | None) -> RequestStatus:
+def _status(req: m.SubjectRequest, club: str, live: tuple[int, str, dt.datetime] | None,
+            notice: str | None = None) -> RequestStatus:
+    refused = req.status == m.REFUSED
     return RequestStatus(req.id, req.kind, req.status, req.club_received_on, req.due_on,
-                         req.requester_id == f"club:{club}", live[1] if live else None, live[2] if live else None)
+                         req.requester_id == f"club:{club}", live[1] if live else None, live[2] if live else None,
+                         original_due_on=req.original_due_on if req.extended_at else None,
+                         extension_reasons=req.extension_reason if req.extended_at else None,
+                         refusal_ground=req.reject_reason if refused else None, refusal_notice=notice if refused else None)
 
 
 def expires(value: dt.datetime | None) -> str | None:

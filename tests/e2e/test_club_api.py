@@ -111,6 +111,9 @@ def test_a_club_opens_an_access_request_the_dpo_approves_and_it_fetches_the_expo
     jsonschema.validate(data, schema)  # Art. 20: the data as the schema the club can read says
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**data, "tables": {"members": [{"not_a_column": 1}]}}, schema)
+    answered = wait_for(lambda: (r := system.services.requests.get(body["id"])).export_deleted_at and r, timeout=20,
+                        what="the downloaded archive to be deleted")
+    assert "downloaded" in answered.export_delete_reason and not (system.settings.export_dir / answered.export_name).exists()
     status, gone, _ = api.call("GET", path, token)
     assert status == 410 and gone["status"] == 410 and "used" in gone["detail"]  # single-use
     assert api.call("GET", f"/v1/requests/{body['id']}", token)[1]["download_url"] is None
