@@ -11,6 +11,13 @@ STATUS_LABEL = {
     m.REJECTED: ":no_entry: rejected", m.QUEUED: ":inbox_tray: approved, queued", m.RUNNING: ":gear: running",
     m.DONE: ":package: done", m.FAILED: ":x: failed", m.NOTIFYING: ":outbox_tray: erased; telling recipients",
     m.REFUSED: ":no_entry_sign: refused (Art. 12(5)); notice for the club in the thread",
+    m.CLOSED: ":lock: closed: the club left (Art. 28(3)(g)); it answers this request itself",
+}
+KIND_STATUS = {  # where a kind's words differ from the defaults above
+    "erase": {m.RUNNING: ":gear: erasure running"},
+    "access": {m.RUNNING: ":gear: export running"},
+    "withdraw": {m.RUNNING: ":gear: withdrawal being recorded",
+                 m.NOTIFYING: ":outbox_tray: withdrawn; telling recipients", m.DONE: ":white_check_mark: withdrawn"},
 }
 NOTICE_LABEL = {
     m.NOTICE_WAITING: ":hourglass: waiting for the erasure", m.NOTICE_PENDING: ":hourglass: queued",
@@ -154,9 +161,8 @@ def _decision(req: m.SubjectRequest) -> str:
 
 def status_label(req: m.SubjectRequest) -> str:
     """What the request is doing, in words true for its kind (an erasure is not an export)."""
-    if req.status == m.RUNNING:
-        return ":gear: erasure running" if req.kind == "erase" else ":gear: export running"
-    return STATUS_LABEL.get(req.status, req.status)
+    own = KIND_STATUS.get(req.kind, {}).get(req.status)
+    return own or STATUS_LABEL.get(req.status, req.status)
 
 
 def _reason(req: m.SubjectRequest) -> list[dict]:

@@ -77,7 +77,8 @@ def members_choice(clubs: list, tables: list[str]) -> list[dict]:
     return [
         _input("members", "Tell the members concerned (Art. 34)?", {"type": "radio_buttons", "options": [
             _option("notify", "Yes, on the clubs' instruction: the members named below"),
-            _option("exempt", "No: Art. 34(3) applies (say why below)")]}),
+            _option("exempt", "No: the clubs found Art. 34(3) applies (say why below)"),
+            _option("uninstructed", "No: no club instructed us to tell its members (say what was asked)")]}),
         _input("instructed", "Clubs that instructed us to tell their members", {"type": "checkboxes", "options": [
             _option(c.key, f"{c.code} — {c.name}") for c in clubs]}, optional=True),
         _input("numbers", "Members concerned: member numbers (one per line or comma-separated)", _text(), optional=True),
@@ -143,7 +144,9 @@ def alert_blocks(breach: m.Breach, notices: list[m.BreachNotice], clubs: list, d
     blocks.append({"type": "section", "text": emoji_text("Clubs: " + " · ".join(lines))})
     facts = [f"Risk to people: {breach.risk.replace('_', ' ')}"]
     if breach.members_decision == "exempt":
-        facts.append("Members not told (Art. 34(3))")
+        facts.append("Members not told (Art. 34(3), the clubs' exemption)")
+    elif breach.members_decision == "uninstructed":
+        facts.append("Members not told (no club instructed it)")
     elif breach.members_decision == "notify":
         facts.append(f"Members told: {breach.members_done:,} / {breach.members_total:,}")
     blocks.append({"type": "context", "elements": [plain(" · ".join(facts)),

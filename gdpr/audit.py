@@ -3,7 +3,11 @@
 Each event's hash is an HMAC (keyed with SECRET_KEY) over the previous hash and the
 event's canonical content, so editing, deleting or reordering any event breaks the chain,
 and someone with write access to the table but not the key cannot forge a new one.
-Events name subjects only by a keyed pseudonym, never by personal data.
+Events name subjects only by a keyed pseudonym (HMAC of the subject's internal key), never by their
+name, email or other identifiers in the clear. A keyed pseudonym is still personal data (Art. 4(5)
+GDPR: pseudonymised data is data on an identifiable person for whoever holds the key), so the log is
+protected like the rest of the state database, and an erased subject's pseudonym points at a row that
+no longer identifies anyone.
 """
 from __future__ import annotations
 

@@ -51,6 +51,10 @@ def parse_ref(text: str) -> int:
     return int(number)
 
 
+NOT_TOLD = {False: "Members not told, the controller's exemption (Art. 34(3)): ",
+            True: "Members not told: no affected club instructed the processor to tell them (Art. 28(3)(a)): "}
+
+
 class BreachService:
     def __init__(self, db: Database, audit: AuditLog, config: BreachConfig,
                  clock: Callable[[], dt.datetime]) -> None:
@@ -248,9 +252,12 @@ class BreachService:
         return self.get(breach_id)
 
     def decide_members(self, *, breach_id: int, actor: Actor, notify: bool, reasoning: str,
-                       target: MemberTarget | None = None, instructed: list[str] | None = None) -> m.Breach:
+                       target: MemberTarget | None = None, instructed: list[str] | None = None,
+                       uninstructed: bool = False) -> m.Breach:
         """Record the Art. 34 decision. To tell members, the clubs that instructed it and the members named
-        are recorded and previewed (status 'previewed'); nothing is sent before `send_members`."""
+        are recorded and previewed (status 'previewed'); nothing is sent before `send_members`. Not telling
+        them is one of two things, kept apart: the controller's exemption (Art. 34(3)), or no instruction
+        from any controller (`uninstructed`: as processor the platform tells members only when told to)."""
         breach = self.get(breach_id)
         if breach.members_status in ("queued", "running", "done"):
             raise GdprError(f"Members of {REF}{breach_id} are already being told.")
@@ -260,12 +267,13 @@ class BreachService:
         described = target.describe() if notify and target is not None else ""
         with self.db.session() as s:
             s.execute(update(m.Breach).where(m.Breach.id == breach_id).values(
-                members_decision="notify" if notify else "exempt", members_reasoning=reasoning,
+                members_decision="notify" if notify else ("uninstructed" if uninstructed else "exempt"),
+                members_reasoning=reasoning,
                 members_status="previewed" if notify else None, members_updated_at=self.clock(),
                 members_instructed=clubs if notify else None, members_target=target.to_json() if notify and target is not None else None))
             self._event(s, breach_id, actor.user_id, "members", (
                 f"Members to be told (Art. 34) on the instruction of {len(clubs)} club(s); {described}: "
-                if notify else "Members not told, Art. 34(3): ") + reasoning)
+                if notify else NOT_TOLD[uninstructed]) + reasoning)
         return self.get(breach_id)
 
     def send_members(self, *, breach_id: int, actor: Actor, count: int) -> m.Breach:

@@ -101,7 +101,8 @@ class BreachDesk:
             if target is not None:  # numbers identify people: the register keeps the members' keys
                 target = self.mail.resolve(target)
             breach = self.breaches.decide_members(breach_id=breach_id, actor=actor, notify=members == "notify",
-                                                  reasoning=reasoning, target=target, instructed=instructed)
+                                                  reasoning=reasoning, target=target, instructed=instructed,
+                                                  uninstructed=members == "uninstructed")
             if breach.members_status == "previewed":
                 self.presenter.members_preview(breach, self.mail.count_members(breach))
         self.presenter.refresh(breach)

@@ -63,7 +63,8 @@ class RequestDeadlines:
         return self.templates.get_template("refusal_notice.txt.j2").render(
             ref=f"R-{req.id}", kind_label=KINDS.get(req.kind, req.kind), club=club, processor=self.datamap.processor,
             authority=self.datamap.authority(club.get("country")), ground=req.reject_reason,
-            received=req.club_received_on or req.received_at, due=req.due_on, decided=req.decided_at)
+            received=req.club_received_on or req.received_at, decided=req.decided_at,
+            due=req.original_due_on if req.extended_at and req.original_due_on else req.due_on)  # Art. 12(4): one month
 
     def fire_reminders(self, now: dt.datetime) -> int:
         """The scheduler's pass: per open request, its most urgent due reminder is posted, then marked fired

@@ -30,4 +30,6 @@ class Records:
         """The record as one club (a controller) may read it: the processor's entries and its own."""
         version = self.ropa.current()
         mine = [c for c in version.record["controllers"] if c["code"] == club]
-        return Version(version.number, version.created_at, {**version.record, "controllers": mine}, version.changes)
+        # which other clubs joined or left the platform is none of this club's business
+        changes = [c for c in version.changes if not c.startswith("controllers:") or c.endswith(f" {club}")]
+        return Version(version.number, version.created_at, {**version.record, "controllers": mine}, changes)

@@ -220,3 +220,6 @@ def test_a_running_erasure_says_erasure_running() -> None:
     req = m.SubjectRequest(kind="erase", status=m.RUNNING)
     assert "erasure running" in status_label(req)
     assert "export running" in status_label(m.SubjectRequest(kind="access", status=m.RUNNING))
+    said = [status_label(m.SubjectRequest(kind="withdraw", status=s)) for s in (m.RUNNING, m.NOTIFYING, m.DONE)]
+    assert not any(w in " ".join(said) for w in ("export", "erase", "package"))  # a withdrawal's own words
+    assert "withdrawn; telling recipients" in said[1]

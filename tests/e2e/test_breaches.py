@@ -345,7 +345,7 @@ def test_a_late_notice_carries_its_reasons_and_an_update_sends_a_follow_up(sqlit
         exempt = wait_for(lambda: (b := system.services.breaches.get(breach_id)).members_decision and b, timeout=20,
                           what="the members decision")
         assert exempt.members_decision == "exempt" and exempt.members_reasoning.startswith("Art. 34(3)(a)")
-        assert "Members not told (Art. 34(3))" in wait_for(lambda: "Art. 34(3)" in (t := alert(system, breach_id)) and t,
+        assert "Members not told (Art. 34(3), the clubs' exemption)" in wait_for(lambda: "Art. 34(3)" in (t := alert(system, breach_id)) and t,
                                                            timeout=20)
         assert len(smtp.received) == 2  # the two club notices only
 
@@ -382,5 +382,23 @@ def test_a_member_notice_job_that_never_ran_is_sent_again_by_the_reconciler(sqli
         done = wait_for(lambda: (b := system.services.breaches.get(breach_id)).members_status == "done" and b,
                         timeout=60, what="the member notices")
         assert done.members_done == done.members_total == len(smtp.received) == 3
+    finally:
+        system.stop()
+
+
+def test_no_instruction_from_a_club_is_recorded_apart_from_the_exemption(sqlite_url, standin, tmp_path: Path) -> None:
+    system = make_system("embedded", sqlite_url, standin, tmp_path, None)
+    try:
+        dpo = system.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
+        first, second = report(system, clubs=[LEUVEN]), report(system, clubs=[LEUVEN])
+        system.services.breach_desk.assess(actor=dpo, breach_id=first, risk="high", members="uninstructed",
+                                           reasoning="Leuven was asked on 3 Dec and has not instructed us.")
+        system.services.breach_desk.assess(actor=dpo, breach_id=second, risk="high", members="exempt",
+                                           reasoning="The data was encrypted: Art. 34(3)(a), Leuven's decision.")
+        told = {b: [e.text for e in system.services.breaches.events(b) if e.kind == "members"] for b in (first, second)}
+        assert system.services.breaches.get(first).members_decision == "uninstructed"
+        assert "no affected club instructed" in told[first][0] and "34(3)" not in told[first][0]
+        assert system.services.breaches.get(second).members_decision == "exempt" and "34(3)" in told[second][0]
+        assert "no club instructed it" in alert(system, first) and "exemption" in alert(system, second)
     finally:
         system.stop()

@@ -110,3 +110,21 @@ def test_a_refusal_closes_the_request_with_a_notice_carrying_the_remedies(system
     again = system.card(request_id=request_id + 1)
     assert system.wait_status(request_id + 1, (m.AWAITING_APPROVAL,), timeout=20).subject_ref == refused.subject_ref
     assert again["ts"] != system.where(f"R-{request_id}", "approval")[1]
+
+
+def test_a_refusal_after_an_extension_names_the_first_month_and_the_club_sees_both(system, gym) -> None:
+    from sqlalchemy import text
+    request_id, member = _open(system, gym, days_ago=3)
+    first = system.services.requests.get(request_id).due_on
+    system.slack.command(DPO, f"extend R-{request_id} --months 1 the member holds contracts at three clubs")
+    wait_for(lambda: system.services.requests.get(request_id).extended_at, timeout=20, what="extended")
+    system.slack.command(DPO, f"refuse R-{request_id} the fourth identical request this month")
+    refused = system.wait_status(request_id, (m.REFUSED,), timeout=20)
+    notice = system.services.request_deadlines.refusal_notice(refused)
+    assert f"({first:%d %B %Y})" in notice and f"{refused.due_on:%d %B %Y}" not in notice  # Art. 12(4): one month
+    with gym.connect() as conn:
+        club = conn.execute(text("SELECT c.code FROM clubs c JOIN members m ON m.club_id = c.id WHERE m.id = :i"),
+                            {"i": member["id"]}).scalar()
+    seen = system.services.club_api.status(club=club, request_id=request_id)
+    assert seen.original_due_on == first and "three clubs" in (seen.extension_reasons or "")
+    assert seen.refusal_ground.startswith("the fourth identical") and seen.refusal_notice == notice

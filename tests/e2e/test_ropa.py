@@ -37,6 +37,7 @@ def test_the_record_names_every_mapped_category_and_is_versioned(system, gym) ->
             assert spec.name in entry["tables"] and col.purpose in entry["purposes"] and col.basis in entry["bases"]
             assert col.category in html
     assert any(s["name"].startswith("Slack") for s in record["subprocessors"])  # a transfer of its own
+    assert "Data Privacy Framework" in json.dumps(record["transfers"])  # and named where the transfers are told
     assert {c["code"] for c in record["controllers"]} >= {"ghent-centre", "antwerp-north"}
     assert record["security_measures"] and "dpo@gymplatform.example" in html
 
@@ -51,11 +52,16 @@ def test_the_record_names_every_mapped_category_and_is_versioned(system, gym) ->
                     what="support refused")
 
 
-def test_a_club_reads_its_own_part_of_the_record(system) -> None:
+def test_a_club_reads_its_own_part_of_the_record(system, gym) -> None:
     server = Api(build_api(system.services))
     try:
         status, body, _ = server.call("GET", "/v1/ropa", _token(system, CLUB))
         assert status == 200 and [c["code"] for c in body["record"]["controllers"]] == [CLUB]
         assert body["record"]["categories_of_processing"] and body["version"] >= 1
+        with gym.begin() as conn:  # another club joins: a new version, but not news for this club
+            conn.execute(text("INSERT INTO clubs (id, code, name, country) VALUES (99, 'mechelen', 'Mechelen Fit', "
+                              "'BE')"))
+        status, body, _ = server.call("GET", "/v1/ropa", _token(system, CLUB))
+        assert status == 200 and body["version"] >= 2 and "mechelen" not in json.dumps(body)
     finally:
         server.stop()
