@@ -49,8 +49,8 @@ from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
 from gdpr.grants import GrantService
 from gdpr.residue import residue_check
-from gdpr.stores import (DatabaseSearch, ErasedSubject, ExportArchives, MailFiles, RedisStore, SlackMessages,
-                         SubjectStore)
+from gdpr.stores import (BulkForget, DatabaseSearch, ErasedSubject, ExportArchives, MailFiles, RedisStore,
+                         SlackMessages, SubjectStore)
 from gdpr.jobs import Leases
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, Recipient, load_recipients
@@ -132,10 +132,15 @@ class Services:
                        same_db=self.settings.system_url == self.settings.database_url,
                        delivery=self.presenters.bulk, max_attempts=self.settings.job_max_attempts,
                        pause_s=self.retention.pause_ms / 1000, notices=self.notices, queue=self.queue,
-                       offboarding=OffboardingSteps(runs=self.runs, engine=self.bulk, exporter=self.exporter,
-                                                    datamap=self.datamap, notices=self.notices,
-                                                    presenter=self.presenters.bulk, secret=self.secret,
-                                                    clock=self.requests.clock, tokens=self.club_tokens))
+                       offboarding=self.offboarding_steps(),
+                       forget=BulkForget(self.requests.pseudonym, self.requests.refs_with_requests,
+                                         [s for s in self.subject_stores() if s.name in ("slack", "exports")]))
+
+    def offboarding_steps(self) -> OffboardingSteps:
+        return OffboardingSteps(runs=self.runs, engine=self.bulk, exporter=self.exporter, datamap=self.datamap,
+                                notices=self.notices, presenter=self.presenters.bulk, secret=self.secret,
+                                clock=self.requests.clock, tokens=self.club_tokens, requests=self.requests,
+                                request_presenter=self.presenters.requests)
 
     def erasure_job(self) -> ErasureJob:
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
@@ -173,7 +178,13 @@ class Services:
     def notice_job(self) -> NoticeJob:
         return NoticeJob(requests=self.requests, notices=self.notices, delivery=self.presenters.requests,
                          queue=self.queue,
-                         run_notices_changed=lambda run_id: self.presenters.bulk.bulk_changed(self.runs.get(run_id)))
+                         run_notices_changed=self._run_notices_changed)
+
+    def _run_notices_changed(self, run_id: int) -> None:
+        """A run's notices all settled (or one failed): its card shows them; an offboarding's statement,
+        waiting for them, is signed now."""
+        self.presenters.bulk.bulk_changed(self.runs.get(run_id))
+        self.offboarding_steps().settle(run_id)
 
     def export_job(self) -> ExportJob:
         return ExportJob(requests=self.requests, leases=self.leases, exporter=self.exporter, files=self.exports,
@@ -316,7 +327,8 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            presenter=presenters.requests)
     from bot.slack_io import SlackUsers  # the workspace's user groups: who holds which role now
     s.club_api = ClubApi(tokens=s.club_tokens, subject_requests=s.subject_requests, downloads=s.downloads,
-                         files=s.exports, club_key=s.directory.club_key)
+                         files=s.exports, club_key=s.directory.club_key,
+                         refusal_notice=s.request_deadlines.refusal_notice)
     s.records = Records(authz=s.authz, reads=reads, templates=s.templates,
                         ropa=RecordOfProcessing(s.db, s.datamap, s.system.engine, s.requests.clock))
     s.club_access = ClubAccess(authz=s.authz, tokens=s.club_tokens, club_key=s.directory.club_key)
@@ -331,5 +343,6 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
     s.housekeeping = Housekeeping(requests=s.requests, runs=s.runs, notices=s.notices, breaches=s.breaches,
                                   purges=s.purges, breach_desk=s.breach_desk, access_grants=s.access_grants,
                                   request_deadlines=s.request_deadlines, overview=s.overview, queue=queue, exports=s.exports, owed=presenters.owed,
-                                  quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock)
+                                  quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock,
+                                  statements=lambda: s.offboarding_steps().settle_due())
     return s

@@ -36,7 +36,7 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
 
 def offboard(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
     """The use case dry-runs the offboarding and shows its card; nothing is returned or erased before Approve."""
-    opened = services.purges.open_offboarding(actor=actor, club=cmd.identity)
+    opened = services.purges.open_offboarding(actor=actor, club=cmd.identity, choice=dict(cmd.options)["choice"])
     if opened.already_open:
         text = f"The offboarding of `{escape(cmd.identity)}` is already open: {opened.already_open}."
     elif opened.run_id is None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from gdpr.errors import UsageError
+from gdpr.offboarding import CHOICES as OFFBOARD_CHOICES  # Art. 28(3)(g): the club's choice
 
 MAX_TEXT = 500
 HELP = """*`/gdpr` — GDPR operations*
@@ -28,7 +29,7 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21)
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
 • `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token reaches you alone, by DM, once)
-• `/gdpr club offboard <club>` — end a club's contract (Art. 28(3)(g)): a dry run of everything its members and leads leave, then (another DPO approves) its data exported for return, everything erased in checkpointed batches (legal holds kept and listed), the recipients told, a signed completion statement
+• `/gdpr club offboard <club> [return-and-delete | return-only | delete-only]` — end a club's contract (Art. 28(3)(g)) as the club chose (default: return and delete): its open requests closed with a notice, a dry run, then (another DPO approves) its data exported for return, every row of its members and leads deleted in checkpointed batches (its holds are its own now), the recipients told, a signed completion statement once they all were
 • `/gdpr ropa` — the processor's record of processing activities (Art. 30(2)) as HTML and JSON files, versioned, with what changed (`audit.read`)
 • `/gdpr extend R-12 [--months 1|2] <reasons>` — more time for a request, once, within its first month (DPO; the reasons go to the club)
 • `/gdpr refuse R-12 <ground>` — refuse a manifestly unfounded or excessive request (DPO; a notice for the club with the remedies)"""
@@ -50,7 +51,8 @@ USAGE = {
     "object": "Usage: `/gdpr object [lead] <email | phone | member number> <marketing | profiling>`",
     "audit": "Usage: `/gdpr audit [lead] <email | phone | member number> [--club CLUB]`",
     "club": "Usage: `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,198.51.100.7]`, "
-            "`/gdpr club token revoke <club>`, `/gdpr club tokens`, `/gdpr club offboard <club>`",
+            "`/gdpr club token revoke <club>`, `/gdpr club tokens`, "
+            "`/gdpr club offboard <club> [return-and-delete | return-only | delete-only]`",
     "ropa": "Usage: `/gdpr ropa`",
     "extend": "Usage: `/gdpr extend R-12 [--months 1|2] <reasons the club passes on>`",
     "refuse": "Usage: `/gdpr refuse R-12 <ground: why the request is manifestly unfounded or excessive>`",
@@ -136,9 +138,10 @@ def _club(rest: list[str]) -> Command:
     if [w.lower() for w in rest] == ["tokens"]:
         return Command("club tokens")
     if rest and rest[0].lower() == "offboard":
-        if len(rest) != 2:
+        if len(rest) not in (2, 3) or (len(rest) == 3 and rest[2].lower() not in OFFBOARD_CHOICES):
             raise UsageError(USAGE["club"])
-        return Command("club offboard", identity=rest[1].lower())
+        choice = rest[2].lower() if len(rest) == 3 else OFFBOARD_CHOICES[0]
+        return Command("club offboard", identity=rest[1].lower(), options=(("choice", choice),))
     ips, rest = _option("club", rest, "--ip")
     if len(rest) != 3 or rest[0].lower() != "token" or rest[1].lower() not in ("create", "rotate", "revoke") \
             or (ips and rest[1].lower() == "revoke"):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Date, Engine, Select, and_, column, delete, func, literal, select, table
+from sqlalchemy import Date, Engine, Select, and_, column, delete, exists, func, literal, literal_column, select, table
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.bulk_parts import Parts
@@ -49,6 +49,10 @@ class BulkEngine:
     def datamap(self) -> DataMap:
         return self._map
 
+    def _eraser(self, spec: BulkSpec) -> ErasureEngine:
+        """The erasure engine a spec erases with: an offboarding's lifts the club's holds and deletes."""
+        return self._erasure.for_offboarding() if spec.offboarding else self._erasure
+
     # -- matching --------------------------------------------------------------------------------
     def key_column(self, spec: BulkSpec) -> str:
         return self._map.subject(spec.subject_type).key if spec.action == "erase" else "id"
@@ -73,11 +77,28 @@ class BulkEngine:
                 conds.append(column(spec.age_column) < limit)
         if spec.action == "release":
             conds.append(self._erasure.hold_ended(spec.tname, as_of.date(), pending=pending))
+        if spec.action == "erase" and spec.alone:
+            conds += self._not_become(spec)
         if pending and spec.action == "erase":
             conds.append(self._erasure.not_erased(spec.subject_type))
         elif pending and spec.action == "anonymise":
             conds.append(self._erasure.not_anonymised(spec.tname))
         return and_(literal(True), *conds)
+
+    def _not_become(self, spec: BulkSpec) -> list[ColumnElement[bool]]:
+        """Records that became another subject of the same club (a lead who joined) are that subject's data
+        and go with it: left out here, each person is counted and erased once."""
+        kind, conds = spec.subject_type, []
+        own = self._map.tables[self._map.subject(kind).table]
+        for other, col in own.links.items():
+            if other == kind:
+                continue
+            later = self._map.subject(other)
+            theirs = table(later.table)
+            same_club = [column(later.club, _selectable=theirs) == as_key(spec.club_id)] if spec.club_id else []
+            conds.append(~exists(select(1).select_from(theirs).where(
+                column(later.key, _selectable=theirs) == literal_column(f"{own.name}.{col}"), *same_club)))
+        return conds
 
     def subject_keys(self, spec: BulkSpec, as_of: dt.datetime):  # noqa: ANN201
         """The keys of the subjects an erase spec is about, as a subquery (exports for return read through it)."""
@@ -146,7 +167,7 @@ class BulkEngine:
             return [{"table": spec.tname, "action": self._map.tables[spec.tname].erasure.rows}]
         if spec.action != "erase":
             return [{"table": spec.tname, "action": "delete" if spec.action == "delete" else "anonymise"}]
-        plans = self._erasure.plan_many(kind=spec.subject_type, keys=self._keys(spec, as_of))
+        plans = self._eraser(spec).plan_many(kind=spec.subject_type, keys=self._keys(spec, as_of))
         return [{"table": p.table, "action": p.action, "rows": p.rows, "held": p.held, "hold_reason": p.hold_reason,
                  "hold_until": p.hold_until.isoformat() if p.hold_until else None} for p in plans if p.rows or p.held]
 
@@ -198,10 +219,11 @@ class BulkEngine:
         if spec.action != "erase" or not keys:
             return []
         key = column(self.key_column(spec))
-        with self._engine.connect() as conn:
-            return [str(k) for (k,) in conn.execute(select(key).select_from(table(spec.tname)).where(
+        with self._engine.connect() as conn:  # erased: its row holds no identifier, or is gone (offboarding)
+            holding = {str(k) for (k,) in conn.execute(select(key).select_from(table(spec.tname)).where(
                 link_condition(key, [as_key(k) for k in keys], conn.dialect.name),
-                ~self._erasure.not_erased(spec.subject_type)))]
+                self._erasure.not_erased(spec.subject_type)))}
+        return [k for k in keys if k not in holding]
 
     def _delete_step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:  # noqa: ANN001
         """PostgreSQL: one statement per batch, and no key travels to Python and back. The batch is the
@@ -217,7 +239,7 @@ class BulkEngine:
     def apply(self, conn, spec: BulkSpec, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
         """One batch, in the caller's transaction; returns rows per table and what happened to them."""
         if spec.action == "erase":
-            return self._erasure.erase_batch(conn, kind=spec.subject_type, keys=keys)
+            return self._eraser(spec).erase_batch(conn, kind=spec.subject_type, keys=keys)
         if spec.action == "anonymise":
             n = self._erasure.anonymise_rows(conn, tname=spec.tname, keys=keys)
             return {spec.tname: {"anonymised": n}}
@@ -262,7 +284,7 @@ class BulkEngine:
             if spec.action != "erase":
                 return left
             purged = self._keys(spec, as_of, pending=False)
-            for plan in self._erasure.plan_many(kind=spec.subject_type, keys=purged, conn=conn):
+            for plan in self._eraser(spec).plan_many(kind=spec.subject_type, keys=purged, conn=conn):
                 if plan.action == "delete":
                     left += plan.rows
         return left

@@ -14,7 +14,8 @@ from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database, changed
 from gdpr.jobs import LeaseLost, heartbeat, resend
 from gdpr.notices import NoticeService
-from gdpr.offboarding import OffboardingSteps
+from gdpr.bulk_parts import by_part
+from gdpr.offboarding import DELETE_ONLY, RETURN_ONLY, OffboardingSteps
 from gdpr.ports import BulkPresenter, JobQueue
 from gdpr.retention import BulkSpec
 
@@ -39,6 +40,7 @@ class BulkJob:
     notices: NoticeService | None = None  # Art. 19: the recipients of every erased subject are told
     queue: JobQueue | None = None  # where released notices are sent
     offboarding: OffboardingSteps | None = None  # a club's offboarding: its data returned first, a statement last
+    forget: Callable[[list[tuple[str, str]]], int] | None = None  # erased (type, key): their exports and cards
 
     def run(self, *, run_id: int, owner: str) -> str:
         """Safe to run twice and to resume: finishes the run once, each row processed once."""
@@ -72,9 +74,11 @@ class BulkJob:
             run.total = total
         self.delivery.bulk_changed(run)
         if spec.action == "offboard":
-            self._offboarding().return_data(run, owner)
+            self._offboarding().close_open_requests(run)
+            if spec.choice != DELETE_ONLY:
+                self._offboarding().return_data(run, owner)
         started, done_at_start, last_update = time.monotonic(), run.done, time.monotonic()
-        while True:
+        while spec.choice != RETURN_ONLY:
             still_mine()
             if not self._batch(run, spec, owner):
                 break
@@ -86,7 +90,7 @@ class BulkJob:
                 time.sleep(self.pause_s)
         still_mine()
         self._settle_notices(run, spec)
-        residue = self.engine.residue(spec, run.as_of)
+        residue = 0 if spec.choice == RETURN_ONLY else self.engine.residue(spec, run.as_of)  # kept by choice
         if spec.action == "offboard":
             self._offboarding().complete(run, owner, residue)
         self.runs.finish(run=run, owner=owner, residue=residue)
@@ -151,6 +155,8 @@ class BulkJob:
             self._follow(run, self.runs.book_pending(run.id, committed=True))
         if self.notices is not None and step.keys and spec.erases:  # the batch committed: tell them
             self._send(self.notices.release_run(run_id=run.id, keys=[str(k) for k in step.keys]))
+        if self.forget is not None and step.keys and spec.erases:  # and their copies outside the platform go
+            self.forget(_subjects(spec, [str(k) for k in step.keys]))
         return True
 
     # -- Art. 19: the same outbox as one erasure, one notice per subject and recipient -------------------
@@ -188,6 +194,14 @@ class BulkJob:
             raise CheckpointMoved(f"P-{run.id}")  # rolls the batch back; then: whose run is it now?
         run.last_key, run.done, run.counts = last_key, run.done + rows, counts
         return True
+
+
+def _subjects(spec: BulkSpec, keys: list[str]) -> list[tuple[str, str]]:
+    """(subject type, key) of a batch's erased subjects (a run with parts tags its keys `part:key`)."""
+    if not spec.parts:
+        return [(spec.subject_type, k) for k in keys]
+    parts = spec.part_specs()
+    return [(parts[i].subject_type, str(k)) for i, part_keys in by_part(keys).items() for k in part_keys]
 
 
 def _merge(total: dict, batch: dict) -> dict:

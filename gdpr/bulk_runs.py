@@ -156,6 +156,23 @@ class BulkRuns:
         with self.db.session() as s:
             s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(artifacts=artifacts))
 
+    def claim_artifacts(self, *, run_id: int, expected: dict, artifacts: dict) -> bool:
+        """After the run: replace what it recorded only if it is still `expected` (two processes settling a
+        statement at once: one wins, the other sees False and leaves it)."""
+        with self.db.session() as s:
+            row = s.execute(select(m.BulkRun).where(m.BulkRun.id == run_id).with_for_update()).scalar_one()
+            if (row.artifacts or {}) != expected:
+                return False
+            row.artifacts = artifacts
+            return True
+
+    def statements_due(self) -> list[int]:
+        """Offboarding runs done whose completion statement waits for their recipients' notices."""
+        with self.db.session() as s:
+            rows = s.execute(select(m.BulkRun.id, m.BulkRun.artifacts).where(m.BulkRun.source == "offboard",
+                                                                               m.BulkRun.status == m.DONE))
+            return [i for i, a in rows if a and a.get("statement_due") and "statement" not in a]
+
     def set_total(self, *, run_id: int, total: int) -> None:
         with self.db.session() as s:
             s.execute(update(m.BulkRun).where(m.BulkRun.id == run_id).values(total=total))

@@ -35,6 +35,7 @@ class HoldSpec:
     keeps: tuple[str, ...] | None = None  # what the legal basis needs; None: the whole row is kept as it is
     starts_at_erasure: bool = False  # a row with no `since` date gets the erasure's date: its hold starts then
     unlink: bool = False  # held rows are cut from the subject (links NULL): nothing joins them back to it
+    binds: str = "controller"  # whose legal duty: the club's (lifted when it leaves) or the processor's own
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ DATAMAP: Schema = {
                        "exclude": ANY, "recipients": {"provider": ANY, "external_id": ANY},
                        "erasure": {"rows": ANY, "clear": ANY, "warn": {"message": ANY, "when": ANY},
                                    "hold": {**{k: ANY for k in ("reason", "since", "keeps")}, "years": INT,
-                                            "starts_at_erasure": BOOL, "unlink": BOOL}},
+                                            "starts_at_erasure": BOOL, "unlink": BOOL, "binds": ANY}},
                        "anonymity": {"min_k": INT, "quasi": ANY, "steps": ANY}}},
     "controllers": {k: ANY for k in ("table", "key", "code", "name", "contact_name", "contact_email", "country")},
     "non_personal_tables": {NAMES: ANY},
@@ -373,7 +374,10 @@ def _erasure(doc: Located, at: tuple, raw: dict | None) -> ErasureSpec:
         hold = HoldSpec(reason=doc.require(h, at + ("hold",), "reason"), years=doc.require(h, at + ("hold",), "years", int),
                         since=doc.require(h, at + ("hold",), "since"),
                         keeps=tuple(str(c) for c in keeps) if keeps is not None else None,
-                        starts_at_erasure=bool(h.get("starts_at_erasure", False)), unlink=bool(h.get("unlink", False)))
+                        starts_at_erasure=bool(h.get("starts_at_erasure", False)), unlink=bool(h.get("unlink", False)),
+                        binds=str(h.get("binds", "controller")))
+        if hold.binds not in ("controller", "processor"):
+            raise doc.error(at + ("hold", "binds"), f"'{hold.binds}': whose duty it is, controller or processor")
     warn = tuple((doc.require(w, at + ("warn", i), "message"), doc.require(w, at + ("warn", i), "when"))
                  for i, w in enumerate(raw.get("warn") or []))
     return ErasureSpec(rows=rows, hold=hold, warn=warn, clear=tuple(str(c) for c in raw.get("clear") or ()))

@@ -6,6 +6,7 @@ recognised and nothing is run again.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import hmac
@@ -20,7 +21,7 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.anonymity import Anonymity, AnonymitySpec, base_levels
-from gdpr.datamap import DataMap, TableSpec
+from gdpr.datamap import DataMap, HoldSpec, TableSpec
 from gdpr.scope import Keys, as_key, link_condition, link_rows, other_rows, subject_rows
 
 __all__ = ["ErasureEngine", "ErasurePlan", "ErasureReport", "Identifiers", "as_key", "link_condition"]
@@ -103,6 +104,25 @@ class ErasureEngine:
                  writer: Engine | None = None) -> None:
         self._engine, self._writer, self._map, self._today = engine, writer or engine, datamap, today
         self._types: dict[str, dict[str, object]] = {}
+        self._offboarding = False
+
+    def for_offboarding(self) -> ErasureEngine:
+        """The same engine for a club's offboarding (Art. 28(3)(g)): the club's data was returned to it, so
+        the retention duties that were the club's are its own now - holds lift, except one the data map
+        marks as binding the processor (`binds: processor`) - and every row of its subjects is deleted,
+        not anonymised: nothing of the club stays at the processor."""
+        other = copy.copy(self)
+        other._offboarding = True
+        return other
+
+    def _hold(self, spec: TableSpec) -> HoldSpec | None:
+        hold = spec.erasure.hold
+        if hold is not None and self._offboarding and hold.binds != "processor":
+            return None
+        return hold
+
+    def _rows(self, spec: TableSpec) -> str:
+        return "delete" if self._offboarding else spec.erasure.rows
 
     # -- SQL building blocks ---------------------------------------------------------------------
     def _col_types(self, tname: str) -> dict[str, object]:
@@ -112,7 +132,7 @@ class ErasureEngine:
 
     def held(self, spec: TableSpec, today: dt.date | None = None) -> ColumnElement | None:
         """Rows still under the table's legal hold (no date counts as held: the hold has not started)."""
-        hold = spec.erasure.hold
+        hold = self._hold(spec)
         if hold is None:
             return None
         today = today or self._today()
@@ -155,7 +175,7 @@ class ErasureEngine:
     def _assignments(self, spec: TableSpec, kind: str, key: Keys) -> dict[str, object]:
         values = {c: self._value(spec, c) for c, rule in spec.columns.items() if rule.erasure != "keep"}
         values.update({c: None for c in spec.erasure.clear})
-        if spec.erasure.rows == "unlink":  # cut only the links that point at this subject
+        if self._rows(spec) == "unlink":  # cut only the links that point at this subject
             for link in self._map.links(spec, kind):
                 values[link.column] = case((link_rows(link, key, self._writer.dialect.name), None),
                                            else_=column(link.column))
@@ -178,8 +198,8 @@ class ErasureEngine:
 
     def _plan_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> TablePlan:  # noqa: ANN001
         count = lambda cond: conn.execute(select(func.count()).select_from(table(spec.name)).where(cond)).scalar_one()  # noqa: E731
-        plan = TablePlan(table=spec.name, action=spec.erasure.rows, rows=count(self._where(spec, kind, key, held=False)))
-        hold = spec.erasure.hold
+        plan = TablePlan(table=spec.name, action=self._rows(spec), rows=count(self._where(spec, kind, key, held=False)))
+        hold = self._hold(spec)
         if hold is not None:
             plan.held = count(self._where(spec, kind, key, held=True))
             plan.hold_reason = hold.reason
@@ -313,7 +333,7 @@ class ErasureEngine:
         """Inside the erasure's transaction: coarsen the subject's anonymised rows until each reaches the
         table's min_k; the smallest k reached goes into the counts (measured, reported, audited)."""
         for spec in self._map.tables_for(kind):
-            check = self.anonymity(spec.name) if spec.erasure.rows == "update" else None
+            check = self.anonymity(spec.name) if self._rows(spec) == "update" else None
             if check is None:
                 continue
             ids = [i for (i,) in conn.execute(select(column("id")).select_from(table(spec.name))
@@ -393,6 +413,7 @@ class ErasureEngine:
     def erase_batch(self, conn, *, kind: str, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
         """Erase these subjects inside the caller's transaction (which also holds the checkpoint).
         The caller selected only subjects not yet erased, so nothing is erased twice."""
+        self._cut_pointers(conn, kind, keys)
         if conn.dialect.name == "postgresql":
             counts = self._erase_in_one_statement(conn, kind, keys)
         else:
@@ -404,7 +425,7 @@ class ErasureEngine:
         """The one DELETE or UPDATE for this table (None when no column changes)."""
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
         where = self._where(spec, kind, key, held=False)
-        if spec.erasure.rows == "delete":
+        if self._rows(spec) == "delete":
             return tbl, delete(tbl).where(where)
         values = self._assignments(spec, kind, key)
         return tbl, (update(tbl).where(where).values(values) if values else None)
@@ -413,7 +434,7 @@ class ErasureEngine:
         """Rows under hold keep only what the legal basis needs (`hold.keeps`): the rest of their columns
         get the table's rules now; with `starts_at_erasure` an empty `since` gets today (the hold starts).
         None when the hold keeps the whole row as it is."""
-        hold = spec.erasure.hold
+        hold = self._hold(spec)
         if hold is None:
             return None
         kept = spec.columns if hold.keeps is None else hold.keeps
@@ -443,7 +464,7 @@ class ErasureEngine:
                 cte = stmt.returning(literal(1).label("one")).cte(f"erase_{i}")
                 counts.append(select(func.count()).select_from(cte).scalar_subquery().label(f"e{i}"))
             held: ColumnElement[int] = literal(0)
-            if spec.erasure.hold is not None:
+            if self._hold(spec) is not None:
                 held = select(func.count()).select_from(tbl).where(
                     self._where(spec, kind, key, held=True)).scalar_subquery()
             counts.append(held.label(f"h{i}"))
@@ -452,27 +473,39 @@ class ErasureEngine:
                 cte = trimmed.returning(literal(1).label("one")).cte(f"trim_{i}")
                 counts.append(select(func.count()).select_from(cte).scalar_subquery().label(f"t{i}"))
         row = conn.execute(select(*counts)).mappings().one()
-        return {spec.name: _counts(spec, row[f"e{i}"], row[f"h{i}"], row.get(f"t{i}"))
+        return {spec.name: self._counts(spec, row[f"e{i}"], row[f"h{i}"], row.get(f"t{i}"))
                 for i, spec in enumerate(specs)}
 
     def _erase_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> dict[str, int]:  # noqa: ANN001
         tbl, stmt = self._statement(spec, kind, key)
         erased = conn.execute(stmt).rowcount if stmt is not None else 0
         held = 0
-        if spec.erasure.hold is not None:
+        if self._hold(spec) is not None:
             held = conn.execute(select(func.count()).select_from(tbl).where(
                 self._where(spec, kind, key, held=True))).scalar_one()
         trimmed = self._held_statement(spec, kind, key)
-        return _counts(spec, erased, held, conn.execute(trimmed).rowcount if trimmed is not None else None)
+        return self._counts(spec, erased, held, conn.execute(trimmed).rowcount if trimmed is not None else None)
 
+    def _counts(self, spec: TableSpec, erased: int, held: int, trimmed: int | None) -> dict[str, int]:
+        """Per table: rows erased (by the table's rule), rows kept under hold, and of those how many were
+        reduced to what the legal basis needs."""
+        out = {"erased": erased, "held": held, self._rows(spec): erased}
+        hold = self._hold(spec)
+        if trimmed is not None and hold and hold.keeps is not None:
+            out["held_reduced"] = trimmed  # only where columns went (dating a consent's withdrawal reduces nothing)
+        return out
 
-def _counts(spec: TableSpec, erased: int, held: int, trimmed: int | None) -> dict[str, int]:
-    """Per table: rows erased (by the table's rule), rows kept under hold, and of those how many were
-    reduced to what the legal basis needs."""
-    out = {"erased": erased, "held": held, spec.erasure.rows: erased}
-    if trimmed is not None and spec.erasure.hold and spec.erasure.hold.keeps is not None:
-        out["held_reduced"] = trimmed  # only where columns went (dating a consent's withdrawal reduces nothing)
-    return out
+    def _cut_pointers(self, conn, kind: str, keys: Keys) -> None:  # noqa: ANN001
+        """Offboarding deletes subject rows: other rows of the subject's table that point at them through a
+        `clear` column (a ward's guardian) lose the pointer first."""
+        subject = self._map.subject(kind)
+        spec = self._map.tables.get(subject.table)
+        if not self._offboarding or spec is None:
+            return
+        for name in spec.erasure.clear:
+            col = column(name)
+            conn.execute(update(table(spec.name, col)).where(link_condition(col, keys, conn.dialect.name))
+                         .values({name: None}))
 
 
 def literal_sql(fragment: str) -> ColumnElement:

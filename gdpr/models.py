@@ -21,7 +21,8 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 REFUSED = "refused"  # Art. 12(5): manifestly unfounded or excessive; the club gets a notice with the remedies
-TERMINAL = (REJECTED, DONE, FAILED, REFUSED)
+CLOSED = "closed"  # the club left (offboarding): it answers its members itself, from the data returned to it
+TERMINAL = (REJECTED, DONE, FAILED, REFUSED, CLOSED)
 UNANSWERED = (RECEIVED, AWAITING_APPROVAL, APPROVED, QUEUED, RUNNING)  # the month's clock runs
 DECIDABLE = (RECEIVED, AWAITING_APPROVAL)  # received: its approval card is being posted
 
@@ -242,7 +243,7 @@ class Breach(Base):
     contact: Mapped[str] = mapped_column(Text)
     risk: Mapped[str] = mapped_column(String(16), default="unassessed")  # unassessed | not_high | high
     notify_reasoning: Mapped[str | None] = mapped_column(Text)
-    members_decision: Mapped[str | None] = mapped_column(String(16))  # notify | exempt
+    members_decision: Mapped[str | None] = mapped_column(String(16))  # notify | exempt | uninstructed
     members_reasoning: Mapped[str | None] = mapped_column(Text)
     delay_reason: Mapped[str | None] = mapped_column(Text)
     remedial_actions: Mapped[str | None] = mapped_column(Text)

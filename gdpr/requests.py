@@ -71,6 +71,14 @@ class RequestService:
             s.expunge_all()
             return found
 
+    def refs_with_requests(self, refs: list[str]) -> set[str]:
+        """Of these subject pseudonyms, the ones any request was ever filed for (one query)."""
+        if not refs:
+            return set()
+        with self.db.session() as s:
+            return set(s.execute(select(m.SubjectRequest.subject_ref).where(m.SubjectRequest.subject_ref.in_(refs))
+                                 .distinct()).scalars())
+
     def open_request(self, *, kind: str, subject: Candidate, requester_id: str,
                      club_received_on: dt.date | None = None) -> m.SubjectRequest:
         """Persist a new request awaiting approval; one open request per kind and subject. The month runs
@@ -137,6 +145,22 @@ class RequestService:
 
     def open_of_kind(self, *, kind: str, subject_ref: str) -> int | None:
         return self._open_id(kind, subject_ref)
+
+    def close_open(self, *, club_id: str, why: str) -> list[m.SubjectRequest]:
+        """The club's requests not yet running (received, awaiting the DPO, approved, queued) are closed: its
+        contract ended. Returns them as closed."""
+        r = m.SubjectRequest
+        opened = [m.RECEIVED, m.AWAITING_APPROVAL, m.APPROVED, m.QUEUED]
+        with self.db.session() as s:
+            ids = list(s.execute(select(r.id).where(r.club_id == club_id, r.status.in_(opened))).scalars())
+            s.execute(update(r).where(r.id.in_(ids), r.status.in_(opened)).values(
+                status=m.CLOSED, open_key=None, error=why, finished_at=self.clock()))
+            for req in s.execute(select(r).where(r.id.in_(ids))).scalars():
+                self.audit.record(s, actor="gdpr-bot", action="request.closed", request_id=req.id,
+                                  subject_ref=req.subject_ref, reason="club offboarded")
+            found = list(s.execute(select(r).where(r.id.in_(ids))).scalars())
+            s.expunge_all()
+            return found
 
     def abandon(self, *, request_id: int, reason: str) -> None:
         """A request that could not be put in front of the DPO: closed, so it can be filed again."""

@@ -82,6 +82,10 @@ class BulkSpec:
     batch_size: int = 1000
     max_share: float = 0.2
     parts: list[dict] = field(default_factory=list)  # offboard: one erase spec per subject type, in order
+    offboarding: bool = False  # a part of a club's offboarding: the club's holds lift, its rows are deleted
+    alone: bool = False  # leave out records that became another subject of the club (erased with it)
+    choice: str | None = None  # offboard: the controller's choice (return-and-delete | return-only | delete-only)
+    chosen_by: str | None = None  # who made it for the club (its GDPR contact, as recorded)
 
     def to_json(self) -> dict:
         return asdict(self)

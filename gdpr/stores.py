@@ -190,3 +190,21 @@ class ExportArchives:
         removed = self.remove(subject.ref)
         left = self.left(subject.ref)
         return StoreProof("files", left == 0, {"exports_deleted": removed, "left": left, "object_store": self.kind})
+
+
+@dataclass
+class BulkForget:
+    """A bulk run's erased subjects (a retention policy, an offboarding): the stores reached by the subject's
+    pseudonym alone - its requests' export archives and Slack messages - are forgotten after each batch.
+    (What needs the former identifiers - a search, mail naming them - is the single erasure's.)"""
+    pseudonym: Callable[[str, str], str]
+    with_requests: Callable[[list[str]], set[str]]  # RequestService.refs_with_requests
+    stores: list[SubjectStore]  # ExportArchives and SlackMessages: they read nothing but the pseudonym
+
+    def __call__(self, subjects: list[tuple[str, str]]) -> int:
+        refs = {self.pseudonym(kind, key): (kind, key) for kind, key in subjects}
+        touched = self.with_requests(sorted(refs))
+        for ref in sorted(touched):
+            kind, key = refs[ref]
+            forget_everywhere(self.stores, ErasedSubject(kind, key, ref, Identifiers()))
+        return len(touched)

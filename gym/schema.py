@@ -48,7 +48,7 @@ members = Table(
     Column("city", String(100)),
     Column("country", String(2)),
     Column("photo_url", String(300)),
-    Column("guardian_member_id", Integer, ForeignKey("members.id")),
+    Column("guardian_member_id", Integer, ForeignKey("members.id"), index=True),  # deletes check it
     Column("status", String(16), nullable=False),
     Column("joined_on", Date, nullable=False),
     Column("ended_on", Date),
@@ -107,7 +107,7 @@ invoices = Table(
 
 payments = Table(
     "payments", metadata, _id(), _member_fk(nullable=True),  # cut from an erased member under hold
-    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False),
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False, index=True),
     Column("paid_at", DateTime, nullable=False),
     Column("amount", Numeric(10, 2), nullable=False),
     Column("method", String(20), nullable=False),

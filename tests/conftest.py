@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -80,6 +81,31 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     dest = tmp_path / "state.sqlite3"
     shutil.copy(sqlite_template, dest)
     return f"sqlite:///{dest}"
+
+
+@pytest.fixture
+def platform_backup(tmp_path: Path):  # noqa: ANN201
+    """`platform_backup(url)`: a copy of the platform's database as it is now (SQLite's online backup, which
+    a copy of the file would not be: it misses the WAL; PostgreSQL: pg_dump into a new database), returned
+    as a URL; dropped after the test."""
+    made: list[str] = []
+
+    def backup(url: str) -> str:
+        if url.startswith("sqlite"):
+            dest = tmp_path / f"backup-{len(made)}.sqlite3"
+            with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(dest) as target:
+                source.backup(target)
+            return f"sqlite:///{dest}"
+        name = url.rsplit("/", 1)[1] + "_bk"
+        _pg_admin(f"CREATE DATABASE {name}")
+        made.append(name)
+        plain = url.replace("+psycopg", "")
+        subprocess.run(f"pg_dump --no-owner '{plain}' | psql -q '{_pg_url(name).replace('+psycopg', '')}'",
+                       shell=True, check=True, capture_output=True)
+        return _pg_url(name)
+    yield backup
+    for name in made:
+        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

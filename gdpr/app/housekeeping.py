@@ -41,6 +41,7 @@ class Housekeeping:
     owed: OwedUpdates  # card updates Slack could not take when they happened
     quiet: dt.timedelta  # how long a queued job or a due notice may wait before it counts as lost
     clock: Callable[[], dt.datetime]
+    statements: Callable[[], int] | None = None  # OffboardingSteps.settle_due: statements whose notices settled
 
     def reconcile(self) -> list[int]:
         """Re-enqueue what the queue may have lost; returns the subject requests sent again."""
@@ -53,6 +54,8 @@ class Housekeeping:
         resend(self.notices.due(grace=quiet), queue.notice, label="notice ")
         self.owed.deliver_owed()  # the latest state of every card Slack missed
         forget_ended(self.requests.db)  # an erasure job that failed for good keeps no sealed identifiers
+        if self.statements is not None:
+            self.statements()  # an offboarding statement whose last notice settled while no job could sign it
         swept = self.exports.sweep()  # a dead attempt's plaintext work folder does not wait for the TTL
         if swept:
             log.info("removed %d leftover export file(s) of attempts that died", swept)

@@ -15,7 +15,7 @@ from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database
 from gdpr.errors import AlreadyDecided, UsageError
-from gdpr.offboarding import offboard_spec, withdraw_returned
+from gdpr.offboarding import CHOICES, RETURN_AND_DELETE, offboard_spec, withdraw_returned
 from gdpr.ports import BulkPresenter, JobQueue
 from gdpr.retention import RetentionConfig, crm_purge_spec
 from gdpr.retention_report import PolicyLine, retention_report
@@ -59,15 +59,19 @@ class Purges:
         self.presenter.post_card(run)
         return PurgeOpened(run.id, run.total, spec.describe())
 
-    def open_offboarding(self, *, actor: Actor, club: str) -> PurgeOpened:
-        """Dry-run a club's offboarding (Art. 28(3)(g)) and show its card: every member and lead of the club,
-        what each table keeps or loses, the legal holds. Typed twice, it is one run."""
+    def open_offboarding(self, *, actor: Actor, club: str, choice: str = RETURN_AND_DELETE) -> PurgeOpened:
+        """Dry-run a club's offboarding (Art. 28(3)(g)) as the club chose (return and delete, return only,
+        delete only; recorded with who chose: the club, through the DPO who records it) and show its card:
+        every member and lead of the club, what each table loses. Typed twice, it is one run."""
         self.authz.require(actor, "club.offboard", club=club[:40])
+        if choice not in CHOICES:
+            raise UsageError(f"The club chooses one of: {', '.join(CHOICES)}.")
         clubs = self.bulk.clubs()
         if club not in clubs:
             raise UsageError(f"There is no club `{club[:40]}`. Clubs: {', '.join(f'`{c}`' for c in sorted(clubs))}.")
-        spec = offboard_spec(self.bulk.datamap, club_code=club, club_id=clubs[club], batch_size=self.retention.batch_size)
-        same = [r for r in self.runs.open_runs() if r.source == "offboard" and r.spec == spec.to_json()]
+        spec = offboard_spec(self.bulk.datamap, club_code=club, club_id=clubs[club], batch_size=self.retention.batch_size,
+                             choice=choice, chosen_by=f"club {club}, recorded by {actor.user_id}")
+        same = [r for r in self.runs.open_runs() if r.source == "offboard" and r.spec.get("club_code") == club]
         if same:
             return PurgeOpened(None, same[0].total, spec.describe(),
                                already_open=f"P-{same[0].id} ({same[0].status.replace('_', ' ')})")

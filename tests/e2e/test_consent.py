@@ -126,11 +126,12 @@ def test_an_objection_to_marketing_stops_profiling_for_it_too(system, gym) -> No
     assert _in_force(gym, member["id"], ("virtuagym",)) == 1  # the integration's agreement is not marketing
 
 
-def test_a_restore_then_ledger_replay_applies_an_erasure_a_withdrawal_and_an_objection(system, gym, tmp_path) -> None:
-    from tests.e2e.test_erasure import _backup, rich_member
+def test_a_restore_then_ledger_replay_applies_an_erasure_a_withdrawal_and_an_objection(system, gym,
+                                                                                      platform_backup) -> None:
+    from tests.e2e.test_erasure import rich_member
     from tests.helpers import file_and_approve
     member, other = _profiling_member(gym), rich_member(gym)
-    backup = _backup(system.settings.system_url, tmp_path)  # the platform's backup, taken before all three
+    backup = platform_backup(system.settings.system_url)  # the platform's backup, taken before all three
     withdrawn = _withdraw(system, member, "virtuagym")
     before = len(ephemerals(system.standin, SUPPORT))
     system.slack.command(SUPPORT, f"object {member['member_number']} marketing")

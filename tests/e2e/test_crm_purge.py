@@ -15,7 +15,6 @@ from gdpr.audit import verify_chain
 from gdpr.db import make_engine
 from gym.seed import add_rejected_leads
 from tests.conftest import ROOT, SECRET
-from tests.e2e.test_erasure import _backup
 from tests.helpers import (COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, bulk_card, config_copy, cutoff_sql, ephemerals,
                            lead_identifiers, text_values_containing, wait_ephemeral)
 
@@ -116,10 +115,10 @@ def test_a_stranger_cannot_ask_for_a_purge_and_the_refusal_is_audited(system) ->
     assert system.services.runs.open_runs() == []
 
 
-def test_ledger_replay_purges_again_after_a_restore(system, gym, tmp_path: Path) -> None:
+def test_ledger_replay_purges_again_after_a_restore(system, gym, platform_backup) -> None:
     where = f"status = 'rejection' AND status_changed_at < '{cutoff_sql(30)}'"
     identifiers = lead_identifiers(gym, where)
-    backup = _backup(system.settings.system_url, tmp_path)  # taken before the purge
+    backup = platform_backup(system.settings.system_url)  # taken before the purge
     system.slack.command(SUPPORT, "crm purge --older-than 30d")
     card = bulk_card(system)
     run_id = int(card["blocks"][-1]["elements"][0]["value"])

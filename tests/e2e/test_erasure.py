@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -170,24 +169,9 @@ def test_two_erasures_of_one_member_and_a_converted_lead(system, gym) -> None:
     assert "already exists" in wait_ephemeral(system.standin, DPO)["text"]
 
 
-def _backup(url: str, tmp: Path) -> str:
-    if url.startswith("sqlite"):
-        dest = tmp / "backup.sqlite3"  # SQLite's online backup: a copy of the file alone misses its WAL
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(dest) as target:
-            source.backup(target)
-        return f"sqlite:///{dest}"
-    from tests.conftest import _pg_admin, _pg_url
-    name = url.rsplit("/", 1)[1] + "_bk"
-    _pg_admin(f"CREATE DATABASE {name}")
-    plain = url.replace("+psycopg", "")
-    subprocess.run(f"pg_dump --no-owner '{plain}' | psql -q '{_pg_url(name).replace('+psycopg', '')}'",
-                   shell=True, check=True, capture_output=True)
-    return _pg_url(name)
-
-
-def test_ledger_replay_erases_again_after_a_restore(system, gym, tmp_path: Path) -> None:
+def test_ledger_replay_erases_again_after_a_restore(system, gym, platform_backup) -> None:
     member = rich_member(gym)
-    backup = _backup(system.settings.system_url, tmp_path)  # taken before the erasure
+    backup = platform_backup(system.settings.system_url)  # taken before the erasure
     request_id, card = _file_erasure(system, member["member_number"])
     system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
     system.wait_status(request_id, (m.DONE, m.NOTIFYING, m.FAILED), timeout=120)

@@ -39,7 +39,9 @@ def test_one_calendar_month_clamps_to_the_last_day(received: dt.date, due: dt.da
     ("grants", Command("grants")),
     ("revoke g-12 case closed", Command("revoke", "12", options=(("reason", "case closed"),))),
     ("revoke G12", Command("revoke", "12")),
-    ("club offboard Leuven", Command("club offboard", "leuven")),
+    ("club offboard Leuven", Command("club offboard", "leuven", options=(("choice", "return-and-delete"),))),
+    ("club offboard Leuven delete-only", Command("club offboard", "leuven", options=(("choice", "delete-only"),))),
+    ("club offboard leuven Return-Only", Command("club offboard", "leuven", options=(("choice", "return-only"),))),
     ("club token create leuven --ip 10.0.0.0/8", Command("club token create", "leuven", options=(("ip", "10.0.0.0/8"),))),
 ])
 def test_grammar(text: str, expected: Command) -> None:
@@ -48,7 +50,7 @@ def test_grammar(text: str, expected: Command) -> None:
 
 @pytest.mark.parametrize("text", ["access", "access a b", "find --club", "nope x", "find " + "x" * 501,
                                   "access --club x", "grant M1 2h", "grant M1", "grants all", "revoke", "revoke R-12",
-                                  "revoke 12x", "club offboard", "club offboard a b"])
+                                  "revoke 12x", "club offboard", "club offboard a b", "club offboard a delete"])
 def test_grammar_rejects_with_usage(text: str) -> None:
     with pytest.raises(UsageError):
         parse(text)
