@@ -151,12 +151,12 @@ class Services:
     def subject_stores(self) -> list[SubjectStore]:
         """Every store beside the platform's database that holds something about a subject (gdpr/stores.py)."""
         exports, settings = self.exports, self.settings
-        search = None
-        if settings.system_url != settings.database_url:
-            def search(subject: ErasedSubject) -> list[str]:
-                hits = residue_check(self.db.engine, self.datamap, self.erasure, kind=subject.kind, key=subject.key,
-                                     identifiers=subject.identifiers).hits
-                return [f"{h.table}.{h.column}:{h.rows}" for h in hits]
+
+        def state_search(subject: ErasedSubject) -> list[str]:
+            hits = residue_check(self.db.engine, self.datamap, self.erasure, kind=subject.kind, key=subject.key,
+                                 identifiers=subject.identifiers).hits
+            return [f"{h.table}.{h.column}:{h.rows}" for h in hits]
+        search = state_search if settings.system_url != settings.database_url else None  # one database: read once
         redis_client = None
         if settings.redis_url:
             import redis
