@@ -120,3 +120,33 @@ def test_a_member_told_of_a_breach_is_erased_clean(system, gym) -> None:
     assert found_in(state_text(system.settings.database_url), member) == []
     mail = next(p for p in erased.result["stores"] if p["store"] == "mail")
     assert mail["clean"] and mail["mail_deleted"] == 1
+
+
+def test_with_the_state_database_apart_it_is_searched_too(pg_url, pg_empty_url, redis_url, standin, tmp_path) -> None:
+    """Two databases: the proof reads the bot's own database as well (not only the platform's), and a
+    planted identifier there fails the request instead of passing unseen."""
+    from tests.conftest import make_system
+    system = make_system("postgres+redis", pg_empty_url, standin, tmp_path, redis_url, system_database_url=pg_url)
+    try:
+        system.start_worker()
+        engine = make_engine(pg_url, immediate=False)
+        first, second = rich_member(engine), None
+        with engine.connect() as conn:
+            second = dict(conn.execute(text("SELECT id, member_number, email FROM members WHERE email IS NOT NULL "
+                                            "AND id <> :i ORDER BY id LIMIT 1"), {"i": first["id"]}).mappings().one())
+        engine.dispose()
+        clean = system.wait_status(file_and_approve(system, "erase", first["member_number"]),
+                                   (m.DONE, m.NOTIFYING, m.FAILED), timeout=120)
+        state = next(p for p in clean.result["stores"] if p["store"] == "state")
+        assert clean.status in (m.DONE, m.NOTIFYING) and state == {"store": "state", "clean": True, "hits": []}
+        with system.services.db.session() as s:  # something of the second member left in the bot's own tables
+            s.execute(text("UPDATE subject_requests SET reject_reason = :e WHERE id = :i"),
+                      {"e": f"note: {second['email']}", "i": clean.id})
+        system.slack.command("U0SUPPORT1", f"erase {second['member_number']}")
+        card = system.card(request_id=clean.id + 1)
+        system.slack.click("U0DPO1", "request.approve", str(clean.id + 1), card["channel"], card["ts"])
+        dirty = system.wait_status(clean.id + 1, (m.DONE, m.NOTIFYING, m.FAILED), timeout=120)
+        state = next(p for p in dirty.result["stores"] if p["store"] == "state")
+        assert dirty.status == m.FAILED and "state" in dirty.error and state["hits"] == ["subject_requests.reject_reason:1"]
+    finally:
+        system.stop()
