@@ -16,7 +16,7 @@ from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.club_api import ClubAccess, ClubApi
 from gdpr.app.club_delivery import ByRequester, ClubDelivery
-from gdpr.app.consent import ConsentDesk, WithdrawalJob
+from gdpr.app.consent import ConsentDesk, ObjectionJob, WithdrawalJob
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.history import SubjectHistory
@@ -174,6 +174,11 @@ class Services:
         return WithdrawalJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,
                              max_attempts=self.settings.job_max_attempts, registry=self.consent.registry,
                              notices=self.notices, queue=self.queue, clock=self.requests.clock)
+
+    def objection_job(self) -> ObjectionJob:
+        return ObjectionJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,
+                            max_attempts=self.settings.job_max_attempts, erasure=self.erasure, notices=self.notices,
+                            queue=self.queue, clock=self.requests.clock)
 
     def notice_job(self) -> NoticeJob:
         return NoticeJob(requests=self.requests, notices=self.notices, delivery=self.presenters.requests,

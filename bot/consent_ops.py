@@ -13,6 +13,13 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
         ephemeral(client, channel=channel, user=actor.user_id, text=f"{len(view.agreements)} agreement(s)",
                   blocks=render(view))
         return
+    if cmd.name == "object" and dict(cmd.options)["what"] in ("interests", "legitimate-interests"):
+        request_id = desk.object_to_interests(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type,
+                                              club_code=cmd.club, reply_to=channel)
+        ephemeral(client, channel=channel, user=actor.user_id,
+                  text=f":hand: R-{request_id}: the objection (Art. 21(1)) is recorded for the club's decision; the "
+                       "DPO records it on the card (approve: upheld, reject: the club's compelling grounds).")
+        return
     request_id, queued = desk.withdraw(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type,
                                        club_code=cmd.club, what=dict(cmd.options)["what"],
                                        objection=cmd.name == "object", reply_to=channel)

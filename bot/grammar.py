@@ -26,7 +26,8 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr revoke G-12 [reason]` — end temporary access now (DPO)
 • `/gdpr consent [lead] <email | phone | member number>` — the subject's agreements (marketing, integrations, profiling) with version, channel and time
 • `/gdpr withdraw [lead] <email | phone | member number> <agreement | marketing | profiling>` — record a withdrawal of consent: processing stops, integrations are told (no approval needed)
-• `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21)
+• `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21(2)-(3)); to marketing, profiling stops too
+• `/gdpr object [lead] <email | phone | member number> interests` — an objection to processing on legitimate interests (Art. 21(1)): the club decides, the DPO records it on the card; upheld, that data is erased
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
 • `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token reaches you alone, by DM, once)
 • `/gdpr club offboard <club> [return-and-delete | return-only | delete-only]` — end a club's contract (Art. 28(3)(g)) as the club chose (default: return and delete): its open requests closed with a notice, a dry run, then (another DPO approves) its data exported for return, every row of its members and leads deleted in checkpointed batches (its holds are its own now), the recipients told, a signed completion statement once they all were
@@ -48,7 +49,7 @@ USAGE = {
     "revoke": "Usage: `/gdpr revoke G-12 [reason]`",
     "consent": "Usage: `/gdpr consent [lead] <email | phone | member number> [--club CLUB]`",
     "withdraw": "Usage: `/gdpr withdraw [lead] <email | phone | member number> <agreement code | marketing | profiling>`",
-    "object": "Usage: `/gdpr object [lead] <email | phone | member number> <marketing | profiling>`",
+    "object": "Usage: `/gdpr object [lead] <email | phone | member number> <marketing | profiling | interests>`",
     "audit": "Usage: `/gdpr audit [lead] <email | phone | member number> [--club CLUB]`",
     "club": "Usage: `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,198.51.100.7]`, "
             "`/gdpr club token revoke <club>`, `/gdpr club tokens`, "

@@ -16,6 +16,10 @@ STATUS_LABEL = {
 KIND_STATUS = {  # where a kind's words differ from the defaults above
     "erase": {m.RUNNING: ":gear: erasure running"},
     "access": {m.RUNNING: ":gear: export running"},
+    "object": {m.RUNNING: ":gear: upheld; erasing the data on legitimate interests",
+               m.NOTIFYING: ":outbox_tray: upheld and applied; telling recipients",
+               m.DONE: ":white_check_mark: upheld and applied",
+               m.REJECTED: ":no_entry: not upheld: the club's compelling legitimate grounds (Art. 21(1))"},
     "withdraw": {m.RUNNING: ":gear: withdrawal being recorded",
                  m.NOTIFYING: ":outbox_tray: withdrawn; telling recipients", m.DONE: ":white_check_mark: withdrawn"},
 }
@@ -82,7 +86,7 @@ def decide_buttons(kind: str, item_id: int, *, block_id: str) -> dict:
 
 def preview_totals(req: m.SubjectRequest) -> list[dict]:
     p = req.preview
-    if req.kind != "erase" or not p or p.get("already_erased"):
+    if req.kind not in ("erase", "object") or not p or p.get("already_erased"):
         return preview_blocks(req)
     rows = sum(v["rows"] for v in p["tables"].values())
     return [{"type": "section", "text": mrkdwn(
@@ -93,7 +97,7 @@ def preview_totals(req: m.SubjectRequest) -> list[dict]:
 def preview_blocks(req: m.SubjectRequest) -> list[dict]:
     """What the erasure will do, computed for this subject when the request was filed."""
     p = req.preview
-    if req.kind != "erase" or not p:
+    if req.kind not in ("erase", "object") or not p:
         return []
     if p.get("already_erased"):
         return [{"type": "section", "text": mrkdwn("*Preview:* this subject is already erased; approving only "
@@ -102,7 +106,8 @@ def preview_blocks(req: m.SubjectRequest) -> list[dict]:
     lines = [f"• `{t}`: {v['rows']} row(s) {verbs.get(v['action'], v['action'])}"
              + (f", {v['held']} kept under legal hold" if v.get("held") else "") for t, v in p["tables"].items()]
     holds = [f"• `{h['table']}` until {h['until']}: {escape(h['reason'])}" for h in p.get("holds", [])]
-    text = "*Preview of the erasure*\n" + "\n".join(lines)
+    title = "If the club upholds it (Art. 17(1)(c))" if req.kind == "object" else "Preview of the erasure"
+    text = f"*{title}*\n" + "\n".join(lines)
     if holds:
         text += "\n*Legal holds*\n" + "\n".join(holds)
     text += "\n*Recipients to tell (Art. 19):* " + (", ".join(p["recipients"]) or "none")
@@ -181,6 +186,8 @@ def _outcome(req: m.SubjectRequest) -> str:
             return (f" · withdrawn: {', '.join(req.result.get('withdrawn') or []) or 'nothing was in force'}; "
                     f"{req.result.get('links_disabled', 0)} integration link(s) disabled (asked: {asked})")
         return f" · agreements: {asked}"
+    if req.kind == "object" and req.status in (m.DONE, m.NOTIFYING) and req.result:
+        return f" · {req.result.get('rows', 0)} rows erased in {', '.join(req.result.get('tables') or []) or 'no table'}"
     if req.kind == "erase" and req.status in (m.DONE, m.NOTIFYING) and req.result:
         return (f" · {req.result.get('rows', 0)} rows erased in {req.result.get('tables', 0)} tables, "
                 f"{req.result.get('held', 0)} kept under legal hold")

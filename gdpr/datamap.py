@@ -173,6 +173,12 @@ class DataMap:
                 entry["subjects"].update(spec.links)
         return found
 
+    def on_interests(self, kind: str) -> list[TableSpec]:
+        """The subject's tables processed on legitimate interests alone (Art. 6(1)(f) for every column):
+        what an objection under Art. 21(1), once upheld, stops (Art. 17(1)(c): those rows are erased)."""
+        return [t for t in self.tables_for(kind) if t.columns and
+                all(c.basis.startswith("Art. 6(1)(f)") for c in t.columns.values())]
+
     def tables_for(self, kind: str) -> list[TableSpec]:
         """Every table holding rows of a subject of this type, directly or through a record that became it."""
         return [t for t in self.tables.values() if self.links(t, kind)]

@@ -106,6 +106,10 @@ class ErasureEngine:
         self._types: dict[str, dict[str, object]] = {}
         self._offboarding = False
 
+    @property
+    def datamap(self) -> DataMap:
+        return self._map
+
     def for_offboarding(self) -> ErasureEngine:
         """The same engine for a club's offboarding (Art. 28(3)(g)): the club's data was returned to it, so
         the retention duties that were the club's are its own now - holds lift, except one the data map
@@ -182,10 +186,13 @@ class ErasureEngine:
         return values
 
     # -- what the DPO sees before approving --------------------------------------------------------
-    def plan(self, *, kind: str, key: str) -> ErasurePlan:
+    def plan(self, *, kind: str, key: str, only: list[str] | None = None) -> ErasurePlan:
+        """What erasing the subject would do (`only`: in these tables alone)."""
         tables, warnings, recipients = [], [], []
         with self._engine.connect() as conn:
             for spec in self._map.tables_for(kind):
+                if only is not None and spec.name not in only:
+                    continue
                 tables.append(self._plan_table(conn, spec, kind, key))
                 for message, when in spec.erasure.warn:
                     n = conn.execute(select(func.count()).select_from(table(spec.name)).where(
@@ -314,6 +321,16 @@ class ErasureEngine:
                     counts[spec.name] = self._erase_table(conn, spec, kind, key)
             self._reach_k(conn, kind, key, counts)
         return ErasureReport(counts=counts)
+
+    def erase_tables(self, *, kind: str, key: str, tables: list[str]) -> dict[str, dict[str, int]]:
+        """Erase the subject's rows in these tables only, by their rules, in one transaction (an upheld
+        objection: the data processed on legitimate interests goes, the rest stays). Run again, it finds
+        nothing more to do."""
+        specs = [spec for spec in self._map.tables_for(kind) if spec.name in tables]
+        for spec in specs:
+            self._col_types(spec.name)  # reflect before taking the write lock
+        with self._writer.begin() as conn:
+            return {spec.name: self._erase_table(conn, spec, kind, key) for spec in specs}
 
     # -- k-anonymity of what stays -----------------------------------------------------------------
     def anonymity(self, tname: str) -> Anonymity | None:

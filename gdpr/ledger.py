@@ -69,11 +69,17 @@ def forget_ended(db: Database) -> int:
 def record_withdrawal(db: Database, *, request_id: int, kind: str, key: str, codes: list[str], objection: bool,
                       at: dt.datetime) -> None:
     """A withdrawal or objection took effect in the platform at `at`: once per request (a retry records nothing)."""
+    record_change(db, request_id=request_id, change=m.WITHDRAWAL_CHANGE, kind=kind, key=key, at=at,
+                  detail={"codes": codes, "objection": objection})
+
+
+def record_change(db: Database, *, request_id: int, change: str, kind: str, key: str, at: dt.datetime,
+                  detail: dict) -> None:
+    """A change other than an erasure took effect in the platform: once per request."""
     with db.session() as s:
         if s.execute(select(m.LedgerEntry.id).where(m.LedgerEntry.request_id == request_id)).first() is None:
             s.add(m.LedgerEntry(request_id=request_id, at=at, subject_type=kind, subject_key=key, fingerprint="",
-                                counts={}, confirmed=True, change=m.WITHDRAWAL_CHANGE,
-                                detail={"codes": codes, "objection": objection}))
+                                counts={}, confirmed=True, change=change, detail=detail))
 
 
 def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry | None = None) -> Replay:
@@ -86,6 +92,13 @@ def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry 
         s.expunge_all()
     replay = Replay(entries=0, reapplied=[])
     for e in entries:
+        if e.change == m.OBJECTION_CHANGE:  # upheld (Art. 21(1)): the data on legitimate interests, again
+            replay.withdrawals += 1
+            counts = engine.erase_tables(kind=e.subject_type, key=e.subject_key,
+                                         tables=list((e.detail or {}).get("tables", [])))
+            if any(c.get("erased") for c in counts.values()):
+                replay.rewithdrawn.append((e.request_id, sorted(counts)))
+            continue
         if e.change == m.WITHDRAWAL_CHANGE:
             replay.withdrawals += 1
             if consent is not None:

@@ -138,7 +138,8 @@ class Notice(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
 
 
-ERASURE_CHANGE, WITHDRAWAL_CHANGE = "erasure", "withdrawal"  # an objection is a withdrawal whose detail says so
+ERASURE_CHANGE, WITHDRAWAL_CHANGE = "erasure", "withdrawal"  # an objection to marketing is a withdrawal
+OBJECTION_CHANGE = "objection"  # an upheld objection to processing on legitimate interests (Art. 21(1))
 
 
 class LedgerEntry(Base):

@@ -216,6 +216,9 @@ class NoticeService:
             return {"type": "erasure", "legal_basis": "Art. 17 and Art. 19 GDPR"}
         with self.db.session() as s:
             req = s.get_one(m.SubjectRequest, n.request_id)
+            if req.kind == "object":  # upheld by the club: the data processed on legitimate interests
+                return {"type": "objection", "legal_basis": "Art. 21(1) and Art. 17(1)(c) GDPR",
+                        "action": "erase the data processed on legitimate interests"}
             if req.kind != "withdraw":
                 return {"type": "erasure", "legal_basis": "Art. 17 and Art. 19 GDPR"}
             objection = bool((req.preview or {}).get("objection"))

@@ -25,7 +25,9 @@ from gdpr.subjects import Candidate
 
 KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)",
          "erase": "Right to erasure (Art. 17); recipients told (Art. 19)",
-         "withdraw": "Withdrawal of consent (Art. 7(3)) or objection (Art. 21); integrations told"}
+         "withdraw": "Withdrawal of consent (Art. 7(3)) or objection (Art. 21); integrations told",
+         "object": "Objection to processing on legitimate interests (Art. 21(1)): the club decides. Approve if it "
+                   "upholds it (that data is erased, Art. 17(1)(c)); reject with its compelling legitimate grounds"}
 
 
 def utcnow() -> dt.datetime:

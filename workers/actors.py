@@ -19,6 +19,7 @@ class Actors:
     export_subject: dramatiq.Actor
     erase_subject: dramatiq.Actor
     withdraw_consent: dramatiq.Actor
+    uphold_objection: dramatiq.Actor
     deliver_notice: dramatiq.Actor
     run_bulk: dramatiq.Actor
     deliver_breach_notice: dramatiq.Actor
@@ -26,7 +27,8 @@ class Actors:
 
     # gdpr.ports.JobQueue: messages carry ids only
     def request(self, request_id: int, kind: str) -> None:
-        {"erase": self.erase_subject, "withdraw": self.withdraw_consent}.get(kind, self.export_subject).send(request_id)
+        {"erase": self.erase_subject, "withdraw": self.withdraw_consent,
+         "object": self.uphold_objection}.get(kind, self.export_subject).send(request_id)
 
     def run(self, run_id: int) -> None:
         self.run_bulk.send(run_id)
@@ -60,6 +62,9 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
     def withdraw_consent(request_id: int) -> None:
         services().withdrawal_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
 
+    def uphold_objection(request_id: int) -> None:
+        services().objection_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+
     def deliver_notice(notice_id: int) -> None:
         # Backoff lives in the database (the thread shows it); no Dramatiq retries on top.
         services().notice_job().run(notice_id=notice_id)
@@ -80,6 +85,8 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
         erase_subject=dramatiq.actor(erase_subject, broker=broker, queue_name="erasures",
                                      time_limit=ONE_HOUR_MS, **RETRY),
         withdraw_consent=dramatiq.actor(withdraw_consent, broker=broker, queue_name="erasures",
+                                        time_limit=ONE_HOUR_MS, **RETRY),
+        uphold_objection=dramatiq.actor(uphold_objection, broker=broker, queue_name="erasures",
                                         time_limit=ONE_HOUR_MS, **RETRY),
         deliver_notice=dramatiq.actor(deliver_notice, broker=broker, queue_name="notices", max_retries=0,
                                       time_limit=5 * 60 * 1000),

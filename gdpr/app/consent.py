@@ -15,7 +15,8 @@ from gdpr.app.requests import SubjectRequests
 from gdpr.authz import Authorizer
 from gdpr.consent import Agreement, ConsentRegistry, ConsentViolations, Withdrawal
 from gdpr.jobs import RequestJob, resend
-from gdpr.ledger import record_withdrawal
+from gdpr.erasure import ErasureEngine
+from gdpr.ledger import record_change, record_withdrawal
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue
 from gdpr.subjects import SubjectDirectory, parse_identity
@@ -72,6 +73,15 @@ class ConsentDesk:
             raise
         return req.id, use.enqueue(req.id)
 
+    def object_to_interests(self, *, actor: Actor, identity: str, subject_type: str, club_code: str | None,
+                            reply_to: str | None = None) -> int:
+        """An objection to processing on legitimate interests (Art. 21(1)): unlike a withdrawal, the club (the
+        controller) decides whether its grounds override the person's. Recorded as a request for the DPO's
+        card, whose preview shows what upholding it erases; returns its id."""
+        self.authz.require(actor, "consent.manage", what="interests")
+        return self.subject_requests.open(actor=actor, kind="object", identity=identity, subject_type=subject_type,
+                                          club_code=club_code, reply_to=reply_to).request_id
+
     def check(self, *, sample: int = 10) -> ConsentViolations:
         """Active integration links without an agreement in force (`gdpr-bot consent check`)."""
         return self.registry.violations(sample=sample)
@@ -107,6 +117,44 @@ class WithdrawalJob(RequestJob[Withdrawal]):
                            result={"withdrawn": done.codes, "links_disabled": len(done.links),
                                    "recipients": sorted({n.recipient for n in notices})})
         resend(pending, self.queue.notice, label="notice ")  # refused: the reconciler sends them
+        shown = self.requests.get(request_id)
+        if notices:
+            self.delivery.notices_changed(shown)
+        self.delivery.request_changed(shown)
+        return status
+
+
+@dataclass
+class ObjectionJob(RequestJob[dict]):
+    """An objection the club upheld (Art. 21(1)): the subject's rows processed on legitimate interests alone
+    are erased by their rules (Art. 17(1)(c)), in one transaction, the recipients of those rows told through
+    the Art. 19 outbox, and the change put in the ledger so a restore cannot undo it."""
+    erasure: ErasureEngine
+    notices: NoticeService
+    queue: JobQueue
+    clock: Callable[[], dt.datetime]
+
+    def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> dict:
+        self.delivery.request_changed(req)
+        specs = self.erasure.datamap.on_interests(req.subject_type)
+        told = {r for spec in specs for c in spec.columns.values() for r in c.recipients}
+        links = [(p, x) for p, x in self.erasure.recipients(kind=req.subject_type, key=req.subject_key) if p in told]
+        self.notices.prepare(request_id=req.id, links=links)
+        still_mine()
+        counts = self.erasure.erase_tables(kind=req.subject_type, key=req.subject_key, tables=[t.name for t in specs])
+        record_change(self.requests.db, request_id=req.id, change=m.OBJECTION_CHANGE, kind=req.subject_type,
+                      key=req.subject_key, at=self.clock(), detail={"tables": sorted(counts)})
+        return counts
+
+    def finish(self, request_id: int, owner: str, done: dict) -> str:
+        pending = self.notices.release(request_id=request_id)
+        notices = self.notices.for_request(request_id)
+        status = m.NOTIFYING if any(n.status not in m.NOTICE_SETTLED for n in notices) else m.DONE
+        self.leases.finish(request_id=request_id, owner=owner, final_status=status,
+                           result={"tables": {t: c.get("erased", 0) for t, c in done.items()},
+                                   "rows": sum(c.get("erased", 0) for c in done.values()),
+                                   "recipients": sorted({n.recipient for n in notices})})
+        resend(pending, self.queue.notice, label="notice ")
         shown = self.requests.get(request_id)
         if notices:
             self.delivery.notices_changed(shown)

@@ -55,7 +55,7 @@ class SubjectRequests:
                                          club_code=club_code)
         req = self.requests.open_request(kind=kind, subject=subject, requester_id=actor.user_id,
                                          club_received_on=club_received_on)
-        if kind == "erase":
+        if kind in ("erase", "object"):
             req.preview = self._preview(req)
         req.status = self.requests.await_approval(request_id=req.id)
         try:
@@ -67,7 +67,8 @@ class SubjectRequests:
 
     def _preview(self, req: m.SubjectRequest) -> dict:
         """Computed for this subject now: rows per table and rule, holds, recipients, warnings."""
-        preview = self.erasure.plan(kind=req.subject_type, key=req.subject_key).summary()
+        only = [t.name for t in self.erasure.datamap.on_interests(req.subject_type)] if req.kind == "object" else None
+        preview = self.erasure.plan(kind=req.subject_type, key=req.subject_key, only=only).summary()
         pending = self.requests.open_of_kind(kind="access", subject_ref=req.subject_ref)
         if pending:
             preview["warnings"].append(f"a pending access request (R-{pending}): answer it before erasing")

@@ -164,3 +164,63 @@ def test_a_restore_then_ledger_replay_applies_an_erasure_a_withdrawal_and_an_obj
     again = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
                            capture_output=True, text=True)
     assert "withdrawals and objections: 2 in the ledger, 0 re-applied" in again.stdout, again.stdout
+
+
+def _visits_notes(gym, member: dict) -> tuple[int, int, int]:  # noqa: ANN001
+    with gym.connect() as conn:
+        return tuple(conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE member_id = :m"), {"m": member["id"]}).scalar()
+                     for t in ("visits", "staff_notes", "invoices"))  # type: ignore[return-value]
+
+
+def test_an_objection_to_legitimate_interests_is_the_clubs_to_decide(system, gym) -> None:
+    from tests.e2e.test_erasure import rich_member
+    from tests.helpers import DPO
+    member = rich_member(gym)
+    visits, notes, invoices = _visits_notes(gym, member)
+    assert visits and notes and invoices
+    system.slack.command(SUPPORT, f"object {member['member_number']} interests")
+    said = wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT) if "Art. 21(1)" in e["text"]),
+                                 None), timeout=20, what="objection recorded")
+    request_id = int(said.split("R-")[1].split(":")[0])
+    card = system.card(request_id=request_id)
+    shown = json.dumps(card)
+    assert "If the club upholds it" in shown and "`visits`" in shown and "`invoices`" not in shown  # what it stops
+    assert member["email"] not in shown
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
+    done = system.wait_status(request_id, (m.DONE, m.FAILED), timeout=60)
+    assert done.status == m.DONE and done.result["rows"] >= visits + notes
+    assert _visits_notes(gym, member) == (0, 0, invoices)  # legitimate interests stop; the contract's data stays
+    with gym.connect() as conn:
+        assert conn.execute(text("SELECT email FROM members WHERE id = :m"), {"m": member["id"]}).scalar() == \
+            member["email"]  # an objection is not an erasure of the member
+
+    other = _linked_member(gym)
+    before = _visits_notes(gym, other)
+    system.slack.command(SUPPORT, f"object {other['member_number']} interests")
+    card = system.card(request_id=request_id + 1)
+    system.slack.click(DPO, "request.reject", str(request_id + 1), card["channel"], card["ts"])
+    system.slack.submit_view(DPO, "request.reject_reason", str(request_id + 1),
+                             {"reason": "The club's security camera log outweighs it (Art. 21(1))"})
+    rejected = system.wait_status(request_id + 1, (m.REJECTED,), timeout=20)
+    assert rejected.reject_reason.startswith("The club's security") and _visits_notes(gym, other) == before
+
+
+def test_an_upheld_objection_is_applied_again_after_a_restore(system, gym, platform_backup) -> None:
+    from tests.e2e.test_erasure import rich_member
+    from tests.helpers import file_and_approve
+    member = rich_member(gym)
+    backup = platform_backup(system.settings.system_url)
+    upheld = system.wait_status(file_and_approve(system, "object", f"{member['member_number']} interests"),
+                                (m.DONE, m.FAILED), timeout=60)
+    assert upheld.status == m.DONE
+    env = {"DATABASE_URL": system.settings.database_url, "SYSTEM_DATABASE_URL": backup, "SECRET_KEY": SECRET,
+           "CONFIG_DIR": str(system.settings.config_dir), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "withdrawals and objections: 1 in the ledger, 1 re-applied" in out.stdout, out
+    from gdpr.db import make_engine
+    restored = make_engine(backup, immediate=False)
+    try:
+        assert _visits_notes(restored, member)[:2] == (0, 0)
+    finally:
+        restored.dispose()
