@@ -22,6 +22,14 @@ Route = Callable[[], tuple[int, str, bytes]]  # () -> (status, content type, bod
 STATUS = {200: "200 OK", 503: "503 Service Unavailable"}
 
 
+def _verifiable(environ: dict) -> bool:
+    """Slack's signature headers in the only form Bolt can check: a timestamp of digits (seconds since 1970,
+    at most 11 of them) and a `v0=` signature. Anything else is refused before Bolt sees the request."""
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+    return timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 11 and signature.startswith("v0=")
+
+
 def wsgi_app(app: App | None, allowed_ips: str | None = None, *, routes: dict[str, Route] | None = None,
              observe_ack: Callable[[float], None] | None = None) -> Callable:
     """Slack's events at /slack/events (None: only the operator's routes, for Socket Mode), /healthz, and
@@ -46,6 +54,9 @@ def wsgi_app(app: App | None, allowed_ips: str | None = None, *, routes: dict[st
         if networks and not _allowed(environ.get("REMOTE_ADDR", ""), networks):
             start_response("403 Forbidden", [("Content-Type", "text/plain")])
             return [b"forbidden"]
+        if not _verifiable(environ):  # Bolt would raise on it, and its error path would act on what it names
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b"invalid request"]
         started = time.monotonic()
         try:
             if followups is None:
