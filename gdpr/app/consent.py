@@ -110,18 +110,8 @@ class WithdrawalJob(RequestJob[Withdrawal]):
         return done
 
     def finish(self, request_id: int, owner: str, done: Withdrawal) -> str:
-        pending = self.notices.release(request_id=request_id)
-        notices = self.notices.for_request(request_id)
-        status = m.NOTIFYING if any(n.status not in m.NOTICE_SETTLED for n in notices) else m.DONE
-        self.leases.finish(request_id=request_id, owner=owner, final_status=status,
-                           result={"withdrawn": done.codes, "links_disabled": len(done.links),
-                                   "recipients": sorted({n.recipient for n in notices})})
-        resend(pending, self.queue.notice, label="notice ")  # refused: the reconciler sends them
-        shown = self.requests.get(request_id)
-        if notices:
-            self.delivery.notices_changed(shown)
-        self.delivery.request_changed(shown)
-        return status
+        return finish_with_notices(self, self.notices, self.queue, request_id, owner,
+                                   {"withdrawn": done.codes, "links_disabled": len(done.links)})
 
 
 @dataclass
@@ -147,16 +137,23 @@ class ObjectionJob(RequestJob[dict]):
         return counts
 
     def finish(self, request_id: int, owner: str, done: dict) -> str:
-        pending = self.notices.release(request_id=request_id)
-        notices = self.notices.for_request(request_id)
-        status = m.NOTIFYING if any(n.status not in m.NOTICE_SETTLED for n in notices) else m.DONE
-        self.leases.finish(request_id=request_id, owner=owner, final_status=status,
-                           result={"tables": {t: c.get("erased", 0) for t, c in done.items()},
-                                   "rows": sum(c.get("erased", 0) for c in done.values()),
-                                   "recipients": sorted({n.recipient for n in notices})})
-        resend(pending, self.queue.notice, label="notice ")
-        shown = self.requests.get(request_id)
-        if notices:
-            self.delivery.notices_changed(shown)
-        self.delivery.request_changed(shown)
-        return status
+        return finish_with_notices(self, self.notices, self.queue, request_id, owner,
+                                   {"tables": {t: c.get("erased", 0) for t, c in done.items()},
+                                    "rows": sum(c.get("erased", 0) for c in done.values())})
+
+
+def finish_with_notices(job: RequestJob, notices: NoticeService, queue: JobQueue, request_id: int, owner: str,
+                        result: dict) -> str:
+    """The end of a job whose recipients are told through the outbox: its notices released, the request
+    done (or notifying while any is unsettled) with `result` and who is told, the thread and card current."""
+    pending = notices.release(request_id=request_id)
+    told = notices.for_request(request_id)
+    status = m.NOTIFYING if any(n.status not in m.NOTICE_SETTLED for n in told) else m.DONE
+    job.leases.finish(request_id=request_id, owner=owner, final_status=status,
+                      result={**result, "recipients": sorted({n.recipient for n in told})})
+    resend(pending, queue.notice, label="notice ")  # refused: the reconciler sends them
+    shown = job.requests.get(request_id)
+    if told:
+        job.delivery.notices_changed(shown)
+    job.delivery.request_changed(shown)
+    return status
