@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     consent.add_argument("action", choices=["check"],
                          help="active integration links whose member has no agreement in force (exit 1 if any)")
     consent.set_defaults(func=cmd_consent)
+    keys = sub.add_parser("keys", help="the SECRET_KEY ring")
+    keys.add_argument("action", choices=["rotate", "public"],
+                      help="rotate: after SECRET_KEY changed (the old one in SECRET_KEY_FALLBACKS), re-key what can be; "
+                           "public: the public keys that verify signed statements, newest first")
+    keys.set_defaults(func=cmd_keys)
     ledger = sub.add_parser("ledger", help="erasure ledger")
     ledger.add_argument("action", choices=["replay"])
     ledger.set_defaults(func=cmd_ledger)
@@ -87,6 +92,19 @@ def _parser() -> argparse.ArgumentParser:
 def _settings():  # noqa: ANN202
     from gdpr.settings import Settings
     return Settings()
+
+
+def _safe_settings(*, runs_jobs: bool | None):  # noqa: ANN202
+    """The settings of a long-running process (serve, worker, scheduler, api): refused, in one line naming the
+    variable, when they are unsafe outside the embedded demo (missing or weak secrets, the stand-in's Slack
+    credentials; and, for a process that runs jobs, a club's passphrase mailed to a file). `runs_jobs` None:
+    the process runs jobs when there is no Redis (the embedded workers)."""
+    from gdpr.errors import ConfigError
+    settings = _settings()
+    why = settings.refusal(mail=runs_jobs if runs_jobs is not None else not settings.redis_url)
+    if why:
+        raise ConfigError(why)
+    return settings
 
 
 def _check_before_start() -> None:
@@ -108,7 +126,7 @@ def _check_before_start() -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from bootstrap.runtime import start
-    settings = _settings()
+    settings = _safe_settings(runs_jobs=None)
     running = start(settings)
     from bootstrap.observability import ops_routes
     from bot.http import make_server, serve_in_thread, stop_gracefully, wsgi_app
@@ -140,7 +158,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     from api.app import build_api
     from bootstrap.runtime import start
-    settings = _settings()
+    settings = _safe_settings(runs_jobs=None)
     running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
     from bootstrap.observability import ops_routes
     app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute,
@@ -158,6 +176,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print("gdpr-bot worker needs REDIS_URL; on the embedded default the workers run inside `gdpr-bot serve`.",
               file=sys.stderr)
         return 2
+    _safe_settings(runs_jobs=True)
     _check_before_start()  # a worker that would fail every job refuses to start instead
     port = os.environ.get("WORKER_METRICS_PORT")
     if port:  # Dramatiq's exposition server runs in a process forked from dramatiq's main: it reads these there
@@ -176,7 +195,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from bootstrap.checks import check_live_schema
     from gdpr.migrate import upgrade_database
     from workers.scheduler import run_scheduler
-    settings = _settings()
+    settings = _safe_settings(runs_jobs=False)  # it only enqueues: it never mails
     services = build(settings)
     upgrade_database(services.db)
     check_live_schema(settings, services.datamap, services.retention, services.system.engine)
@@ -227,16 +246,37 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = _settings()
     db = Database(settings.database_url)
     with db.session() as s:
-        report = verify_chain(s, settings.secret())
+        report = verify_chain(s, settings.keyring().keys)
     for problem in report.problems:
         print(problem)
     print(f"audit log: {report.events} events, " + ("chain intact" if report.ok else f"{len(report.problems)} problem(s)"))
     return 0 if report.ok else 1
 
 
-def _backup_key(settings) -> bytes:  # noqa: ANN001
-    from gdpr.backup import backup_key
-    return backup_key(settings.secret(), settings.backup_key.get_secret_value() if settings.backup_key else None)
+def cmd_keys(args: argparse.Namespace) -> int:
+    settings = _settings()
+    ring = settings.keyring()
+    if args.action == "public":
+        from gdpr.offboarding import SIGNING_PURPOSE
+        for key in ring.public_keys(SIGNING_PURPOSE):
+            print(f"{SIGNING_PURPOSE} Ed25519 {key}")
+        return 0
+    from gdpr.audit import AuditLog
+    from gdpr.db import Database
+    from gdpr.migrate import upgrade_database
+    from gdpr.rekey import rekey
+    db = Database(settings.database_url)
+    try:
+        upgrade_database(db)
+        print(rekey(db, AuditLog(ring.current), ring, actor="gdpr-bot keys rotate").summary())
+    finally:
+        db.dispose()
+    return 0
+
+
+def _backup_keys(settings) -> list[bytes]:  # noqa: ANN001
+    from gdpr.backup import backup_keys
+    return backup_keys(settings.keyring().keys, settings.backup_key.get_secret_value() if settings.backup_key else None)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -252,7 +292,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     settings = _settings()
     target = args.to or settings.backup_dir
     keep = args.keep if args.keep is not None else settings.backup_keep
-    key = _backup_key(settings)
+    key = _backup_keys(settings)[0]
     db = Database(settings.database_url, immediate=False)
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -283,7 +323,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from gdpr.db import Database
     from gdpr.migrate import upgrade_database
     settings = _settings()
-    key = _backup_key(settings)
+    keys = _backup_keys(settings)
     db = Database(settings.database_url)
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -296,7 +336,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
                     raise BackupError(f"{args.file} does not exist")
                 source = fetched
             upgrade_database(db)
-            done = restore_backup(db, source, key, settings.secret())
+            done = restore_backup(db, source, keys, settings.keyring().keys)
         except BackupError as exc:
             print(f"gdpr-bot: restore refused: {exc}", file=sys.stderr)
             return 2

@@ -48,6 +48,7 @@ from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
 from gdpr.grants import GrantService
+from gdpr.keyring import KeyRing
 from gdpr.residue import residue_check
 from gdpr.stores import (BulkForget, DatabaseSearch, ErasedSubject, ExportArchives, MailFiles, RedisStore,
                          SlackMessages, SubjectStore)
@@ -89,7 +90,7 @@ class Services:
     system_writer: Database
     erasure: ErasureEngine
     notices: NoticeService
-    secret: bytes
+    ring: KeyRing
     retention: RetentionConfig
     bulk: BulkEngine
     runs: BulkRuns
@@ -138,14 +139,14 @@ class Services:
 
     def offboarding_steps(self) -> OffboardingSteps:
         return OffboardingSteps(runs=self.runs, engine=self.bulk, exporter=self.exporter, datamap=self.datamap,
-                                notices=self.notices, presenter=self.presenters.bulk, secret=self.secret,
+                                notices=self.notices, presenter=self.presenters.bulk, ring=self.ring,
                                 clock=self.requests.clock, tokens=self.club_tokens, requests=self.requests,
                                 request_presenter=self.presenters.requests)
 
     def erasure_job(self) -> ErasureJob:
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
                           datamap=self.datamap, notices=self.notices, delivery=self.presenters.requests,
-                          queue=self.queue, exports=self.exports, secret=self.secret,
+                          queue=self.queue, exports=self.exports, ring=self.ring,
                           max_attempts=self.settings.job_max_attempts, stores=self.subject_stores())
 
     def subject_stores(self) -> list[SubjectStore]:
@@ -237,7 +238,7 @@ def slack_presenters(services: Services) -> Presenters:
 def make_slack_client(settings: Settings) -> WebClient:
     url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     from bot.slack_retry import slack_retries
-    return WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=url, timeout=15,
+    return WebClient(token=settings.bot_token, base_url=url, timeout=15,
                      retry_handlers=slack_retries())
 
 
@@ -267,13 +268,13 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
           presenters: Presenters | None = None, queue: JobQueue | None = None) -> Services:
     settings = settings or Settings()
     config = load_config(settings)
-    secret = settings.secret()
+    ring = settings.keyring()
     db = Database(settings.database_url)
     system = Database(settings.system_url, immediate=False)
     datamap = config.datamap
     templates = make_environment(settings.templates_dir())
-    audit = AuditLog(secret)
-    requests = RequestService(db, audit, secret)
+    audit = AuditLog(ring.current)
+    requests = RequestService(db, audit, ring)
     system_writer = Database(settings.system_url)
     retention = config.retention
     erasure = ErasureEngine(system.engine, datamap, writer=system_writer.engine)
@@ -294,8 +295,8 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
         find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
         shown=ShownMessages(db, requests.clock), grants=grants, deliveries=config.deliveries,
-        downloads=Downloads(db, audit, secret, requests.clock, dt.timedelta(hours=settings.download_ttl_hours)),
-        club_tokens=ClubTokens(db, audit, secret, requests.clock),
+        downloads=Downloads(db, audit, ring, requests.clock, dt.timedelta(hours=settings.download_ttl_hours)),
+        club_tokens=ClubTokens(db, audit, ring, requests.clock),
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
         exports=exports,
@@ -305,8 +306,8 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         runs=BulkRuns(db, audit, bulk, requests.clock, dt.timedelta(seconds=settings.lease_seconds)),
         exporter=Exporter(system.engine, datamap, templates, settings.export_dir), templates=templates,
         slack=slack or make_slack_client(settings), broker=broker or make_broker(settings),
-        system_writer=system_writer, erasure=erasure, secret=secret,
-        notices=NoticeService(db, audit, secret, config.recipients,
+        system_writer=system_writer, erasure=erasure, ring=ring,
+        notices=NoticeService(db, audit, ring, config.recipients,
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
                               backoff_s=settings.notice_backoff_seconds))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))

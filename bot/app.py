@@ -116,7 +116,7 @@ class _Guarded:
 
 
 def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
-    app = App(client=services.slack, signing_secret=services.settings.slack_signing_secret.get_secret_value(),
+    app = App(client=services.slack, signing_secret=services.settings.signing_secret,
               token_verification_enabled=False, process_before_response=False)
     replays = ReplayGuard(services.settings.redis_url)
     actors = SlackUsers(services.slack, services.policy)

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -74,8 +75,9 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_chain(session: Session, secret: bytes) -> VerifyReport:
-    """Walk the chain in order; report edited, deleted, inserted or reordered events."""
+def verify_chain(session: Session, keys: Sequence[bytes]) -> VerifyReport:
+    """Walk the chain in order; report edited, deleted, inserted or reordered events. `keys`: the key ring,
+    newest first (events written before a rotation are checked with the key they were written with)."""
     problems: list[str] = []
     prev, expected_seq, count = GENESIS, 1, 0
     rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
@@ -85,9 +87,8 @@ def verify_chain(session: Session, secret: bytes) -> VerifyReport:
             problems.append(f"event {ev.seq}: expected sequence {expected_seq} (an event was deleted or reordered)")
         if ev.prev_hash != prev:
             problems.append(f"event {ev.seq}: previous-hash link broken (deleted, inserted or reordered)")
-        digest = _event_hash(secret, ev.prev_hash, ev.seq, ev.at, ev.actor, ev.action, ev.request_id,
-                             ev.subject_ref, ev.details)
-        if digest != ev.hash:
+        if not any(_event_hash(key, ev.prev_hash, ev.seq, ev.at, ev.actor, ev.action, ev.request_id,
+                               ev.subject_ref, ev.details) == ev.hash for key in keys):
             problems.append(f"event {ev.seq}: content does not match its hash (edited)")
         prev, expected_seq = ev.hash, ev.seq + 1
     head = session.get(AuditHead, 1)

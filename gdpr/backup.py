@@ -18,7 +18,7 @@ import gzip
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +52,9 @@ class Restored:
     problems: list[str]
 
 
-def backup_key(secret: bytes, explicit: str | None) -> bytes:
-    """BACKUP_KEY (hex) if set, else a key derived from SECRET_KEY for this purpose only."""
+def backup_keys(ring: Sequence[bytes], explicit: str | None) -> list[bytes]:
+    """BACKUP_KEY (hex) if set, else keys derived from the key ring for this purpose only, newest first: a
+    backup is written with the first and opens with any (backups made before a rotation still restore)."""
     if explicit:
         try:
             key = bytes.fromhex(explicit.strip())
@@ -61,8 +62,9 @@ def backup_key(secret: bytes, explicit: str | None) -> bytes:
             raise BackupError("BACKUP_KEY must be 64 hex characters (32 bytes)") from None
         if len(key) != 32:
             raise BackupError("BACKUP_KEY must be 64 hex characters (32 bytes)")
-        return key
-    return HKDF(algorithm=SHA256(), length=32, salt=None, info=b"gdpr-ops-bot:state-backup").derive(secret)
+        return [key]
+    return [HKDF(algorithm=SHA256(), length=32, salt=None, info=b"gdpr-ops-bot:state-backup").derive(secret)
+            for secret in ring]
 
 
 def tables() -> list[Table]:
@@ -98,23 +100,29 @@ def _dump(db: Database, now: dt.datetime) -> list[str]:
     return lines
 
 
-def read_backup(path: Path, key: bytes) -> Iterator[dict]:
-    """The header, then the rows; BackupError if the key is wrong or a byte changed."""
+def read_backup(path: Path, keys: Sequence[bytes]) -> Iterator[dict]:
+    """The header, then the rows; BackupError if no key opens it or a byte changed."""
     data = path.read_bytes()
     if not data.startswith(MAGIC):
         raise BackupError(f"{path.name} is not a gdpr-bot backup")
     nonce, sealed = data[len(MAGIC):len(MAGIC) + 12], data[len(MAGIC) + 12:]
-    try:
-        blob = AESGCM(key).decrypt(nonce, sealed, MAGIC)
-    except InvalidTag:
-        raise BackupError(f"{path.name} does not open with this key, or it was changed since it was written") from None
+    blob = next((b for b in (_open(key, nonce, sealed) for key in keys) if b is not None), None)
+    if blob is None:
+        raise BackupError(f"{path.name} does not open with this key, or it was changed since it was written")
     for line in gzip.decompress(blob).decode().splitlines():
         yield json.loads(line)
 
 
-def restore_backup(db: Database, path: Path, key: bytes, secret: bytes) -> Restored:
+def _open(key: bytes, nonce: bytes, sealed: bytes) -> bytes | None:
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, MAGIC)
+    except InvalidTag:
+        return None
+
+
+def restore_backup(db: Database, path: Path, keys: Sequence[bytes], ring: Sequence[bytes]) -> Restored:
     """Into an empty state DB at the backup's schema revision; then the audit chain is verified."""
-    records = read_backup(path, key)
+    records = read_backup(path, keys)
     header = next(records)
     if header.get("format") != FORMAT:
         raise BackupError(f"{path.name} is not a state backup")
@@ -130,7 +138,7 @@ def restore_backup(db: Database, path: Path, key: bytes, secret: bytes) -> Resto
     by_name = {t.name: t for t in tables()}
     done = _load(db, by_name, records, expected=header["rows"])
     with db.session() as s:
-        report = verify_chain(s, secret)
+        report = verify_chain(s, ring)
     return Restored(rows=done, chain_ok=report.ok, events=report.events, problems=report.problems)
 
 

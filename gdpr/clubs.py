@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from gdpr import models as m
 from gdpr.audit import AuditLog
 from gdpr.db import Database, changed
-from gdpr.errors import GdprError, NotAllowed, UsageError
+from gdpr.errors import GdprError, UsageError
+from gdpr.keyring import KeyRing
 
 PREFIX = "gdprc_"
 
@@ -52,11 +53,16 @@ def _within(address: str, networks: list[str]) -> bool:
 
 
 class ClubTokens:
-    def __init__(self, db: Database, audit: AuditLog, secret: bytes, clock: Callable[[], dt.datetime]) -> None:
-        self.db, self.audit, self._key, self.clock = db, audit, hmac.new(secret, b"club-api", hashlib.sha256).digest(), clock
+    def __init__(self, db: Database, audit: AuditLog, ring: KeyRing, clock: Callable[[], dt.datetime]) -> None:
+        self.db, self.audit, self._keys, self.clock = db, audit, ring.macs(b"club-api"), clock
 
     def _hash(self, token: str) -> str:
-        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._keys[0], token.encode(), hashlib.sha256).hexdigest()
+
+    def _hashes(self, token: str) -> list[str]:
+        """Under every ring key, newest first: a token issued before a key rotation still works (and is
+        re-hashed with the newest key on its first use)."""
+        return [hmac.new(key, token.encode(), hashlib.sha256).hexdigest() for key in self._keys]
 
     def issue(self, *, club: str, by: str, allowed: list[str] | None) -> Issued:
         """A new token for the club (any live one is revoked: this is also the rotation)."""
@@ -86,13 +92,14 @@ class ClubTokens:
             raise Unauthenticated("A club token is required (Authorization: Bearer gdprc_…).")
         t = m.ClubToken
         with self.db.session() as s:
-            row = s.execute(select(t).where(t.token_hash == self._hash(token), t.revoked_at.is_(None))).scalar()
-            if row is None:
-                raise Unauthenticated("That token is not valid (revoked, rotated, or never issued).")
-            if row.allowed_ips and not _within(address, row.allowed_ips):
-                raise NotAllowed("Calls from this address are not allowed for this club.")
-            s.execute(update(t).where(t.id == row.id).values(last_used_at=self.clock()))
+            row = s.execute(select(t).where(t.token_hash.in_(self._hashes(token)), t.revoked_at.is_(None))).scalar()
+            # a token refused by its allow-list is answered as a bad token is: a caller learns nothing from it
+            if row is None or (row.allowed_ips and not _within(address, row.allowed_ips)):
+                raise Unauthenticated("That token is not valid here (revoked, rotated, never issued, or not "
+                                      "allowed from this address).")
+            s.execute(update(t).where(t.id == row.id).values(last_used_at=self.clock(), token_hash=self._hash(token)))
             return row.club_code
+
 
     def listed(self) -> list[m.ClubToken]:
         t = m.ClubToken

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyzipper
@@ -71,12 +72,16 @@ def sign_document(body: dict, key: Ed25519PrivateKey) -> dict:
                                              "value": base64.b64encode(key.sign(_canonical(body))).decode()}}
 
 
-def verify_document(doc: dict, public_key: str | None = None) -> bool:
-    """Whether `doc` (from `sign_document`) is intact and signed by `public_key` (default: the one it names)."""
+def verify_document(doc: dict, trusted: Sequence[str]) -> bool:
+    """Whether `doc` (from `sign_document`) is intact and signed by one of the `trusted` public keys (the
+    platform's published ones: `GET /v1/keys`, `gdpr-bot keys public`). The key the document names is
+    never trusted by itself: anyone can sign with a key of their own and name it."""
     sig = doc.get("signature") or {}
-    raw = base64.b64decode(public_key or sig.get("public_key", ""))
-    try:
-        Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(sig.get("value", "")), _canonical(doc["statement"]))
-    except (InvalidSignature, ValueError, KeyError):
-        return False
-    return True
+    for key in trusted:
+        try:
+            Ed25519PublicKey.from_public_bytes(base64.b64decode(key)).verify(
+                base64.b64decode(sig.get("value", "")), _canonical(doc["statement"]))
+        except (InvalidSignature, ValueError, KeyError, TypeError):
+            continue
+        return True
+    return False

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
-from gdpr.crypto import sealer
 from gdpr.db import Database, changed
 from gdpr.errors import GdprError
+from gdpr.keyring import KeyRing
 from gdpr.requests import aware
 
 
@@ -32,14 +32,18 @@ class Fetched:
 
 
 class Downloads:
-    def __init__(self, db: Database, audit: AuditLog, secret: bytes, clock: Callable[[], dt.datetime],
+    def __init__(self, db: Database, audit: AuditLog, ring: KeyRing, clock: Callable[[], dt.datetime],
                  ttl: dt.timedelta) -> None:
         self.db, self.audit, self.clock, self.ttl = db, audit, clock, ttl
-        self._key = hmac.new(secret, b"download-links", hashlib.sha256).digest()
-        self._box = sealer(secret, "download-links")
+        self._keys = ring.macs(b"download-links")
+        self._box = ring.sealer("download-links")
 
     def _hash(self, token: str) -> str:
-        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._keys[0], token.encode(), hashlib.sha256).hexdigest()
+
+    def _hashes(self, token: str) -> list[str]:
+        """The token's hash under every ring key: a link made before a key rotation still works."""
+        return [hmac.new(key, token.encode(), hashlib.sha256).hexdigest() for key in self._keys]
 
     def create(self, *, request_id: int) -> int:
         """A live link for the request's export (an earlier live one is the same answer)."""
@@ -78,14 +82,14 @@ class Downloads:
         """The request a link belongs to, without spending it (to check who may spend it first)."""
         d = m.DownloadLink
         with self.db.session() as s:
-            return s.execute(select(d.request_id).where(d.token_hash == self._hash(token))).scalar()
+            return s.execute(select(d.request_id).where(d.token_hash.in_(self._hashes(token)))).scalar()
 
     def fetch(self, *, token: str, actor: str) -> Fetched:
         """Spend a link (once): the export to stream; LinkGone (counted and audited, in its own unit of
         work so the refusal is kept) otherwise."""
         d, now = m.DownloadLink, self.clock()
         with self.db.session() as s:
-            row = s.execute(select(d).where(d.token_hash == self._hash(token))).scalar()
+            row = s.execute(select(d).where(d.token_hash.in_(self._hashes(token)))).scalar()
             if row is None:
                 raise LinkGone("No such download link.")
             spend = update(d).where(d.id == row.id, d.used_at.is_(None), d.revoked_at.is_(None),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import (Date, DateTime, Engine, Select, String, and_, case, cast, column, delete, func, inspect, literal,
                         not_, or_, select, table, text, update)
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,11 +66,11 @@ class Identifiers:
     values: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
 
-    def seal(self, box: Fernet) -> str:
+    def seal(self, box: Fernet | MultiFernet) -> str:
         return box.encrypt(json.dumps({"values": sorted(self.values), "names": sorted(self.names)}).encode()).decode()
 
     @classmethod
-    def unseal(cls, box: Fernet, token: str) -> Identifiers:
+    def unseal(cls, box: Fernet | MultiFernet, token: str) -> Identifiers:
         data = json.loads(box.decrypt(token.encode()))
         return cls(values=set(data["values"]), names=set(data["names"]))
 

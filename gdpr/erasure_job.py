@@ -10,7 +10,7 @@ from gdpr.db import Database
 from gdpr.erasure import ErasureEngine, ErasureReport, Identifiers
 from gdpr.export_files import ExportFiles
 from gdpr.jobs import RequestJob, resend
-from gdpr.crypto import sealer
+from gdpr.keyring import KeyRing
 from gdpr.ledger import confirm_erasure, erasure_intent, forget_identifiers, record_intent
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue, RequestPresenter
@@ -30,7 +30,7 @@ class ErasureJob(RequestJob[Erased]):
     notices: NoticeService
     queue: JobQueue
     exports: ExportFiles
-    secret: bytes
+    ring: KeyRing
     stores: list[SubjectStore]  # every other store the bot writes about a subject (gdpr/stores.py)
 
     def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> Erased:
@@ -39,7 +39,7 @@ class ErasureJob(RequestJob[Erased]):
         was done, or planned just before if the attempt died before confirming) and proves the erasure with
         the sealed identifiers."""
         self.delivery.request_changed(req)
-        kind, key, box = req.subject_type, req.subject_key, sealer(self.secret, "erasure")
+        kind, key, box = req.subject_type, req.subject_key, self.ring.sealer("erasure")
         intent = erasure_intent(self.requests.db, req.id)
         if intent is None or intent.sealed is None:
             identifiers = self.engine.identifiers(kind=kind, key=key)
@@ -47,7 +47,7 @@ class ErasureJob(RequestJob[Erased]):
                        for t in self.engine.plan(kind=kind, key=key).tables if t.rows or t.held}
             if intent is None:
                 record_intent(self.requests.db, request_id=req.id, kind=kind, key=key, planned=planned,
-                              fingerprint=identifiers.fingerprint(self.secret), sealed=identifiers.seal(box),
+                              fingerprint=identifiers.fingerprint(self.ring.current), sealed=identifiers.seal(box),
                               at=self.requests.clock())
         else:
             identifiers = Identifiers.unseal(box, intent.sealed)

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
-from gdpr.crypto import sealer
+from gdpr.keyring import KeyRing
 from gdpr.db import Database, changed
 from gdpr.errors import GdprError
 from gdpr.lifecycle.outbox import Outbox, backoff
@@ -100,13 +100,13 @@ def _unique(rows: list[dict]) -> list[dict]:
 
 
 class NoticeService:
-    def __init__(self, db: Database, audit: AuditLog, secret: bytes, recipients: dict[str, Recipient], *,
+    def __init__(self, db: Database, audit: AuditLog, ring: KeyRing, recipients: dict[str, Recipient], *,
                  clock: Callable[[], dt.datetime], max_attempts: int = 6, backoff_s: float = BACKOFF_BASE_S,
                  post: Callable[[Recipient, dict, str], int] = http_post) -> None:
         self.db, self.audit, self.recipients, self.clock = db, audit, recipients, clock
         self.max_attempts, self._post, self._backoff_s = max_attempts, post, backoff_s
         self.outbox = Outbox(db, clock)
-        self._fernet = sealer(secret, "notices")
+        self._fernet = ring.sealer("notices")
 
     def get(self, notice_id: int) -> m.Notice | None:
         with self.db.session() as s:

@@ -19,7 +19,8 @@ from gdpr import models as m
 from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.clubs import ClubTokens
-from gdpr.crypto import new_passphrase, sign_document, signing_key
+from gdpr.crypto import new_passphrase, sign_document
+from gdpr.keyring import KeyRing
 from gdpr.datamap import DataMap
 from gdpr.errors import GdprError
 from gdpr.export import Exporter
@@ -51,7 +52,7 @@ class OffboardingSteps:
     datamap: DataMap
     notices: NoticeService
     presenter: BulkPresenter
-    secret: bytes
+    ring: KeyRing
     clock: Callable[[], dt.datetime]
     tokens: ClubTokens | None = None  # the club's API tokens end with its data
     requests: RequestService | None = None  # the club's requests still open are closed before erasing
@@ -120,7 +121,7 @@ class OffboardingSteps:
             return False
         if "statement" not in art:
             signed = sign_document(self.statement(run, int(art.get("residue", 0))),
-                                   signing_key(self.secret, SIGNING_PURPOSE))
+                                   self.ring.signer(SIGNING_PURPOSE))
             if not self.runs.claim_artifacts(run_id=run_id, expected=art, artifacts={**art, "statement": signed}):
                 return False  # another process signed it first
             art["statement"] = signed

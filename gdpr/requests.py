@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog, subject_pseudonym
+from gdpr.keyring import KeyRing
 from gdpr.db import Database, changed
 from gdpr.deadlines import arm
 from gdpr.duedates import add_one_month
@@ -54,13 +55,17 @@ REQUESTS = Decidable(model=m.SubjectRequest, ref="R-", event="request", asked="o
 
 
 class RequestService:
-    def __init__(self, db: Database, audit: AuditLog, secret: bytes,
+    def __init__(self, db: Database, audit: AuditLog, ring: KeyRing,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.db, self.audit, self._secret, self.clock = db, audit, secret, clock
+        self.db, self.audit, self._ring, self.clock = db, audit, ring, clock
         self.approvals = Approvals(db, audit, clock)
 
     def pseudonym(self, kind: str, key: str) -> str:
-        return subject_pseudonym(self._secret, kind, key)
+        return subject_pseudonym(self._ring.current, kind, key)
+
+    def pseudonyms(self, kind: str, key: str) -> list[str]:
+        """Under every ring key, newest first: the audit chain keeps the ones written before a rotation."""
+        return self._ring.pseudonyms(kind, key)
 
     def get(self, request_id: int) -> m.SubjectRequest:
         return self.db.load(m.SubjectRequest, request_id, RequestNotFound(f"There is no request R-{request_id}."))

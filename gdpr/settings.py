@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gdpr.errors import ConfigError
+from gdpr.keyring import KeyRing, weakness
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # A wheel carries config/ and templates/ as gdpr/defaults/{config,templates}; a checkout has them at its root.
@@ -26,14 +27,17 @@ LOCAL_BOT_TOKEN = "xoxb-local-standin"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    slack_bot_token: SecretStr = SecretStr(LOCAL_BOT_TOKEN)
-    slack_signing_secret: SecretStr = SecretStr(LOCAL_SIGNING_SECRET)
+    # unset: the local stand-in's, on the embedded demo only (`refusal()` stops every other start)
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///var/gdpr-bot.sqlite3"
     system_database_url: str | None = None
     redis_url: str | None = None
     secret_key: SecretStr | None = None
+    # after a rotation: the previous SECRET_KEY(s), comma-separated, newest first; they verify and open, never sign
+    secret_key_fallbacks: SecretStr | None = None
     export_dir: Path = Path("var/exports")
     export_ttl_days: int = 7
     # where answered exports are kept: unset = EXPORT_DIR; s3://bucket/prefix = an S3-compatible bucket every
@@ -106,11 +110,17 @@ class Settings(BaseSettings):
         return self.templates_dir_override
 
     def secret(self) -> bytes:
-        """SECRET_KEY; on the embedded default a random key is created once next to the database."""
+        """SECRET_KEY (refused when weak, wherever it is set); on the embedded default a random key is
+        created once next to the database."""
         if self.secret_key is not None:
-            return self.secret_key.get_secret_value().encode()
+            value = self.secret_key.get_secret_value()
+            why = weakness(value)
+            if why:
+                raise ConfigError(f"SECRET_KEY is too weak: {why}. Generate one with `openssl rand -hex 32`.")
+            return value.encode()
         if not self.embedded:
-            raise RuntimeError("SECRET_KEY must be set when DATABASE_URL is not the embedded SQLite default")
+            raise ConfigError("SECRET_KEY is not set: outside the embedded demo a random key of your own is required "
+                              "(`openssl rand -hex 32`).")
         path = Path("var/secret.key")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,3 +128,40 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+    def keyring(self) -> KeyRing:
+        """SECRET_KEY first, then SECRET_KEY_FALLBACKS (the keys it replaced: they verify and open only)."""
+        older = self.secret_key_fallbacks.get_secret_value() if self.secret_key_fallbacks else ""
+        return KeyRing([self.secret(), *(k.strip().encode() for k in older.split(",") if k.strip())])
+
+    @property
+    def bot_token(self) -> str:
+        return self.slack_bot_token.get_secret_value() if self.slack_bot_token else LOCAL_BOT_TOKEN
+
+    @property
+    def signing_secret(self) -> str:
+        return self.slack_signing_secret.get_secret_value() if self.slack_signing_secret else LOCAL_SIGNING_SECRET
+
+    def refusal(self, *, mail: bool = True) -> str | None:
+        """Why a long-running process (serve, worker, scheduler, api) must not start on these settings, in
+        one line naming the variable, or None. The embedded demo (SQLite) runs on the stand-in's Slack
+        credentials, its own random key and an outbox folder; nothing else does."""
+        try:
+            self.secret()
+        except ConfigError as exc:
+            return str(exc)
+        if self.embedded:
+            return None
+        secret, token = self.slack_signing_secret, self.slack_bot_token
+        if secret is None:
+            return "SLACK_SIGNING_SECRET is not set: without your app's signing secret anyone could forge commands."
+        if secret.get_secret_value() == LOCAL_SIGNING_SECRET or len(secret.get_secret_value()) < 16:
+            return "SLACK_SIGNING_SECRET is the local stand-in's or too short: set your Slack app's signing secret."
+        if token is None:
+            return "SLACK_BOT_TOKEN is not set: set your Slack app's bot token (xoxb-...)."
+        if token.get_secret_value() == LOCAL_BOT_TOKEN or not token.get_secret_value().startswith("xoxb-"):
+            return "SLACK_BOT_TOKEN is the local stand-in's or not a bot token (xoxb-...): set your app's bot token."
+        if mail and not self.smtp_url:
+            return ("SMTP_URL is not set: outside the embedded demo a club's passphrase goes by SMTP, never to a file "
+                    "in OUTBOX_DIR.")
+        return None

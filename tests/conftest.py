@@ -26,14 +26,22 @@ from devslack.server import SlackStandIn
 from gdpr import models as m
 from gdpr.db import make_engine
 from bootstrap.observability import ops_routes
-from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
+from gdpr.settings import Settings
 from gym.seed import seed
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 SEED_MEMBERS, SEED = 150, 11
-SECRET = "test-secret-" + "x" * 40
+SECRET = "9f3c1a7be2d84056a1c9e7f0b3d6a2e58c4f1b7d9e0a3c6f2b5d8e1a4c7f0b3d"  # 64 hex: passes the strength check
+# the stand-in's credentials in tests: not its built-in ones, which only the embedded demo may use
+SIGNING_SECRET = "c8e1f4a7b2d5e0c3f6a9b1d4e7f0a2c5"
+BOT_TOKEN = "xoxb-ci-5d2e8f1a4c7b0e3d6f9a2c5b8e1d4f7a"
+
+
+def credentials() -> dict[str, str]:
+    """What every process of a test needs to start (the variables of a production deployment)."""
+    return {"SECRET_KEY": SECRET, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": BOT_TOKEN}
 
 
 def _pg_url(name: str) -> str:
@@ -142,7 +150,7 @@ def redis_url() -> str:
 
 @pytest.fixture
 def standin(tmp_path: Path) -> SlackStandIn:
-    s = SlackStandIn(LOCAL_BOT_TOKEN, tmp_path / "slack-files")
+    s = SlackStandIn(BOT_TOKEN, tmp_path / "slack-files")
     s.start()
     yield s
     s.stop()
@@ -171,8 +179,7 @@ class System:
 
     def env(self, **extra: str) -> dict[str, str]:
         s = self.settings
-        env = {**os.environ, "DATABASE_URL": s.database_url, "SECRET_KEY": SECRET, "SLACK_API_URL": s.slack_api_url,
-               "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "EXPORT_DIR": str(s.export_dir), "CONFIG_DIR": str(s.config_dir),
+        env = {**os.environ, "DATABASE_URL": s.database_url, **credentials(), "SLACK_API_URL": s.slack_api_url, "EXPORT_DIR": str(s.export_dir), "CONFIG_DIR": str(s.config_dir),
                "LEASE_SECONDS": str(s.lease_seconds), "PYTHONUNBUFFERED": "1",
                "NOTICE_MAX_ATTEMPTS": str(s.notice_max_attempts), "NOTICE_BACKOFF_SECONDS": str(s.notice_backoff_seconds)}
         if s.system_database_url:
@@ -231,11 +238,11 @@ class System:
 def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: str | None, *,
                 http: bool = True, **overrides: object) -> System:
     values = dict(database_url=db, redis_url=redis, slack_api_url=standin.api_url, secret_key=SECRET,
-                  export_dir=tmp / "exports", outbox_dir=tmp / "outbox", config_dir=ROOT / "config", slack_bot_token=LOCAL_BOT_TOKEN,
-                  slack_signing_secret=LOCAL_SIGNING_SECRET)
+                  export_dir=tmp / "exports", outbox_dir=tmp / "outbox", config_dir=ROOT / "config", slack_bot_token=BOT_TOKEN,
+                  slack_signing_secret=SIGNING_SECRET)
     settings = Settings(**{**values, **overrides})
     running = start(settings, housekeeping=False)
-    driver = SlackDriver(LOCAL_SIGNING_SECRET, app=running.app)
+    driver = SlackDriver(SIGNING_SECRET, app=running.app)
     system = System(backend=backend, settings=settings, running=running, standin=standin, slack=driver, tmp=tmp)
     if http:  # through the production WSGI stack, as Slack would reach it
         server = make_server(wsgi_app(running.app, routes=ops_routes(running.services),

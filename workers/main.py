@@ -10,12 +10,16 @@ if os.environ.get("WORKER_METRICS_PORT"):  # before anything imports prometheus_
 
 from bootstrap.compose import load_config  # noqa: E402
 from gdpr import logsafe  # noqa: E402
+from gdpr.errors import ConfigError  # noqa: E402
 from gdpr.settings import Settings  # noqa: E402
 from workers.actors import declare  # noqa: E402
 from workers.broker import make_broker  # noqa: E402
 
 logsafe.configure()  # before Dramatiq's own handlers see a record
 _settings = Settings()
+_unsafe = _settings.refusal(mail=False)  # `gdpr-bot worker` also refuses passphrase mail to files
+if _unsafe:
+    raise ConfigError(_unsafe)
 load_config(_settings)  # a broken config stops the worker at boot, not every job after it
 broker = make_broker(_settings)
 

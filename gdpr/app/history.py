@@ -70,15 +70,15 @@ class SubjectHistory:
                           **({"unmasked_by": by} if by else {}))
         if by:
             self.directory.record_views([subject], viewer=actor.user_id)
-        bot, bot_total = self._bot(ref, offset + limit, until)
+        bot, bot_total = self._bot(self.requests.pseudonyms(subject_type, key), offset + limit, until)
         platform, platform_total = self._platform(subject_type, key, offset + limit, until)
         merged = sorted(bot + platform, key=lambda line: line.at, reverse=True)[offset:offset + limit]
         return History(subject_type, key, subject.plain() if by else subject.masked(), by,
                        Page(merged, offset, bot_total + platform_total), until)
 
-    def _bot(self, ref: str, newest: int, until: dt.datetime) -> tuple[list[HistoryLine], int]:
+    def _bot(self, refs: list[str], newest: int, until: dt.datetime) -> tuple[list[HistoryLine], int]:
         e = m.AuditEvent
-        mine = (e.subject_ref == ref) & (e.at <= until.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"))
+        mine = e.subject_ref.in_(refs) & (e.at <= until.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"))
         with self.state.session() as s:
             total = s.execute(select(func.count()).select_from(e).where(mine)).scalar_one()
             rows = s.execute(select(e.at, e.action, e.actor, e.request_id).where(mine)

@@ -55,7 +55,7 @@ def test_access_request_end_to_end(system, gym) -> None:
     updates = [c for c in system.standin.calls_to("chat.update") if c.args["ts"] == system.where(f"R-{done.id}", "request")[1]]
     assert "done" in updates[-1].args["text"]
     with system.services.db.session() as s:
-        assert verify_chain(s, system.services.audit._secret).ok
+        assert verify_chain(s, system.services.ring.keys).ok
 
 
 def test_passphrase_reaches_only_the_requester(system, gym) -> None:

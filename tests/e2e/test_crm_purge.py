@@ -83,7 +83,7 @@ def test_crm_purge_previews_runs_with_progress_and_leaves_nothing(system, gym) -
         actions = [a for a, d in s.execute(text("SELECT action, details FROM audit_events ORDER BY seq"))
                    if json.loads(d).get("run") == run_id]
         details = " ".join(d for (d,) in s.execute(text("SELECT details FROM audit_events")))
-        assert verify_chain(s, system.services.secret).ok
+        assert verify_chain(s, system.services.ring.keys).ok
     assert actions[0] == "bulk.previewed" and "bulk.approved" in actions and actions[-1] == "bulk.done"
     assert actions.count("bulk.approved") == 1
     assert not any(i in details.lower() for i in identifiers)

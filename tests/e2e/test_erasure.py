@@ -137,7 +137,7 @@ def test_erase_member_everywhere_tells_recipients_and_proves_it(system, gym, rec
     assert recipients["clubplanner"].received == [] and recipients["technogym"].received == []
 
     with system.services.db.session() as s:
-        assert verify_chain(s, SECRET.encode()).ok
+        assert verify_chain(s, [SECRET.encode()]).ok
         notices = s.execute(text("SELECT recipient, status, external_ref FROM erasure_notices")).all()
         audit = " ".join(r[0] for r in s.execute(text("SELECT details FROM audit_events")))
     assert sorted(notices) == [("milon", "sent", None), ("virtuagym", "sent", None)]

@@ -22,14 +22,13 @@ import pytest
 from devslack.driver import SlackDriver, command_body, sign, wait_for
 from gdpr.db import make_engine
 from gdpr.logsafe import scrub
-from gdpr.settings import LOCAL_SIGNING_SECRET
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SIGNING_SECRET, credentials
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 from tests.conftest import free_port
 
 
 def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[str, str]:  # noqa: ANN001
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
+    env = {**os.environ, "DATABASE_URL": db_url, **credentials(), "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "EXPORT_DIR": str(tmp_path / "exports"), "LOG_LEVEL": "DEBUG"}
     env.pop("REDIS_URL", None)
     if redis_url:
@@ -68,15 +67,15 @@ def test_no_member_identifier_in_the_log_after_bad_and_failing_requests(backend:
         worker = subprocess.Popen([sys.executable, "-m", "dramatiq", "workers.main", "--processes", "1", "--threads",
                                    "2"], env=env, cwd=tmp_path, stdout=worker_log.open("wb"), stderr=subprocess.STDOUT,
                                   start_new_session=True)
-    slack = SlackDriver(LOCAL_SIGNING_SECRET, url=url)
+    slack = SlackDriver(SIGNING_SECRET, url=url)
     name = f"{member['first_name']} {member['last_name']}"
     try:
         body = command_body(SUPPORT, f"find {member['email']}")
-        stale = sign(LOCAL_SIGNING_SECRET, body, timestamp=str(int(time.time()) - 600))
+        stale = sign(SIGNING_SECRET, body, timestamp=str(int(time.time()) - 600))
         assert slack.send(body, stale).status == 401
         forged = sign("not-the-secret", command_body(SUPPORT, f"access {member['phone']}"))
         assert slack.send(command_body(SUPPORT, f"access {member['phone']}"), forged).status == 401
-        fresh = sign(LOCAL_SIGNING_SECRET, body)
+        fresh = sign(SIGNING_SECRET, body)
         assert slack.send(body, fresh).status == 200 and slack.send(body, fresh).status == 200  # a replay
         assert slack.command(STRANGER, f"erase {member['email']}").status == 200  # unauthorised
         assert slack.command(SUPPORT, f"find {member['phone']} {name} <!channel>").status == 200  # malformed

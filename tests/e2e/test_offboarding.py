@@ -13,6 +13,7 @@ import pytest
 from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.crypto import read_aes_zip, verify_document
+from gdpr.offboarding import SIGNING_PURPOSE
 from tests.conftest import ROOT
 from tests.helpers import DPO, SUPPORT, block_texts, bulk_card, ephemerals, file_and_approve, wait_ephemeral
 from tests.recipients import RecipientServer, config_with_recipients, serve
@@ -168,7 +169,7 @@ def test_offboarding_returns_the_data_then_deletes_the_club_and_signs_a_statemen
 
     # The statement is signed once every recipient was told, verifies, and says what happened, once each.
     statement = json.loads(open(files[1]["path"]).read())
-    assert verify_document(statement)
+    assert verify_document(statement, system.services.ring.public_keys(SIGNING_PURPOSE))
     body = statement["statement"]
     assert body["controller"] == CLUB and body["residue"] == 0 and body["subjects"]["processed"] == members + leads
     assert body["approved_by"] == DPO and body["requested_by"] == ADMIN
@@ -178,7 +179,7 @@ def test_offboarding_returns_the_data_then_deletes_the_club_and_signs_a_statemen
     assert body["kept_under_legal_hold"] == []  # no law binds the processor itself to keep any of it
     assert set(body["recipients_told"]) == {"sent"} and recipients["virtuagym"].received  # all told, none pending
     body["residue"] = 1
-    assert not verify_document(statement)
+    assert not verify_document(statement, system.services.ring.public_keys(SIGNING_PURPOSE))
     assert [t for t in system.services.club_tokens.listed() if t.club_code == CLUB] == []  # its API access ended
 
     # Nothing of the club's people is left at the processor (its export and its cards in Slack included);

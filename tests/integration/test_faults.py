@@ -16,8 +16,7 @@ from sqlalchemy import text
 
 from devslack.driver import SlackDriver, command_body, sign, wait_for
 from gdpr import models as m
-from gdpr.settings import LOCAL_SIGNING_SECRET
-from tests.conftest import ROOT, make_system
+from tests.conftest import ROOT, make_system, SIGNING_SECRET, credentials
 from tests.e2e.test_log_safety import _serve as serve_http
 from tests.helpers import SUPPORT, block_texts, file_and_approve, unique_member
 
@@ -200,18 +199,18 @@ def test_a_prefetched_job_of_a_killed_worker_and_jobs_of_a_flushed_redis_run_wit
 
 def test_sigterm_during_a_burst_answers_every_acknowledged_command_then_exits(sqlite_url, standin,
                                                                               tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
+    env = {**os.environ, "DATABASE_URL": sqlite_url, **credentials(), "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "EXPORT_DIR": str(tmp_path / "exports")}
     env.pop("REDIS_URL", None)
     proc, url = serve_http(tmp_path, env, tmp_path / "bot.log")
     port = int(url.split(":")[2].split("/")[0])
-    slack = SlackDriver(LOCAL_SIGNING_SECRET, url=url)
+    slack = SlackDriver(SIGNING_SECRET, url=url)
     standin.slow("chat.postEphemeral", 0.3, times=25)  # the answers take a while: most are still due at SIGTERM
     statuses: list[int] = []
 
     def command(i: int) -> None:
         body = command_body(SUPPORT, f"find M{i:07d}")
-        statuses.append(slack.send(body, sign(LOCAL_SIGNING_SECRET, body)).status)
+        statuses.append(slack.send(body, sign(SIGNING_SECRET, body)).status)
     senders = [threading.Thread(target=command, args=(i,)) for i in range(25)]
     for t in senders:
         t.start()

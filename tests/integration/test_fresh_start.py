@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from gdpr.db import make_engine
 
-from tests.conftest import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, ROOT, SECRET, _pg_admin, _pg_url, free_port
+from tests.conftest import ROOT, SECRET, credentials, _pg_admin, _pg_url, free_port
 
 TRIES = 10
 
@@ -35,7 +35,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
     _pg_admin(f"CREATE DATABASE {name}")
     port = free_port()
     env = {**os.environ, "DATABASE_URL": _pg_url(name), "SYSTEM_DATABASE_URL": system_url, "REDIS_URL": redis_url,
-           "SECRET_KEY": SECRET, "SLACK_BOT_TOKEN": LOCAL_BOT_TOKEN, "SLACK_SIGNING_SECRET": LOCAL_SIGNING_SECRET,
+           **credentials(),
            "SLACK_API_URL": slack_url, "EXPORT_DIR": str(tmp / "exports"), "PYTHONUNBUFFERED": "1",
            "RECONCILE_INTERVAL_SECONDS": "1"}
     commands = {"bot": ["serve", "--http", "--port", str(port)], "worker": ["worker", "--processes", "1", "--threads", "1"],

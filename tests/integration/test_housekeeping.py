@@ -12,8 +12,7 @@ from pathlib import Path
 
 from devslack.driver import SlackDriver, wait_for
 from gdpr.jobs import purge_exports
-from gdpr.settings import LOCAL_SIGNING_SECRET
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, SIGNING_SECRET, credentials
 
 
 def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
@@ -32,7 +31,7 @@ def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
 
 def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subprocess.Popen, str]:  # noqa: ANN001
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "SECRET_KEY": "k" * 32, "SLACK_API_URL": standin.api_url,
+    env = {**os.environ, "DATABASE_URL": sqlite_url, **credentials(), "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "ALLOWED_IPS": allowed, "EXPORT_DIR": str(tmp_path / "exports")}
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", "serve", "--http", "--port", str(port), "--host",
@@ -51,14 +50,14 @@ def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subp
 def test_http_mode_serves_slack_and_enforces_the_allow_list(tmp_path: Path, standin, sqlite_url: str) -> None:
     proc, base = _serve(tmp_path, standin, sqlite_url, "10.0.0.0/8")
     try:
-        refused = SlackDriver(LOCAL_SIGNING_SECRET, url=base + "/slack/events").command("U0SUPPORT1", "help")
+        refused = SlackDriver(SIGNING_SECRET, url=base + "/slack/events").command("U0SUPPORT1", "help")
         assert refused.status == 403
     finally:
         proc.terminate()
         proc.wait(timeout=15)
     proc, base = _serve(tmp_path, standin, sqlite_url, "127.0.0.1,::1")
     try:
-        answer = SlackDriver(LOCAL_SIGNING_SECRET, url=base + "/slack/events").command("U0SUPPORT1", "help")
+        answer = SlackDriver(SIGNING_SECRET, url=base + "/slack/events").command("U0SUPPORT1", "help")
         assert answer.status == 200 and "/gdpr find" in answer.json["text"]
     finally:
         proc.terminate()

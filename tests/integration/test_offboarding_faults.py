@@ -12,6 +12,7 @@ from sqlalchemy import text
 from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.crypto import verify_document
+from gdpr.offboarding import SIGNING_PURPOSE
 from gym.seed import add_club
 from tests.conftest import ROOT, make_system
 from tests.e2e.test_offboarding import ADMIN, alone_leads, club_identifiers, club_rows, values_found
@@ -73,7 +74,7 @@ def test_offboarding_20k_members_survives_kill_9_half_way_and_completes_once(pg_
                          what="the statement, once every notice settled")
         assert [f["name"] for f in files] == [f"club-return-P{run_id}.zip", f"offboarding-statement-P{run_id}.json"]
         statement = json.loads(Path(files[1]["path"]).read_text())
-        assert verify_document(statement) and statement["statement"]["subjects"]["processed"] == total
+        assert verify_document(statement, bot.services.ring.public_keys(SIGNING_PURPOSE)) and statement["statement"]["subjects"]["processed"] == total
         told = statement["statement"]["recipients_told"]
         assert set(told) == {"sent"} and told["sent"] == sum(len(s.received) for s in servers.values())
         assert statement["statement"]["data_returned"]["rows"]["member/members"] == MEMBERS

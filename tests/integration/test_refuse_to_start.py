@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SECRET
 
 REDIS = "redis://127.0.0.1:6379/15"  # never reached: each process refuses before it connects
 PROCESSES = [["serve", "--http", "--port", "0"], ["worker", "--processes", "1", "--threads", "1"], ["scheduler"]]
@@ -18,7 +18,7 @@ PROCESSES = [["serve", "--http", "--port", "0"], ["worker", "--processes", "1", 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bootstrap.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "SECRET_KEY": "k" * 32, **env})
+                          timeout=60, env={**os.environ, "SECRET_KEY": SECRET, **env})
 
 
 @pytest.mark.parametrize("args", PROCESSES, ids=lambda a: a[0])
@@ -49,7 +49,7 @@ def test_a_worker_started_directly_by_dramatiq_with_a_broken_config_does_not_com
     done = subprocess.run([sys.executable, "-m", "dramatiq", "workers.main", "--processes", "1", "--threads", "1"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "CONFIG_DIR": str(tmp_path / "nowhere"), "REDIS_URL": REDIS,
-                               "SECRET_KEY": "k" * 32})
+                               "SECRET_KEY": SECRET})
     assert done.returncode != 0 and "is not a folder" in done.stderr
 
 
@@ -90,3 +90,57 @@ def test_config_check_names_a_data_map_column_the_live_schema_lacks(sqlite_url: 
     path.write_text(path.read_text().replace("      bic: {category", "      bic_code: {category", 1))
     done = _run(["config", "check"], {"CONFIG_DIR": str(config), "DATABASE_URL": sqlite_url})
     assert done.returncode == 2 and "bank_accounts.bic_code' does not exist" in done.stderr, done.stderr[-2000:]
+
+
+# -- secure by default (issue 22, findings 1, 2 and 7): unsafe secrets stop every long-running process --------
+PG = "postgresql://root@127.0.0.1:5432/never_reached"  # each process refuses before it connects
+LONG_RUNNING = PROCESSES + [["api", "--port", "0"]]
+
+
+def _production(**env: str) -> dict[str, str]:
+    from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+    base = {"DATABASE_URL": PG, "REDIS_URL": REDIS, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SMTP_URL": "smtp://127.0.0.1:9", "SECRET_KEY": SECRET}
+    return {k: v for k, v in {**base, **env}.items() if v is not None}
+
+
+def _refused(args: list[str], env: dict[str, str], variable: str) -> None:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("SLACK_", "SMTP_URL", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"))}
+    done = subprocess.run([sys.executable, "-m", "bootstrap.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**clean, **env})
+    lines = [x for x in done.stderr.splitlines() if x.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and variable in lines[0], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+
+
+UNSAFE = [  # (what is wrong, the environment's change, the variable the one line names)
+    ("no signing secret", {"SLACK_SIGNING_SECRET": None}, "SLACK_SIGNING_SECRET"),
+    ("the stand-in's signing secret", {"SLACK_SIGNING_SECRET": "local-standin-signing-secret"}, "SLACK_SIGNING_SECRET"),
+    ("no bot token", {"SLACK_BOT_TOKEN": None}, "SLACK_BOT_TOKEN"),
+    ("the stand-in's bot token", {"SLACK_BOT_TOKEN": "xoxb-local-standin"}, "SLACK_BOT_TOKEN"),
+    ("no secret key", {"SECRET_KEY": None}, "SECRET_KEY"),
+    ("env.example's placeholder", {"SECRET_KEY": "change-me-64-hex-chars"}, "SECRET_KEY"),
+    ("one character", {"SECRET_KEY": "x"}, "SECRET_KEY"),
+    ("long but not random", {"SECRET_KEY": "k" * 64}, "SECRET_KEY"),
+    ("a short word list", {"SECRET_KEY": "abcabcabcabcabcabcabcabcabcabcabcabc"}, "SECRET_KEY"),
+]
+
+
+@pytest.mark.parametrize("what, change, variable", UNSAFE, ids=[u[0] for u in UNSAFE])
+@pytest.mark.parametrize("args", LONG_RUNNING, ids=lambda a: a[0])
+def test_unsafe_secrets_stop_every_process_outside_the_demo_in_one_line_naming_the_variable(
+        args: list[str], what: str, change: dict, variable: str) -> None:
+    _refused(args, _production(**change), variable)
+
+
+@pytest.mark.parametrize("args", LONG_RUNNING, ids=lambda a: a[0])
+def test_a_weak_secret_key_is_refused_on_the_embedded_default_too(args: list[str], sqlite_url: str) -> None:
+    _refused(args, {"DATABASE_URL": sqlite_url, "REDIS_URL": REDIS, "SECRET_KEY": "k" * 32}, "SECRET_KEY")
+
+
+@pytest.mark.parametrize("args", [["worker", "--processes", "1", "--threads", "1"]], ids=["worker"])
+def test_a_process_that_mails_passphrases_needs_smtp_outside_the_demo(args: list[str]) -> None:
+    """Finding 7: without SMTP_URL a club's passphrase would be an .eml file on disk, in clear."""
+    _refused(args, _production(SMTP_URL=None), "SMTP_URL")
+    _refused(["serve", "--http", "--port", "0"], _production(SMTP_URL=None, REDIS_URL=None), "SMTP_URL")

@@ -12,7 +12,7 @@ from bootstrap.compose import Presenters, Services, build
 from gdpr.db import make_engine
 from gdpr.migrate import upgrade_database
 from gdpr.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SECRET
 from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeHomePresenter, FakeOwed, FakeQueue, FakeRequestPresenter
 from tests.helpers import DPO
 
@@ -45,7 +45,7 @@ class App:
 @pytest.fixture
 def app(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
     """State and system in one SQLite file (the embedded default); mail goes to .eml files."""
-    settings = Settings(database_url=sqlite_url, secret_key="k" * 32, export_dir=tmp_path / "exports",
+    settings = Settings(database_url=sqlite_url, secret_key=SECRET, export_dir=tmp_path / "exports",
                         outbox_dir=tmp_path / "outbox", config_dir=ROOT / "config")
     fakes = App(None, FakeRequestPresenter(), FakeBulkPresenter(), FakeBreachPresenter(), FakeQueue(),  # type: ignore[arg-type]
                 FakeGrantPresenter())

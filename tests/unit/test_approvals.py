@@ -53,5 +53,5 @@ def test_the_losing_decision_is_told_the_state_the_item_is_in_now(state: Databas
         approvals.decide(kind, stale, dpo, m.APPROVED, None)  # its copy still says 'awaiting approval'
     with state.session() as s:
         actions = list(s.execute(text("SELECT action FROM audit_events ORDER BY seq")).scalars())
-        assert verify_chain(s, KEY).ok
+        assert verify_chain(s, [KEY]).ok
     assert actions == ["access.denied", f"{kind.event}.rejected"]

@@ -29,7 +29,7 @@ def state(state_url: str) -> Database:
 
 def _verify(db: Database) -> list[str]:
     with db.session() as s:
-        return verify_chain(s, KEY).problems
+        return verify_chain(s, [KEY]).problems
 
 
 def test_intact_chain_verifies(state: Database) -> None:

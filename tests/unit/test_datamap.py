@@ -11,14 +11,14 @@ from sqlalchemy import text
 from gdpr.datamap import load_datamap
 from gdpr.datamap_check import check_datamap
 from gdpr.errors import ConfigError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SECRET
 
 MAP = ROOT / "config" / "datamap.yaml"
 
 
 
 def _cli(db_url: str, config_dir: Path = ROOT / "config") -> subprocess.CompletedProcess:
-    env = {"DATABASE_URL": db_url, "SECRET_KEY": "k", "CONFIG_DIR": str(config_dir), "PATH": "/usr/bin:/bin"}
+    env = {"DATABASE_URL": db_url, "SECRET_KEY": SECRET, "CONFIG_DIR": str(config_dir), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-m", "bootstrap.cli", "datamap", "check"], env=env, cwd=ROOT,
                           capture_output=True, text=True)
 

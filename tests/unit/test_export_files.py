@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from gdpr.keyring import KeyRing
 from gdpr import models as m
 from gdpr.audit import AuditLog
 from gdpr.db import Database
@@ -30,7 +31,7 @@ def _answered(db: Database, export_dir: Path) -> int:
 def test_a_withdrawal_that_fails_in_any_way_leaves_the_export_due(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     upgrade_database(db)
-    requests = RequestService(db, AuditLog(b"k" * 32), b"k" * 32)
+    requests = RequestService(db, AuditLog(b"k" * 32), KeyRing([b"k" * 32]))
     attempts: list[str] = []
 
     def withdraw(req: m.SubjectRequest, why: str) -> bool:

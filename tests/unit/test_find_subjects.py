@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from gdpr.keyring import KeyRing
 from gdpr.access import load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.audit import AuditLog
@@ -29,7 +30,7 @@ def find(engine, tmp_path: Path):  # noqa: ANN001, ANN201
     policy = load_policy(ROOT / "config" / "roles.yaml")
     use_case = FindSubjects(state, audit, Authorizer(policy, state, audit, GrantService(state, audit, utcnow)),
                             SubjectDirectory(engine, load_datamap(ROOT / "config" / "datamap.yaml")),
-                            RequestService(state, audit, b"k" * 32))
+                            RequestService(state, audit, KeyRing([b"k" * 32])))
     yield use_case, policy, state
     state.dispose()
 

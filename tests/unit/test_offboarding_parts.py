@@ -24,7 +24,10 @@ def test_checkpoints_and_keys_carry_their_part() -> None:
 def test_a_statement_verifies_and_a_changed_byte_or_another_key_fails() -> None:
     key = signing_key(b"s" * 32, "offboarding-statement")
     doc = sign_document({"club": "leuven", "residue": 0}, key)
-    assert verify_document(doc)
-    assert not verify_document(doc, public_key_b64(signing_key(b"t" * 32, "offboarding-statement")))
+    published = [public_key_b64(key)]
+    assert verify_document(doc, published)
+    assert not verify_document(doc, [public_key_b64(signing_key(b"t" * 32, "offboarding-statement"))])
+    forged = sign_document({"club": "leuven", "residue": 0}, signing_key(b"t" * 32, "offboarding-statement"))
+    assert not verify_document(forged, published)  # it names its own key: never trusted for that
     doc["statement"]["residue"] = 1
-    assert not verify_document(doc)
+    assert not verify_document(doc, published)
