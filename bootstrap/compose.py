@@ -57,6 +57,7 @@ from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, Recipient, load_recipients
 from gdpr.ports import (BreachPresenter, BulkPresenter, GrantPresenter, HomePresenter, JobQueue, OwedUpdates,
                         RequestPresenter)
+from gdpr.replays import SeenRequests
 from gdpr.requests import RequestService
 from gdpr.ropa import RecordOfProcessing
 from gdpr.retention import RetentionConfig, load_retention
@@ -106,6 +107,7 @@ class Services:
     grants: GrantService
     downloads: Downloads
     club_tokens: ClubTokens
+    seen: SeenRequests  # the Slack replay guard (the state DB)
     metrics: Metrics = field(default_factory=lambda: METRICS)  # this process's own series (Prometheus)
     actors: Actors = field(init=False)
     queue: JobQueue = field(init=False)  # the actors, unless a test hands in its own
@@ -296,7 +298,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
         shown=ShownMessages(db, requests.clock), grants=grants, deliveries=config.deliveries,
         downloads=Downloads(db, audit, ring, requests.clock, dt.timedelta(hours=settings.download_ttl_hours)),
-        club_tokens=ClubTokens(db, audit, ring, requests.clock),
+        club_tokens=ClubTokens(db, audit, ring, requests.clock), seen=SeenRequests(db, requests.clock),
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
         exports=exports,

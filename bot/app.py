@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from slack_bolt import App, BoltResponse
@@ -16,46 +12,9 @@ from bot.listeners.deps import KEY as DEPS
 from bot.listeners.deps import Deps
 from bot.followups import Followups, friendly
 from bot.slack_io import SlackUsers, dm_channel, ephemeral
+from gdpr.replays import Unchecked
 
 log = logging.getLogger(__name__)
-REPLAY_WINDOW = 5 * 60
-
-
-class ReplayGuard:
-    """Drops a signed request seen before (same timestamp and signature) within Slack's 5-minute window.
-    Bolt already refuses requests older than that, so this window is all a replay has. With REDIS_URL the
-    seen set is shared (SET NX EX), so a replay sent to another replica behind the load balancer is
-    dropped too; if Redis does not answer, this replica's own memory still guards (and says so)."""
-
-    def __init__(self, redis_url: str | None = None) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-        self._redis = None
-        if redis_url:
-            import redis
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
-
-    def first_time(self, signature: str | None, timestamp: str | None) -> bool:
-        if not signature:
-            return True
-        key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
-        if self._redis is not None:
-            try:
-                return bool(self._redis.set(f"gdpr-bot:replay:{key}", b"1", nx=True, ex=REPLAY_WINDOW))
-            except Exception as exc:  # Redis down: fall back to this replica's memory rather than refuse
-                log.warning("replay guard: Redis unreachable (%s); guarding with this replica's memory",
-                            type(exc).__name__)
-        return self._first_here(key)
-
-    def _first_here(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) < now - REPLAY_WINDOW:
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
 
 
 def answer_error(client, body: dict, error: BaseException) -> None:  # noqa: ANN001
@@ -118,15 +77,20 @@ class _Guarded:
 def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
     app = App(client=services.slack, signing_secret=services.settings.signing_secret,
               token_verification_enabled=False, process_before_response=False)
-    replays = ReplayGuard(services.settings.redis_url)
+    seen = services.seen
     actors = SlackUsers(services.slack, services.policy)
     followups = Followups(services.slack, threads=2)
 
     @app.middleware
-    def drop_replays(req, resp, next):  # noqa: ANN001, A002
+    def drop_replays(req, resp, next):  # noqa: ANN001, A002 - after Bolt checked the signature
         headers = req.headers
-        if not replays.first_time((headers.get("x-slack-signature") or [None])[0],
-                                (headers.get("x-slack-request-timestamp") or [None])[0]):
+        try:
+            first = seen.first_time((headers.get("x-slack-signature") or [""])[0],
+                                    (headers.get("x-slack-request-timestamp") or [""])[0])
+        except Unchecked as exc:  # the state DB is down: a request the guard cannot check is never acted on
+            log.warning("request refused: the replay guard cannot reach the state database")
+            return BoltResponse(status=200, body=str(exc))
+        if not first:
             log.warning("replayed request dropped")
             return BoltResponse(status=200, body="")
         return next()

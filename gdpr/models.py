@@ -410,6 +410,31 @@ class DownloadLink(Base):
     refused: Mapped[int] = mapped_column(Integer, default=0)  # attempts after it was used, expired or revoked
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_why: Mapped[str | None] = mapped_column(String(60))
+    # a transfer under way: the link is spent when its last byte is sent; a dropped one frees it again, a
+    # process killed mid-transfer frees it when this passes
+    sending_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SeenSlackRequest(Base):
+    """A signed Slack request already acted on (its timestamp and signature, hashed), for Slack's 5-minute
+    window: in the state DB, so no Redis outage, restart or second replica lets a replay through."""
+    __tablename__ = "slack_requests_seen"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ApiRefusal(Base):
+    """A clubs' API call refused before any club was known (no or a bad token, rate-limited address): kept
+    apart from the audit chain so junk never serialises on its head; the address only as a keyed hash."""
+    __tablename__ = "api_refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    address_ref: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(10))
+    route: Mapped[str] = mapped_column(String(100))
+    status: Mapped[int] = mapped_column(Integer)
 
 
 class RopaVersion(Base):

@@ -11,7 +11,7 @@
 | files        | export archives and work folders (EXPORT_DIR), mail     | the subject's archives deleted (and   |
 |              | written as .eml without SMTP (OUTBOX_DIR)               | from Slack); mail naming them deleted |
 | object store | export archives in a bucket (EXPORT_STORE), versions    | every version deleted                 |
-| redis        | job messages (ids only), the replay guard (hashes)      | searched for the former identifiers   |
+| redis        | job messages (ids only)                                 | searched for the former identifiers   |
 
 Each store answers `forget(subject)` with a proof: clean or not, and counts - never an identifier. An
 erasure is *done* only when every store is clean. The identifiers live in memory for the one job.
@@ -110,7 +110,7 @@ def _unfolded(text: str) -> str:
 
 @dataclass
 class RedisStore:
-    """Redis (the job queue and the replay guard): ids and hashes only; searched to prove it."""
+    """Redis (the job queue): ids only; searched to prove it."""
     client_factory: Callable[[], Any] | None
     name: str = "redis"
     limit: int = 50_000  # keys read at most (the bot's own keys are few; a shared Redis is not scanned whole)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from devslack.driver import command_body, sign, wait_for
 from gdpr import models as m
-from tests.conftest import ROOT, make_system
+from tests.conftest import ROOT, SIGNING_SECRET, make_system
 from tests.helpers import COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, ephemerals, unique_member, wait_ephemeral
 
 
@@ -94,9 +94,9 @@ def test_forged_and_replayed_requests_are_dropped(system, gym) -> None:
     body = command_body(SUPPORT, f"access {member['email']}")
     forged = sign("not-the-secret", body)
     assert system.slack.send(body, forged).status == 401
-    stale = sign("local-standin-signing-secret", body, timestamp=str(int(time.time()) - 600))
+    stale = sign(SIGNING_SECRET, body, timestamp=str(int(time.time()) - 600))
     assert system.slack.send(body, stale).status == 401
-    headers = sign("local-standin-signing-secret", body)
+    headers = sign(SIGNING_SECRET, body)
     first = system.slack.send(body, headers)
     assert first.status == 200 and "Working on" in first.json["text"]
     replay = system.slack.send(body, headers)

@@ -10,7 +10,7 @@ import boto3
 from sqlalchemy import text, update
 
 from gdpr import models as m
-from tests.conftest import S3_BUCKET as BUCKET, make_system
+from tests.conftest import S3_BUCKET as BUCKET, SIGNING_SECRET, make_system
 from tests.helpers import DPO, SUPPORT
 from devslack.driver import command_body, sign, wait_for
 
@@ -67,7 +67,7 @@ def test_two_replicas_two_workers_one_bucket(pg_url, redis_url, standin, s3: str
 
         # a replay of a signed command sent to the other replica is dropped there
         body = command_body(SUPPORT, f"find {members[0]['member_number']}")
-        headers = sign("local-standin-signing-secret", body)
+        headers = sign(SIGNING_SECRET, body)
         assert "Working on" in a.slack.send(body, headers).json["text"]
         replay = b.slack.send(body, headers)
         assert replay.status == 200 and replay.body == ""
