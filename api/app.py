@@ -1,40 +1,69 @@
-"""The clubs' API on FastAPI (OpenAPI served at /openapi.json): authenticate the club, keep to its
-rate, refuse plain HTTP from anywhere but loopback, call a use case, render problem details (RFC 9457)
-for every refusal. Each call is audited by the use case layer; nothing here touches the database."""
+"""The clubs' API on FastAPI: a guard in front of every /v1/ call - the caller's address within its rate,
+HTTPS (plain HTTP from loopback only), the club's token checked, the club within its rate, the body
+within its cap - all before a byte of the body is read; then a use case; problem details (RFC 9457) for
+every error, whatever raised it (a database that is down is a 503, never a traceback). Every call is
+recorded: a club's in the audit chain, a refused anonymous one apart from it. The OpenAPI document
+declares the bearer scheme, every response and a bound on every input (`openapi()`); interactive docs
+are served only when API_DOCS is set. Nothing here touches the database."""
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+import anyio
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.background import BackgroundTask
-from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
-from gdpr.app.club_api import RequestStatus, expires
+from gdpr.app.club_api import RequestStatus, Transfer, expires
 from gdpr.clubs import Unauthenticated
-from gdpr.downloads import LinkGone
+from gdpr.downloads import LinkBusy, LinkGone
 from gdpr.errors import (AlreadyDecided, AmbiguousSubject, DuplicateRequest, GdprError, NotAllowed, NotFound,
                          SubjectNotFound, UsageError)
 
+log = logging.getLogger(__name__)
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+INT32 = 2**31 - 1  # ids and offsets: beyond this a database would refuse them
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{43}$"  # secrets.token_urlsafe(32)
+MEMBER_PATTERN = r"^([Mm][0-9]{7}|[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63}){0,4}\.[A-Za-z]{2,24})$"
+class OutOfWindow(GdprError):
+    """A well-formed `received_on` today's date rules out (409: it conflicts with the calendar, not the schema)."""
+
+
 PROBLEMS: list[tuple[type[Exception], int, str]] = [
     (Unauthenticated, 401, "unauthenticated"), (NotAllowed, 403, "forbidden"), (SubjectNotFound, 404, "not-found"),
-    (NotFound, 404, "not-found"), (LinkGone, 410, "gone"), (DuplicateRequest, 409, "conflict"),
-    (AlreadyDecided, 409, "conflict"), (AmbiguousSubject, 422, "ambiguous-subject"), (UsageError, 422, "invalid"),
+    (NotFound, 404, "not-found"), (LinkGone, 410, "gone"), (LinkBusy, 409, "conflict"), (DuplicateRequest, 409, "conflict"),
+    (AlreadyDecided, 409, "conflict"), (OutOfWindow, 409, "received-on-out-of-window"), (AmbiguousSubject, 422, "ambiguous-subject"), (UsageError, 422, "invalid"),
 ]
+TITLES = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          409: "Conflict", 410: "Gone", 413: "Body too large", 422: "Invalid request", 429: "Too many calls",
+          500: "Internal error", 503: "Service unavailable"}
 
 
 class NewRequest(BaseModel):
-    kind: str = Field(description="access, portability (the same export, machine-readable JSON inside) or erasure",
-                      examples=["access"])
-    member: str = Field(description="the member's number (or email) in your club", examples=["M0001234"],
-                        min_length=3, max_length=200)
-    received_on: dt.date | None = Field(None, description="when your club received the request (default: today); "
-                                                          "the month of Art. 12(3) runs from it")
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["access", "portability", "erasure"] = Field(
+        description="access, portability (the same export, machine-readable JSON inside) or erasure", examples=["access"])
+    member: str = Field(description="the member's number (M and 7 digits) or email address in your club",
+                        examples=["M0001234"], min_length=8, max_length=200, pattern=MEMBER_PATTERN)
+    received_on: dt.date | None = Field(None, description="when your club received the request (default: today; "
+                                                          "not in the future, nor more than 90 days ago); the month "
+                                                          "of Art. 12(3) runs from it")
 
 
 class RequestOut(BaseModel):
@@ -59,26 +88,36 @@ class RequestList(BaseModel):
     total: int
 
 
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
 def problem(status: int, kind: str, title: str, detail: str, **headers: str) -> JSONResponse:
     return JSONResponse({"type": f"https://gdpr-bot.example.com/problems/{kind}", "title": title, "status": status,
                          "detail": detail}, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 class RateLimit:
-    """At most `per_minute` calls per club in any sliding minute (in this process)."""
+    """At most `per_minute` calls per key (a club, an address) in any sliding minute (in this process)."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute, self._calls, self._lock = per_minute, {}, threading.Lock()  # type: dict
 
-    def retry_after(self, club: str) -> int:
+    def retry_after(self, key: str) -> int:
         now = time.monotonic()
         with self._lock:
-            calls = self._calls.setdefault(club, deque())
+            calls = self._calls.setdefault(key, deque())
             while calls and now - calls[0] > 60:
                 calls.popleft()
             if len(calls) >= self.per_minute:
                 return int(60 - (now - calls[0])) + 1
             calls.append(now)
+            if len(self._calls) > 10_000:  # a scan from many addresses must not grow this without end
+                for stale in [k for k, v in self._calls.items() if not v or now - v[-1] > 60]:
+                    del self._calls[stale]
             return 0
 
 
@@ -88,15 +127,129 @@ class TooManyCalls(GdprError):
         self.retry_after = retry_after
 
 
-class PlainHttp(GdprError):
-    """Plain HTTP from anywhere but loopback (TLS belongs to the proxy in front)."""
-
-
 def _loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:  # not an address at all: not loopback
         return False
+
+
+def _refusal(exc: Exception) -> JSONResponse:
+    """The problem document for whatever a call raised."""
+    if isinstance(exc, TooManyCalls):
+        return problem(429, "rate-limited", TITLES[429], str(exc), **{"Retry-After": str(exc.retry_after)})
+    for kind, status, name in PROBLEMS:
+        if isinstance(exc, kind):
+            extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+            return problem(status, name, TITLES[status], str(exc), **extra)
+    if isinstance(exc, GdprError):
+        return problem(400, "refused", TITLES[400], str(exc))
+    if _unavailable(exc):
+        return problem(503, "unavailable", TITLES[503], "The service cannot reach its database; try again shortly.",
+                       **{"Retry-After": "30"})
+    return problem(500, "internal", TITLES[500], "Something went wrong on our side; it has been logged.")
+
+
+def _unavailable(exc: Exception) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError))
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Guard:
+    """Everything a /v1/ call must pass before its body is read or a use case runs, and the record of
+    every call afterwards; whatever escapes the app becomes problem+json here (a one-line log, no
+    traceback, no request data)."""
+
+    def __init__(self, app: Callable, *, use: Any, templates: Callable[[Scope], str], allow_http: bool,
+                 per_minute: int, per_address: int, max_body: int, count: Callable[[str, int], None]) -> None:
+        self.app, self.use, self.templates, self.allow_http, self.max_body = app, use, templates, allow_http, max_body
+        self.clubs, self.addresses, self.count = RateLimit(per_minute), RateLimit(per_address), count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("0.0.0.0", 0))[0]
+        scope.setdefault("state", {})
+        sent: dict[str, int] = {}
+
+        async def tracked(message: Message) -> None:  # the record is written before the answer's last byte
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body") and "recorded" not in sent:
+                sent["recorded"] = 1
+                await self._record(scope, address, sent["status"])
+            await send(message)
+        try:
+            refused = await self._admit(scope, address)
+            if refused is not None:
+                await refused(scope, receive, tracked)
+            else:
+                await self.app(scope, self._capped(receive), tracked)
+        except Exception as exc:  # noqa: BLE001 - every error is a problem document, never a bare 500
+            if isinstance(exc, BodyTooLarge):
+                answer = problem(413, "too-large", TITLES[413], f"A body may be at most {self.max_body} bytes.")
+            else:
+                answer = _refusal(exc)
+                if answer.status_code >= 500:
+                    log.error("api: %s answering %s %s", type(exc).__name__, scope["method"], self.templates(scope))
+            if "status" not in sent:
+                await answer(scope, receive, tracked)
+        if "recorded" not in sent:  # no answer could be sent (the client went away first)
+            await self._record(scope, address, sent.get("status", 500))
+
+    async def _admit(self, scope: Scope, address: str) -> Response | None:
+        wait = self.addresses.retry_after(address)
+        if wait:
+            return _refusal(TooManyCalls(wait))
+        if scope.get("scheme") != "https" and not self.allow_http and not _loopback(address):
+            return problem(403, "https-required", "HTTPS required", "Use HTTPS: plain HTTP is accepted from loopback only.")
+        auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        try:
+            club = await run_in_threadpool(self.use.authenticate, token=token, address=address)
+        except Unauthenticated as exc:
+            return _refusal(exc)
+        scope["state"]["club"] = club
+        wait = self.clubs.retry_after(club)
+        if wait:
+            return _refusal(TooManyCalls(wait))
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return problem(413, "too-large", TITLES[413], f"A body may be at most {self.max_body} bytes.")
+        return None
+
+    def _capped(self, receive: Receive) -> Receive:
+        """A chunked body is counted as it arrives: past the cap the call ends with 413."""
+        seen = 0
+
+        async def capped() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                raise BodyTooLarge()
+            return message
+        return capped
+
+    async def _record(self, scope: Scope, address: str, status: int) -> None:
+        route, club = self.templates(scope), scope["state"].get("club")
+        self.count(route, status)
+        try:
+            if club:
+                request_id = (scope.get("path_params") or {}).get("request_id")
+                await run_in_threadpool(self.use.record_call, club=club, method=scope["method"], route=route,
+                                        status=status, request_id=request_id if isinstance(request_id, int) else None)
+            else:
+                await run_in_threadpool(self.use.record_refusal, address=address, method=scope["method"], route=route,
+                                        status=status)
+        except Exception as exc:  # noqa: BLE001 - the answer went out; a record that cannot be written is logged
+            log.error("api: the call could not be recorded (%s)", type(exc).__name__)
 
 
 def _out(request: Request, s: RequestStatus) -> RequestOut:
@@ -107,75 +260,102 @@ def _out(request: Request, s: RequestStatus) -> RequestOut:
                       refusal_ground=s.refusal_ground, refusal_notice=s.refusal_notice)
 
 
-def build_api(services, *, allow_http: bool = False, per_minute: int = 120,  # noqa: ANN001, C901
-              routes: dict | None = None) -> FastAPI:
-    """`routes`: the operator's /readyz and /metrics ((status, content type, body) callables)."""
+class SpendOnLastByte(Response):
+    """The export, streamed; the link is spent only when its last byte went out. A client that goes away
+    (or a send that fails) leaves the link live for another attempt; both are audited."""
+    media_type = "application/zip"
+    CHUNK = 64 * 1024
+
+    def __init__(self, transfer: Transfer, use: Any) -> None:
+        super().__init__()
+        self.transfer, self.use = transfer, use
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        size, sent, gone, complete = self.transfer.path.stat().st_size, 0, anyio.Event(), False
+
+        async def listen() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+        headers = [(b"content-type", b"application/zip"), (b"content-length", str(size).encode()),
+                   (b"content-disposition", f'attachment; filename="export-R-{self.transfer.request_id}.zip"'.encode())]
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(listen)
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                async with await anyio.open_file(self.transfer.path, "rb") as fh:
+                    while sent < size and not gone.is_set():
+                        chunk = await fh.read(self.CHUNK)
+                        if not chunk:
+                            break
+                        sent += len(chunk)
+                        await send({"type": "http.response.body", "body": chunk, "more_body": sent < size})
+                        complete = sent == size and not gone.is_set()  # the last byte went to a client still there
+                group.cancel_scope.cancel()
+        except OSError:  # the connection broke under the send
+            pass
+        if complete:
+            await run_in_threadpool(self.use.finished, self.transfer, size)
+        else:
+            await run_in_threadpool(self.use.dropped, self.transfer, sent, size)
+
+
+def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_address: int | None = None,  # noqa: ANN001, C901
+              max_body: int | None = None, docs: bool | None = None) -> FastAPI:
     use = services.club_api
-    limit = RateLimit(per_minute)
+    settings = services.settings
+    docs = settings.api_docs if docs is None else docs
     app = FastAPI(title="gdpr-ops-bot: the clubs' API", version="1",
                   description="Data-subject requests for your club's members (access, portability, erasure), "
                               "answered by your processor after its DPO's approval. Authenticate with your club's "
-                              "token: `Authorization: Bearer gdprc_…`. Errors are RFC 9457 problem details.")
+                              "token: `Authorization: Bearer gdprc_…`. Errors are RFC 9457 problem details.",
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
+    bearer = HTTPBearer(auto_error=False, bearerFormat="gdprc_…", description="Your club's API token")
 
-    def club(request: Request) -> str:
-        address = request.client.host if request.client else "0.0.0.0"
-        if request.url.scheme != "https" and not allow_http and not _loopback(address):
-            raise PlainHttp("Use HTTPS: plain HTTP is accepted from loopback only.")
-        auth = request.headers.get("authorization", "")
-        code = use.authenticate(token=auth[7:].strip() if auth.lower().startswith("bearer ") else None,
-                                address=address)
-        request.state.club = code
-        wait = limit.retry_after(code)
-        if wait:
-            raise TooManyCalls(wait)
-        return code
-
-    @app.middleware("http")
-    async def audit(request: Request, call_next):  # noqa: ANN001, ANN202 - every call is in the audit chain
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", None)
-        if route and route.startswith("/v1/"):
-            use.record_call(club=getattr(request.state, "club", None), method=request.method, route=route,
-                            status=response.status_code, request_id=request.path_params.get("request_id"))
-            services.metrics.api_calls.labels(route=route, status=str(response.status_code)).inc()
-        return response
+    def club(request: Request, _: object = Depends(bearer)) -> str:
+        return request.scope["state"]["club"]  # the guard has checked the token before anything else
 
     @app.exception_handler(GdprError)
     async def refused(request: Request, exc: GdprError) -> JSONResponse:
-        if isinstance(exc, TooManyCalls):
-            return problem(429, "rate-limited", "Too many calls", str(exc), **{"Retry-After": str(exc.retry_after)})
-        if isinstance(exc, PlainHttp):
-            return problem(403, "https-required", "HTTPS required", str(exc))
-        for kind, status, name in PROBLEMS:
-            if isinstance(exc, kind):
-                extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-                return problem(status, name, name.replace("-", " ").capitalize(), str(exc), **extra)
-        return problem(400, "refused", "Refused", str(exc))
+        return _refusal(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return problem(422, "invalid", "Invalid request", where[:500])
+        return problem(422, "invalid", TITLES[422], where[:500])
+
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:  # 404 of no route, 405, a bad JSON body
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the path answers, not only the first route's
+            allowed = {method for route in app.router.routes if getattr(route, "path_regex", None) is not None
+                       and route.path_regex.match(request.url.path) for method in (getattr(route, "methods", None) or ())}
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return problem(exc.status_code, "http", TITLES.get(exc.status_code, "Error"), str(exc.detail)[:200], **headers)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
         return {"ok": True}
 
-    for path, route_fn in (routes or {}).items():
-        app.add_api_route(path, _plain(route_fn), methods=["GET"], include_in_schema=False)
-
     @app.post("/v1/requests", status_code=201, response_model=RequestOut, summary="Open a request for a member")
     def open_request(body: NewRequest, request: Request, code: str = Depends(club)) -> JSONResponse:
+        today = dt.date.today()
+        if body.received_on is not None and not today - dt.timedelta(days=90) <= body.received_on <= today:
+            raise OutOfWindow("`received_on` is when your club received the request: not in the future, nor more "
+                              "than 90 days ago (a request that old is answered with the DPO, not opened here).")
         opened = _out(request, use.open(club=code, kind=body.kind, member=body.member, received_on=body.received_on))
         return JSONResponse(opened.model_dump(mode="json"), status_code=201,
                             headers={"Location": str(request.url_for("status", request_id=opened.id))})
 
     @app.get("/v1/requests/{request_id}", response_model=RequestOut, name="status", summary="One request's status")
-    def status(request_id: int, request: Request, code: str = Depends(club)) -> RequestOut:
+    def status(request: Request, request_id: int = Path(ge=1, le=INT32), code: str = Depends(club)) -> RequestOut:
         return _out(request, use.status(club=code, request_id=request_id))
 
     @app.get("/v1/requests", response_model=RequestList, summary="Your club's requests, newest first")
-    def listed(request: Request, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=100),
+    def listed(request: Request, offset: int = Query(0, ge=0, le=INT32), limit: int = Query(50, ge=1, le=100),
                code: str = Depends(club)) -> RequestList:
         page = use.listed(club=code, offset=offset, limit=limit)
         return RequestList(items=[_out(request, s) for s in page.items], offset=page.offset, total=page.total)
@@ -190,18 +370,57 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120,  # n
         return {"version": version.number, "created_at": version.created_at.isoformat(), "changes": version.changes,
                 "record": version.record}
 
-    @app.get("/v1/downloads/{token}", name="download", summary="The export (AES-256 zip), once",
-             response_class=FileResponse)
-    def download(token: str, code: str = Depends(club)) -> FileResponse:
-        request_id, path = use.download(club=code, token=token)
-        return FileResponse(path, media_type="application/zip", filename=f"export-R-{request_id}.zip",
-                            background=BackgroundTask(use.sent, request_id, path))
+    @app.get("/v1/keys", summary="The public keys that verify the statements the processor signs, newest first")
+    def keys(code: str = Depends(club)) -> dict:
+        from gdpr.offboarding import SIGNING_PURPOSE
+        return {"algorithm": "Ed25519", "purpose": SIGNING_PURPOSE,
+                "keys": services.ring.public_keys(SIGNING_PURPOSE)}
 
+    @app.get("/v1/downloads/{token}", name="download", summary="The export (AES-256 zip), once",
+             response_class=Response, responses={200: {"content": {"application/zip": {"schema": {
+                 "type": "string", "format": "binary"}}}, "description": "the archive"}})
+    def download(token: str = Path(pattern=TOKEN_PATTERN, min_length=43, max_length=43),
+                 code: str = Depends(club)) -> Response:
+        return SpendOnLastByte(use.download(club=code, token=token), use)
+
+    def template(scope: Scope) -> str:
+        route = scope.get("route")
+        if route is None:
+            for candidate in app.router.routes:
+                match, child = candidate.matches(scope)
+                if match == Match.FULL:
+                    route = child.get("route") or candidate
+                    break
+        return getattr(route, "path", "unmatched")
+
+    app.add_middleware(Guard, use=use, templates=template, allow_http=allow_http, per_minute=per_minute,
+                       per_address=per_address or settings.api_rate_per_address,
+                       max_body=max_body or settings.api_max_body_bytes,
+                       count=lambda route, code: services.metrics.api_calls.labels(route=route, status=str(code)).inc())
+    app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app
 
 
-def _plain(route_fn):  # noqa: ANN001, ANN202
-    def endpoint() -> Response:
-        status, kind, body = route_fn()
-        return Response(body, status_code=status, media_type=kind)
-    return endpoint
+ERRORS = {"401": "no token, or one that is not valid (here)", "404": "no such request, link or member for your club",
+          "409": "a conflict: the request exists or was decided, a download is under way, or received_on is "
+                 "in the future or over 90 days ago", "410": "the link was used, expired or revoked",
+          "413": "the body is too large", "422": "the input breaks the schema, or the member is ambiguous",
+          "429": "too many calls (see Retry-After)", "403": "HTTPS required", "500": "an error on our side",
+          "503": "the database cannot be reached (see Retry-After)", "400": "a malformed request"}
+
+
+def openapi(app: FastAPI) -> dict:
+    """The document, with the truth about errors: every one an operation can answer, as problem+json."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            for code, why in ERRORS.items():
+                op["responses"][code] = {"description": why, "content": {"application/problem+json": {"schema": ref}}}
+    for name in ("HTTPValidationError", "ValidationError"):
+        doc["components"]["schemas"].pop(name, None)
+    app.openapi_schema = doc
+    return doc

@@ -124,22 +124,30 @@ def _check_before_start() -> None:
         raise ConfigError(f"{settings.resolved_config_dir() / 'datamap.yaml'}: {problems[0]}")
 
 
+def _ops_server(services, host: str, port: int):  # noqa: ANN001, ANN202
+    """/healthz, /readyz and /metrics on a listener of their own (OPS_HOST, loopback unless set): what an
+    operator watches is not on the port Slack or the clubs reach."""
+    from bootstrap.observability import ops_routes
+    from bot.http import make_server, serve_in_thread, wsgi_app
+    server = make_server(wsgi_app(None, routes=ops_routes(services)), host, port, threads=4)
+    logging.getLogger(__name__).info("operations endpoints on http://%s:%s (/readyz, /metrics)", host,
+                                     server.effective_port)
+    return serve_in_thread(server)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bootstrap.runtime import start
     settings = _safe_settings(runs_jobs=None)
     running = start(settings)
-    from bootstrap.observability import ops_routes
-    from bot.http import make_server, serve_in_thread, stop_gracefully, wsgi_app
-    routes = ops_routes(running.services)
+    from bot.http import make_server, stop_gracefully, wsgi_app
+    stop_ops = _ops_server(running.services, settings.ops_host, settings.ops_port)
     if settings.slack_app_token and not args.http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
-        ops = make_server(wsgi_app(None, routes=routes), args.host, args.port)  # /healthz, /readyz, /metrics
-        serve_in_thread(ops)
         SocketModeHandler(running.app, settings.slack_app_token.get_secret_value()).start()
         return 0
     import signal
 
-    server = make_server(wsgi_app(running.app, settings.allowed_ips, routes=routes,
+    server = make_server(wsgi_app(running.app, settings.allowed_ips,
                                   observe_ack=running.services.metrics.ack_seconds.observe), args.host, args.port)
     signal.signal(signal.SIGTERM, lambda *_: stop_gracefully(server, running.app.followups, grace_s=STOP_GRACE_S))
     logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
@@ -148,25 +156,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        stop_ops()
         running.stop()
     return 0
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    """The clubs' API under uvicorn; TLS is the proxy's (its X-Forwarded-* trusted from loopback only)."""
+    """The clubs' API under uvicorn; TLS is the proxy's (its X-Forwarded-* believed from TRUSTED_PROXIES)."""
     import uvicorn
 
     from api.app import build_api
     from bootstrap.runtime import start
     settings = _safe_settings(runs_jobs=None)
     running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
-    from bootstrap.observability import ops_routes
-    app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute,
-                    routes=ops_routes(running.services))
+    stop_ops = _ops_server(running.services, settings.ops_host, settings.api_ops_port)
+    app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-                    log_level="warning")
+        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True,
+                    forwarded_allow_ips=settings.trusted_proxies, log_level="warning", server_header=False,
+                    h11_max_incomplete_event_size=16 * 1024)
     finally:
+        stop_ops()
         running.stop()
     return 0
 

@@ -101,6 +101,13 @@ class ClubTokens:
             return row.club_code
 
 
+    def record_refusal(self, *, address: str, method: str, route: str, status: int) -> None:
+        """An API call refused before authentication, kept apart from the audit chain (no lock on its head);
+        the caller's address only as a keyed hash."""
+        ref = hmac.new(self._keys[0], b"address:" + address.encode(), hashlib.sha256).hexdigest()[:32]
+        with self.db.session() as s:
+            s.add(m.ApiRefusal(at=self.clock(), address_ref=ref, method=method[:10], route=route[:100], status=status))
+
     def listed(self) -> list[m.ClubToken]:
         t = m.ClubToken
         with self.db.session() as s:

@@ -25,10 +25,15 @@ class LinkGone(GdprError):
     """The link was used, expired or revoked (410)."""
 
 
+class LinkBusy(GdprError):
+    """A transfer of this link is under way (409)."""
+
+
 @dataclass(frozen=True)
 class Fetched:
     request_id: int
     export_name: str
+    link_id: int
 
 
 class Downloads:
@@ -84,28 +89,53 @@ class Downloads:
         with self.db.session() as s:
             return s.execute(select(d.request_id).where(d.token_hash.in_(self._hashes(token)))).scalar()
 
-    def fetch(self, *, token: str, actor: str) -> Fetched:
-        """Spend a link (once): the export to stream; LinkGone (counted and audited, in its own unit of
-        work so the refusal is kept) otherwise."""
+    def begin(self, *, token: str, actor: str, hold: dt.timedelta = dt.timedelta(minutes=10)) -> Fetched:
+        """Start the single download of a link: it is held for this transfer (another attempt meanwhile is
+        LinkBusy) and spent only by `finish`, once the last byte is sent; a transfer that drops (`drop`),
+        or whose process dies (the hold lapses), leaves the link live. LinkGone (counted and audited, in its
+        own unit of work so the refusal is kept) when it was used, expired or revoked."""
         d, now = m.DownloadLink, self.clock()
+        free = d.sending_until.is_(None) | (d.sending_until < now)
         with self.db.session() as s:
             row = s.execute(select(d).where(d.token_hash.in_(self._hashes(token)))).scalar()
             if row is None:
                 raise LinkGone("No such download link.")
-            spend = update(d).where(d.id == row.id, d.used_at.is_(None), d.revoked_at.is_(None),
-                                    d.expires_at > now).values(used_at=now).execution_options(synchronize_session=False)
-            spent = changed(s.execute(spend)) == 1
-            if spent:
+            hold_it = update(d).where(d.id == row.id, d.used_at.is_(None), d.revoked_at.is_(None), d.expires_at > now, free) \
+                .values(sending_until=now + hold).execution_options(synchronize_session=False)
+            if changed(s.execute(hold_it)) == 1:
                 req = s.get_one(m.SubjectRequest, row.request_id)
-                self.audit.record(s, actor=actor, action="download.used", request_id=row.request_id, link=row.id,
+                self.audit.record(s, actor=actor, action="download.started", request_id=row.request_id, link=row.id,
                                   subject_ref=req.subject_ref)
-                return Fetched(row.request_id, req.export_name or "")
+                return Fetched(row.request_id, req.export_name or "", row.id)
+            if row.used_at is None and row.revoked_at is None and (aware(row.expires_at) or now) > now:
+                raise LinkBusy("A download of this link is under way; try again when it has ended.")
             why = "revoked" if row.revoked_at else ("used" if row.used_at else "expired")
             s.execute(update(d).where(d.id == row.id).values(refused=d.refused + 1)
                       .execution_options(synchronize_session=False))
             self.audit.record(s, actor=actor, action="download.refused", request_id=row.request_id, link=row.id,
                               why=why)
         raise LinkGone(f"This download link was {why}; ask for the export again.")
+
+    def finish(self, *, link_id: int, actor: str, size: int) -> bool:
+        """The last byte went out: the link is spent (once: False if it already was)."""
+        d = m.DownloadLink
+        with self.db.session() as s:
+            done = changed(s.execute(update(d).where(d.id == link_id, d.used_at.is_(None))
+                                     .values(used_at=self.clock(), sending_until=None)))
+            if done:
+                request_id = s.execute(select(d.request_id).where(d.id == link_id)).scalar_one()
+                self.audit.record(s, actor=actor, action="download.used", request_id=request_id, link=link_id,
+                                  bytes=size)
+            return bool(done)
+
+    def drop(self, *, link_id: int, actor: str, sent: int, size: int) -> None:
+        """The transfer ended before its last byte: the link stays live for another attempt."""
+        d = m.DownloadLink
+        with self.db.session() as s:
+            s.execute(update(d).where(d.id == link_id, d.used_at.is_(None)).values(sending_until=None))
+            request_id = s.execute(select(d.request_id).where(d.id == link_id)).scalar_one()
+            self.audit.record(s, actor=actor, action="download.dropped", request_id=request_id, link=link_id,
+                              bytes=sent, of=size)
 
     def revoke(self, *, request_id: int, why: str) -> int:
         d = m.DownloadLink

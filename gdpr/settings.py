@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     # the clubs' API (`gdpr-bot api`): TLS belongs to the proxy in front; plain HTTP only from loopback unless allowed
     api_allow_http: bool = False
     api_rate_per_minute: int = 120  # per club
+    api_rate_per_address: int = 60  # per client address, counted before the token is checked
+    api_max_body_bytes: int = 32 * 1024  # larger bodies are refused (413) before a byte is read
+    api_docs: bool = False  # interactive docs (/docs, /redoc, /openapi.json) on the API's port: off unless set
+    # the proxies whose X-Forwarded-For / -Proto are believed (comma-separated addresses); the allow-lists
+    # and the HTTPS rule then see the client, not the proxy
+    trusted_proxies: str = "127.0.0.1"
+    # /readyz and /metrics: an operations listener of their own, on loopback unless set (OPS_HOST=0.0.0.0
+    # behind a private network); the bot's on OPS_PORT, the API's on API_OPS_PORT
+    ops_host: str = "127.0.0.1"
+    ops_port: int = 9300
+    api_ops_port: int = 9301
     download_ttl_hours: int = 72  # a club's single-use download link
     smtp_url: str | None = None
     outbox_dir: Path = Path("var/outbox")  # mail on the embedded default (no SMTP_URL): .eml files

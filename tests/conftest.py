@@ -223,6 +223,7 @@ class System:
         return wait_for(find, timeout=20, what="approval card")
 
     stop_http: object = None
+    ops_url: str = ""  # the operations listener (/readyz, /metrics), apart from Slack's port
 
     def stop(self) -> None:
         if self.stop_http:
@@ -245,11 +246,13 @@ def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: 
     driver = SlackDriver(SIGNING_SECRET, app=running.app)
     system = System(backend=backend, settings=settings, running=running, standin=standin, slack=driver, tmp=tmp)
     if http:  # through the production WSGI stack, as Slack would reach it
-        server = make_server(wsgi_app(running.app, routes=ops_routes(running.services),
-                                      observe_ack=running.services.metrics.ack_seconds.observe),
+        server = make_server(wsgi_app(running.app, observe_ack=running.services.metrics.ack_seconds.observe),
                              "127.0.0.1", 0, threads=8)
-        system.stop_http = serve_in_thread(server)
+        ops = make_server(wsgi_app(None, routes=ops_routes(running.services)), "127.0.0.1", 0, threads=2)
+        stops = [serve_in_thread(server), serve_in_thread(ops)]
+        system.stop_http = lambda: [stop() for stop in stops]
         driver.url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+        system.ops_url = f"http://127.0.0.1:{ops.effective_port}"
     return system
 
 

@@ -44,6 +44,14 @@ class RequestStatus:
     refusal_notice: str | None = None  # the notice with the remedies of Art. 12(4), for the club to pass on
 
 
+@dataclass(frozen=True)
+class Transfer:
+    request_id: int
+    path: Path
+    link_id: int
+    club: str
+
+
 @dataclass
 class ClubApi:
     tokens: ClubTokens
@@ -90,23 +98,34 @@ class ClubApi:
         links = self.downloads.live_many(request_ids=[x.id for x in rows if x.status == m.DONE])
         return Page([_status(x, club, links.get(x.id)) for x in rows], offset, total)
 
-    def download(self, *, club: str, token: str) -> tuple[int, Path]:
-        """Spend a download link of one of the club's requests: (request id, the archive)."""
+    def download(self, *, club: str, token: str) -> Transfer:
+        """Start the single download of one of the club's requests' links: the archive to send. The link is
+        spent by `finished` (the last byte went out), freed by `dropped`."""
         request_id = self.downloads.request_of(token)
         if request_id is None:
             raise RequestNotFound("No such download link.")
         self._own(club, request_id)  # another club's link is not spent, and does not exist for this one
-        fetched = self.downloads.fetch(token=token, actor=f"club:{club}")
+        fetched = self.downloads.begin(token=token, actor=f"club:{club}")
         path = self.files.fetch(fetched.export_name) if fetched.export_name else None
         if path is None:
+            self.downloads.drop(link_id=fetched.link_id, actor=f"club:{club}", sent=0, size=0)
             raise RequestNotFound("The export is no longer stored (its time ran out, or the member was erased).")
-        return fetched.request_id, path
+        return Transfer(fetched.request_id, path, fetched.link_id, club)
 
-    def sent(self, request_id: int, path: Path) -> None:
-        """The single download went out: the archive has done its work and goes - this machine's copy, the
-        stored one (every version of it in a bucket) - recorded on the request and in the audit log."""
-        self.files.release_local(path.name)
-        self.files.remove(request_id=request_id, reason=DOWNLOADED)
+    def finished(self, transfer: Transfer, size: int) -> None:
+        """The last byte went out: the link is spent and the archive has done its work - this machine's copy,
+        the stored one (every version of it in a bucket) go, recorded on the request and in the audit log."""
+        if self.downloads.finish(link_id=transfer.link_id, actor=f"club:{transfer.club}", size=size):
+            self.files.release_local(transfer.path.name)
+            self.files.remove(request_id=transfer.request_id, reason=DOWNLOADED)
+
+    def dropped(self, transfer: Transfer, sent: int, size: int) -> None:
+        """The client went away (or the send failed) before the last byte: the link stays live."""
+        self.downloads.drop(link_id=transfer.link_id, actor=f"club:{transfer.club}", sent=sent, size=size)
+
+    def record_refusal(self, *, address: str, method: str, route: str, status: int) -> None:
+        """A call refused before any club was known: kept apart from the audit chain (never on its head)."""
+        self.tokens.record_refusal(address=address, method=method, route=route, status=status)
 
     def _own(self, club: str, request_id: int) -> m.SubjectRequest:
         """The request if it concerns one of the club's members; RequestNotFound (404) otherwise."""

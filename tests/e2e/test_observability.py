@@ -17,7 +17,7 @@ from tests.helpers import STRANGER, SUPPORT, file_and_approve, unique_member, wa
 
 
 def _get(system, path: str) -> tuple[int, str]:  # noqa: ANN001
-    url = system.slack.url.replace("/slack/events", path)
+    url = system.ops_url + path
     try:
         with urllib.request.urlopen(url, timeout=10) as resp:
             return resp.status, resp.read().decode()
