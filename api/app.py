@@ -190,7 +190,7 @@ class Guard:
             if refused is not None:
                 await refused(scope, receive, tracked)
             else:
-                await self.app(scope, self._capped(receive), tracked)
+                await self.app(scope, self._capped(scope, receive), tracked)
         except Exception as exc:  # noqa: BLE001 - every error is a problem document, never a bare 500
             if isinstance(exc, BodyTooLarge):
                 answer = problem(413, "too-large", TITLES[413], f"A body may be at most {self.max_body} bytes.")
@@ -224,8 +224,9 @@ class Guard:
             return problem(413, "too-large", TITLES[413], f"A body may be at most {self.max_body} bytes.")
         return None
 
-    def _capped(self, receive: Receive) -> Receive:
-        """A chunked body is counted as it arrives: past the cap the call ends with 413."""
+    def _capped(self, scope: Scope, receive: Receive) -> Receive:
+        """A chunked body is counted as it arrives: past the cap the call ends with 413 (the mark in the
+        scope says so to whatever handler the framework turns the error into)."""
         seen = 0
 
         async def capped() -> Message:
@@ -233,6 +234,7 @@ class Guard:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body:
+                scope["state"]["too_large"] = True
                 raise BodyTooLarge()
             return message
         return capped
@@ -329,6 +331,9 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:  # 404 of no route, 405, a bad JSON body
+        if request.scope["state"].get("too_large"):  # FastAPI made the guard's cap a 400 "error parsing the body"
+            return problem(413, "too-large", TITLES[413], f"A body may be at most {services.settings.api_max_body_bytes} "
+                                                          "bytes.")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # every method the path answers, not only the first route's
             allowed = {method for route in app.router.routes if getattr(route, "path_regex", None) is not None

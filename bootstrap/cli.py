@@ -14,6 +14,7 @@ STOP_GRACE_S = 25.0  # SIGTERM: how long acknowledged commands may take to be an
 def main(argv: list[str] | None = None) -> int:
     from gdpr import logsafe
     logsafe.configure(os.environ.get("LOG_LEVEL", "INFO"))  # every record scrubbed, whatever a library logs
+    os.umask(0o077)  # every file and folder this process (and the workers it starts) writes: owner only
     args = _parser().parse_args(argv)
     from gdpr.errors import ConfigError
     try:

@@ -352,5 +352,5 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                   purges=s.purges, breach_desk=s.breach_desk, access_grants=s.access_grants,
                                   request_deadlines=s.request_deadlines, overview=s.overview, queue=queue, exports=s.exports, owed=presenters.owed,
                                   quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock,
-                                  statements=lambda: s.offboarding_steps().settle_due())
+                                  club_tokens=s.club_tokens, statements=lambda: s.offboarding_steps().settle_due())
     return s

@@ -1,9 +1,9 @@
-"""`/gdpr club token …` on Slack: the clubs' API credentials, and `/gdpr club offboard` (a bulk run). A new token goes to the DPO alone, by direct
-message, once; the channel only hears that one was issued."""
+"""`/gdpr club token …` on Slack: the clubs' API credentials, and `/gdpr club offboard` (a bulk run). A new token is shown to the DPO alone, once,
+as an ephemeral message (nothing that stays in the workspace holds it)."""
 from __future__ import annotations
 
 from bot.render import escape
-from bot.slack_io import dm_channel, ephemeral
+from bot.slack_io import ephemeral
 
 
 def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
@@ -26,12 +26,10 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
         return
     ips = dict(cmd.options).get("ip")
     issued = access.issue(actor=actor, club=cmd.identity, allowed=ips.split(",") if ips else None)
-    client.chat_postMessage(channel=dm_channel(client, actor.user_id),
-                            text=f":key: API token for club `{escape(issued.club)}` (shown this once; only its hash is "
-                                 f"kept): `{issued.token}`\nGive it to the club's IT by a secure channel.")
-    ephemeral(client, channel=channel, user=actor.user_id,
-              text=f":key: A new token for `{escape(issued.club)}` went to you by direct message; any earlier one "
-                   "stopped working.")
+    ephemeral(client, channel=channel, user=actor.user_id,  # seen once, by the DPO alone; nothing stays in the workspace
+              text=f":key: API token for club `{escape(issued.club)}`, shown this once (only its hash is kept; "
+                   f"any earlier token stopped working): `{issued.token}`\nGive it to the club's IT by a secure channel. "
+                   "Lost it? Rotate: `/gdpr club token rotate`.")
 
 
 def offboard(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001

@@ -29,7 +29,7 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21(2)-(3)); to marketing, profiling stops too
 • `/gdpr object [lead] <email | phone | member number> interests` — an objection to processing on legitimate interests (Art. 21(1)): the club decides, the DPO records it on the card; upheld, that data is erased
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
-• `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token reaches you alone, by DM, once)
+• `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token is shown to you alone, once, as an ephemeral message)
 • `/gdpr club offboard <club> [return-and-delete | return-only | delete-only]` — end a club's contract (Art. 28(3)(g)) as the club chose (default: return and delete): its open requests closed with a notice, a dry run, then (another DPO approves) its data exported for return, every row of its members and leads deleted in checkpointed batches (its holds are its own now), the recipients told, a signed completion statement once they all were
 • `/gdpr ropa` — the processor's record of processing activities (Art. 30(2)) as HTML and JSON files, versioned, with what changed (`audit.read`)
 • `/gdpr extend R-12 [--months 1|2] <reasons>` — more time for a request, once, within its first month (DPO; the reasons go to the club)

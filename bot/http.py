@@ -48,7 +48,7 @@ def wsgi_app(app: App | None, allowed_ips: str | None = None, *, routes: dict[st
             status, kind, body = extra[path]()
             start_response(STATUS.get(status, f"{status} Unknown"), [("Content-Type", kind)])
             return [body]
-        if handler is None:
+        if handler is None or path != "/slack/events":  # nothing else is served here (no /metrics, no /readyz)
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
         if networks and not _allowed(environ.get("REMOTE_ADDR", ""), networks):

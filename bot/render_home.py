@@ -32,16 +32,21 @@ def _section(title: str, listed: Listed, lines: list[str], empty: str) -> list[d
 def home_view(home: Home) -> dict:
     today = home.now.date()
     blocks: list[dict] = [{"type": "section", "text": mrkdwn(f"*GDPR operations* · as of {home.now:%d %b %H:%M} UTC")}]
-    blocks += _section("Open requests", home.requests,
-                       [f"`{r['ref']}` {r['kind']} · {STATUS.get(r['status'], r['status'])} · "
-                        f"{_days(r['due_on'], today)} ({r['due_on']:%d %b})" + (" · extended" if r["extended"] else "")
-                        for r in home.requests.items], "None open.")
+    if all(x is None for x in (home.requests, home.approvals, home.grants, home.breaches, home.runs)):
+        blocks.append({"type": "section", "text": mrkdwn("You have no role in GDPR operations, so there is nothing "
+                                                         "to show you here. Ask your DPO if you need one.")})
+    if home.requests is not None:
+        blocks += _section("Open requests", home.requests,
+                           [f"`{r['ref']}` {r['kind']} · {STATUS.get(r['status'], r['status'])} · "
+                            f"{_days(r['due_on'], today)} ({r['due_on']:%d %b})" + (" · extended" if r["extended"] else "")
+                            for r in home.requests.items], "None open.")
     if home.approvals is not None:
         blocks += _section("Waiting for your decision", home.approvals,
                            [f"`{a['ref']}` {a['what']}" for a in home.approvals.items], "Nothing waits for you.")
-    blocks += _section("Live temporary access", home.grants,
-                       [f"`{g['ref']}` <@{g['user']}> until {g['expires_at']:%d %b %H:%M} UTC" for g in home.grants.items],
-                       "No temporary access is live.")
+    if home.grants is not None:
+        blocks += _section("Live temporary access", home.grants,
+                           [f"`{g['ref']}` <@{g['user']}> until {g['expires_at']:%d %b %H:%M} UTC"
+                            for g in home.grants.items], "No temporary access is live.")
     if home.breaches is not None:
         blocks += _section("Open breaches", home.breaches,
                            [f"`{b['ref']}` {_hours(b['deadline'], home.now)} · notices sent: phase {b['phase']}"

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
@@ -20,6 +20,7 @@ from gdpr.errors import GdprError, UsageError
 from gdpr.keyring import KeyRing
 
 PREFIX = "gdprc_"
+REFUSALS_KEPT = dt.timedelta(days=30)  # refused anonymous API calls: long enough to see a probe
 
 
 class Unauthenticated(GdprError):
@@ -100,13 +101,18 @@ class ClubTokens:
             s.execute(update(t).where(t.id == row.id).values(last_used_at=self.clock(), token_hash=self._hash(token)))
             return row.club_code
 
-
     def record_refusal(self, *, address: str, method: str, route: str, status: int) -> None:
         """An API call refused before authentication, kept apart from the audit chain (no lock on its head);
         the caller's address only as a keyed hash."""
         ref = hmac.new(self._keys[0], b"address:" + address.encode(), hashlib.sha256).hexdigest()[:32]
         with self.db.session() as s:
             s.add(m.ApiRefusal(at=self.clock(), address_ref=ref, method=method[:10], route=route[:100], status=status))
+
+    def forget_refusals(self, *, before: dt.datetime) -> int:
+        """Refused calls are kept for REFUSALS_KEPT (to see a probe), then deleted: the hash is of an address."""
+        with self.db.session() as s:
+            gone = s.execute(delete(m.ApiRefusal).where(m.ApiRefusal.at < before))
+            return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
     def listed(self) -> list[m.ClubToken]:
         t = m.ClubToken

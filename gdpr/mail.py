@@ -1,6 +1,7 @@
 """Outgoing mail: SMTP in production (SMTP_URL), .eml files in an outbox folder on the embedded default."""
 from __future__ import annotations
 
+import os
 import smtplib
 import uuid
 from email.message import EmailMessage
@@ -51,9 +52,11 @@ class OutboxMailer:
         self.folder = folder
 
     def send(self, msg: EmailMessage) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.folder / f".{uuid.uuid4().hex}.tmp"
-        tmp.write_bytes(bytes(msg))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # owner only, whatever the umask
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(bytes(msg))
         tmp.rename(self.folder / f"{uuid.uuid4().hex}.eml")
 
 

@@ -16,6 +16,7 @@ from workers.actors import declare  # noqa: E402
 from workers.broker import make_broker  # noqa: E402
 
 logsafe.configure()  # before Dramatiq's own handlers see a record
+os.umask(0o077)  # exports, mail, backups: owner only, also when Dramatiq is started by hand
 _settings = Settings()
 _unsafe = _settings.refusal(mail=False)  # `gdpr-bot worker` also refuses passphrase mail to files
 if _unsafe:

@@ -38,9 +38,9 @@ class Listed:
 class Home:
     user_id: str
     now: dt.datetime
-    requests: Listed  # open, soonest due first
+    requests: Listed | None  # open, soonest due first (to those who open, decide or audit requests)
     approvals: Listed | None  # waiting for this viewer (requests, grants, runs), oldest first (request.decide)
-    grants: Listed  # live: the viewer's own, or all for the DPO
+    grants: Listed | None  # live: the viewer's own (grant.request), or all for the DPO
     breaches: Listed | None  # open, with their deadline (breach.read)
     runs: Listed | None  # retention runs waiting for the DPO (retention.read or request.decide)
 
@@ -69,11 +69,13 @@ class Overview:
     def home(self, *, actor: Actor, now: dt.datetime | None = None) -> Home:
         now = now or self.grants.clock()
         decides = actor.can("request.decide")
-        with self.db.session() as s:
+        sees_requests = decides or actor.can("request.create") or actor.can("audit.read")
+        with self.db.session() as s:  # deny by default: a list only to a role that has a use for it
             return Home(
-                user_id=actor.user_id, now=now, requests=self._requests(s),
+                user_id=actor.user_id, now=now, requests=self._requests(s) if sees_requests else None,
                 approvals=self._approvals(s, actor) if decides else None,
-                grants=self._grants(s, None if decides else actor.user_id, now),
+                grants=self._grants(s, None if decides else actor.user_id, now)
+                if decides or actor.can("grant.request") else None,
                 breaches=self._breaches(s) if actor.can("breach.read") else None,
                 runs=self._runs(s) if decides or actor.can("retention.read") else None)
 

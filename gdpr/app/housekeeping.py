@@ -15,6 +15,7 @@ from gdpr.app.home import Overview
 from gdpr.app.purges import Purges
 from gdpr.breaches import BreachService
 from gdpr.bulk_runs import BulkRuns
+from gdpr.clubs import REFUSALS_KEPT, ClubTokens
 from gdpr.export_files import ExportFiles
 from gdpr.jobs import reconcile, resend
 from gdpr.ledger import forget_ended
@@ -41,6 +42,7 @@ class Housekeeping:
     owed: OwedUpdates  # card updates Slack could not take when they happened
     quiet: dt.timedelta  # how long a queued job or a due notice may wait before it counts as lost
     clock: Callable[[], dt.datetime]
+    club_tokens: ClubTokens | None = None  # its record of refused anonymous API calls is kept REFUSALS_KEPT
     statements: Callable[[], int] | None = None  # OffboardingSteps.settle_due: statements whose notices settled
 
     def reconcile(self) -> list[int]:
@@ -71,3 +73,5 @@ class Housekeeping:
             self.access_grants.expire_due(now)  # (a grant stops unmasking at its end whether or not this ran)
             self.purges.withdraw_returned(now=now, ttl=self.exports.ttl)  # offboarding archives, like every export
             self.overview.refresh(now=now, limit=50)  # the App Homes that were opened, kept current
+            if self.club_tokens is not None:
+                self.club_tokens.forget_refusals(before=now - REFUSALS_KEPT)

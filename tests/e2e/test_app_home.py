@@ -1,5 +1,5 @@
 """The App Home, on both backends: opened through a signed `app_home_opened` event, it shows the viewer
-what is theirs to see - open requests by due date, what waits for their decision, live temporary
+what is theirs to see (nothing to a user with no role) - open requests by due date, what waits for their decision, live temporary
 access, open breaches with their clock - with references only, and the scheduler's pass keeps it
 current after a change."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 from devslack.driver import wait_for
 
 from bootstrap.runtime import housekeeping_pass
-from tests.helpers import DPO, SUPPORT, unique_member
+from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 
 
 def _home(system, user: str, *, after: dict | None = None) -> dict:  # noqa: ANN001
@@ -37,6 +37,10 @@ def test_app_home_shows_each_viewer_their_overview_and_stays_current(system, gym
     support = _home(system, SUPPORT)
     assert f"R-{request_id}" in _text(support) and "Waiting for your decision" not in _text(support)
     assert "Open breaches" not in _text(support)  # support does not read the breach register
+
+    system.slack.event({"type": "app_home_opened", "user": STRANGER, "tab": "home"})
+    stranger = _text(_home(system, STRANGER))  # a workspace member with no role: deny by default
+    assert "no role in GDPR operations" in stranger and "R-" not in stranger and "Open requests" not in stranger
 
     other = unique_member(gym, with_notes=True)
     system.slack.command(SUPPORT, f"erase {other['member_number']}")

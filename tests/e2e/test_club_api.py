@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from api.app import build_api
 from gdpr import models as m
 from gdpr.crypto import read_aes_zip
-from tests.helpers import DPO, ephemerals
+from tests.helpers import DPO, ephemerals, wait_ephemeral
 
 CLUB, OTHER = "ghent-centre", "antwerp-north"
 
@@ -64,11 +64,12 @@ def api(system):  # noqa: ANN001, ANN201
 
 
 def _token(system, club: str, ips: str = "") -> str:  # noqa: ANN001
-    before = len(system.standin.channel(f"D{DPO}"))
+    before = len(ephemerals(system.standin, DPO))
+    dms = len(system.standin.channel(f"D{DPO}"))
     system.slack.command(DPO, f"club token create {club}" + (f" --ip {ips}" if ips else ""))
-    dm = wait_for(lambda: len(system.standin.channel(f"D{DPO}")) > before and system.standin.channel(f"D{DPO}")[-1],
-                  timeout=20, what="token by DM")
-    return dm["text"].split("`")[3]
+    shown = wait_ephemeral(system.standin, DPO, before + 1)
+    assert len(system.standin.channel(f"D{DPO}")) == dms  # shown once, ephemerally: no DM keeps it
+    return shown["text"].split("`")[3]
 
 
 def _member(gym, club: str) -> dict:  # noqa: ANN001
@@ -94,7 +95,9 @@ def test_a_club_opens_an_access_request_the_dpo_approves_and_it_fetches_the_expo
     assert done.status == m.DONE, done.error
     status, ready, _ = api.call("GET", f"/v1/requests/{body['id']}", token)
     assert status == 200 and ready["status"] == m.DONE and ready["download_url"]
-    mails = [email.message_from_bytes(p.read_bytes()) for p in Path(system.settings.outbox_dir).glob("*.eml")]
+    outbox = list(Path(system.settings.outbox_dir).glob("*.eml"))
+    assert outbox and all(p.stat().st_mode & 0o077 == 0 for p in outbox)  # the demo's mail files: owner only
+    mails = [email.message_from_bytes(p.read_bytes()) for p in outbox]
     passmail = [mail for mail in mails if mail["Subject"] == f"Passphrase for R-{body['id']}"]
     assert len(passmail) == 1 and passmail[0]["To"] == "dpo@ghent-centre.example"
     passphrase = passmail[0].get_payload(decode=True).decode().split("passphrase is:")[1].split()[0]
