@@ -1,5 +1,6 @@
 # One image for every process: bot, worker, scheduler, api (the command picks it; see compose.yaml).
-# Slim, non-root, exact dependency versions from requirements.lock; config/ and templates/ ship inside
+# Slim, non-root, exact dependency versions from requirements.lock, each checked against its locked sha256
+# (--require-hashes, when downloaded and again when installed); config/ and templates/ ship inside
 # the package (mount an edited copy from `gdpr-bot init` and set CONFIG_DIR / TEMPLATES_DIR).
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -14,14 +15,14 @@ COPY gym/ gym/
 COPY templates/ templates/
 COPY workers/ workers/
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
- && pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.lock \
+ && pip download --no-cache-dir --require-hashes --only-binary=:all: --dest /wheels -r requirements.lock \
  && cp requirements.lock /wheels/
 
 FROM python:3.11-slim
 RUN groupadd --system --gid 10001 gdpr \
  && useradd --system --uid 10001 --gid gdpr --home-dir /app --create-home gdpr
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links=/wheels -r /wheels/requirements.lock \
+RUN pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
  && pip install --no-cache-dir --no-index --no-deps /wheels/gdpr_ops_bot-*.whl \
  && rm -rf /wheels
 USER 10001:10001
@@ -31,6 +32,8 @@ ENV PYTHONUNBUFFERED=1 \
     EXPORT_DIR=/app/var/exports \
     OUTBOX_DIR=/app/var/outbox \
     BACKUP_DIR=/app/var/backups
-EXPOSE 3000 8081 9191
+# 3000 Slack, 8081 the clubs' API; operations (/readyz, /metrics) listen on 127.0.0.1:9300 and :9301
+# inside the container unless OPS_HOST says otherwise (see README, Security).
+EXPOSE 3000 8081
 ENTRYPOINT ["gdpr-bot"]
 CMD ["serve", "--http", "--port", "3000"]

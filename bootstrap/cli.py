@@ -193,6 +193,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if port:  # Dramatiq's exposition server runs in a process forked from dramatiq's main: it reads these there
         import tempfile
         os.environ["dramatiq_prom_port"] = port
+        os.environ["dramatiq_prom_host"] = os.environ.get("OPS_HOST", "127.0.0.1")  # Dramatiq's default is 0.0.0.0
         os.environ.setdefault("dramatiq_prom_db", os.path.join(tempfile.gettempdir(), f"gdpr-bot-prometheus-{port}"))
     os.execvp(sys.executable, [sys.executable, "-m", "workers.launch", "workers.main", "--processes", str(args.processes),
                                "--threads", str(args.threads)])

@@ -1,6 +1,7 @@
 """The deployment files agree with the code: the Dockerfile lints clean (hadolint) and copies every package;
 compose runs the Procfile's processes from one image on the Procfile's ports, after PostgreSQL and Redis
-are healthy; the image's lock file pins every dependency. (No Docker daemon here: the image itself is
+are healthy; the image's lock file pins every dependency with its sha256, and the image installs with
+--require-hashes. (No Docker daemon here: the image itself is
 not built in CI; these checks are what can be proven without one.)"""
 from __future__ import annotations
 
@@ -51,12 +52,14 @@ def test_compose_runs_the_procfile_processes_from_one_image_after_healthy_servic
     assert all("healthcheck" in services[s] for s in ("postgres", "redis", "bot"))
 
 
-def test_the_lock_file_pins_every_dependency_exactly() -> None:
-    pins = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            assert version, line
-            pins[_name(name)] = version
+def test_the_lock_file_pins_every_dependency_exactly_with_its_hashes() -> None:
+    pins, text = {}, (ROOT / "requirements.lock").read_text()
+    for entry in re.split(r"\n(?=\S)", "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()):
+        name, _, rest = entry.partition("==")
+        version = rest.split()[0]
+        assert version and re.search(r"--hash=sha256:[0-9a-f]{64}", rest), entry[:80]
+        pins[_name(name)] = version
     for requirement in PROJECT["project"]["dependencies"]:
         assert _name(requirement) in pins, requirement
+    docker = (ROOT / "Dockerfile").read_text()
+    assert len(re.findall(r"^RUN .*--require-hashes|^ && .*--require-hashes", docker, re.M)) == 2  # download, install

@@ -27,15 +27,17 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
         broker.emit_after("process_boot")
     broker.add_middleware(JobLog())
     if settings.redis_url and settings.worker_metrics_port:
-        _prometheus(broker, settings.worker_metrics_port)
+        _prometheus(broker, settings.ops_host, settings.worker_metrics_port)
     dramatiq.set_broker(broker)
     return broker
 
 
-def _prometheus(broker: dramatiq.Broker, port: int) -> None:
+def _prometheus(broker: dramatiq.Broker, host: str, port: int) -> None:
     """Dramatiq's own Prometheus middleware: messages, errors, retries, durations per actor, served on
-    WORKER_METRICS_PORT by a process forked from dramatiq's main one (`gdpr-bot worker` sets its port)."""
+    OPS_HOST:WORKER_METRICS_PORT (loopback unless set) by a process forked from dramatiq's main one
+    (`gdpr-bot worker` sets its port)."""
     os.environ.setdefault("dramatiq_prom_port", str(port))
+    os.environ.setdefault("dramatiq_prom_host", host)  # Dramatiq's own default is every interface
     from dramatiq.middleware.prometheus import Prometheus
     broker.add_middleware(Prometheus())
 

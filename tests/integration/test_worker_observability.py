@@ -10,8 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devslack.driver import wait_for
 from gdpr import models as m
+from tests.integration.test_exposure import _listening
 from tests.conftest import free_port, make_system
 from tests.helpers import file_and_approve, unique_member
+from tests.smtp import SmtpServer
 
 
 
@@ -26,7 +28,8 @@ def _scrape(port: int) -> dict[tuple[str, tuple], float]:
 
 
 def test_worker_exposes_dramatiq_metrics_and_logs_json_events(pg_url, redis_url, standin, tmp_path: Path) -> None:
-    bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url)
+    smtp = SmtpServer().start()  # outside the demo a worker needs SMTP (passphrases never go to files)
+    bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, smtp_url=smtp.url)
     port = free_port()
     try:
         bot.spawn("-m", "bootstrap.cli", "worker", "--processes", "1", "--threads", "2", log_name="worker",
@@ -37,6 +40,7 @@ def test_worker_exposes_dramatiq_metrics_and_logs_json_events(pg_url, redis_url,
         key = ("dramatiq_messages_total", (("actor_name", "export_subject"), ("queue_name", "exports")))
         samples = wait_for(lambda: (s := _scrape(port)).get(key, 0) >= 1 and s, timeout=30, what="worker metrics")
         assert samples.get(("dramatiq_message_errors_total", key[1]), 0) == 0
+        assert set(_listening(port)) == {"0100007F"}  # an operations port: loopback unless OPS_HOST says otherwise
 
         log = (tmp_path / "worker.log").read_text()
         events = [json.loads(line) for line in log.splitlines()]  # every line, the supervisor's included
@@ -45,3 +49,4 @@ def test_worker_exposes_dramatiq_metrics_and_logs_json_events(pg_url, redis_url,
         assert member["email"] not in log and member["member_number"] not in log
     finally:
         bot.stop()
+        smtp.stop()
