@@ -140,20 +140,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bootstrap.runtime import start
     settings = _safe_settings(runs_jobs=None)
     running = start(settings)
-    from bot.http import make_server, stop_gracefully, wsgi_app
+    from bot.http import make_server, run_until, stop_gracefully, wsgi_app
     stop_ops = _ops_server(running.services, settings.ops_host, settings.ops_port)
     if settings.slack_app_token and not args.http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
         SocketModeHandler(running.app, settings.slack_app_token.get_secret_value()).start()
         return 0
     import signal
+    import threading
 
     server = make_server(wsgi_app(running.app, settings.allowed_ips,
                                   observe_ack=running.services.metrics.ack_seconds.observe), args.host, args.port)
-    signal.signal(signal.SIGTERM, lambda *_: stop_gracefully(server, running.app.followups, grace_s=STOP_GRACE_S))
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too, unless whoever started us ignores it
+        if signum == signal.SIGTERM or signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, lambda *_: stop_gracefully(server, running.app.followups, grace_s=STOP_GRACE_S,
+                                                             stopped=stopped))
     logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
     try:
-        server.run()  # returns once a SIGTERM's drain has ended its loop
+        run_until(server, stopped)  # returns once a SIGTERM's drain has ended
     except KeyboardInterrupt:
         pass
     finally:
@@ -172,6 +177,10 @@ def cmd_api(args: argparse.Namespace) -> int:
     running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
     stop_ops = _ops_server(running.services, settings.ops_host, settings.api_ops_port)
     app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
+    import signal
+    # uvicorn drains on SIGTERM, then raises it again for the handler it found: this one lets the
+    # `finally` below stop the rest (the default would kill the process there)
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True,
                     forwarded_allow_ips=settings.trusted_proxies, log_level="warning", server_header=False,

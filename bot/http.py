@@ -1,7 +1,6 @@
 """HTTP mode: Bolt's WSGI adapter under waitress (a production WSGI server), with an IP allow-list."""
 from __future__ import annotations
 
-import _thread
 import ipaddress
 import logging
 import threading
@@ -89,17 +88,30 @@ def make_server(application: Callable, host: str, port: int, threads: int = 16):
                          connection_limit=500, clear_untrusted_proxy_headers=True)
 
 
-def stop_gracefully(server, followups, *, grace_s: float) -> None:  # noqa: ANN001 - waitress server, Followups
+def stop_gracefully(server, followups, *, grace_s: float, stopped: threading.Event) -> None:  # noqa: ANN001
     """SIGTERM: accept no new connection from now on (health checks fail, a load balancer sends traffic
     elsewhere), answer every command already acknowledged - acks still being written, follow-ups still
-    queued - for at most `grace_s`, then end the server's loop (the caller's `finally` stops the rest)."""
+    queued - for at most `grace_s`, then set `stopped`, which ends `run_until` (the caller's `finally`
+    stops the rest). Nothing here depends on SIGINT, which scripts and nohup start processes ignoring."""
     server.accepting = False  # the loop keeps serving the connections it has; it accepts no other
 
     def drain() -> None:
         if not followups.drain(timeout=grace_s):
             log.warning("shutdown: follow-ups still running after %ss; stopping anyway", grace_s)
-        _thread.interrupt_main()  # waitress's loop ends on KeyboardInterrupt
+        stopped.set()
     threading.Thread(target=drain, daemon=True, name="shutdown").start()
+
+
+def run_until(server, stopped: threading.Event, *, tick_s: float = 0.2) -> None:  # noqa: ANN001 - waitress server
+    """Waitress's loop, one poll at a time, until `stopped` is set; then its task threads end."""
+    adj = server.adj
+    try:
+        while server._map and not stopped.is_set():
+            server.asyncore.loop(timeout=min(adj.asyncore_loop_timeout, tick_s), map=server._map,
+                                 use_poll=adj.asyncore_use_poll, count=1)
+    finally:
+        server.task_dispatcher.shutdown()
+        server.close()
 
 
 def serve_in_thread(server) -> "Callable[[], None]":  # noqa: ANN001

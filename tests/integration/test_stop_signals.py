@@ -1,0 +1,84 @@
+"""Every process stops on SIGTERM when started the way scripts and `nohup` start it - SIGINT ignored
+(issue 23, defect 1): `serve --http`, `api`, `worker` and `scheduler` on PostgreSQL and Redis, each up,
+then SIGTERM; each exits within its drain time, and the bot's port can be bound again at once."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from devslack.driver import wait_for
+
+from tests.conftest import ROOT, credentials, free_port
+
+DRAIN_S = 30  # the bot drains for 25 s at most; orchestrators wait 30 s before SIGKILL
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited across exec, as `cmd &` in a script leaves it
+
+
+PROCESSES = {
+    "serve": (["serve", "--http", "--port", "{port}"], "port"),
+    "api": (["api", "--port", "{port}"], "port"),
+    "worker": (["worker", "--processes", "1", "--threads", "1"], "Worker process is ready"),
+    "scheduler": (["scheduler"], "retention policies"),
+}
+
+
+@pytest.mark.parametrize("name", list(PROCESSES))
+def test_sigterm_stops_each_process_with_sigint_ignored(name: str, pg_url: str, redis_url: str, standin,
+                                                        tmp_path: Path) -> None:
+    args, ready = PROCESSES[name]
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, **credentials(),
+           "SLACK_API_URL": standin.api_url, "SMTP_URL": "smtp://127.0.0.1:9", "EXPORT_DIR": str(tmp_path / "exports"),
+           "OPS_PORT": str(free_port()), "API_OPS_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / f"{name}.log"
+    proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", *[a.format(port=port) for a in args]], cwd=ROOT,
+                            env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, preexec_fn=_ignore_sigint,
+                            start_new_session=True)
+    try:
+        up = (lambda: _healthy(port)) if ready == "port" else (lambda: ready in log.read_text(errors="replace"))
+        wait_for(lambda: up() or proc.poll() is not None, timeout=60, what=f"{name} to come up")
+        assert proc.poll() is None, log.read_text()[-2000:]
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        try:
+            code = proc.wait(timeout=DRAIN_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{name} still running {DRAIN_S} s after SIGTERM with SIGINT ignored:\n"
+                        + log.read_text()[-2000:])
+        print(f"\n{name}: exit {code} {time.monotonic() - started:.1f} s after SIGTERM")
+        assert code == 0, log.read_text()[-2000:]  # a clean stop, its own `finally` run
+        if ready == "port":
+            with socket.socket() as again:  # the port is free for the next bot at once
+                again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                again.bind(("127.0.0.1", port))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        else:  # a worker's children end with their supervisor; nothing of the group may linger
+            try:
+                os.killpg(proc.pid, 0)
+                lingering = True
+            except ProcessLookupError:
+                lingering = False
+            if lingering:
+                os.killpg(proc.pid, signal.SIGKILL)
+            assert not lingering, f"{name}: processes of its group still running after it exited"
