@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 
@@ -34,6 +35,9 @@ def guard(listener: Callable) -> Callable:
     """Every listener acks, whatever it finds. An exception after ack() must not reach Bolt: its error
     path resets the ack, and a request whose ack it had not yet seen is answered 404 "didn't call
     ack()" after 3 s. So the error is answered here (acking first if the listener had not)."""
+    if "context" not in inspect.signature(listener).parameters:  # its client answers a failure (Bolt passes
+        raise TypeError(f"{listener.__name__} must take `context`")  # only the arguments a listener names)
+
     @functools.wraps(listener)
     def run(**kwargs):  # noqa: ANN003, ANN202 - Bolt passes the listener's own argument names
         ack = kwargs.get("ack")  # events are acknowledged by Bolt itself
@@ -43,7 +47,7 @@ def guard(listener: Callable) -> Callable:
             if ack is not None and ack.response is None:
                 ack()
             try:
-                answer_error(kwargs.get("client"), kwargs.get("body") or {}, error)
+                answer_error(kwargs.get("client") or kwargs["context"].client, kwargs.get("body") or {}, error)
             except Exception as exc:  # Slack unreachable: the error is logged, the request still acked
                 log.warning("could not answer a listener error: %s", type(exc).__name__)
     return run

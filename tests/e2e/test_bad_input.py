@@ -241,3 +241,15 @@ def test_a_running_erasure_says_erasure_running() -> None:
     said = [status_label(m.SubjectRequest(kind="withdraw", status=s)) for s in (m.RUNNING, m.NOTIFYING, m.DONE)]
     assert not any(w in " ".join(said) for w in ("export", "erase", "package"))  # a withdrawal's own words
     assert "withdrawn; telling recipients" in said[1]
+
+
+def test_every_button_clicked_by_a_user_with_no_role_is_answered(system) -> None:
+    """Issue 23, defect 3: a refusal is an answer too - each action id, clicked by someone with no role (on
+    no item, or one they may not touch), gets one ephemeral reply and nothing changes."""
+    from bot.listeners.actions import LISTENERS
+    for count, action_id in enumerate(LISTENERS, start=1):
+        reply = system.slack.click(STRANGER, action_id, "1", "C0SUPPORT", "1700000000.000100")
+        assert reply.status == 200, action_id
+        answer = wait_ephemeral(system.standin, STRANGER, count)
+        assert answer["text"] and "went wrong" not in answer["text"], (action_id, answer["text"])
+    assert len(ephemerals(system.standin, STRANGER)) == len(LISTENERS) and _requests(system) == 0
