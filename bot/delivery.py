@@ -69,12 +69,15 @@ class SlackDelivery:
             update_card(self.services, ref(req), role, text=text, blocks=request_blocks(req, subject, with_buttons=buttons))
 
     # -- the month's clock (Art. 12(3)/(4)) --------------------------------------------------------------
-    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> None:
+    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> bool:
         """In the DPO card's thread; from three days before the due date also in the channel, naming the
-        DPO's user groups."""
+        DPO's user groups. False when there is no card to reply to yet (the reminder stays due). An
+        overdue one says how late it is now, whichever reminder is due."""
         where = self.where(req, APPROVAL)
         if where is None:
-            return
+            log.warning("R-%s has no card to remind on yet", req.id)
+            return False
+        days_before = min(days_before, (req.due_on - now.date()).days)
         due = f"{req.due_on:%d %b %Y}"
         if days_before > 0:
             text = f":alarm_clock: R-{req.id} is due in {days_before} day(s), on {due} (Art. 12(3))."
@@ -88,6 +91,7 @@ class SlackDelivery:
                     f"or refuse it (`/gdpr refuse R-{req.id} <ground>`)."
         self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text,
                                              reply_broadcast=days_before <= 3)
+        return True
 
     def request_extended(self, req: m.SubjectRequest) -> None:
         """Where the requester asked: they relay to the club, who must tell the person within the month."""

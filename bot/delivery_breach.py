@@ -64,15 +64,18 @@ class BreachSlackDelivery:
                 return
             blocks = fresh
 
-    def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> None:
+    def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> bool:
+        """In the alert's thread, broadcast; False when the alert is not posted yet (the reminder stays due)."""
         clubs = {c.key: c.code for c in self.services.breach_mail.clubs(breach.clubs)}
         sent = {n.club_id for n in self.services.breaches.notices(breach.id) if n.status == "sent"}
         unnotified = [clubs.get(k, k) for k in breach.clubs if k not in sent]
         blocks = reminder_blocks(breach, reminder, self.services.breaches.deadline(breach), now,
                                  self.services.breach_config.escalate_to, unnotified)
-        self._thread(breach, blocks=blocks, text=f"{REF}{breach.id}: {reminder.mark_hours}-hour reminder",
-                     reply_broadcast=True)
+        if self._thread(breach, blocks=blocks, text=f"{REF}{breach.id}: {reminder.mark_hours}-hour reminder",
+                        reply_broadcast=True) is None:
+            return False
         self.refresh(breach, now)
+        return True
 
     def members_preview(self, breach: m.Breach, count: int) -> None:
         """The count the DPO approves (Send) before any member is mailed."""

@@ -54,10 +54,11 @@ class FakeRequestPresenter:
     def job_failed(self, req: m.SubjectRequest, reference: str) -> None:
         self._saw("failed", req)
 
-    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> None:
+    def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> bool:
         if self.down:
             raise ConnectionError("slack down")
         self.reminders.append((req.id, days_before))
+        return True
 
     def request_extended(self, req: m.SubjectRequest) -> None:
         self._saw("extended", req)
@@ -99,8 +100,9 @@ class FakeBreachPresenter:
     def refresh(self, breach: m.Breach, now: dt.datetime | None = None) -> None:
         self.refreshed.append((breach.id, breach.status))
 
-    def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> None:
+    def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> bool:
         self.reminders.append((breach.id, reminder.mark_hours))
+        return True
 
     def members_preview(self, breach: m.Breach, count: int) -> None:
         self.previews.append((breach.id, count))

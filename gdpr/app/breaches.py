@@ -137,11 +137,12 @@ class BreachDesk:
         for reminder in self.breaches.due_reminders(now):
             breach = self.breaches.get(reminder.breach_id)
             try:
-                self.presenter.reminder(breach, reminder, now)
+                shown = self.presenter.reminder(breach, reminder, now)
             except Exception as exc:  # Slack unreachable: the next tick tries again
                 log.warning("reminder for B-%s not posted: %s", breach.id, type(exc).__name__)
                 continue
-            fired += self.breaches.fire(reminder, now)
+            if shown:  # no alert to reply to yet (it is still being posted): due on the next tick
+                fired += self.breaches.fire(reminder, now)
         return fired
 
     def deliver_notice(self, notice_id: int) -> str:

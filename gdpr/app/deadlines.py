@@ -72,9 +72,10 @@ class RequestDeadlines:
         fired = 0
         for request_id, reminder, moot in self.deadlines.due(now):
             try:
-                self.presenter.request_reminder(self.requests.get(request_id), reminder.days_before, now)
+                shown = self.presenter.request_reminder(self.requests.get(request_id), reminder.days_before, now)
             except Exception as exc:  # Slack unreachable: the next pass tries again
                 log.warning("deadline reminder of R-%s not posted: %s", request_id, type(exc).__name__)
                 continue
-            fired += self.deadlines.fire(reminder, moot, now)
+            if shown:  # no card to reply to yet: due on the next pass
+                fired += self.deadlines.fire(reminder, moot, now)
         return fired

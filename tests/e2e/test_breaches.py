@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import select, text
 
 from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
@@ -402,3 +403,25 @@ def test_no_instruction_from_a_club_is_recorded_apart_from_the_exemption(sqlite_
         assert "no club instructed it" in alert(system, first) and "exemption" in alert(system, second)
     finally:
         system.stop()
+
+
+def test_a_reminder_whose_alert_is_not_posted_yet_stays_due_until_it_is_shown(desk) -> None:  # noqa: ANN001
+    """Issue 23, defect 2: the scheduler ran while the alert was still being posted; the reminder was marked
+    fired and the timeline said "escalated", but nothing was posted. Now it waits for the alert."""
+    aware = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(minutes=30)
+    breach_id = report(desk, aware_at=aware)
+    alert_at = desk.services.shown.where(f"B-{breach_id}", "alert")
+    assert alert_at is not None
+    with desk.services.db.session() as s:  # the alert is not posted yet, as while chat.postMessage runs
+        s.execute(sa_delete(m.ShownMessage).where(m.ShownMessage.ref == f"B-{breach_id}", m.ShownMessage.role == "alert"))
+    reminders = lambda: [r for r in desk.standin.channel(BREACHES) if "hours since we became aware" in  # noqa: E731
+                         block_texts(r)]
+    housekeeping_pass(desk.services, owner="sched", now=aware + dt.timedelta(hours=24, minutes=1))
+    with desk.services.db.session() as s:
+        statuses = [r.status for r in s.execute(select(m.BreachReminder).where(
+            m.BreachReminder.breach_id == breach_id, m.BreachReminder.mark_hours == 24)).scalars()]
+    assert statuses == ["pending"] and reminders() == []  # not fired: nothing was shown
+    assert not [e for e in desk.services.breaches.events(breach_id) if e.kind == "reminder"]  # nor "escalated"
+    desk.services.shown.remember(f"B-{breach_id}", "alert", alert_at)  # the alert's post completed
+    housekeeping_pass(desk.services, owner="sched", now=aware + dt.timedelta(hours=24, minutes=2))
+    assert len(reminders()) == 1 and "24 hours since" in block_texts(reminders()[0])
