@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except ConfigError as exc:  # a broken or missing config: refuse to start, say why (no traceback)
-        print(f"gdpr-bot: {exc}", file=sys.stderr)
+        logsafe.say(f"gdpr-bot: {exc}")
         return 2
 
 
@@ -184,7 +184,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     try:
         uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True,
                     forwarded_allow_ips=settings.trusted_proxies, log_level="warning", server_header=False,
-                    h11_max_incomplete_event_size=16 * 1024)
+                    h11_max_incomplete_event_size=16 * 1024, log_config=None)  # its records go through ours
     finally:
         stop_ops()
         running.stop()
@@ -193,8 +193,8 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     if not os.environ.get("REDIS_URL"):
-        print("gdpr-bot worker needs REDIS_URL; on the embedded default the workers run inside `gdpr-bot serve`.",
-              file=sys.stderr)
+        from gdpr.logsafe import say
+        say("gdpr-bot worker needs REDIS_URL; on the embedded default the workers run inside `gdpr-bot serve`.")
         return 2
     _safe_settings(runs_jobs=True)
     _check_before_start()  # a worker that would fail every job refuses to start instead

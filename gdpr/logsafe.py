@@ -15,6 +15,8 @@ import json
 import logging
 import os
 import re
+import sys
+import threading
 import time
 import traceback
 from urllib.parse import unquote_plus
@@ -32,15 +34,29 @@ _KEEP = re.compile(r"\d{10}\.\d{6}|\d{4}-\d{2}-\d{2}(?:[ T]\d{2})?")  # a Slack 
 _NUMBER = re.compile(r"\+?\d[\d \-/().]{6,}\d")
 
 
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+_TIMES = re.compile(  # timestamps libraries log (ISO, with or without zone; day/month/year; Apache's); never phones
+    r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\b\d{1,2}/\d{1,2}/\d{4}[ T]\d{2}:\d{2}(?::\d{2})?"
+    r"|\b\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}(?: [+-]\d{4})?"
+    r"|\b[A-Z][a-z]{2} \d{1,2} \d{4} \d{2}:\d{2}:\d{2}")
+
+
 def scrub(text: str) -> str:
-    """The text with request bodies, payload fields, e-mails, IBANs and phone-like numbers withheld."""
-    if "%" in text or "+" in text:
+    """The text with request bodies, payload fields, e-mails, IBANs and phone-like numbers withheld.
+    URL-encoded text is decoded first (only when it is: a `+` in a timestamp's zone is not a space);
+    timestamps are kept whole."""
+    if _ENCODED.search(text):
         text = unquote_plus(text)
     text = _BODY.sub(lambda m: f"{m.group(1)}: {WITHHELD}", text)
     text = _FIELDS.sub(lambda m: f"{m.group('key')}{m.group('sep')}{WITHHELD}", text)
     text = _EMAIL.sub("[email]", text)
     text = _IBAN.sub("[iban]", text)
-    return _NUMBER.sub(_number, text)
+    kept, out = 0, []
+    for stamp in _TIMES.finditer(text):  # numbers are looked for between timestamps only
+        out += [_NUMBER.sub(_number, text[kept:stamp.start()]), stamp.group(0)]
+        kept = stamp.end()
+    return "".join(out) + _NUMBER.sub(_number, text[kept:])
 
 
 def _number(match: re.Match) -> str:
@@ -103,14 +119,32 @@ class JsonFormatter(logging.Formatter):
 JsonFormatter.converter = time.gmtime  # timestamps in UTC, as the Z says
 
 
+def json_logs(fmt: str | None = None) -> bool:
+    return (fmt or os.environ.get("LOG_FORMAT", "console")).lower() == "json"
+
+
+def say(text: str) -> None:
+    """One line for the operator on stderr (a refusal to start): a JSON event when the logs are JSON."""
+    if json_logs():
+        text = json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z", "level": "ERROR",
+                           "logger": "gdpr.cli", "message": text, "process": os.getpid()}, ensure_ascii=False)
+    print(text, file=sys.stderr, flush=True)
+
+
 def configure(level: str | int = "INFO", fmt: str | None = None) -> None:
     """Root logging for a gdpr-bot process: safe records; LOG_FORMAT=json (one JSON event per line, for a
     log pipeline) or the plain console format (development). Handlers added before (Dramatiq's CLI adds
     its own in every worker process) get the same formatter."""
     install()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if (fmt or os.environ.get("LOG_FORMAT", "console")).lower() == "json":
+    logging.captureWarnings(True)  # a library's warning is a record like any other, not a bare stderr line
+    if json_logs(fmt):
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
+        uncaught = logging.getLogger("gdpr.uncaught")  # a crash is one event with its traceback inside
+        sys.excepthook = lambda kind, exc, tb: uncaught.critical("uncaught %s", kind.__name__, exc_info=(kind, exc, tb))
+        threading.excepthook = lambda args: uncaught.critical(
+            "uncaught %s in thread %s", args.exc_type.__name__, getattr(args.thread, "name", "?"),
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback))  # type: ignore[arg-type]
     for noisy in ("slack_sdk", "urllib3", "waitress.queue", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
