@@ -125,12 +125,12 @@ def _check_before_start() -> None:
         raise ConfigError(f"{settings.resolved_config_dir() / 'datamap.yaml'}: {problems[0]}")
 
 
-def _ops_server(services, host: str, port: int):  # noqa: ANN001, ANN202
+def _ops_server(services, host: str, port: int, *, state: bool = True):  # noqa: ANN001, ANN202
     """/healthz, /readyz and /metrics on a listener of their own (OPS_HOST, loopback unless set): what an
     operator watches is not on the port Slack or the clubs reach."""
     from bootstrap.observability import ops_routes
     from bot.http import make_server, serve_in_thread, wsgi_app
-    server = make_server(wsgi_app(None, routes=ops_routes(services)), host, port, threads=4)
+    server = make_server(wsgi_app(None, routes=ops_routes(services, state=state)), host, port, threads=4)
     logging.getLogger(__name__).info("operations endpoints on http://%s:%s (/readyz, /metrics)", host,
                                      server.effective_port)
     return serve_in_thread(server)
@@ -175,7 +175,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from bootstrap.runtime import start
     settings = _safe_settings(runs_jobs=None)
     running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
-    stop_ops = _ops_server(running.services, settings.ops_host, settings.api_ops_port)
+    stop_ops = _ops_server(running.services, settings.ops_host, settings.api_ops_port, state=False)  # the bot's
     app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
     import signal
     # uvicorn drains on SIGTERM, then raises it again for the handler it found: this one lets the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from prometheus_client.process_collector import ProcessCollector
 from sqlalchemy import func, select, text
 
 from gdpr import models as m
+
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Metrics:
@@ -64,19 +67,29 @@ def hours_bucket(hours: float) -> str:
 
 
 class StateCollector:
-    """Gauges read from the state DB at each scrape (a handful of indexed aggregate queries)."""
+    """Gauges read from the state DB at each scrape (a handful of indexed aggregate queries). With the
+    database down they are left out - stale, not zero, which would read as "no breach open" - and
+    `gdpr_state_db_up` says 0."""
 
     def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
         self.services = services
 
     def collect(self) -> Iterator[Metric]:
         now = self.services.requests.clock()
-        with self.services.db.session() as s:
-            yield self._requests(s, now.date())
-            yield self._breaches(s, now)
-            yield self._backlog(s)
-            yield self._bulk_rate(s, now)
-            yield self._recovered(s)
+        up = GaugeMetricFamily("gdpr_state_db_up", "Whether the state DB answered this scrape (0: the gdpr_ gauges "
+                                                   "read from it are missing, not zero)")
+        try:
+            with self.services.db.session() as s:
+                read = [self._requests(s, now.date()), self._breaches(s, now), self._backlog(s),
+                        self._bulk_rate(s, now), self._recovered(s)]
+        except Exception as exc:  # noqa: BLE001 - the rest of /metrics is still worth serving
+            log.warning("metrics: the state DB did not answer (%s); its gauges are left out", type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from read
 
     def _requests(self, s, today: dt.date) -> Metric:  # noqa: ANN001
         g = GaugeMetricFamily("gdpr_open_requests", "Open data-subject requests by days left to their deadline",
@@ -125,28 +138,33 @@ class StateCollector:
 
     def _recovered(self, s) -> Metric:  # noqa: ANN001
         g = GaugeMetricFamily("gdpr_jobs_recovered", "Jobs that ran again after an attempt was lost (a killed "
-                              "worker, a lost message): the reconciler's and the leases' recoveries", labels=["job"])
+                              "worker, a lost message): the reconciler's and the leases' recoveries", labels=["kind"])
         for label, model in (("request", m.SubjectRequest), ("bulk", m.BulkRun)):
             extra = s.execute(select(func.coalesce(func.sum(model.attempts - 1), 0)).where(model.attempts > 1)).scalar()
             g.add_metric([label], int(extra or 0))
         return g
 
 
-def metrics_text(services) -> bytes:  # noqa: ANN001
-    """The exposition text: the process's own series, then the state DB's gauges."""
+def metrics_text(services, *, state: bool = True) -> bytes:  # noqa: ANN001
+    """The exposition text: the process's own series, then (`state`: the bot only, so a dashboard summing
+    over targets does not count them twice) the state DB's gauges."""
+    own = generate_latest(services.metrics.registry)
+    if not state:
+        return own
     registry = CollectorRegistry()
     registry.register(StateCollector(services))
-    return generate_latest(services.metrics.registry) + generate_latest(registry)
+    return own + generate_latest(registry)
 
 
-def ops_routes(services) -> dict[str, Callable[[], tuple[int, str, bytes]]]:  # noqa: ANN001
-    """`/readyz` and `/metrics` for the bot's HTTP server (also in Socket Mode) and the clubs' API."""
+def ops_routes(services, *, state: bool = True) -> dict[str, Callable[[], tuple[int, str, bytes]]]:  # noqa: ANN001
+    """`/readyz` and `/metrics` for the bot's HTTP server (also in Socket Mode) and the clubs' API (which
+    leaves the state DB's gauges to the bot: `state=False`)."""
     def ready() -> tuple[int, str, bytes]:
         ok, checks = readiness(services)
         return (200 if ok else 503), "application/json", json.dumps({"ready": ok, "checks": checks}).encode()
 
     def metrics() -> tuple[int, str, bytes]:
-        return 200, METRICS_CONTENT_TYPE, metrics_text(services)
+        return 200, METRICS_CONTENT_TYPE, metrics_text(services, state=state)
     return {"/readyz": ready, "/metrics": metrics}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -12,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gdpr.db import make_engine
 from gdpr.logsafe import JsonFormatter, install
+from tests.conftest import ROOT
 from tests.e2e.test_breaches import report
 from tests.helpers import STRANGER, SUPPORT, file_and_approve, unique_member, wait_ephemeral
 
@@ -54,7 +57,7 @@ def test_metrics_carry_commands_acks_requests_breaches_and_the_outbox(system, gy
         assert ("gdpr_open_requests", (("days_left", bucket),)) in after
     for outbox in ("recipients", "breach_clubs"):
         assert ("gdpr_outbox_backlog", (("outbox", outbox), ("status", "pending"))) in after
-    assert ("gdpr_bulk_rows_per_second", ()) in after and ("gdpr_jobs_recovered", (("job", "request"),)) in after
+    assert ("gdpr_bulk_rows_per_second", ()) in after and ("gdpr_jobs_recovered", (("kind", "request"),)) in after
     assert "process_resident_memory_bytes" in text
     assert member["email"] not in text and member["member_number"] not in text  # labels never carry a subject
 
@@ -103,3 +106,45 @@ def test_the_dashboard_and_alert_rules_use_series_the_processes_expose(system) -
                                            "GdprWorkerDown"}
     missing = {n for n in used if base(n) not in (exposed if n.startswith("gdpr_") else dramatiq_names)}
     assert used and missing == set()
+
+
+def _promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing (.ci/run installs Debian's prometheus package)"
+    return subprocess.run([promtool, *args], input=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT / "ops")
+
+
+def test_the_alert_rules_pass_promtool_and_their_own_tests() -> None:
+    """Issue 23, defect 5: the rules load, and they fire as they should - GdprBotNotReady and GdprApiDown
+    also when the target is not scraped at all; two bot replicas do not double a breach."""
+    checked = _promtool("check", "rules", "prometheus-alerts.yaml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = _promtool("test", "rules", "prometheus-alerts.test.yaml")
+    assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+
+
+def test_metrics_lint_clean_and_tell_the_truth_when_the_state_db_is_down(system, monkeypatch) -> None:  # noqa: ANN001
+    from api.app import build_api
+    from bootstrap.observability import metrics_text
+    from gdpr.db import Database
+    from tests.e2e.test_club_api import CLUB, Api, _token
+    status, text = _get(system, "/metrics")
+    linted = _promtool("check", "metrics", stdin=text)
+    assert linted.returncode == 0, linted.stdout + linted.stderr  # names, types, help: what promtool asks
+    assert "gdpr_open_requests" in text and _samples(text)[("gdpr_state_db_up", ())] == 1
+    api_text = metrics_text(system.services, state=False).decode()  # what the api's operations port serves
+    assert "gdpr_open_requests" not in api_text and "gdpr_api_calls" in api_text  # the bot alone reports the state DB
+
+    server = Api(build_api(system.services, per_minute=1000))  # a call that ends in 500 is counted too
+    try:
+        token = _token(system, CLUB)
+        monkeypatch.setattr(system.services.club_api, "listed", lambda **_: 1 / 0)
+        assert server.call("GET", "/v1/requests", token)[0] == 500
+    finally:
+        server.stop()
+    assert _samples(_get(system, "/metrics")[1])[("gdpr_api_calls_total", (("route", "/v1/requests"), ("status", "500")))] >= 1
+
+    monkeypatch.setattr(system.services, "db", Database("postgresql+psycopg://nobody@127.0.0.1:1/none", immediate=False))
+    status, text = _get(system, "/metrics")  # the state DB gone: what is known is served, its gauges marked stale
+    assert status == 200 and _samples(text)[("gdpr_state_db_up", ())] == 0
+    assert "gdpr_open_requests{" not in text and "gdpr_breaches_clock{" not in text and "gdpr_commands_total" in text
