@@ -2,6 +2,8 @@
 # Slim, non-root, exact dependency versions from requirements.lock, each checked against its locked sha256
 # (--require-hashes, when downloaded and again when installed); config/ and templates/ ship inside
 # the package (mount an edited copy from `gdpr-bot init` and set CONFIG_DIR / TEMPLATES_DIR).
+# Two targets: the default (last) one is production and leaves out the Slack stand-in and the synthetic
+# gym (`gdpr-bot demo`, `console` and `seed` say so); `--target demo` keeps them (compose.demo.yaml).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY requirements.lock pyproject.toml README.md ./
@@ -18,13 +20,30 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && pip download --no-cache-dir --require-hashes --only-binary=:all: --dest /wheels -r requirements.lock \
  && cp requirements.lock /wheels/
 
-FROM python:3.11-slim
+FROM python:3.11-slim AS demo
 RUN groupadd --system --gid 10001 gdpr \
  && useradd --system --uid 10001 --gid gdpr --home-dir /app --create-home gdpr
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
+ && pip install --no-cache-dir --no-index --no-deps /wheels/gdpr_ops_bot-*.whl
+USER 10001:10001
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 \
+    LOG_FORMAT=json \
+    EXPORT_DIR=/app/var/exports \
+    OUTBOX_DIR=/app/var/outbox \
+    BACKUP_DIR=/app/var/backups
+EXPOSE 3000 8081
+ENTRYPOINT ["gdpr-bot"]
+CMD ["serve", "--http", "--port", "3000"]
+
+FROM python:3.11-slim AS production
+RUN groupadd --system --gid 10001 gdpr \
+ && useradd --system --uid 10001 --gid gdpr --home-dir /app --create-home gdpr
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
  && pip install --no-cache-dir --no-index --no-deps /wheels/gdpr_ops_bot-*.whl \
- && rm -rf /wheels
+ && python -c "import devslack, gym, os, shutil; [shutil.rmtree(os.path.dirname(p.__file__)) for p in (devslack, gym)]"
 USER 10001:10001
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 \

@@ -8,6 +8,7 @@ import sys
 import time
 
 
+DEMO_ONLY = ("devslack", "gym")  # the Slack stand-in and the synthetic gym: not in the production image
 STOP_GRACE_S = 25.0  # SIGTERM: how long acknowledged commands may take to be answered (orchestrators wait 30 s)
 
 
@@ -21,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except ConfigError as exc:  # a broken or missing config: refuse to start, say why (no traceback)
         logsafe.say(f"gdpr-bot: {exc}")
+        return 2
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in DEMO_ONLY:
+            raise
+        logsafe.say(f"gdpr-bot: `{argv[0] if argv else sys.argv[1]}` needs the Slack stand-in and the synthetic gym, "
+                    "which the production image leaves out; use the demo image (docker build --target demo) or a "
+                    "checkout (pip install -e .).")
         return 2
 
 
@@ -79,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     consent.add_argument("action", choices=["check"],
                          help="active integration links whose member has no agreement in force (exit 1 if any)")
     consent.set_defaults(func=cmd_consent)
+    health = sub.add_parser("health", help="a container health check: exit 0 when the process is doing its work")
+    health.add_argument("process", choices=["scheduler"])
+    health.add_argument("--max-age", type=int, default=None,
+                        help="seconds since the scheduler's last completed pass (default: 4 ticks)")
+    health.set_defaults(func=cmd_health)
     keys = sub.add_parser("keys", help="the SECRET_KEY ring")
     keys.add_argument("action", choices=["rotate", "public"],
                       help="rotate: after SECRET_KEY changed (the old one in SECRET_KEY_FALLBACKS), re-key what can be; "
@@ -222,6 +235,19 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     check_live_schema(settings, services.datamap, services.retention, services.system.engine)
     logging.getLogger(__name__).info("%d retention policies", len(services.retention.policies))
     run_scheduler(services.housekeeping, interval_s=settings.reconcile_interval_seconds)
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """`gdpr-bot health scheduler`: its last pass completed within --max-age seconds (a standby's too:
+    it ticks, waiting for the lease)."""
+    from workers.scheduler import heartbeat_age
+    limit = args.max_age or 4 * int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "15"))
+    age = heartbeat_age()
+    if age is None or age > limit:
+        print(f"scheduler: {'no pass completed yet' if age is None else f'last pass {age:.0f} s ago'} (limit {limit} s)")
+        return 1
+    print(f"scheduler: last pass {age:.0f} s ago")
     return 0
 
 

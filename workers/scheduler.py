@@ -8,7 +8,10 @@ import logging
 import os
 import signal
 import socket
+import tempfile
 import threading
+import time
+from pathlib import Path
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -18,10 +21,16 @@ log = logging.getLogger(__name__)
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_scheduler(housekeeping: Housekeeping, *, interval_s: int, owner: str = OWNER) -> None:
-    """Tick until SIGTERM; then hand the lease back, so a standby takes over at once."""
+HEARTBEAT = Path(os.environ.get("SCHEDULER_HEARTBEAT")  # `gdpr-bot health scheduler` reads it
+                 or Path(tempfile.gettempdir()) / "gdpr-bot-scheduler.alive")
+
+
+def run_scheduler(housekeeping: Housekeeping, *, interval_s: int, owner: str = OWNER,
+                  heartbeat: Path | None = HEARTBEAT) -> None:
+    """Tick until SIGTERM; then hand the lease back, so a standby takes over at once. Each pass that
+    completes touches `heartbeat` (a container's health check reads its age)."""
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(tick, "interval", args=[housekeeping, owner], seconds=interval_s, id="housekeeping",
+    scheduler.add_job(tick, "interval", args=[housekeeping, owner, heartbeat], seconds=interval_s, id="housekeeping",
                       max_instances=1, coalesce=True, next_run_time=dt.datetime.now(dt.timezone.utc))
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     log.info("scheduler %s: every %ss", owner, interval_s)
@@ -42,8 +51,19 @@ def run_in_thread(housekeeping: Housekeeping, stop: threading.Event, *, interval
     return thread
 
 
-def tick(housekeeping: Housekeeping, owner: str) -> None:
+def tick(housekeeping: Housekeeping, owner: str, heartbeat: Path | None = None) -> None:
     try:
         housekeeping.run_pass(owner=owner)
     except Exception:  # a database blip: the next tick tries again
         log.exception("housekeeping pass failed")
+        return
+    if heartbeat is not None:
+        heartbeat.touch()
+
+
+def heartbeat_age(heartbeat: Path = HEARTBEAT) -> float | None:
+    """Seconds since the last completed pass (None: none yet)."""
+    try:
+        return time.time() - heartbeat.stat().st_mtime
+    except FileNotFoundError:
+        return None

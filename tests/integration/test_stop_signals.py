@@ -47,8 +47,13 @@ def test_sigterm_stops_each_process_with_sigint_ignored(name: str, pg_url: str, 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, **credentials(),
            "SLACK_API_URL": standin.api_url, "SMTP_URL": "smtp://127.0.0.1:9", "EXPORT_DIR": str(tmp_path / "exports"),
-           "OPS_PORT": str(free_port()), "API_OPS_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
+           "OPS_PORT": str(free_port()), "API_OPS_PORT": str(free_port()), "PYTHONUNBUFFERED": "1",
+           "SCHEDULER_HEARTBEAT": str(tmp_path / "scheduler.alive"), "RECONCILE_INTERVAL_SECONDS": "2"}
     log = tmp_path / f"{name}.log"
+    if name == "scheduler":  # no pass yet: unhealthy
+        done = subprocess.run([sys.executable, "-m", "bootstrap.cli", "health", "scheduler"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "no pass completed yet" in done.stdout, done.stdout + done.stderr
     proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", *[a.format(port=port) for a in args]], cwd=ROOT,
                             env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, preexec_fn=_ignore_sigint,
                             start_new_session=True)
@@ -56,6 +61,11 @@ def test_sigterm_stops_each_process_with_sigint_ignored(name: str, pg_url: str, 
         up = (lambda: _healthy(port)) if ready == "port" else (lambda: ready in log.read_text(errors="replace"))
         wait_for(lambda: up() or proc.poll() is not None, timeout=60, what=f"{name} to come up")
         assert proc.poll() is None, log.read_text()[-2000:]
+        if name == "scheduler":  # its container health check: a completed pass, recently
+            health = lambda: subprocess.run([sys.executable, "-m", "bootstrap.cli", "health", "scheduler"],  # noqa: E731
+                                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+            wait_for(lambda: health().returncode == 0, timeout=30, what="the scheduler's heartbeat")
+            assert "last pass" in health().stdout
         proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
         try:
