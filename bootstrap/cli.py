@@ -232,6 +232,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     settings = _safe_settings(runs_jobs=False)  # it only enqueues: it never mails
     services = build(settings)
     upgrade_database(services.db)
+    from gdpr.deployment import claim_exports
+    claim_exports(services.db, settings.export_dir)  # its housekeeping sweeps the folder
     check_live_schema(settings, services.datamap, services.retention, services.system.engine)
     logging.getLogger(__name__).info("%d retention policies", len(services.retention.policies))
     run_scheduler(services.housekeeping, interval_s=settings.reconcile_interval_seconds)
@@ -341,6 +343,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
     keep = args.keep if args.keep is not None else settings.backup_keep
     key = _backup_keys(settings)[0]
     db = Database(settings.database_url, immediate=False)
+    if not target.startswith("s3://"):  # pruning another deployment's backups as its own: refused
+        from gdpr.deployment import claim, deployment_key
+        try:
+            claim(Path(target), deployment_key(db), variable="BACKUP_DIR")
+        except Exception:
+            db.dispose()
+            raise
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = write_backup(db, Path(tmp) if target.startswith("s3://") else Path(target), key,

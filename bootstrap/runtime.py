@@ -16,6 +16,7 @@ from bootstrap.checks import check_live_schema
 from bootstrap.compose import Services, build
 from gdpr.migrate import upgrade_database
 from gdpr import logsafe
+from gdpr.deployment import claim_exports
 from gdpr.settings import Settings
 from workers.broker import start_local_worker
 from workers.scheduler import OWNER, run_in_thread
@@ -44,6 +45,7 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     settings = settings or Settings()
     services = build(settings, slack=slack)
     upgrade_database(services.db)
+    claim_exports(services.db, settings.export_dir)  # another deployment's folder: refuse, never sweep it
     check_live_schema(settings, services.datamap, services.retention, services.system.engine)
     worker = None
     stop = threading.Event()

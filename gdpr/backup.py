@@ -36,7 +36,7 @@ from gdpr.errors import GdprError
 MAGIC = b"GDPRBAK1"
 FORMAT = "gdpr-ops-bot/state-backup"
 BATCH = 1000
-SEEDED = {"audit_head"}  # rows the migrations themselves write (the chain's head): replaced by the backup's
+SEEDED = {"audit_head", "deployment"}  # rows the migrations write (the chain's head, the deployment's key): the backup's win
 NAME = "gdpr-state-{stamp}.bak"
 
 

@@ -94,6 +94,15 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class Deployment(Base):
+    """One row: this deployment's random key, which marks the folders its processes write."""
+
+    __tablename__ = "deployment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32))
+
+
 class AuditHead(Base):
     """A single row that serialises appends to the chain (its row lock is the chain's lock)."""
 

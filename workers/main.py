@@ -29,6 +29,8 @@ broker = make_broker(_settings)
 def _services():  # noqa: ANN202 - built on first message, in the worker process, never at import
     from bootstrap.compose import build
     services = build(_settings, broker=broker, actors=actors)
+    from gdpr.deployment import claim_exports
+    claim_exports(services.db, _settings.export_dir)  # another deployment's folder is never swept as leftovers
     services.exports.sweep()  # what a worker killed on this machine left in its export folder
     return services
 

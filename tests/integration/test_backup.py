@@ -82,8 +82,10 @@ def test_only_the_newest_backups_are_kept(sqlite_url: str, tmp_path: Path) -> No
         (folder / f"gdpr-state-{stamp}.bak").write_bytes(b"old")
     made = _cli("backup", "--to", str(folder), "--keep", "2", db=sqlite_url)
     assert made.returncode == 0, made.stderr
-    assert sorted(p.name for p in folder.iterdir())[0] == "gdpr-state-20260103T000000Z.bak"
-    assert len(list(folder.iterdir())) == 2 and "2 older one(s) removed" in made.stdout
+    kept = sorted(p.name for p in folder.glob("gdpr-state-*.bak"))
+    assert kept[0] == "gdpr-state-20260103T000000Z.bak"
+    assert len(kept) == 2 and "2 older one(s) removed" in made.stdout
+    assert {p.name for p in folder.iterdir()} - set(kept) == {".gdpr-bot-deployment"}  # the folder is this deployment's
 
 
 def test_backups_go_to_an_s3_bucket_pruned_there_and_restore_from_it(pg_url: str, pg_empty_url: str, s3: str) -> None:
