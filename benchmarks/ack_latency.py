@@ -2,6 +2,7 @@
 20 concurrent requests, against a bare Bolt app that only acks, same server settings, same run.
 
     python -m benchmarks.ack_latency [--requests 1500] [--concurrency 20]
+    python -m benchmarks.ack_latency --smoke             # 60 requests (the test suite runs this)
 
 Two load shapes, both reported:
 * bursts: 20 requests fired at once, then the next burst once the bot has finished the
@@ -31,6 +32,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import text
 
+from benchmarks import machine
 from bot.http import make_server, serve_in_thread, wsgi_app
 from bootstrap.runtime import start
 from devslack.driver import command_body, sign
@@ -83,7 +85,7 @@ def start_beside_standin(db_url: str, work: Path) -> tuple:
     standin = subprocess.Popen([sys.executable, "-m", "devslack"], stdout=subprocess.PIPE, text=True)
     api_url = standin.stdout.readline().strip()  # type: ignore[union-attr]
     settings = Settings(database_url=db_url, redis_url=os.environ.get("REDIS_URL"), slack_api_url=api_url,
-                        secret_key=secrets.token_hex(16), export_dir=work / "exports")
+                        secret_key=secrets.token_hex(32), export_dir=work / "exports")
     return start(settings, housekeeping=False), standin
 
 
@@ -96,7 +98,10 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=1500)
     p.add_argument("--concurrency", type=int, default=20)
     p.add_argument("--shapes", nargs="+", default=["bursts", "sustained"], choices=["bursts", "sustained"])
+    p.add_argument("--smoke", action="store_true", help="small sizes, for the test suite")
     args = p.parse_args()
+    if args.smoke:
+        args.requests, args.concurrency = 60, 5
     work = Path(tempfile.mkdtemp(prefix="bench-ack-"))
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work}/bench.sqlite3"
     engine = make_engine(db_url, immediate=False)
@@ -106,7 +111,7 @@ def main() -> None:
     engine.dispose()
     running, standin = start_beside_standin(db_url, work)
     api_url = running.services.settings.slack_api_url
-    results = {}
+    results, loads = {}, {}
     sent = [0]
 
     def drained(extra: int) -> None:  # the bot has posted a card for every request so far
@@ -122,7 +127,8 @@ def main() -> None:
             for name, app in apps:
                 server = make_server(wsgi_app(app), "127.0.0.1", 0, threads=16)
                 stop = serve_in_thread(server)
-                measure(server.effective_port, [command_body("U0SUPPORT1", "help")] * 100, args.concurrency)
+                warm = [command_body("U0SUPPORT1", "help") for _ in range(100)]  # each its own: never a replay
+                measure(server.effective_port, warm, args.concurrency)
                 bodies = [command_body("U0SUPPORT1", f"access {next(members)}") for _ in range(args.requests // 2)]
                 ours = app is running.app
                 t0 = time.perf_counter()
@@ -132,6 +138,7 @@ def main() -> None:
                 else:
                     lat = measure(server.effective_port, bodies, args.concurrency)
                 results[(shape, name)] = (pct(lat, 50), pct(lat, 99), len(lat) / (time.perf_counter() - t0))
+                loads[(shape, name)] = machine()
                 stop()
                 if ours:
                     drained(len(bodies) if shape == "sustained" else 0)
@@ -141,9 +148,9 @@ def main() -> None:
         standin.terminate()
     print(f"{args.requests // 2} requests per row, {args.concurrency} concurrent, backend: {db_url.split(':')[0]}"
           f"{' + redis' if os.environ.get('REDIS_URL') else ' + in-process queue'}")
-    print(f"{'load':<10} {'app':<26} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7}")
+    print(f"{'load':<10} {'app':<26} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7}  machine")
     for (shape, name), (p50, p99, rps) in results.items():
-        print(f"{shape:<10} {name:<26} {p50:>7.1f} {p99:>7.1f} {rps:>7.0f}")
+        print(f"{shape:<10} {name:<26} {p50:>7.1f} {p99:>7.1f} {rps:>7.0f}  {loads[(shape, name)]}")
     for shape in args.shapes:
         bare, ours = results[(shape, apps[0][0])], results[(shape, apps[1][0])]
         print(f"{shape}: p99 gdpr-bot / bare = {ours[1] / bare[1]:.2f}x")

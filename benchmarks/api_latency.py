@@ -4,6 +4,7 @@ against a bare FastAPI app of the same stack (uvicorn, same settings) whose endp
 body, in the same run. p50, p99 and throughput.
 
     python -m benchmarks.api_latency [--requests 1000] [--concurrency 10]
+    python -m benchmarks.api_latency --smoke             # 40 requests (the test suite runs this)
 
 Uses the embedded default (SQLite, in-process queue) unless DATABASE_URL / REDIS_URL are set; the Slack
 stand-in runs in its own process, as Slack would be elsewhere.
@@ -25,6 +26,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from api.app import NewRequest, build_api
+from benchmarks import machine
 from benchmarks.ack_latency import pct, start_beside_standin
 from gdpr.db import make_engine
 from gym.seed import seed
@@ -74,7 +76,10 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--requests", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=10)
+    p.add_argument("--smoke", action="store_true", help="small sizes, for the test suite")
     args = p.parse_args()
+    if args.smoke:
+        args.requests, args.concurrency = 40, 4
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{work}/bench.sqlite3"
     engine = make_engine(db_url, immediate=False)
@@ -87,20 +92,22 @@ def main() -> None:
     running, standin = start_beside_standin(db_url, work)
     token = running.services.club_tokens.issue(club=CLUB, by="bench", allowed=None).token
     try:
-        ours, ours_port = serve(build_api(running.services, per_minute=10 ** 9))
+        ours, ours_port = serve(build_api(running.services, per_minute=10 ** 9, per_address=10 ** 9))
         base, base_port = serve(bare())
         measure(base_port, token, numbers[:50], args.concurrency)  # warm both
         lat_base, rate_base = measure(base_port, token, numbers, args.concurrency)
+        load_base = machine()
         lat_ours, rate_ours = measure(ours_port, token, numbers, args.concurrency)
+        load_ours = machine()
         for server in (ours, base):
             server.should_exit = True
     finally:
         running.stop()
         standin.terminate()
     print(f"{len(numbers)} requests, {args.concurrency} concurrent, backend: {db_url.split(':')[0]}")
-    for name, lat, rate in (("bare FastAPI app (parse only)", lat_base, rate_base),
-                            ("gdpr-bot POST /v1/requests", lat_ours, rate_ours)):
-        print(f"{name:32} p50 {pct(lat, 50):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  {rate:6.0f} req/s")
+    for name, lat, rate, load in (("bare FastAPI app (parse only)", lat_base, rate_base, load_base),
+                                  ("gdpr-bot POST /v1/requests", lat_ours, rate_ours, load_ours)):
+        print(f"{name:32} p50 {pct(lat, 50):7.1f} ms  p99 {pct(lat, 99):7.1f} ms  {rate:6.0f} req/s  {load}")
     print(f"p99 ratio: {pct(lat_ours, 99) / pct(lat_base, 99):.1f}x the bare app")
 
 

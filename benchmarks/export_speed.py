@@ -3,6 +3,7 @@ baseline that loads each table whole (fetchall + one json.dumps), same data, sam
 Each measurement runs in a fresh process so peak RSS belongs to that variant alone.
 
     python -m benchmarks.export_speed [--rows 10000 100000 1000000]
+    python -m benchmarks.export_speed --smoke                # 2,000 rows (the test suite runs this)
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from pathlib import Path
 
 from sqlalchemy import column, select, table
 
+from benchmarks import machine
 from gdpr.crypto import new_passphrase, write_aes_zip
 from gdpr.datamap import load_datamap
 from gdpr.db import make_engine
 from gdpr.export import Exporter
+from gdpr.scope import subject_rows
 from gdpr.settings import PROJECT_ROOT
 from gdpr.templating import make_environment
 from gym import schema
@@ -56,7 +59,7 @@ def naive_export(engine, datamap, out: Path, passphrase: str) -> None:  # noqa: 
         for spec in datamap.tables_for("member"):
             cols = spec.exported_columns()
             query = select(*[column(c) for c in cols]).select_from(table(spec.name)).where(
-                column(spec.links["member"]) == MEMBER)
+                subject_rows(datamap, spec, "member", str(MEMBER), engine.dialect.name))  # the rows the exporter reads
             data[spec.name] = [dict(zip(cols, [str(v) if v is not None else None for v in r]))
                                for r in conn.execute(query).fetchall()]
     (out / "data.json").write_text(json.dumps(data))
@@ -84,11 +87,14 @@ def main() -> None:
     p.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     p.add_argument("--variant")
     p.add_argument("--db")
+    p.add_argument("--smoke", action="store_true", help="small sizes, for the test suite")
     args = p.parse_args()
     if args.variant:
         run_variant(args.variant, Path(args.db))
         return
-    print(f"{'visits':>9} {'variant':<28} {'seconds':>8} {'peak RSS growth MB':>19}")
+    if args.smoke:
+        args.rows = [2_000]
+    print(f"{'visits':>9} {'variant':<28} {'seconds':>8} {'peak RSS growth MB':>19}  machine")
     for rows in args.rows:
         db = Path(tempfile.mkdtemp(prefix="bench-export-db-")) / "gym.sqlite3"
         prepare(db, rows)
@@ -96,7 +102,7 @@ def main() -> None:
             out = subprocess.run([sys.executable, "-m", "benchmarks.export_speed", "--variant", variant,
                                   "--db", str(db)], capture_output=True, text=True, check=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
-            print(f"{rows:>9} {label:<28} {r['seconds']:>8.2f} {r['peak_growth_mb']:>19.1f}")
+            print(f"{rows:>9} {label:<28} {r['seconds']:>8.2f} {r['peak_growth_mb']:>19.1f}  {machine()}")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ sorts in Python (what a first version would do). Median, p95 and max of 30 round
 
     python -m benchmarks.home_speed                       # SQLite (a temporary file)
     python -m benchmarks.home_speed --database-url postgresql://postgres@127.0.0.1/gdpr_home_bench
+    python -m benchmarks.home_speed --smoke               # 300 requests, 3 rounds (the test suite runs this)
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import random
+import secrets
 import statistics
 import tempfile
 import time
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, make_url, select, text
 
+from benchmarks import machine, with_database
 from bot.render_home import home_view
 from gdpr import models as m
 from gdpr.access import load_policy
@@ -82,12 +85,15 @@ def main() -> None:
     p.add_argument("--database-url", help="an empty PostgreSQL database (dropped and recreated); default SQLite")
     p.add_argument("--requests", type=int, default=10_000)
     p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--smoke", action="store_true", help="small sizes, for the test suite")
     args = p.parse_args()
+    if args.smoke:
+        args.requests, args.rounds = 300, 3
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'state.sqlite3'}"
         if args.database_url:
             name = make_url(url).database
-            admin = Database(str(make_url(url).set(database="postgres")))
+            admin = Database(with_database(url, "postgres"))
             with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -98,7 +104,7 @@ def main() -> None:
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
-        audit, policy = AuditLog(b"k" * 32), load_policy(PROJECT_ROOT / "config" / "roles.yaml")
+        audit, policy = AuditLog(secrets.token_bytes(32)), load_policy(PROJECT_ROOT / "config" / "roles.yaml")
         dpo = policy.actor("U0DPO1", frozenset({"S0DPOTEAM"}))
         overview = Overview(db=db, staff=lambda u: dpo, grants=GrantService(db, audit, utcnow),
                             breaches=BreachService(db, audit, load_breach_config(PROJECT_ROOT / "config" / "breaches.yaml"),
@@ -111,8 +117,8 @@ def main() -> None:
         ms = lambda v: f"median {statistics.median(v) * 1000:7.1f} ms  p95 {sorted(v)[int(len(v) * .95) - 1] * 1000:7.1f} ms  max {max(v) * 1000:7.1f} ms"  # noqa: E731
         print(f"{db.engine.dialect.name}: {home.requests.total:,} open requests, {home.breaches.total if home.breaches else 0} "
               f"open breaches of 2,000, {home.grants.total} live grants, {home.runs.total if home.runs else 0} runs waiting")
-        print(f"App Home (use case + Block Kit):  {ms(ours)}")
-        print(f"baseline (load all, sort in Python): {ms(base)}")
+        print(f"App Home (use case + Block Kit):  {ms(ours)}  {machine()}")
+        print(f"baseline (load all, sort in Python): {ms(base)}  {machine()}")
         print(f"speed-up (median): {statistics.median(base) / statistics.median(ours):.0f}x; "
               f"blocks in the view: {len(home_view(home)['blocks'])}")
         db.dispose()

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import threading
 import time
+from benchmarks import machine
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
@@ -124,7 +125,8 @@ def bench_leads(args: argparse.Namespace) -> None:
     db.dispose()
     seconds, peak, run, updates = run_job(url, spec, policy="crm-purge")
     print(f"bulk purge: {run.done:,} leads in {seconds:.2f} s ({run.done / seconds:,.0f} leads/s), "
-          f"batches of {spec.batch_size}, {updates} progress updates, residue {run.residue}, peak RSS +{peak:.1f} MB")
+          f"batches of {spec.batch_size}, {updates} progress updates, residue {run.residue}, peak RSS +{peak:.1f} MB; "
+          f"{machine()}")
     print(f"  counts: {run.counts}")
 
     url = fresh_copy("gdpr_bench_leads_tmpl", "gdpr_bench_leads_loop")
@@ -139,7 +141,7 @@ def bench_leads(args: argparse.Namespace) -> None:
     per_lead = loop / len(keys)
     print(f"baseline, one lead at a time over the erasure engine: {len(keys):,} leads in {loop:.2f} s "
           f"({per_lead * 1000:.1f} ms/lead) -> {run.done:,} leads ~ {per_lead * run.done:.0f} s; "
-          f"bulk is {per_lead * run.done / seconds:.0f}x faster")
+          f"bulk is {per_lead * run.done / seconds:.0f}x faster; {machine()}")
     engine.dispose()
     db.dispose()
     for name in ("gdpr_bench_leads_run", "gdpr_bench_leads_loop", "gdpr_bench_leads_tmpl"):
@@ -173,7 +175,7 @@ def bench_visits(args: argparse.Namespace) -> None:
     seconds, peak, run, updates = run_job(url, spec, policy="old-visits")
     print(f"retention sweep: {run.done:,} of {total:,} visits deleted in {seconds:.2f} s "
           f"({run.done / seconds:,.0f} rows/s), batches of {spec.batch_size:,}, {updates} progress updates, "
-          f"peak RSS +{peak:.1f} MB")
+          f"peak RSS +{peak:.1f} MB; {machine()}")
 
     url = fresh_copy("gdpr_bench_visits_tmpl", "gdpr_bench_visits_one")
     engine = make_engine(url, immediate=False)
@@ -183,7 +185,7 @@ def bench_visits(args: argparse.Namespace) -> None:
         deleted = conn.execute(text("DELETE FROM visits WHERE checked_in_at < :c"), {"c": limit}).rowcount
     one = time.perf_counter() - t0
     print(f"baseline, one DELETE statement (one transaction, no progress, no checkpoint): {deleted:,} rows in "
-          f"{one:.2f} s; the batched sweep takes {seconds / one:.2f}x its time")
+          f"{one:.2f} s; the batched sweep takes {seconds / one:.2f}x its time; {machine()}")
     engine.dispose()
     for name in ("gdpr_bench_visits_run", "gdpr_bench_visits_one", "gdpr_bench_visits_tmpl"):
         admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -197,7 +199,10 @@ def main() -> None:
     p.add_argument("--visits", type=int, default=5_000_000)
     p.add_argument("--visit-batch", type=int, default=20_000)
     p.add_argument("--only", choices=["leads", "visits"])
+    p.add_argument("--smoke", action="store_true", help="small sizes, for the test suite")
     args = p.parse_args()
+    if args.smoke:
+        args.members, args.leads, args.loop, args.visits, args.visit_batch = 300, 2000, 50, 20_000, 2_000
     if args.only != "visits":
         bench_leads(args)
     if args.only != "leads":
