@@ -4,7 +4,9 @@ A problem is a ConfigError of one line naming the file, the line and the key: th
 start and says why, never with a traceback."""
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect
 
 from bootstrap.compose import Config, load_config
 from gdpr.datamap_check import named_errors
@@ -16,19 +18,52 @@ from gdpr.settings import Settings
 
 
 def check_live_schema(settings: Settings, datamap: DataMap, retention: RetentionConfig, engine: Engine) -> None:
+    _not_empty(datamap, engine)
     check_against_schema(retention, engine)
     problems = named_errors(datamap, engine)
     if problems:
         more = f" (and {len(problems) - 1} more; `gdpr-bot config check` lists them)" if len(problems) > 1 else ""
-        raise ConfigError(f"{settings.resolved_config_dir() / 'datamap.yaml'}: {problems[0]}{more}")
+        raise ConfigError(f"{problems[0]}{more}")
+
+
+def _not_empty(datamap: DataMap, engine: Engine) -> None:
+    """A system database with none of the data map's tables is the wrong one (or, for the demo, not seeded
+    yet): said once, plainly, rather than as the first table a policy names."""
+    live = set(inspect(engine).get_table_names())
+    if not live & set(datamap.tables):
+        raise ConfigError(f"SYSTEM_DATABASE_URL: the system database has none of the {len(datamap.tables)} tables "
+                          f"the data map names (e.g. {sorted(datamap.tables)[0]}): point SYSTEM_DATABASE_URL at "
+                          "your platform's database, or run `gdpr-bot seed --members 2000` for the synthetic demo gym")
 
 
 def check_config(settings: Settings) -> tuple[Config, list[str]]:
-    """All files, then the live schema; returns the config and every data-map problem (none: all good)."""
+    """All files and the templates, then the live schema; returns the config and every data-map problem
+    (none: all good)."""
     config = load_config(settings)
+    check_templates(settings.templates_dir())
     engine = make_engine(settings.system_url, immediate=False)
     try:
+        _not_empty(config.datamap, engine)
         check_against_schema(config.retention, engine)
         return config, named_errors(config.datamap, engine)
     finally:
         engine.dispose()
+
+
+def check_templates(folder: Path) -> None:
+    """Every template the bot renders is in TEMPLATES_DIR and compiles (a syntax error names file and line)."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+
+    from gdpr.templating import make_environment
+    env = make_environment(folder)
+    for name in TEMPLATES:
+        try:
+            env.get_template(name)
+        except TemplateNotFound:
+            raise ConfigError(f"TEMPLATES_DIR {folder}: {name} is missing (`gdpr-bot init` writes every one)") from None
+        except TemplateSyntaxError as exc:
+            raise ConfigError(f"{folder / name}:{exc.lineno}: {exc.message}") from None
+
+
+TEMPLATES = ("access_summary.html.j2", "breach_club_notice.txt.j2", "breach_member_notice.txt.j2",
+             "refusal_notice.txt.j2", "ropa.html.j2")

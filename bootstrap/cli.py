@@ -32,8 +32,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("gdpr-ops-bot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gdpr-bot", description="GDPR operations from Slack")
+    p.add_argument("--version", action="version", version=f"gdpr-bot {_version()}")
     sub = p.add_subparsers(required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     serve.add_argument("--http", action="store_true", help="HTTP mode: POST /slack/events")
@@ -135,7 +144,7 @@ def _check_before_start() -> None:
     finally:
         db.dispose()
     if problems:
-        raise ConfigError(f"{settings.resolved_config_dir() / 'datamap.yaml'}: {problems[0]}")
+        raise ConfigError(problems[0])
 
 
 def _ops_server(services, host: str, port: int, *, state: bool = True):  # noqa: ANN001, ANN202
@@ -391,10 +400,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 if fetched is None:
                     raise BackupError(f"{args.file} does not exist")
                 source = fetched
+            elif not source.is_file():
+                raise BackupError(f"{args.file} does not exist (or is not a file)")
             upgrade_database(db)
             done = restore_backup(db, source, keys, settings.keyring().keys)
         except BackupError as exc:
-            print(f"gdpr-bot: restore refused: {exc}", file=sys.stderr)
+            from gdpr.logsafe import say
+            say(f"gdpr-bot: restore refused: {exc}")
             return 2
         finally:
             db.dispose()
@@ -432,7 +444,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     config, problems = check_config(settings)  # a file's error: ConfigError, printed by main(), exit 2
     folder = settings.resolved_config_dir()
     for problem in problems:
-        print(f"gdpr-bot: {folder / 'datamap.yaml'}: {problem}", file=sys.stderr)
+        print(f"gdpr-bot: {problem}", file=sys.stderr)
     if problems:
         return 2
     print(f"config OK ({folder}): roles.yaml ({len(config.policy.roles)} roles), datamap.yaml "

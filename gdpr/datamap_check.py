@@ -9,6 +9,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, inspect, select, table, column, types
 
 from gdpr import models as m
+from gdpr.yamlconf import Located
 from gdpr.datamap import DataMap
 
 PERSONAL_NAME = re.compile(
@@ -78,11 +79,18 @@ def named_errors(dm: DataMap, engine: Engine) -> list[str]:
 
 
 def _check_named(dm: DataMap, live: dict, report: CheckReport) -> None:
+    """Each problem once, as `file:line: key: message` (a missing table is one problem, not one per column)."""
+    doc = Located(dm.path)
+    found: dict[str, None] = {}
+
     def need(tname: str, cname: str, what: str) -> None:
+        at = tuple(what.split("."))
         if tname not in live:
-            report.errors.append(f"{what}: table '{tname}' does not exist")
+            found[str(doc.error(at, f"table '{tname}' does not exist in the system database"))] = None
         elif cname not in live[tname]:
-            report.errors.append(f"{what}: column '{tname}.{cname}' does not exist")
+            where = next((at + (k, cname) for k in ("columns", "links", "context", "exclude", "lookup", "display")
+                          if at + (k, cname) in doc.lines), at)
+            found[str(doc.error(where, f"column '{tname}.{cname}' does not exist"))] = None
 
     for t in dm.tables.values():
         extra = [t.erasure.hold.since] if t.erasure.hold else []
@@ -101,7 +109,8 @@ def _check_named(dm: DataMap, live: dict, report: CheckReport) -> None:
         need(c.table, name, "controllers")
     for tname in dm.non_personal_tables:
         if tname not in live:
-            report.errors.append(f"non_personal_tables: table '{tname}' does not exist")
+            found[str(doc.error(("non_personal_tables",), f"table '{tname}' does not exist"))] = None
+    report.errors.extend(found)
 
 
 def _looks_personal(engine: Engine, tname: str, cname: str, ctype: types.TypeEngine) -> str | None:

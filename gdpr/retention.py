@@ -300,6 +300,14 @@ def check_against_schema(config: RetentionConfig, engine: Engine) -> None:
                 raise doc.error(path, f"unknown column '{col}' in table '{spec.table}'")
         if spec.action in ("delete", "anonymise", "release") and "id" not in columns:
             raise doc.error(at + ("table",), f"table '{spec.table}' has no id column to work through in batches")
+    crm = config.crm_purge  # `/gdpr crm purge` reads these columns: a typo must fail here, not at the first purge
+    if crm.table not in tables:
+        raise doc.error(("crm_purge", "subject"), f"the table '{crm.table}' of subject '{crm.subject}' is not in the "
+                                                  "system database")
+    columns = {c["name"] for c in insp.get_columns(crm.table)}
+    for key in ("age_column", "status_column"):
+        if getattr(crm, key) not in columns:
+            raise doc.error(("crm_purge", key), f"unknown column '{getattr(crm, key)}' in table '{crm.table}'")
 
 
 def crm_purge_spec(config: RetentionConfig, options: dict[str, str], clubs: dict[str, str]) -> BulkSpec:

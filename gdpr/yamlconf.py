@@ -46,7 +46,10 @@ class Located:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self._build(v, path + (i,)) for i, v in enumerate(node.value)]
-        return yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+        if node.tag == "tag:yaml.org,2002:str" or (node.tag == "tag:yaml.org,2002:bool"
+                                                   and node.value.lower() not in ("true", "false")):
+            return node.value  # YAML 1.2: only true and false are booleans (`no` is Norway, `yes` a typo)
+        return yaml.safe_load(yaml.serialize(node))
 
     def error(self, path: tuple, message: str) -> ConfigError:
         """A ConfigError pointing at the nearest known line of `path`."""

@@ -144,3 +144,65 @@ def test_a_process_that_mails_passphrases_needs_smtp_outside_the_demo(args: list
     """Finding 7: without SMTP_URL a club's passphrase would be an .eml file on disk, in clear."""
     _refused(args, _production(SMTP_URL=None), "SMTP_URL")
     _refused(["serve", "--http", "--port", "0"], _production(SMTP_URL=None, REDIS_URL=None), "SMTP_URL")
+
+
+# -- the command line and config check say what is wrong, once, where (issue 23, defect 9) ----------------------
+def _one_line(done: subprocess.CompletedProcess) -> str:
+    lines = [x for x in done.stderr.splitlines() if x.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr[-2000:]
+    return lines[0]
+
+
+def test_version_and_a_restore_of_a_missing_file() -> None:
+    done = _run(["--version"], {})
+    assert done.returncode == 0 and done.stdout.startswith("gdpr-bot ") and done.stdout.split()[1][0].isdigit()
+    assert "does not exist" in _one_line(_run(["restore", "/nonexistent/gdpr-state-x.bak"], {}))
+
+
+def test_config_check_right_after_init_says_the_system_database_is_empty(tmp_path: Path) -> None:
+    assert _run(["init", str(tmp_path / "etc")], {}).returncode == 0
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    line = _one_line(_run(["config", "check"], {"CONFIG_DIR": str(tmp_path / "etc" / "config"),
+                                                "TEMPLATES_DIR": str(tmp_path / "etc" / "templates"),
+                                                "DATABASE_URL": empty}))
+    assert "SYSTEM_DATABASE_URL" in line and "gdpr-bot seed" in line
+
+
+def test_a_missing_table_is_one_problem_with_its_line(sqlite_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "datamap.yaml"
+    path.write_text(path.read_text().replace("  bank_accounts:", "  bank_accountz:", 1))  # five columns, one table
+    line_no = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "bank_accountz:" in text)
+    done = _run(["config", "check"], {"CONFIG_DIR": str(config), "DATABASE_URL": sqlite_url})
+    line = _one_line(done)
+    assert f"datamap.yaml:{line_no}: tables.bank_accountz: table 'bank_accountz' does not exist" in line
+
+
+def test_yaml_yes_and_no_are_not_booleans(sqlite_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "breaches.yaml"
+    assert "dedicated_channel: false" in path.read_text()
+    path.write_text(path.read_text().replace("dedicated_channel: false", "dedicated_channel: yes", 1))
+    line = _one_line(_run(["config", "check"], {"CONFIG_DIR": str(config), "DATABASE_URL": sqlite_url}))
+    assert "dedicated_channel" in line and "true or false" in line
+
+
+def test_crm_purge_columns_are_checked_against_the_live_schema(sqlite_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    path = config / "retention.yaml"
+    text = path.read_text()
+    assert "age_column: status_changed_at" in text
+    path.write_text(text.replace("age_column: status_changed_at", "age_column: status_changd_at", 1))
+    line = _one_line(_run(["config", "check"], {"CONFIG_DIR": str(config), "DATABASE_URL": sqlite_url}))
+    assert "retention.yaml:" in line and "crm_purge.age_column" in line and "status_changd_at" in line
+
+
+def test_config_check_reads_templates_dir(sqlite_url: str, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    (templates / "ropa.html.j2").write_text((templates / "ropa.html.j2").read_text() + "\n{% if %}\n")
+    line = _one_line(_run(["config", "check"], {"TEMPLATES_DIR": str(templates), "DATABASE_URL": sqlite_url}))
+    assert "ropa.html.j2:" in line

@@ -56,7 +56,9 @@ def test_a_mapped_column_that_does_not_exist_fails(engine, tmp_path: Path) -> No
     (tmp_path / "datamap.yaml").write_text(MAP.read_text().replace("      gender: {category: identity",
                                                                    "      sex: {category: identity"))
     errors = check_datamap(load_datamap(tmp_path / "datamap.yaml"), engine).errors
-    assert "tables.members: column 'members.sex' does not exist" in errors
+    line = next(i for i, text in enumerate((tmp_path / "datamap.yaml").read_text().splitlines(), 1)
+                if text.startswith("      sex: {category: identity"))
+    assert f"{tmp_path / 'datamap.yaml'}:{line}: tables.members.columns.sex: column 'members.sex' does not exist" in errors
 
 
 def test_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
