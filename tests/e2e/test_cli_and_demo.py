@@ -55,3 +55,19 @@ def test_console_lets_a_person_file_and_approve(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "four-eyes" in result.stdout  # Sam clicked Approve on his own request
     assert "uploaded a file" in result.stdout and "done" in result.stdout
+
+
+def test_console_fills_a_breach_report_and_names_what_each_button_is_on(tmp_path: Path) -> None:
+    """Issue 23, defect 9: `/gdpr breach` was a dead end in the console (a form it could not fill), `click 99`
+    crashed it, and every button read "on R-…" whatever it belonged to."""
+    script = ("as U0DPO1\n/gdpr breach\nform\nset what A laptop was stolen\nset aware -30h\nset detected -31h\n"
+              "set kinds confidentiality\nset data contact\nset subjects members\nset people 40\nset records 40\n"
+              "set clubs 1\nset consequences Phishing\nset measures Wipe\nsubmit\nset measures Remote wipe\nsubmit\nbuttons\nclick 99\nclick x\nquit\n")
+    result = subprocess.run(CLI + ["console"], cwd=tmp_path, input=script, capture_output=True, text=True,
+                            timeout=120, env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "kinds: Kind of breach [checkboxes]" in out and "Personal data breach B-1 (open)" in out
+    assert "[Notify clubs] on B-1" in out and "on R-" not in out
+    assert "not accepted: measures: Required: at least 5 characters." in out  # a refused field, said plainly
+    assert "There is no button 99" in out and "There is no button x" in out and "Traceback" not in result.stderr
