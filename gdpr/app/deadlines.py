@@ -44,6 +44,7 @@ class RequestDeadlines:
         the club (who must tell the person within the first month)."""
         self.authz.require(actor, "request.decide", refusal="Only the DPO may extend a request's deadline.",
                            request_id=request_id)
+        self.requests.get(request_id)  # no such request is said first, before what the reasons lack
         req = self.deadlines.extend(request_id=request_id, actor=actor, reason=_text(reason, "reasons"), months=months)
         self.presenter.request_changed(req)
         self.presenter.request_extended(req)
@@ -52,6 +53,7 @@ class RequestDeadlines:
     def refuse(self, *, actor: Actor, request_id: int, ground: str) -> str:
         """Art. 12(5): closed as refused (four eyes, the decide permission, once); returns the notice for the
         club, with the remedies of Art. 12(4), which the presenter shows with the request."""
+        self.requests.ensure_can_decide(request_id=request_id, actor=actor)  # no such request, or not theirs: first
         req = self.requests.refuse(request_id=request_id, actor=actor, ground=_text(ground, "ground"))
         notice = self.refusal_notice(req)
         self.presenter.request_changed(req)

@@ -95,6 +95,15 @@ def test_extend_within_the_month_once_and_never_after_it(system, gym) -> None:
     assert set(pending) == {2}
 
 
+def test_a_request_that_does_not_exist_is_said_before_what_the_reasons_lack(system) -> None:
+    """Issue 23, defect 8: `extend R-999 x` asked for longer reasons before saying there is no R-999."""
+    system.slack.command(DPO, "extend R-999 x")
+    assert _said(system, DPO, "There is no request R-999")
+    system.slack.command(DPO, "refuse R-998 x")
+    assert _said(system, DPO, "There is no request R-998")
+    assert not any("characters" in e["text"] for e in ephemerals(system.standin, DPO))
+
+
 def test_a_refusal_closes_the_request_with_a_notice_carrying_the_remedies(system, gym) -> None:
     request_id, member = _open(system, gym, days_ago=3)
     system.slack.command(DPO, f"refuse R-{request_id} the fourth identical request this month, answered on 2 Nov")
