@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gdpr import models as m
@@ -67,6 +67,10 @@ class RetentionScheduler:
                     out.append(Due(policy=policy, slot=slots[-1], missed=len(slots) - 1))
         return out
 
+    def _unfinished(self, policy: str) -> int | None:
+        with self.db.session() as s:
+            return _open_run(s, policy)
+
     def tick(self, now: dt.datetime) -> list[m.BulkRun] | None:
         """Open the run of every due slot (once: the slot key is unique). Returns the runs opened now,
         or None when another scheduler leads."""
@@ -74,6 +78,14 @@ class RetentionScheduler:
             return None
         opened = []
         for due in self.due(now):
+            waiting = self._unfinished(due.policy.name)
+            if waiting is not None:  # one run per policy at a time: this slot folds into the one not yet done
+                with self.db.session() as s:
+                    s.execute(update(m.RetentionSchedule).where(m.RetentionSchedule.policy == due.policy.name)
+                              .values(last_slot=due.slot))
+                    self.runs.audit.record(s, actor=SCHEDULER, action="retention.slot_deferred", policy=due.policy.name,
+                                           slot=due.slot.isoformat(), waiting_run=waiting)
+                continue
             run = self.runs.open(source="retention", policy=due.policy.name, spec=due.policy.spec,
                                  requester_id=SCHEDULER, slot_key=f"{due.policy.name}@{due.slot.isoformat()}",
                                  approval="the policy requires the DPO's approval"
@@ -87,6 +99,14 @@ class RetentionScheduler:
             if run is not None:
                 opened.append(run)
         return opened
+
+
+def _open_run(s, policy: str) -> int | None:  # noqa: ANN001 - the caller's Session
+    """A run of the policy not finished yet (waiting for the DPO, approved, queued or running)."""
+    r = m.BulkRun
+    return s.execute(select(r.id).where(r.source == "retention", r.policy == policy,
+                                        r.status.in_((m.AWAITING_APPROVAL, m.APPROVED, m.QUEUED, m.RUNNING)))
+                     .order_by(r.id).limit(1)).scalar()
 
 
 def _slots(policy: Policy, after: dt.datetime, now: dt.datetime) -> list[dt.datetime]:

@@ -137,3 +137,26 @@ def test_two_scheduler_processes_one_acts_the_other_takes_over(pg_url, redis_url
         assert int(successor.rsplit(":", 1)[1]) in pids.keys() - {leader_pid}
     finally:
         bot.stop()
+
+
+def test_a_policy_waiting_for_the_dpo_opens_no_second_run(pg_url, redis_url, standin, tmp_path: Path) -> None:
+    """Issue 23, defect 8: each day's slot opened another run of the same policy while the first still
+    waited for the DPO; now a slot folds into the run not yet done (on record), and the next one after it
+    is decided opens anew."""
+    bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, config_dir=_config(tmp_path))
+    try:
+        leads = lambda: [r for r in _runs(bot.services) if r.policy == "rejected-leads"]  # noqa: E731
+        housekeeping_pass(bot.services, owner="sched", now=DAY)
+        for day in range(3):  # three daily slots while the first run waits
+            housekeeping_pass(bot.services, owner="sched", now=DAY + dt.timedelta(days=day, hours=3, minutes=5))
+        assert len(leads()) == 1 and leads()[0].status == m.AWAITING_APPROVAL
+        with bot.services.db.session() as s:
+            deferred = s.execute(text("SELECT COUNT(*) FROM audit_events WHERE action = 'retention.slot_deferred' "
+                                      "AND details LIKE '%rejected-leads%'")).scalar()
+        assert deferred == 2
+        with bot.services.db.session() as s:  # the DPO decided it (rejected)
+            s.execute(text("UPDATE bulk_runs SET status = 'rejected' WHERE id = :i"), {"i": leads()[0].id})
+        housekeeping_pass(bot.services, owner="sched", now=DAY + dt.timedelta(days=3, hours=3, minutes=5))
+        assert len(leads()) == 2 and leads()[1].status == m.AWAITING_APPROVAL
+    finally:
+        bot.stop()
