@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gdpr import models as m
+from gdpr.errors import UsageError
 from gdpr.access import Actor
 from gdpr.app.requests import SubjectRequests
 from gdpr.authz import Authorizer
@@ -63,6 +64,11 @@ class ConsentDesk:
         subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
                                          club_code=club_code)
         codes = self.registry.objected(what.lower()) if objection else self.registry.codes_for(what.lower())
+        if not objection and not any(a.code in codes and a.withdrawn_at is None
+                                     for a in self.registry.agreements(subject.kind, subject.key)):
+            raise UsageError(f"{subject.masked()['number']} has no `{what[:30]}` agreement in force (never given, or "
+                             "already withdrawn): there is nothing to withdraw, so no request is opened. To stop a "
+                             "processing that rests on other grounds, `/gdpr object`.")
         use = self.subject_requests
         req = use.requests.open_withdrawal(subject=subject, requester_id=actor.user_id, codes=codes,
                                            objection=objection)

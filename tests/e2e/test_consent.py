@@ -224,3 +224,19 @@ def test_an_upheld_objection_is_applied_again_after_a_restore(system, gym, platf
         assert _visits_notes(restored, member)[:2] == (0, 0)
     finally:
         restored.dispose()
+
+
+def test_withdrawing_an_agreement_never_given_is_answered_up_front(system, gym) -> None:
+    """Issue 23, defect 8: it opened a request that ended with nothing withdrawn."""
+    with gym.connect() as conn:
+        number = conn.execute(text("SELECT m.member_number FROM members m WHERE NOT EXISTS (SELECT 1 FROM consents c "
+                                   "JOIN agreement_types t ON t.id = c.agreement_type_id WHERE c.member_id = m.id "
+                                   "AND t.code = 'newsletter' AND c.withdrawn_at IS NULL) ORDER BY m.id LIMIT 1")).scalar()
+    with system.services.db.session() as s:
+        before = s.query(m.SubjectRequest).count()
+    system.slack.command(SUPPORT, f"withdraw {number} newsletter")
+    said = wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT) if "nothing to withdraw"
+                                  in e["text"]), None), timeout=20, what="the answer")
+    assert "no `newsletter` agreement in force" in said
+    with system.services.db.session() as s:
+        assert s.query(m.SubjectRequest).count() == before  # no request opened
