@@ -112,8 +112,9 @@ class GrantService:
         """approved -> expired or revoked, once; None when it had already ended (or never began)."""
         g, now = m.AccessGrant, now or self.clock()
         with self.db.session() as s:
+            ended = g.expires_at if status == m.EXPIRED else now  # an expiry ended it at its end, not at the pass
             if not changed(s.execute(update(g).where(g.id == grant_id, g.status == m.APPROVED)
-                                     .values(status=status, ended_at=now, ended_by=by, end_reason=reason))):
+                                     .values(status=status, ended_at=ended, ended_by=by, end_reason=reason))):
                 return None
             grant = s.get_one(g, grant_id)
             self.audit.record(s, actor=by or "gdpr-bot", action=f"grant.{status}", grant=grant_id,

@@ -124,7 +124,7 @@ class Grants:
                 ended.append(grant.id)
                 self.presenter.grant_changed(grant)
         # ends older than a minute that nobody could tell yet (a revoke tells at once: not raced here)
-        for grant_id in ended + self.grants.untold(ended_before=now - dt.timedelta(minutes=1)):
+        for grant_id in dict.fromkeys(ended + self.grants.untold(ended_before=now - dt.timedelta(minutes=1))):
             self._tell(grant_id)
         return len(ended)
 

@@ -89,11 +89,12 @@ def test_grant_approve_unmasked_view_then_expiry_masks_again(system, gym) -> Non
     end = live.expires_at.replace(tzinfo=UTC) if live.expires_at.tzinfo is None else live.expires_at
     housekeeping_pass(system.services, owner="clock", now=end - dt.timedelta(hours=1))
     assert _grant(system, grant_id).status == m.APPROVED
-    housekeeping_pass(system.services, owner="clock", now=end + dt.timedelta(minutes=1))
+    housekeeping_pass(system.services, owner="clock", now=end + dt.timedelta(minutes=7))  # a late pass
     ended = _grant(system, grant_id)
     assert ended.status == m.EXPIRED and ended.end_told_at is not None
     told = _thread(system, grant_id)
     assert "expired" in told and f"<@{SUPPORT}>" in told and f"<@{DPO}>" in told
+    assert f"live until {end:%d %b %H:%M} UTC" in told and f"expired at {end:%d %b %H:%M} UTC" in told  # one minute
     assert member["email"] not in _find(system, member)  # masked again
     housekeeping_pass(system.services, owner="clock", now=end + dt.timedelta(hours=1))
     assert _thread(system, grant_id).count("expired") == 1  # told once
