@@ -52,7 +52,7 @@ def register_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN0
     """A page of `/gdpr breach list` (its text and blocks)."""
     now, page = services.breaches.clock(), services.breach_desk.register(actor=actor, offset=offset)
     lines = [breach_line(b, deadline, now) for b, deadline in page.items]
-    blocks = [{"type": "section", "text": mrkdwn("*Breach register*")}, *line_sections(lines),
+    blocks = [{"type": "section", "text": mrkdwn("*Breach register*")}, *line_sections(lines, emoji=True),
               window(page, "breaches", whole="`/gdpr breach register` (an encrypted file)"),
               *nav("breaches", arg, page, PER_PAGE)]
     return {"text": f"Breach register: {page.total} breach(es)", "blocks": blocks}
@@ -65,7 +65,7 @@ def timeline_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN0
     steps = [f"{e.at:%d %b %H:%M} {e.kind}: {e.text}" for e in page.items]
     alert = BreachSlackDelivery(services).alert(breach, now)[:-1] if offset == 0 else [
         {"type": "section", "text": mrkdwn(f"*{REF}{breach.id}* — timeline")}]
-    blocks = [*alert, *line_sections(steps), window(page, "timeline steps", whole="`/gdpr breach register`"),
+    blocks = [*alert, *line_sections(steps, emoji=True), window(page, "timeline steps", whole="`/gdpr breach register`"),
               *nav("timeline", arg, page, PER_PAGE)]
     return {"text": f"{REF}{breach.id}", "blocks": blocks}
 

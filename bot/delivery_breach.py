@@ -8,7 +8,7 @@ import time
 
 
 from bot.cards import update_card
-from bot.render import plain
+from bot.render import escape, mrkdwn
 from bot.render_breach import alert_blocks, members_preview, reminder_blocks
 from bot.render_bulk import progress_bar
 from gdpr import models as m
@@ -85,8 +85,10 @@ class BreachSlackDelivery:
     def closed(self, breach: m.Breach, *, by: str, clubs_told: int, remedial: str, reasoning: str) -> None:
         summary = (f":white_check_mark: {REF}{breach.id} closed by <@{by}>. Clubs notified: {clubs_told} of "
                    f"{len(breach.clubs)}. Risk: {breach.risk.replace('_', ' ')}. Members told: {breach.members_done:,}.")
-        self._thread(breach, reply_broadcast=True, text=summary, blocks=[{"type": "section", "text": plain(
-            summary + f"\nRemedial actions: {remedial}\nReasoning: {reasoning}")}])
+        self._thread(breach, reply_broadcast=True, text=summary, blocks=[  # the mention and emoji drawn; their text not parsed
+            {"type": "section", "text": mrkdwn(summary)},
+            {"type": "section", "text": mrkdwn(f"*Remedial actions:* {escape(remedial)[:1400]}\n"
+                                               f"*Reasoning:* {escape(reasoning)[:1400]}")}])
 
     def members_progress(self, breach: m.Breach, force: bool = False) -> None:
         """A thread message with a bar, updated at most once a second (and always at the end)."""

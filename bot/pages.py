@@ -11,8 +11,9 @@ SECTION = 1990  # characters per section (Slack allows 3,000; `plain` keeps 2,00
 LINE = 300  # a longer line is cut with a mark, and the whole is in the file the view names
 
 
-def line_sections(lines: list[str], *, markup: bool = False) -> list[dict]:
-    """Lines in as few sections as fit; `markup` lines are mrkdwn (already escaped), others plain text."""
+def line_sections(lines: list[str], *, markup: bool = False, emoji: bool = False) -> list[dict]:
+    """Lines in as few sections as fit; `markup` lines are mrkdwn (already escaped), others plain text
+    (`emoji`: whose :codes: Slack draws; a mention in plain text is never parsed either way)."""
     out, current = [], ""
     for line in lines:
         line = line if len(line) <= LINE else line[:LINE - 1] + "…"
@@ -22,7 +23,7 @@ def line_sections(lines: list[str], *, markup: bool = False) -> list[dict]:
         current += ("\n" if current else "") + line
     if current:
         out.append(current)
-    return [{"type": "section", "text": mrkdwn(t) if markup else plain(t)} for t in out]
+    return [{"type": "section", "text": mrkdwn(t) if markup else {**plain(t), "emoji": emoji}} for t in out]
 
 
 def window(page: Page, noun: str, *, whole: str | None = None) -> dict:
@@ -32,7 +33,7 @@ def window(page: Page, noun: str, *, whole: str | None = None) -> dict:
     first, last = page.offset + 1, page.offset + len(page.items)
     text = f"Showing {noun} {first}–{last} of {page.total}, newest first."
     if page.total > len(page.items):
-        text += f" {page.total - len(page.items)} not shown: use Previous / Next"
+        text += f" {page.total - len(page.items)} not shown: use ◀ Newer / Older ▶"
         text += f", or {whole} for the whole." if whole else "."
     return {"type": "context", "elements": [mrkdwn(text)]}
 

@@ -202,6 +202,13 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
     summary = wait_for(lambda: [r for r in desk.standin.thread(*desk.where(f"B-{closed.id}", "alert"))
                                 if "closed by" in (r.get("text") or "")], timeout=20, what="the closing summary")
     assert "Clubs notified: 2 of 3" in summary[0]["text"]
+    sections = [b["text"] for b in summary[0]["blocks"]]
+    assert all(t["type"] == "mrkdwn" for t in sections) and f"<@{DPO}>" in sections[0]["text"]  # the mention drawn
+    desk.slack.command(DPO, "breach list")  # the register's lines draw their clock's emoji
+    listed = wait_for(lambda: next((e for e in ephemerals(desk.standin, DPO) if "Breach register" in
+                                    (e.get("text") or "")), None), timeout=20, what="the register")
+    lines = [b["text"] for b in listed["blocks"] if b["type"] == "section" and f"B-{breach_id}" in b["text"]["text"]]
+    assert lines and all(t["type"] == "mrkdwn" or t.get("emoji") for t in lines)
 
 
 def test_reminders_fire_at_their_marks_across_a_restart(sqlite_url, standin, tmp_path: Path, smtp) -> None:  # noqa: ANN001

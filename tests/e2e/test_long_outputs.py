@@ -46,6 +46,9 @@ def _walk(system, command: str, pattern: str) -> tuple[list[str], int]:  # noqa:
         text = "\n".join(b.get("text", {}).get("text", "") for b in page["blocks"] if b["type"] == "section")
         seen += re.findall(pattern, text)
         older = [e for b in page["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "page.next"]
+        footer = str([b for b in page["blocks"] if b["type"] == "context"])
+        labels = {e["text"]["text"] for b in page["blocks"] if b["type"] == "actions" for e in b["elements"]}
+        assert "Previous" not in footer and all(label in footer for label in labels)  # it names the buttons there are
         if not older:
             assert "Showing" in str(page["blocks"])  # says what it shows of how many
             return seen, pages
