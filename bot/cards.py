@@ -5,6 +5,8 @@ thing again - so the card ends up showing the latest state, never a stale one fo
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -32,6 +34,29 @@ def update_card(services, ref: str, role: str, **message: object) -> bool:  # no
         return False
     services.shown.delivered(ref, role)
     return True
+
+
+_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+def update_latest(services, ref: str, role: str, render: Callable[[], dict], *, tries: int = 5) -> bool:  # noqa: ANN001
+    """Update a card with the thing's state as it is when the update is sent, never a caller's older copy:
+    one update of a card at a time in this process, each rendered at its turn; and after each, rendered
+    again - a change another process made meanwhile is sent too - so two updates racing under a rate limit
+    cannot leave the card a step behind (running, then queued)."""
+    with _GUARD:
+        lock = _LOCKS.setdefault((ref, role), threading.Lock())
+    with lock:
+        message = render()
+        for _ in range(tries):
+            if not update_card(services, ref, role, **message):
+                return False
+            fresh = render()
+            if fresh == message:
+                return True
+            message = fresh
+        return True
 
 
 class CatchUp:

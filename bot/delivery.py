@@ -7,7 +7,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.cards import update_card
+from bot.cards import update_card, update_latest
 from bot.render import escape, mrkdwn, notices_blocks, plain, request_blocks
 from bot.slack_io import dm_channel, post
 from gdpr import models as m
@@ -63,10 +63,17 @@ class SlackDelivery:
             blocks=request_blocks(req, subject, with_buttons=True)))
 
     def request_changed(self, req: m.SubjectRequest) -> None:
-        subject = self.subject_view(req)
-        text = f"{req.kind.capitalize()} request R-{req.id}: {req.status.replace('_', ' ')}"
+        """Both cards, rendered from the request as it is now (the caller's copy may already be behind)."""
         for role, buttons in ((REQUEST, False), (APPROVAL, True)):
-            update_card(self.services, ref(req), role, text=text, blocks=request_blocks(req, subject, with_buttons=buttons))
+            update_latest(self.services, ref(req), role, lambda buttons=buttons: self._card(req, buttons))
+
+    def _card(self, req: m.SubjectRequest, buttons: bool) -> dict:
+        try:
+            req = self.services.requests.get(req.id)
+        except Exception as exc:  # the state DB is down: the caller's copy is the best there is
+            log.warning("R-%s rendered from the caller's copy: %s", req.id, type(exc).__name__)
+        text = f"{req.kind.capitalize()} request R-{req.id}: {req.status.replace('_', ' ')}"
+        return {"text": text, "blocks": request_blocks(req, self.subject_view(req), with_buttons=buttons)}
 
     # -- the month's clock (Art. 12(3)/(4)) --------------------------------------------------------------
     def request_reminder(self, req: m.SubjectRequest, days_before: int, now: dt.datetime) -> bool:

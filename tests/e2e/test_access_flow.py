@@ -93,3 +93,24 @@ def test_export_opens_in_7zip(system, gym) -> None:
     right = subprocess.run([seven, "t", f"-p{_passphrase(system.standin, SUPPORT)}", str(path)],
                            capture_output=True, text=True)
     assert right.returncode == 0, right.stdout + right.stderr
+
+
+def test_a_card_update_never_steps_back_to_an_older_state(system, gym) -> None:
+    """Issue 23, defect 8: two updates of a card racing under a rate limit could leave it showing `queued`
+    after `running`. An update is rendered from the request as it is when it is sent: a caller's older copy
+    (one delayed by Slack's rate limit) cannot undo a newer state."""
+    from sqlalchemy import update
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"access {member['member_number']}")
+    card = system.card(kind="access")
+    request_id = int(card["blocks"][-1]["elements"][0]["value"])
+    stale = system.services.requests.get(request_id)  # a copy taken now (awaiting approval)
+    with system.services.db.session() as s:  # meanwhile the request moved on
+        s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(status=m.RUNNING))
+    newer = system.services.requests.get(request_id)
+    presenter = system.services.presenters.requests
+    presenter.request_changed(newer)
+    presenter.request_changed(stale)  # the update that waited out Slack's rate limit arrives last
+    channel, ts = system.where(f"R-{request_id}", "approval")
+    shown = next(msg for msg in system.standin.channel(channel) if msg["ts"] == ts)
+    assert shown["text"].endswith(": running"), shown["text"]
