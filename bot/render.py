@@ -102,7 +102,8 @@ def preview_blocks(req: m.SubjectRequest) -> list[dict]:
     if p.get("already_erased"):
         return [{"type": "section", "text": mrkdwn("*Preview:* this subject is already erased; approving only "
                                                    "records it.")}]
-    verbs = {"delete": "deleted", "update": "anonymised", "unlink": "unlinked"}
+    verbs = {"delete": "deleted", "update": "anonymised", "unlink": "unlinked",
+             "keep": "kept as they are (nothing personal in them changes)"}
     lines = [f"• `{t}`: {v['rows']} row(s) {verbs.get(v['action'], v['action'])}"
              + (f", {v['held']} kept under legal hold" if v.get("held") else "") for t, v in p["tables"].items()]
     holds = [f"• `{h['table']}` until {h['until']}: {escape(h['reason'])}" for h in p.get("holds", [])]

@@ -32,7 +32,7 @@ MIN_IDENTIFIER = 5  # shorter values (initials, "x") would match everywhere
 @dataclass
 class TablePlan:
     table: str
-    action: str  # delete | update | unlink
+    action: str  # delete | update | unlink | keep (an update that changes nothing: every column kept)
     rows: int
     held: int = 0
     hold_reason: str | None = None
@@ -205,7 +205,10 @@ class ErasureEngine:
 
     def _plan_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> TablePlan:  # noqa: ANN001
         count = lambda cond: conn.execute(select(func.count()).select_from(table(spec.name)).where(cond)).scalar_one()  # noqa: E731
-        plan = TablePlan(table=spec.name, action=self._rows(spec), rows=count(self._where(spec, kind, key, held=False)))
+        action = self._rows(spec)
+        if action == "update" and not self._assignments(spec, kind, key):
+            action = "keep"  # nothing in its rows is erased or anonymised: said as it is, never "anonymised"
+        plan = TablePlan(table=spec.name, action=action, rows=count(self._where(spec, kind, key, held=False)))
         hold = self._hold(spec)
         if hold is not None:
             plan.held = count(self._where(spec, kind, key, held=True))

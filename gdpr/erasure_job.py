@@ -43,7 +43,7 @@ class ErasureJob(RequestJob[Erased]):
         intent = erasure_intent(self.requests.db, req.id)
         if intent is None or intent.sealed is None:
             identifiers = self.engine.identifiers(kind=kind, key=key)
-            planned = {t.table: {"erased": t.rows, "held": t.held, t.action: t.rows}
+            planned = {t.table: {"erased": 0 if t.action == "keep" else t.rows, "held": t.held, t.action: t.rows}
                        for t in self.engine.plan(kind=kind, key=key).tables if t.rows or t.held}
             if intent is None:
                 record_intent(self.requests.db, request_id=req.id, kind=kind, key=key, planned=planned,

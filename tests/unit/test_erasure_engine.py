@@ -48,3 +48,22 @@ def test_all_or_nothing(engine) -> None:
         assert conn.execute(text("SELECT email FROM members WHERE id = :m"), {"m": member["id"]}).scalar() == member["email"]
         assert conn.execute(text("SELECT COUNT(*) FROM visits WHERE member_id = :m"), {"m": member["id"]}).scalar() > 0
     assert not erasure.is_erased(kind="member", key=str(member["id"]))
+
+
+def test_a_table_whose_rows_keep_every_column_is_previewed_as_kept_not_anonymised(engine, tmp_path) -> None:  # noqa: ANN001
+    """Issue 23, defect 8: a preview said rows were anonymised where nothing in them changes."""
+    import dataclasses
+
+    from bot.render import preview_blocks
+    from gdpr import models as m
+    datamap = load_datamap(ROOT / "config" / "datamap.yaml")
+    accounts = datamap.tables["bank_accounts"]
+    kept = dataclasses.replace(accounts, columns={c: dataclasses.replace(r, erasure="keep")
+                                                  for c, r in accounts.columns.items()})
+    datamap = dataclasses.replace(datamap, tables={**datamap.tables, "bank_accounts": kept})
+    member = rich_member(engine)
+    plan = ErasureEngine(engine, datamap).plan(kind="member", key=str(member["id"]), only=["bank_accounts"])
+    (table_plan,) = plan.tables
+    assert table_plan.action == "keep" and table_plan.rows >= 1
+    shown = str(preview_blocks(m.SubjectRequest(kind="erase", preview=plan.summary())))
+    assert "bank_accounts`: " in shown and "kept as they are" in shown and "anonymised" not in shown
