@@ -23,7 +23,10 @@ def deployment_key(db: Database) -> str:
 
 def claim(folder: Path, key: str, *, variable: str) -> None:
     """Mark `folder` as this deployment's, or raise ConfigError (naming `variable`) when another's."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where the folder should be, or no permission
+        raise ConfigError(f"{variable} ({folder}) cannot be used as a folder: {type(exc).__name__}") from None
     marker = folder / MARKER
     try:
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

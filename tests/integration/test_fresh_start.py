@@ -36,7 +36,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
     port = free_port()
     env = {**os.environ, "DATABASE_URL": _pg_url(name), "SYSTEM_DATABASE_URL": system_url, "REDIS_URL": redis_url,
            **credentials(), "SMTP_URL": "smtp://127.0.0.1:9",  # (a worker needs one; none is sent here)
-           "SLACK_API_URL": slack_url, "EXPORT_DIR": str(tmp / "exports"), "PYTHONUNBUFFERED": "1",
+           "SLACK_API_URL": slack_url, "EXPORT_DIR": str(tmp / name / "exports"), "PYTHONUNBUFFERED": "1",
            "RECONCILE_INTERVAL_SECONDS": "1"}
     commands = {"bot": ["serve", "--http", "--port", str(port)], "worker": ["worker", "--processes", "1", "--threads", "1"],
                 "scheduler": ["scheduler"]}

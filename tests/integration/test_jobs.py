@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+import shutil
 from pathlib import Path
 
 import redis as redis_lib
@@ -131,9 +132,10 @@ def test_worker_killed_mid_export_on_redis_gives_exactly_one_file(pg_url, redis_
 def test_an_export_that_keeps_failing_is_marked_failed_and_said_in_the_thread(sqlite_url, standin,
                                                                                 tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-directory"
-    blocked.write_text("EXPORT_DIR points at a file: every export attempt fails")
     bot = make_system("embedded", sqlite_url, standin, tmp_path, None, http=False, export_dir=blocked,
                       job_max_attempts=1)
+    shutil.rmtree(blocked)  # (a file where EXPORT_DIR was is refused at start; here it goes after it)
+    blocked.write_text("EXPORT_DIR points at a file: every export attempt fails")
     try:
         request_id, member = _approve(bot, bot.services.system.engine)
         failed = bot.wait_status(request_id, (m.FAILED, m.DONE), timeout=30)
