@@ -214,9 +214,14 @@ class ErasureEngine:
             plan.held = count(self._where(spec, kind, key, held=True))
             plan.hold_reason = hold.reason
             if plan.held:
+                held_rows = self._where(spec, kind, key, held=True)
                 latest = conn.execute(select(func.max(column(hold.since))).select_from(table(spec.name)).where(
-                    self._where(spec, kind, key, held=True))).scalar()
-                plan.hold_until = _add_years(_as_date(latest) or self._today(), hold.years)
+                    held_rows)).scalar()
+                starts_now = hold.starts_at_erasure and conn.execute(  # a row with no date yet gets today's
+                    select(func.count()).select_from(table(spec.name)).where(held_rows)
+                    .where(column(hold.since).is_(None))).scalar_one()
+                dates = [d for d in (_as_date(latest), self._today() if starts_now else None) if d is not None]
+                plan.hold_until = _add_years(max(dates) if dates else self._today(), hold.years)
         return plan
 
     def _recipients(self, conn, kind: str, key: str) -> list[tuple[str, str]]:  # noqa: ANN001

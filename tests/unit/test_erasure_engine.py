@@ -67,3 +67,23 @@ def test_a_table_whose_rows_keep_every_column_is_previewed_as_kept_not_anonymise
     assert table_plan.action == "keep" and table_plan.rows >= 1
     shown = str(preview_blocks(m.SubjectRequest(kind="erase", preview=plan.summary())))
     assert "bank_accounts`: " in shown and "kept as they are" in shown and "anonymised" not in shown
+
+
+def test_the_preview_of_a_consent_hold_counts_from_today_for_an_agreement_still_in_force(engine) -> None:  # noqa: ANN001
+    """Issue 23, defect 8: an agreement still in force is withdrawn by the erasure today, so its proof is kept
+    three years from today; the dry run counted from the latest earlier withdrawal (2028 here, not 2029)."""
+    import datetime as dt
+
+    from sqlalchemy import text as sql
+    today = dt.date(2026, 11, 27)
+    with engine.begin() as conn:
+        mid = conn.execute(sql("SELECT id FROM members ORDER BY id LIMIT 1")).scalar()
+        conn.execute(sql("DELETE FROM consents WHERE member_id = :m"), {"m": mid})
+        for i, withdrawn in ((8_000_001, dt.datetime(2025, 6, 1)), (8_000_002, None)):  # one withdrawn, one in force
+            conn.execute(sql("INSERT INTO consents (id, member_id, agreement_type_id, version, channel, granted_at, "
+                             "withdrawn_at) VALUES (:i, :m, 2, 1, 'web', :g, :w)"),
+                         {"i": i, "m": mid, "g": dt.datetime(2020, 1, 1), "w": withdrawn})
+    plan = ErasureEngine(engine, load_datamap(ROOT / "config" / "datamap.yaml"), lambda: today).plan(
+        kind="member", key=str(mid), only=["consents"])
+    (consents,) = plan.tables
+    assert consents.held >= 1 and consents.hold_until == dt.date(2029, 11, 27)  # from today, not an older withdrawal
