@@ -58,6 +58,9 @@ class GrantService:
         grant = m.AccessGrant(status=m.AWAITING_APPROVAL, requester_id=requester, subject_type=subject.kind,
                               subject_key=subject.key, subject_ref=ref, club_id=subject.club_id, reason=reason,
                               minutes=minutes, open_key=f"{requester}:{ref}", asked_at=now)
+        with self.db.session() as s:  # asked before the insert: a refused attempt uses no number
+            if s.execute(select(m.AccessGrant.id).where(m.AccessGrant.open_key == grant.open_key)).first():
+                raise DuplicateRequest("You already asked for access to this subject; the DPO has not decided yet.")
         try:
             with self.db.session() as s:
                 s.add(grant)

@@ -99,6 +99,9 @@ class RequestService:
                                subject_key=subject.key, subject_ref=ref, club_id=subject.club_id,
                                open_key=f"{kind}:{ref}", requester_id=requester_id, received_at=now,
                                club_received_on=received, due_on=add_one_month(received), attempts=0)
+        if self._open_id(kind, ref) is not None:  # asked before the insert: a refused attempt uses no number
+            raise DuplicateRequest(f"An open {kind} request already exists for this subject: "
+                                   f"R-{self._open_id(kind, ref)}.")
         try:
             with self.db.session() as s:
                 s.add(req)
@@ -122,6 +125,9 @@ class RequestService:
                                requester_id=requester_id, received_at=now, club_received_on=now.date(),
                                due_on=add_one_month(now.date()), attempts=0, decided_at=now, decided_by=requester_id,
                                preview={"agreements": codes, "objection": objection})
+        with self.db.session() as s:  # asked before the insert: a refused attempt uses no number
+            if s.execute(select(m.SubjectRequest.id).where(m.SubjectRequest.open_key == req.open_key)).first():
+                raise DuplicateRequest("That withdrawal is already under way for this subject.")
         try:
             with self.db.session() as s:
                 s.add(req)

@@ -169,6 +169,14 @@ def test_a_second_open_request_for_the_same_member_is_a_duplicate(system, gym) -
     system.slack.command(COLLEAGUE, f"access {member['member_number']}")
     assert "already exists" in wait_ephemeral(system.standin, COLLEAGUE)["text"]
     assert _requests(system) == 1
+    with gym.connect() as conn:
+        other = conn.execute(text("SELECT member_number FROM members WHERE id <> :i ORDER BY id LIMIT 1"),
+                             {"i": member["id"]}).scalar()
+    system.slack.command(SUPPORT, f"access {other}")
+    wait_for(lambda: _requests(system) == 2, timeout=20, what="the next request")
+    with system.services.db.session() as s:  # the refused attempt used up no number (issue 23, defect 8)
+        ids = sorted(s.execute(select(m.SubjectRequest.id)).scalars())
+    assert ids[1] == ids[0] + 1, ids
 
 
 def test_find_is_masked_for_support_and_every_lookup_is_audited(system, gym) -> None:
