@@ -20,31 +20,9 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && pip download --no-cache-dir --require-hashes --only-binary=:all: --dest /wheels -r requirements.lock \
  && cp requirements.lock /wheels/
 
-FROM python:3.11-slim AS demo
+FROM python:3.11-slim AS runtime
 RUN groupadd --system --gid 10001 gdpr \
  && useradd --system --uid 10001 --gid gdpr --home-dir /app --create-home gdpr
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
- && pip install --no-cache-dir --no-index --no-deps /wheels/gdpr_ops_bot-*.whl
-USER 10001:10001
-WORKDIR /app
-ENV PYTHONUNBUFFERED=1 \
-    LOG_FORMAT=json \
-    EXPORT_DIR=/app/var/exports \
-    OUTBOX_DIR=/app/var/outbox \
-    BACKUP_DIR=/app/var/backups
-EXPOSE 3000 8081
-ENTRYPOINT ["gdpr-bot"]
-CMD ["serve", "--http", "--port", "3000"]
-
-FROM python:3.11-slim AS production
-RUN groupadd --system --gid 10001 gdpr \
- && useradd --system --uid 10001 --gid gdpr --home-dir /app --create-home gdpr
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
- && pip install --no-cache-dir --no-index --no-deps /wheels/gdpr_ops_bot-*.whl \
- && python -c "import devslack, gym, os, shutil; [shutil.rmtree(os.path.dirname(p.__file__)) for p in (devslack, gym)]"
-USER 10001:10001
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 \
     LOG_FORMAT=json \
@@ -56,3 +34,16 @@ ENV PYTHONUNBUFFERED=1 \
 EXPOSE 3000 8081
 ENTRYPOINT ["gdpr-bot"]
 CMD ["serve", "--http", "--port", "3000"]
+
+FROM runtime AS demo
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
+ && pip install --no-cache-dir --no-index --no-deps /wheels/gdpr_ops_bot-*.whl
+USER 10001:10001
+
+FROM runtime AS production
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --require-hashes --find-links=/wheels -r /wheels/requirements.lock \
+ && pip install --no-cache-dir --no-index --no-deps /wheels/gdpr_ops_bot-*.whl \
+ && python -c "import devslack, gym, os, shutil; [shutil.rmtree(os.path.dirname(p.__file__)) for p in (devslack, gym)]"
+USER 10001:10001

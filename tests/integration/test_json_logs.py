@@ -17,7 +17,7 @@ from pathlib import Path
 from devslack.driver import SlackDriver, wait_for
 
 from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
-from tests.integration.test_stop_signals import _healthy
+from tests.integration.test_fresh_start import _healthy
 
 
 def _events(path: Path) -> list[dict]:

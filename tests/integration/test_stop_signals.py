@@ -9,23 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from devslack.driver import wait_for
 
 from tests.conftest import ROOT, credentials, free_port
+from tests.integration.test_fresh_start import _healthy
 
 DRAIN_S = 30  # the bot drains for 25 s at most; orchestrators wait 30 s before SIGKILL
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def _ignore_sigint() -> None:
