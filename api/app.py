@@ -28,6 +28,7 @@ from starlette.routing import Match
 
 from gdpr.app.club_api import RequestStatus, Transfer, expires
 from gdpr.clubs import Unauthenticated
+from gdpr.db import unavailable
 from gdpr.downloads import LinkBusy, LinkGone
 from gdpr.errors import (AlreadyDecided, AmbiguousSubject, DuplicateRequest, GdprError, NotAllowed, NotFound,
                          SubjectNotFound, UsageError)
@@ -144,16 +145,12 @@ def _refusal(exc: Exception) -> JSONResponse:
             return problem(status, name, TITLES[status], str(exc), **extra)
     if isinstance(exc, GdprError):
         return problem(400, "refused", TITLES[400], str(exc))
-    if _unavailable(exc):
+    if unavailable(exc):
         return problem(503, "unavailable", TITLES[503], "The service cannot reach its database; try again shortly.",
                        **{"Retry-After": "30"})
     return problem(500, "internal", TITLES[500], "Something went wrong on our side; it has been logged.")
 
 
-def _unavailable(exc: Exception) -> bool:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError))
 
 
 class BodyTooLarge(Exception):

@@ -97,3 +97,11 @@ class Database:
 def changed(result: Result) -> int:
     """Rows an UPDATE or DELETE run through a Session touched (a Session types its result loosely)."""
     return cast(CursorResult, result).rowcount
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (down, refusing, the pool exhausted): an adapter
+    answers it as 'try again shortly' (503), not as its own error."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError))
