@@ -54,6 +54,9 @@ REQUESTS = Decidable(model=m.SubjectRequest, ref="R-", event="request", asked="o
                      on_reject=lambda now: {"open_key": None}, recorded=_decision)
 
 
+RECEIVED_WINDOW = dt.timedelta(days=90)  # how long ago a club may say it received a request
+
+
 class RequestService:
     def __init__(self, db: Database, audit: AuditLog, ring: KeyRing,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
@@ -94,6 +97,9 @@ class RequestService:
         received = club_received_on or now.date()
         if received > now.date():
             raise UsageError("The club cannot have received the request in the future.")
+        if received < now.date() - RECEIVED_WINDOW:  # overdue at once, pinging the DPO group: a typo, or for the DPO
+            raise UsageError(f"A request received more than {RECEIVED_WINDOW.days} days ago is not opened here "
+                             f"(it would be overdue at once): check the date, or take it to the DPO.")
         ref = self.pseudonym(subject.kind, subject.key)
         req = m.SubjectRequest(kind=kind, status=m.RECEIVED, subject_type=subject.kind,
                                subject_key=subject.key, subject_ref=ref, club_id=subject.club_id,

@@ -95,6 +95,15 @@ def test_extend_within_the_month_once_and_never_after_it(system, gym) -> None:
     assert set(pending) == {2}
 
 
+def test_a_request_received_long_ago_is_not_opened_overdue(system, gym) -> None:
+    """Issue 22 (smaller): `--received 1900-01-01` opened a request overdue at once, pinging the DPO group."""
+    member = unique_member(gym)
+    system.slack.command(SUPPORT, f"access {member['member_number']} --received 1900-01-01")
+    assert _said(system, SUPPORT, "more than 90 days ago")
+    with system.services.db.session() as s:
+        assert s.query(m.SubjectRequest).count() == 0
+
+
 def test_a_request_that_does_not_exist_is_said_before_what_the_reasons_lack(system) -> None:
     """Issue 23, defect 8: `extend R-999 x` asked for longer reasons before saying there is no R-999."""
     system.slack.command(DPO, "extend R-999 x")
