@@ -32,10 +32,11 @@ def system_config(tmp_path: Path, recipients) -> Path:  # noqa: ANN001
 
 def _linked_member(gym) -> dict:  # noqa: ANN001
     """A member with an active Virtuagym link (and so its agreement in force) and a newsletter agreement."""
-    with gym.begin() as conn:
+    with gym.connect() as conn:
         member = dict(conn.execute(text(
             "SELECT m.id, m.member_number, m.email FROM members m JOIN integration_links l ON l.member_id = m.id "
             "WHERE l.provider = 'virtuagym' AND l.active AND m.email IS NOT NULL ORDER BY m.id LIMIT 1")).mappings().one())
+    with gym.begin() as conn:  # a write first (no read before it): on SQLite it waits for the bot's writer
         conn.execute(text("INSERT INTO consents (id, member_id, agreement_type_id, version, channel, granted_at) "
                           "VALUES (9000001, :m, 3, 1, 'web', :t)"), {"m": member["id"], "t": dt.datetime(2024, 1, 1)})
     return member
