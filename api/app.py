@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -30,8 +31,16 @@ from gdpr.app.club_api import RequestStatus, Transfer, expires
 from gdpr.clubs import Unauthenticated
 from gdpr.db import unavailable
 from gdpr.downloads import LinkBusy, LinkGone
-from gdpr.errors import (AlreadyDecided, AmbiguousSubject, DuplicateRequest, GdprError, NotAllowed, NotFound,
-                         SubjectNotFound, UsageError)
+from gdpr.errors import (
+    AlreadyDecided,
+    AmbiguousSubject,
+    DuplicateRequest,
+    GdprError,
+    NotAllowed,
+    NotFound,
+    SubjectNotFound,
+    UsageError,
+)
 
 log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
@@ -105,7 +114,8 @@ class RateLimit:
     """At most `per_minute` calls per key (a club, an address) in any sliding minute (in this process)."""
 
     def __init__(self, per_minute: int) -> None:
-        self.per_minute, self._calls, self._lock = per_minute, {}, threading.Lock()  # type: dict
+        self.per_minute, self._lock = per_minute, threading.Lock()
+        self._calls: dict[str, deque[float]] = {}
 
     def retry_after(self, key: str) -> int:
         now = time.monotonic()
@@ -188,7 +198,7 @@ class Guard:
                 await refused(scope, receive, tracked)
             else:
                 await self.app(scope, self._capped(scope, receive), tracked)
-        except Exception as exc:  # noqa: BLE001 - every error is a problem document, never a bare 500
+        except Exception as exc:
             if isinstance(exc, BodyTooLarge):
                 answer = problem(413, "too-large", TITLES[413], f"A body may be at most {self.max_body} bytes.")
             else:
@@ -247,7 +257,7 @@ class Guard:
             else:
                 await run_in_threadpool(self.use.record_refusal, address=address, method=scope["method"], route=route,
                                         status=status)
-        except Exception as exc:  # noqa: BLE001 - the answer went out; a record that cannot be written is logged
+        except Exception as exc:
             log.error("api: the call could not be recorded (%s)", type(exc).__name__)
 
 
@@ -299,7 +309,7 @@ class SpendOnLastByte(Response):
             await run_in_threadpool(self.use.dropped, self.transfer, sent, size)
 
 
-def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_address: int | None = None,  # noqa: ANN001, C901
+def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_address: int | None = None,  # noqa: ANN001
               max_body: int | None = None, docs: bool | None = None) -> FastAPI:
     use = services.club_api
     settings = services.settings
@@ -333,8 +343,8 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_
                                                           "bytes.")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # every method the path answers, not only the first route's
-            allowed = {method for route in app.router.routes if getattr(route, "path_regex", None) is not None
-                       and route.path_regex.match(request.url.path) for method in (getattr(route, "methods", None) or ())}
+            allowed = {method for route in app.router.routes if isinstance(route, APIRoute)
+                       and route.path_regex.match(request.url.path) for method in route.methods or ()}
             headers["Allow"] = ", ".join(sorted(allowed))
         return problem(exc.status_code, "http", TITLES.get(exc.status_code, "Error"), str(exc.detail)[:200], **headers)
 

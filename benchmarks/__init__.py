@@ -3,6 +3,7 @@ figures, and has a --smoke mode (small sizes) that the test suite runs, so none 
 from __future__ import annotations
 
 import os
+
 from sqlalchemy import make_url
 
 

@@ -33,8 +33,8 @@ from slack_sdk import WebClient
 from sqlalchemy import text
 
 from benchmarks import machine
-from bot.http import make_server, serve_in_thread, wsgi_app
 from bootstrap.runtime import start
+from bot.http import make_server, serve_in_thread, wsgi_app
 from devslack.driver import command_body, sign
 from gdpr.db import make_engine
 from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
@@ -46,7 +46,7 @@ def bare_app(api_url: str) -> App:
     app = App(signing_secret=LOCAL_SIGNING_SECRET, client=client, token_verification_enabled=False)
 
     @app.command("/gdpr")
-    def only_ack(ack):  # noqa: ANN001
+    def only_ack(ack):
         ack()
     return app
 
@@ -70,7 +70,7 @@ def measure(port: int, bodies: list[str], concurrency: int) -> list[float]:
         return list(pool.map(one, bodies))
 
 
-def measure_bursts(port: int, bodies: list[str], concurrency: int, drained) -> list[float]:  # noqa: ANN001
+def measure_bursts(port: int, bodies: list[str], concurrency: int, drained) -> list[float]:
     out: list[float] = []
     for start_at in range(0, len(bodies), concurrency):
         burst = bodies[start_at:start_at + concurrency]

@@ -29,7 +29,7 @@ from tests.kanon import k_per_erased_member
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _fresh(url: str | None, folder: Path, name: str, members: int):  # noqa: ANN202
+def _fresh(url: str | None, folder: Path, name: str, members: int):
     if url is None:
         engine = make_engine(f"sqlite:///{folder / name}.sqlite3", immediate=False)
     else:
@@ -44,7 +44,7 @@ def _fresh(url: str | None, folder: Path, name: str, members: int):  # noqa: ANN
     return engine
 
 
-def _erase(engine, datamap, chosen: list[int]) -> list[float]:  # noqa: ANN001
+def _erase(engine, datamap, chosen: list[int]) -> list[float]:
     eraser = ErasureEngine(engine, datamap)
     times = []
     for member_id in chosen:
@@ -54,7 +54,7 @@ def _erase(engine, datamap, chosen: list[int]) -> list[float]:  # noqa: ANN001
     return times
 
 
-def _levels(engine) -> Counter:  # noqa: ANN001
+def _levels(engine) -> Counter:
     """How erased rows ended: which quasi columns they still hold, and at what grain."""
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT birth_date, postcode, joined_on, ended_on FROM members "

@@ -43,7 +43,7 @@ def bare() -> FastAPI:
     return app
 
 
-def serve(app) -> tuple[uvicorn.Server, int]:  # noqa: ANN001
+def serve(app) -> tuple[uvicorn.Server, int]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:

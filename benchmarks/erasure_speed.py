@@ -34,11 +34,19 @@ from gdpr.erasure import ErasureEngine
 from gdpr.migrate import upgrade_database
 from gdpr.residue import INDEX_PREFIX, ensure_indexes, text_tables
 from gdpr.settings import PROJECT_ROOT, Settings
-from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeHomePresenter, FakeOwed, FakeQueue, FakeRequestPresenter
+from tests.fakes import (
+    FakeBreachPresenter,
+    FakeBulkPresenter,
+    FakeGrantPresenter,
+    FakeHomePresenter,
+    FakeOwed,
+    FakeQueue,
+    FakeRequestPresenter,
+)
 from tests.helpers import DPO, SUPPORT
 
 
-def row_by_row(engine, erasure: ErasureEngine, datamap, key: str) -> int:  # noqa: ANN001
+def row_by_row(engine, erasure: ErasureEngine, datamap, key: str) -> int:
     """The baseline: same rules, but one statement per row."""
     n = 0
     with engine.begin() as conn:
@@ -59,25 +67,25 @@ def row_by_row(engine, erasure: ErasureEngine, datamap, key: str) -> int:  # noq
 class DbClock:
     """Database time: the time spent inside the driver's execute (round trip + server work)."""
 
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine) -> None:
         self.total = 0.0
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
 
-    def _before(self, conn, *args) -> None:  # noqa: ANN001
+    def _before(self, conn, *args) -> None:
         conn.info["t0"] = time.perf_counter()
 
-    def _after(self, conn, *args) -> None:  # noqa: ANN001
+    def _after(self, conn, *args) -> None:
         self.total += time.perf_counter() - conn.info.pop("t0")
 
-    def measure(self, fn) -> tuple[float, float]:  # noqa: ANN001
+    def measure(self, fn) -> tuple[float, float]:
         """(wall seconds, database seconds) of fn()."""
         self.total, t0 = 0.0, time.perf_counter()
         fn()
         return time.perf_counter() - t0, self.total
 
 
-def text_pass(engine) -> float:  # noqa: ANN001
+def text_pass(engine) -> float:
     """One sequential read of every text column of every table, lower-cased once per row (the cheapest
     case-insensitive read measured: a fifth cheaper than lower-casing each column), tested against one
     pattern that nothing matches, on one connection (PostgreSQL adds parallel workers where it plans
@@ -93,7 +101,7 @@ def text_pass(engine) -> float:  # noqa: ANN001
     return time.perf_counter() - t0
 
 
-def set_based_floor(engine, erasure: ErasureEngine, datamap, key: str) -> None:  # noqa: ANN001
+def set_based_floor(engine, erasure: ErasureEngine, datamap, key: str) -> None:
     """The hand-written floor: the same rules, one statement per table, one transaction; no plan, no
     hold, no ledger, no proof."""
     with engine.begin() as conn:
@@ -107,7 +115,7 @@ def set_based_floor(engine, erasure: ErasureEngine, datamap, key: str) -> None: 
                 conn.execute(update(tbl).where(where).values(values))
 
 
-def add_history(engine, member_ids: list[str], visits: int) -> None:  # noqa: ANN001
+def add_history(engine, member_ids: list[str], visits: int) -> None:
     """A long-standing member: years of check-ins, bookings and counter sales."""
     with engine.begin() as conn:
         for mid in member_ids:
@@ -162,11 +170,11 @@ class Jobs:
 class ResidueClock:
     """The residue check's share of a job (the job calls it through its module)."""
 
-    def __init__(self, job) -> None:  # noqa: ANN001
+    def __init__(self, job) -> None:
         import gdpr.erasure_job as module
         self.seconds, inner = 0.0, module.residue_check
 
-        def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def timed(*args, **kwargs):
             t0 = time.perf_counter()
             try:
                 return inner(*args, **kwargs)
@@ -176,7 +184,7 @@ class ResidueClock:
         module.residue_check = timed
 
 
-def pick_members(engine, n: int) -> list[str]:  # noqa: ANN001
+def pick_members(engine, n: int) -> list[str]:
     """The busiest seeded members not erased yet (under 100 visits, so a long-history profile is added)."""
     with engine.connect() as conn:
         return [str(r[0]) for r in conn.execute(text(
@@ -185,12 +193,12 @@ def pick_members(engine, n: int) -> list[str]:  # noqa: ANN001
             "(SELECT COUNT(*) FROM visits v WHERE v.member_id = m.id) DESC, m.id LIMIT :n"), {"n": n})]
 
 
-def profile_rounds(engine, datamap, erasure, jobs: Jobs, clock: DbClock, picks: list[str],  # noqa: ANN001
-                   rows_of) -> dict[str, list[float]]:  # noqa: ANN001
+def profile_rounds(engine, datamap, erasure, jobs: Jobs, clock: DbClock, picks: list[str],
+                   rows_of) -> dict[str, list[float]]:
     """Per sample: a text pass, then the whole job, the engine, the floor and the row-by-row baseline, each on
     a member of its own."""
     out: dict[str, list[float]] = {k: [] for k in ("pass", "job", "residue", "engine", "floor", "slow", "rows", "found")}
-    for a, b, c, d in zip(picks[0::4], picks[1::4], picks[2::4], picks[3::4]):
+    for a, b, c, d in zip(picks[0::4], picks[1::4], picks[2::4], picks[3::4], strict=False):
         request_id = jobs.opened(a)
         out["rows"].append(rows_of(a))
         out["pass"].append(text_pass(engine))
@@ -198,9 +206,9 @@ def profile_rounds(engine, datamap, erasure, jobs: Jobs, clock: DbClock, picks: 
         out["job"].append(job)
         out["residue"].append(residue)
         out["found"].append(found)
-        out["engine"].append(clock.measure(lambda: erasure.erase(kind="member", key=b))[1])  # b: the engine alone
-        out["floor"].append(clock.measure(lambda: set_based_floor(engine, erasure, datamap, c))[1])
-        out["slow"].append(clock.measure(lambda: row_by_row(engine, erasure, datamap, d))[1])
+        out["engine"].append(clock.measure(lambda b=b: erasure.erase(kind="member", key=b))[1])  # b: the engine alone
+        out["floor"].append(clock.measure(lambda c=c: set_based_floor(engine, erasure, datamap, c))[1])
+        out["slow"].append(clock.measure(lambda d=d: row_by_row(engine, erasure, datamap, d))[1])
     return out
 
 
@@ -294,21 +302,21 @@ def run(args: argparse.Namespace) -> None:
     engine.dispose()
 
 
-def _vacuum(engine, tables: tuple[str, ...] = ()) -> None:  # noqa: ANN001
+def _vacuum(engine, tables: tuple[str, ...] = ()) -> None:
     """Steady state, as autovacuum keeps it (GIN pending lists merged, statistics current)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for t in tables or ("",):
             conn.execute(text(f"VACUUM ANALYZE {t}"))
 
 
-def _recreate(engine, url: str) -> None:  # noqa: ANN001
+def _recreate(engine, url: str) -> None:
     name = make_url(url).database
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
 
-def _drop_indexes(engine) -> None:  # noqa: ANN001
+def _drop_indexes(engine) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         names = conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE :p"),
                              {"p": INDEX_PREFIX.replace("_", "\\_") + "%"}).scalars().all()

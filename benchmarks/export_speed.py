@@ -52,7 +52,7 @@ def prepare(db: Path, rows: int) -> None:
     engine.dispose()
 
 
-def naive_export(engine, datamap, out: Path, passphrase: str) -> None:  # noqa: ANN001
+def naive_export(engine, datamap, out: Path, passphrase: str) -> None:
     """The baseline: every table loaded whole, one json.dumps of everything."""
     data = {}
     with engine.connect() as conn:
@@ -60,7 +60,7 @@ def naive_export(engine, datamap, out: Path, passphrase: str) -> None:  # noqa: 
             cols = spec.exported_columns()
             query = select(*[column(c) for c in cols]).select_from(table(spec.name)).where(
                 subject_rows(datamap, spec, "member", str(MEMBER), engine.dialect.name))  # the rows the exporter reads
-            data[spec.name] = [dict(zip(cols, [str(v) if v is not None else None for v in r]))
+            data[spec.name] = [dict(zip(cols, [str(v) if v is not None else None for v in r], strict=True))
                                for r in conn.execute(query).fetchall()]
     (out / "data.json").write_text(json.dumps(data))
     write_aes_zip(out / "naive.zip", [("data.json", out / "data.json")], passphrase)

@@ -25,9 +25,9 @@ from bot.render_home import home_view
 from gdpr import models as m
 from gdpr.access import load_policy
 from gdpr.app.home import Home, Listed, Overview
-from gdpr.breaches import BreachService
-from gdpr.breach_config import load_breach_config
 from gdpr.audit import AuditLog
+from gdpr.breach_config import load_breach_config
+from gdpr.breaches import BreachService
 from gdpr.db import Database
 from gdpr.grants import GrantService
 from gdpr.migrate import upgrade_database
@@ -35,7 +35,7 @@ from gdpr.requests import utcnow
 from gdpr.settings import PROJECT_ROOT
 from gdpr.shown import ShownMessages
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def fill(db: Database, requests: int) -> None:
@@ -71,7 +71,7 @@ def naive(db: Database, now: dt.datetime) -> Home:
     return Home("U0DPO1", now, Listed(items, len(open_)), empty, empty, empty, empty)
 
 
-def timed(fn, rounds: int) -> list[float]:  # noqa: ANN001
+def timed(fn, rounds: int) -> list[float]:
     out = []
     for _ in range(rounds):
         t0 = time.perf_counter()

@@ -12,11 +12,11 @@ import datetime as dt
 import os
 import threading
 import time
-from benchmarks import machine
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
+from benchmarks import machine
 from gdpr import models as m
 from gdpr.audit import AuditLog
 from gdpr.bulk import BulkEngine
@@ -52,7 +52,7 @@ def rss_mb() -> float:
 
 
 @contextmanager
-def peak_rss():  # noqa: ANN201
+def peak_rss():
     """Yields a dict that holds the peak resident-set growth (MB) once the block ends."""
     out, stop, start = {"peak": 0.0}, threading.Event(), rss_mb()
 
@@ -81,7 +81,7 @@ def fresh_copy(template: str, name: str) -> str:
     return ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
-def stack(url: str):  # noqa: ANN201
+def stack(url: str):
     engine = make_engine(url, immediate=False)
     datamap = load_datamap(PROJECT_ROOT / "config" / "datamap.yaml")
     config = load_retention(PROJECT_ROOT / "config" / "retention.yaml", datamap)
@@ -89,11 +89,11 @@ def stack(url: str):  # noqa: ANN201
     bulk = BulkEngine(engine, datamap, erasure, SubjectDirectory(engine, datamap))
     db = Database(url)
     upgrade_database(db)
-    runs = BulkRuns(db, AuditLog(b"bench" * 8), bulk, lambda: dt.datetime.now(dt.timezone.utc), dt.timedelta(seconds=60))
+    runs = BulkRuns(db, AuditLog(b"bench" * 8), bulk, lambda: dt.datetime.now(dt.UTC), dt.timedelta(seconds=60))
     return engine, erasure, bulk, runs, db, config
 
 
-def run_job(url: str, spec, *, policy: str) -> tuple[float, float, m.BulkRun, int]:  # noqa: ANN001
+def run_job(url: str, spec, *, policy: str) -> tuple[float, float, m.BulkRun, int]:
     engine, _, bulk, runs, db, _ = stack(url)
     run = runs.open(source="retention", policy=policy, spec=spec, requester_id="bench", approval=None)
     delivery = NoSlack()
@@ -131,7 +131,7 @@ def bench_leads(args: argparse.Namespace) -> None:
 
     url = fresh_copy("gdpr_bench_leads_tmpl", "gdpr_bench_leads_loop")
     engine, erasure, bulk, runs, db, config = stack(url)
-    as_of = dt.datetime.now(dt.timezone.utc)
+    as_of = dt.datetime.now(dt.UTC)
     with engine.connect() as conn:
         keys = [str(k) for k in conn.execute(bulk._keys(spec, as_of).limit(args.loop)).scalars()]
     t0 = time.perf_counter()
@@ -179,7 +179,7 @@ def bench_visits(args: argparse.Namespace) -> None:
 
     url = fresh_copy("gdpr_bench_visits_tmpl", "gdpr_bench_visits_one")
     engine = make_engine(url, immediate=False)
-    limit = cutoff(run.as_of, spec.older_than).astimezone(dt.timezone.utc).replace(tzinfo=None)  # the same rows
+    limit = cutoff(run.as_of, spec.older_than).astimezone(dt.UTC).replace(tzinfo=None)  # the same rows
     t0 = time.perf_counter()
     with engine.begin() as conn:
         deleted = conn.execute(text("DELETE FROM visits WHERE checked_in_at < :c"), {"c": limit}).rowcount

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect
 
 from bootstrap.compose import Config, load_config
+from gdpr.datamap import DataMap
 from gdpr.datamap_check import named_errors
 from gdpr.db import make_engine
 from gdpr.errors import ConfigError
-from gdpr.datamap import DataMap
 from gdpr.retention import RetentionConfig, check_against_schema
 from gdpr.settings import Settings
 

@@ -7,7 +7,6 @@ import os
 import sys
 import time
 
-
 DEMO_ONLY = ("devslack", "gym")  # the Slack stand-in and the synthetic gym: not in the production image
 STOP_GRACE_S = 25.0  # SIGTERM: how long acknowledged commands may take to be answered (orchestrators wait 30 s)
 
@@ -176,8 +175,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too, unless whoever started us ignores it
         if signum == signal.SIGTERM or signal.getsignal(signum) is not signal.SIG_IGN:
-            signal.signal(signum, lambda *_: stop_gracefully(server, running.app.followups, grace_s=STOP_GRACE_S,
-                                                             stopped=stopped))
+            signal.signal(signum, lambda *_: stop_gracefully(server, running.app.followups,  # type: ignore[attr-defined]
+                                                             grace_s=STOP_GRACE_S, stopped=stopped))
     logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
     try:
         run_until(server, stopped)  # returns once a SIGTERM's drain has ended
@@ -223,8 +222,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     port = os.environ.get("WORKER_METRICS_PORT")
     if port:  # Dramatiq's exposition server runs in a process forked from dramatiq's main: it reads these there
         import tempfile
-        os.environ["dramatiq_prom_port"] = port
-        os.environ["dramatiq_prom_host"] = os.environ.get("OPS_HOST", "127.0.0.1")  # Dramatiq's default is 0.0.0.0
+        os.environ["dramatiq_prom_port"] = port  # noqa: SIM112 - Dramatiq's own lower-case names
+        # Dramatiq's own lower-case name; its default is 0.0.0.0
+        os.environ["dramatiq_prom_host"] = os.environ.get("OPS_HOST", "127.0.0.1")  # noqa: SIM112
         os.environ.setdefault("dramatiq_prom_db", os.path.join(tempfile.gettempdir(), f"gdpr-bot-prometheus-{port}"))
     os.execvp(sys.executable, [sys.executable, "-m", "workers.launch", "workers.main", "--processes", str(args.processes),
                                "--threads", str(args.threads)])
@@ -234,8 +234,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """Enqueue only: re-send lost jobs, open the retention policies' due slots, fire breach reminders.
     One scheduler acts at a time (a lease in the state DB); a second one started by mistake waits."""
-    from bootstrap.compose import build
     from bootstrap.checks import check_live_schema
+    from bootstrap.compose import build
     from gdpr.migrate import upgrade_database
     from workers.scheduler import run_scheduler
     settings = _safe_settings(runs_jobs=False)  # it only enqueues: it never mails
@@ -362,7 +362,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = write_backup(db, Path(tmp) if target.startswith("s3://") else Path(target), key,
-                                dt.datetime.now(dt.timezone.utc))
+                                dt.datetime.now(dt.UTC))
         finally:
             db.dispose()
         size = path.stat().st_size
@@ -371,11 +371,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
                             names=NAME.split("{")[0])
             store.put(path)
             old = sorted(store.stored(), reverse=True)[keep:]
-            gone = [name for name in old if store.delete(name)]
+            removed = sum(1 for name in old if store.delete(name))
             where = f"{target.rstrip('/')}/{path.name}"
         else:
-            gone, where = prune(Path(target), keep), str(path)
-    print(f"backup written: {where} ({size:,} bytes, AES-256-GCM); {len(gone)} older one(s) removed")
+            removed, where = len(prune(Path(target), keep)), str(path)
+    print(f"backup written: {where} ({size:,} bytes, AES-256-GCM); {removed} older one(s) removed")
     return 0
 
 
@@ -487,8 +487,8 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
 
 def cmd_residue(args: argparse.Namespace) -> int:
-    from gdpr.db import make_engine
     from bootstrap.compose import load_config
+    from gdpr.db import make_engine
     from gdpr.residue import ensure_indexes
     engine = make_engine(_settings().system_url, immediate=False)
     if engine.dialect.name != "postgresql":
@@ -503,14 +503,14 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     """Re-apply every recorded erasure, withdrawal, objection and bulk run (after restoring the system database
     from an older backup)."""
 
+    from gdpr.bulk import BulkEngine
+    from gdpr.consent import ConsentRegistry
     from gdpr.datamap import load_datamap
     from gdpr.db import Database
     from gdpr.erasure import ErasureEngine
-    from gdpr.bulk import BulkEngine
-    from gdpr.consent import ConsentRegistry
     from gdpr.ledger import replay_bulk_runs, replay_ledger
-    from gdpr.subjects import SubjectDirectory
     from gdpr.migrate import upgrade_database
+    from gdpr.subjects import SubjectDirectory
     settings = _settings()
     state, system = Database(settings.database_url), Database(settings.system_url)
     reader = Database(settings.system_url, immediate=False)

@@ -10,9 +10,8 @@ import dramatiq
 from jinja2 import Environment
 from slack_sdk import WebClient
 
+from bootstrap.observability import METRICS, Metrics
 from gdpr.access import AccessPolicy, load_policy
-from gdpr.app.lookup import FindSubjects
-from gdpr.app.reads import AuditedRead
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.club_api import ClubAccess, ClubApi
 from gdpr.app.club_delivery import ByRequester, ClubDelivery
@@ -20,26 +19,26 @@ from gdpr.app.consent import ConsentDesk, ObjectionJob, WithdrawalJob
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.history import SubjectHistory
-from gdpr.app.ropa import Records
 from gdpr.app.home import Overview
 from gdpr.app.housekeeping import Housekeeping
+from gdpr.app.lookup import FindSubjects
 from gdpr.app.purges import Purges
+from gdpr.app.reads import AuditedRead
 from gdpr.app.requests import ExportJob, SubjectRequests
+from gdpr.app.ropa import Records
+from gdpr.archives import make_store
 from gdpr.audit import AuditLog
 from gdpr.authz import Authorizer
 from gdpr.breach_config import BreachConfig, load_breach_config
 from gdpr.breach_mail import BreachMail
 from gdpr.breaches import BreachService
 from gdpr.bulk import BulkEngine
-from bootstrap.observability import METRICS, Metrics
-from gdpr.archives import make_store
 from gdpr.bulk_job import BulkJob
-from gdpr.offboarding import OffboardingSteps
 from gdpr.bulk_runs import BulkRuns
-from gdpr.datamap import DataMap, load_datamap
-from gdpr.clubs import ClubTokens
 from gdpr.club_config import load_clubs
+from gdpr.clubs import ClubTokens
 from gdpr.consent import ConsentRegistry
+from gdpr.datamap import DataMap, load_datamap
 from gdpr.db import Database
 from gdpr.deadlines import Deadlines
 from gdpr.downloads import Downloads
@@ -48,21 +47,37 @@ from gdpr.erasure_job import ErasureJob, NoticeJob
 from gdpr.export import Exporter
 from gdpr.export_files import ExportFiles
 from gdpr.grants import GrantService
-from gdpr.keyring import KeyRing
-from gdpr.residue import residue_check
-from gdpr.stores import (BulkForget, DatabaseSearch, ErasedSubject, ExportArchives, MailFiles, RedisStore,
-                         SlackMessages, SubjectStore)
 from gdpr.jobs import Leases
+from gdpr.keyring import KeyRing
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, Recipient, load_recipients
-from gdpr.ports import (BreachPresenter, BulkPresenter, GrantPresenter, HomePresenter, JobQueue, OwedUpdates,
-                        RequestPresenter)
+from gdpr.offboarding import OffboardingSteps
+from gdpr.ports import (
+    BreachPresenter,
+    BulkPresenter,
+    GrantPresenter,
+    HomePresenter,
+    JobQueue,
+    OwedUpdates,
+    RequestPresenter,
+)
 from gdpr.replays import SeenRequests
 from gdpr.requests import RequestService
-from gdpr.ropa import RecordOfProcessing
+from gdpr.residue import residue_check
 from gdpr.retention import RetentionConfig, load_retention
+from gdpr.ropa import RecordOfProcessing
 from gdpr.settings import Settings
 from gdpr.shown import ShownMessages
+from gdpr.stores import (
+    BulkForget,
+    DatabaseSearch,
+    ErasedSubject,
+    ExportArchives,
+    MailFiles,
+    RedisStore,
+    SlackMessages,
+    SubjectStore,
+)
 from gdpr.subjects import SubjectDirectory
 from gdpr.templating import make_environment
 from workers.actors import Actors, declare
@@ -231,7 +246,7 @@ def slack_presenters(services: Services) -> Presenters:
                          mailer=make_mailer(services.settings.smtp_url, services.settings.outbox_dir),
                          contact=services.exporter.controller, sender=services.breach_config.sender)
     routed = ByRequester(slack, clubs, deliveries=services.deliveries, club_code=services.exporter.controller)
-    presenters = Presenters(routed, BulkSlackDelivery(services), BreachSlackDelivery(services),  # type: ignore[arg-type]
+    presenters = Presenters(routed, BulkSlackDelivery(services), BreachSlackDelivery(services),
                             catch_up, GrantSlackDelivery(services), HomeSlackDelivery(services))
     catch_up.presenters = presenters
     return presenters

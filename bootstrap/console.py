@@ -144,11 +144,11 @@ class Console:
 def _when(value: str) -> int:
     """-30h (hours ago) or an ISO date and time (UTC) as Slack's epoch seconds."""
     import datetime as dt
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if value.startswith("-") and value.endswith("h") and value[1:-1].isdigit():
         return int((now - dt.timedelta(hours=int(value[1:-1]))).timestamp())
     try:
-        return int(dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc).timestamp())
+        return int(dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).timestamp())
     except ValueError:
         return int(now.timestamp())
 

@@ -6,9 +6,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy import text
 
-from bootstrap.runtime import start
+from bootstrap.runtime import Running, start
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from devslack.transcript import render
@@ -45,7 +46,7 @@ def run_demo(workdir: Path = Path("var/demo"), members: int = 300, out: Callable
     engine.dispose()
     standin = SlackStandIn(LOCAL_BOT_TOKEN, workdir / "slack-files")
     settings = Settings(database_url=db_url, slack_api_url=standin.start(), export_dir=workdir / "exports",
-                        secret_key=secrets.token_hex(32), redis_url=None)
+                        secret_key=SecretStr(secrets.token_hex(32)), redis_url=None)
     running = start(settings)
     try:
         return _story(running, standin, db_url, out)
@@ -54,7 +55,7 @@ def run_demo(workdir: Path = Path("var/demo"), members: int = 300, out: Callable
         standin.stop()
 
 
-def _story(running, standin: SlackStandIn, db_url: str, out: Callable[[str], None]) -> Path:  # noqa: ANN001
+def _story(running: Running, standin: SlackStandIn, db_url: str, out: Callable[[str], None]) -> Path:
     slack = SlackDriver(LOCAL_SIGNING_SECRET, app=running.app)
     email, number = pick_member(db_url)
     approvals = running.services.policy.channel("approvals")
@@ -69,6 +70,7 @@ def _story(running, standin: SlackStandIn, db_url: str, out: Callable[[str], Non
     wait_for(lambda: len(standin.calls_to("chat.postEphemeral")) >= 2, what="refusal")
     slack.click(DPO, "request.approve", request_id, approvals, card["ts"])
     req = wait_for(lambda: _finished(running, int(request_id)), timeout=120, what="the export job")
+    assert req is not None  # wait_for returns a value only once it is truthy
     wait_for(lambda: any("done" in (c.args.get("text") or "") for c in standin.calls_to("chat.update")),
              what="the final card update")
     out("\n== Slack transcript\n")
@@ -76,7 +78,7 @@ def _story(running, standin: SlackStandIn, db_url: str, out: Callable[[str], Non
     return _check_file(standin, req, running.services.settings.export_dir, out)
 
 
-def _finished(running, request_id: int):  # noqa: ANN001, ANN202
+def _finished(running: Running, request_id: int) -> m.SubjectRequest | None:
     req = running.services.requests.get(request_id)
     return req if req.status in m.TERMINAL else None
 

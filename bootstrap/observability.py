@@ -9,18 +9,24 @@ carries personal data: subcommand names, statuses and buckets only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:  # the composition root builds these collectors from its own Services
+    from bootstrap.compose import Services
 
 from gdpr import models as m
 
@@ -71,7 +77,7 @@ class StateCollector:
     database down they are left out - stale, not zero, which would read as "no breach open" - and
     `gdpr_state_db_up` says 0."""
 
-    def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
+    def __init__(self, services: Services) -> None:
         self.services = services
 
     def collect(self) -> Iterator[Metric]:
@@ -82,7 +88,7 @@ class StateCollector:
             with self.services.db.session() as s:
                 read = [self._requests(s, now.date()), self._breaches(s, now), self._backlog(s),
                         self._bulk_rate(s, now), self._recovered(s)]
-        except Exception as exc:  # noqa: BLE001 - the rest of /metrics is still worth serving
+        except Exception as exc:
             log.warning("metrics: the state DB did not answer (%s); its gauges are left out", type(exc).__name__)
             up.add_metric([], 0)
             yield up
@@ -91,7 +97,7 @@ class StateCollector:
         yield up
         yield from read
 
-    def _requests(self, s, today: dt.date) -> Metric:  # noqa: ANN001
+    def _requests(self, s: Session, today: dt.date) -> Metric:
         g = GaugeMetricFamily("gdpr_open_requests", "Open data-subject requests by days left to their deadline",
                               labels=["days_left"])
         counts = dict.fromkeys(DAY_BUCKETS, 0)
@@ -102,20 +108,20 @@ class StateCollector:
             g.add_metric([name], n)
         return g
 
-    def _breaches(self, s, now: dt.datetime) -> Metric:  # noqa: ANN001
+    def _breaches(self, s: Session, now: dt.datetime) -> Metric:
         g = GaugeMetricFamily("gdpr_breaches_clock", "Open breaches whose clubs are not yet notified, by hours left "
                               "of the 72-hour clock", labels=["hours_left"])
         counts = dict.fromkeys(HOUR_BUCKETS, 0)
         hours = self.services.breach_config.deadline_hours
         for (aware,) in s.execute(select(m.Breach.aware_at).where(m.Breach.status == m.BREACH_OPEN, m.Breach.phase == 0)):
-            aware = aware if aware.tzinfo else aware.replace(tzinfo=dt.timezone.utc)
+            aware = aware if aware.tzinfo else aware.replace(tzinfo=dt.UTC)
             left = (aware + dt.timedelta(hours=hours) - now).total_seconds() / 3600
             counts[hours_bucket(left)] += 1
         for name, n in counts.items():
             g.add_metric([name], n)
         return g
 
-    def _backlog(self, s) -> Metric:  # noqa: ANN001
+    def _backlog(self, s: Session) -> Metric:
         g = GaugeMetricFamily("gdpr_outbox_backlog", "Notices not yet delivered, by outbox and status",
                               labels=["outbox", "status"])
         for outbox, model in (("recipients", m.Notice), ("breach_clubs", m.BreachNotice)):
@@ -125,18 +131,20 @@ class StateCollector:
                 g.add_metric([outbox, status], found.get(status, 0))
         return g
 
-    def _bulk_rate(self, s, now: dt.datetime) -> Metric:  # noqa: ANN001
+    def _bulk_rate(self, s: Session, now: dt.datetime) -> Metric:
         g = GaugeMetricFamily("gdpr_bulk_rows_per_second", "Running bulk runs: subjects or rows done per second "
                               "since the run started (summed over runs)")
         rate = 0.0
-        for done, started in s.execute(select(m.BulkRun.done, m.BulkRun.started_at).where(
+        for done, at in s.execute(select(m.BulkRun.done, m.BulkRun.started_at).where(
                 m.BulkRun.status == m.RUNNING, m.BulkRun.started_at.is_not(None))):
-            started = started if started.tzinfo else started.replace(tzinfo=dt.timezone.utc)
+            if at is None:  # the query excludes it; said again for the type checker
+                continue
+            started: dt.datetime = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
             rate += done / max((now - started).total_seconds(), 1.0)
         g.add_metric([], rate)
         return g
 
-    def _recovered(self, s) -> Metric:  # noqa: ANN001
+    def _recovered(self, s: Session) -> Metric:
         g = GaugeMetricFamily("gdpr_jobs_recovered", "Jobs that ran again after an attempt was lost (a killed "
                               "worker, a lost message): the reconciler's and the leases' recoveries", labels=["kind"])
         for label, model in (("request", m.SubjectRequest), ("bulk", m.BulkRun)):
@@ -145,7 +153,7 @@ class StateCollector:
         return g
 
 
-def metrics_text(services, *, state: bool = True) -> bytes:  # noqa: ANN001
+def metrics_text(services: Services, *, state: bool = True) -> bytes:
     """The exposition text: the process's own series, then (`state`: the bot only, so a dashboard summing
     over targets does not count them twice) the state DB's gauges."""
     own = generate_latest(services.metrics.registry)
@@ -156,7 +164,7 @@ def metrics_text(services, *, state: bool = True) -> bytes:  # noqa: ANN001
     return own + generate_latest(registry)
 
 
-def ops_routes(services, *, state: bool = True) -> dict[str, Callable[[], tuple[int, str, bytes]]]:  # noqa: ANN001
+def ops_routes(services: Services, *, state: bool = True) -> dict[str, Callable[[], tuple[int, str, bytes]]]:
     """`/readyz` and `/metrics` for the bot's HTTP server (also in Socket Mode) and the clubs' API (which
     leaves the state DB's gauges to the bot: `state=False`)."""
     def ready() -> tuple[int, str, bytes]:
@@ -168,17 +176,18 @@ def ops_routes(services, *, state: bool = True) -> dict[str, Callable[[], tuple[
     return {"/readyz": ready, "/metrics": metrics}
 
 
-def readiness(services) -> tuple[bool, dict[str, str]]:  # noqa: ANN001
+def readiness(services: Services) -> tuple[bool, dict[str, str]]:
     """Whether this process can do its work now: the state DB, the system DB and (if used) Redis answer."""
     checks: dict[str, str] = {}
     for name, engine in (("state_db", services.db.engine), ("system_db", services.system.engine)):
-        checks[name] = _probe(lambda e=engine: _select_one(e))
-    if services.settings.redis_url:
-        checks["redis"] = _probe(lambda: _ping_redis(services.settings.redis_url))
+        checks[name] = _probe(functools.partial(_select_one, engine))
+    redis_url = services.settings.redis_url
+    if redis_url:
+        checks["redis"] = _probe(lambda: _ping_redis(redis_url))
     return all(v == "ok" for v in checks.values()), checks
 
 
-def _probe(check) -> str:  # noqa: ANN001
+def _probe(check: Callable[[], object]) -> str:
     started = time.monotonic()
     try:
         check()
@@ -187,7 +196,7 @@ def _probe(check) -> str:  # noqa: ANN001
     return "ok" if time.monotonic() - started < 5 else "slow"
 
 
-def _select_one(engine) -> None:  # noqa: ANN001
+def _select_one(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 

@@ -11,12 +11,12 @@ import dramatiq
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.app import build_app
 from bootstrap.checks import check_live_schema
 from bootstrap.compose import Services, build
-from gdpr.migrate import upgrade_database
+from bot.app import build_app
 from gdpr import logsafe
 from gdpr.deployment import claim_exports
+from gdpr.migrate import upgrade_database
 from gdpr.settings import Settings
 from workers.broker import start_local_worker
 from workers.scheduler import OWNER, run_in_thread
@@ -33,7 +33,7 @@ class Running:
 
     def stop(self) -> None:
         self._stop.set()
-        self.app.followups.shutdown()
+        self.app.followups.shutdown()  # type: ignore[attr-defined]
         if self.worker is not None:
             self.worker.stop(timeout=10_000)
         self.services.close()

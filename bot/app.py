@@ -6,19 +6,20 @@ import inspect
 import logging
 from collections.abc import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_sdk import WebClient
 
+from bot.followups import Followups, friendly
 from bot.listeners import actions, commands, events, views
 from bot.listeners.deps import KEY as DEPS
 from bot.listeners.deps import Deps
-from bot.followups import Followups, friendly
 from bot.slack_io import SlackUsers, dm_channel, ephemeral
 from gdpr.replays import Unchecked
 
 log = logging.getLogger(__name__)
 
 
-def answer_error(client, body: dict, error: BaseException) -> None:  # noqa: ANN001
+def answer_error(client: WebClient, body: dict, error: BaseException) -> None:
     """A listener's failure, told to the person who clicked or typed: in the channel (ephemeral) or, from
     a modal, by direct message. Known errors say what is wrong; others a correlation id."""
     user = (body.get("user") or {}).get("id") or body.get("user_id")
@@ -86,7 +87,7 @@ def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
     followups = Followups(services.slack, threads=2)
 
     @app.middleware
-    def drop_replays(req, resp, next):  # noqa: ANN001, A002 - after Bolt checked the signature
+    def drop_replays(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 - Bolt's name; after Bolt checked the signature
         headers = req.headers
         try:
             first = seen.first_time((headers.get("x-slack-signature") or [""])[0],
@@ -100,17 +101,17 @@ def build_app(services) -> App:  # noqa: ANN001 - bootstrap.compose.Services
         return next()
 
     @app.error
-    def on_error(error, body, client):  # noqa: ANN001 - what a guard could not catch (middleware)
+    def on_error(error: Exception, body: dict, client: WebClient) -> None:  # what a guard could not catch (middleware)
         answer_error(client, body, error)
 
     provided = Deps(services=services, actors=actors, followups=followups)
 
     @app.middleware
-    def provide(context, next):  # noqa: ANN001, A002 - listeners find what they need in Bolt's context
+    def provide(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002 - Bolt's name; listeners find what they need in Bolt's context
         context[DEPS] = provided
         return next()
 
     for package in (commands, actions, views, events):
         package.register(_Guarded(app))
-    app.followups = followups
+    app.followups = followups  # type: ignore[attr-defined]  # replaced by BotApp in the next step
     return app

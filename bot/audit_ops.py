@@ -23,7 +23,7 @@ def history_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN00
     subject_type, _, key = subject.partition(":")
     return render(services.subject_history.history(
         actor=actor, subject_type=subject_type, key=key, offset=offset,
-        until=dt.datetime.fromtimestamp(float(until), dt.timezone.utc) if until else None))
+        until=dt.datetime.fromtimestamp(float(until), dt.UTC) if until else None))
 
 
 def render(history: History) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from bot.delivery_breach import BreachSlackDelivery
 from bot.listeners.decisions import MIN_REASON
@@ -82,7 +83,7 @@ def send_register(client, actor, channel: str, register) -> None:  # noqa: ANN00
 # -- modal submissions --------------------------------------------------------------------------------
 def values(view: dict) -> dict:
     """Each input block's value, whatever its element type."""
-    out = {}
+    out: dict[str, Any] = {}
     for block, actions in view["state"]["values"].items():
         v = actions.get("value", {})
         if "selected_options" in v:
@@ -119,10 +120,10 @@ def read_facts(view: dict, now: dt.datetime) -> tuple[BreachFacts | None, dict[s
         stamp = v.get(block)
         if not isinstance(stamp, int):
             errors[block] = "Required."
-        elif dt.datetime.fromtimestamp(stamp, dt.timezone.utc) > now + dt.timedelta(minutes=5):
+        elif dt.datetime.fromtimestamp(stamp, dt.UTC) > now + dt.timedelta(minutes=5):
             errors[block] = "This is in the future."
         else:
-            times[block] = dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
+            times[block] = dt.datetime.fromtimestamp(stamp, dt.UTC)
     if len(times) == 2 and times["aware"] < times["detected"]:
         errors["aware"] = "We cannot have become aware before the breach was detected."
     if errors:

@@ -3,6 +3,7 @@ current, DM the passphrase, upload the file, report in the thread."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -65,7 +66,7 @@ class SlackDelivery:
     def request_changed(self, req: m.SubjectRequest) -> None:
         """Both cards, rendered from the request as it is now (the caller's copy may already be behind)."""
         for role, buttons in ((REQUEST, False), (APPROVAL, True)):
-            update_latest(self.services, ref(req), role, lambda buttons=buttons: self._card(req, buttons))
+            update_latest(self.services, ref(req), role, functools.partial(self._card, req, buttons))
 
     def _card(self, req: m.SubjectRequest, buttons: bool) -> dict:
         try:

@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 import time
 
-
 from bot.cards import update_card
 from bot.render import escape, mrkdwn
 from bot.render_breach import alert_blocks, members_preview, reminder_blocks

@@ -14,8 +14,8 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 from slack_sdk import WebClient
 
@@ -67,7 +67,7 @@ class Followups:
                 self._acks_first()
                 try:
                     fn()
-                except Exception as exc:  # noqa: BLE001 - every failure gets an answer
+                except Exception as exc:
                     text = friendly(exc)
                     if channel:
                         ephemeral(self._client, channel=channel, user=user, text=text)

@@ -1,6 +1,7 @@
 """HTTP mode: Bolt's WSGI adapter under waitress (a production WSGI server), with an IP allow-list."""
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import threading
@@ -114,14 +115,12 @@ def run_until(server, stopped: threading.Event, *, tick_s: float = 0.2) -> None:
         server.close()
 
 
-def serve_in_thread(server) -> "Callable[[], None]":  # noqa: ANN001
+def serve_in_thread(server) -> Callable[[], None]:  # noqa: ANN001
     """Run a waitress server on a daemon thread; returns a function that stops it."""
 
     def run() -> None:
-        try:
+        with contextlib.suppress(OSError):  # the socket map was closed under the loop by stop()
             server.run()
-        except OSError:  # the socket map was closed under the loop by stop()
-            pass
 
     thread = threading.Thread(target=run, daemon=True, name="waitress")
     thread.start()

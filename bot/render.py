@@ -3,8 +3,8 @@ which Slack never parses: a stored `<!channel>` or `*bold*` shows literally, nev
 from __future__ import annotations
 
 from gdpr import models as m
-from gdpr.requests import KINDS
 from gdpr.app.lookup import SubjectView
+from gdpr.requests import KINDS
 
 STATUS_LABEL = {
     m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",

@@ -37,7 +37,7 @@ def _text(multiline: bool = True, initial: str | None = None) -> dict:
 def report_modal(clubs: list, contact: str, *, callback_id: str = "breach.report", metadata: str = "",
                  title: str = "Report a breach", facts: m.Breach | None = None) -> dict:
     """The Art. 33(3) facts, required fields validated on submit (response_action: errors)."""
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    now = int(dt.datetime.now(dt.UTC).timestamp())
     blocks = [
         _input("what", "What happened", _text(initial=facts.description if facts else None)),
         _input("detected", "Detected at", {"type": "datetimepicker", "initial_date_time": now}),
@@ -117,7 +117,7 @@ def alert_blocks(breach: m.Breach, notices: list[m.BreachNotice], clubs: list, d
     ref = f"{REF}{breach.id}"
     names = {c.key: c for c in clubs}
     status = "closed" if breach.status == m.BREACH_CLOSED else "open"
-    blocks = [{"type": "header", "text": plain(f"Personal data breach {ref} ({status})")},
+    blocks: list[dict] = [{"type": "header", "text": plain(f"Personal data breach {ref} ({status})")},
               {"type": "section", "text": plain(breach.description[:2500])},
               {"type": "section", "fields": [
                   plain("Kind: " + ", ".join(breach.kinds)),

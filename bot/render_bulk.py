@@ -111,7 +111,7 @@ def _verb(action: str) -> str:
 
 def _summary(run: m.BulkRun) -> str:
     parts = []
-    for tname, counts in sorted(run.counts.items()):
+    for tname, counts in sorted((run.counts or {}).items()):
         parts.append(f"{tname}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items() if k != "erased"))
     residue = "" if run.residue is None else f". Residue: {run.residue} row(s) of the purged set still hold personal data"
     return "Done: " + " · ".join(parts) + residue + "."

@@ -7,18 +7,21 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
 _trigger = itertools.count(1)
 
+T = TypeVar("T")
+
 
 def sign(secret: str, body: str, timestamp: str | None = None) -> dict[str, str]:
     """Headers as Slack signs a request (slack_sdk's SignatureVerifier computes the signature)."""
     ts = timestamp or str(int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    return {"x-slack-request-timestamp": ts, "x-slack-signature": signature,
+    return {"x-slack-request-timestamp": ts, "x-slack-signature": signature or "",
             "content-type": "application/x-www-form-urlencoded"}
 
 
@@ -80,7 +83,7 @@ class SlackDriver:
         return self.send(urlencode({"payload": json.dumps(payload)}))
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str = "condition") -> object:
+def wait_for(condition: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
     """Poll a condition until it holds (the bot works asynchronously after its ack)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -67,8 +67,9 @@ class SlackStandIn:
 
     @property
     def base_url(self) -> str:
+        assert self._server is not None, "start() first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
@@ -163,7 +164,7 @@ class SlackStandIn:
         return {"ok": True, "channel": channel, "ts": msg["ts"], "message": msg}
 
     def api_chat_update(self, args: dict) -> dict:
-        for msg in self.messages.get(args.get("channel"), []):
+        for msg in self.messages.get(str(args.get("channel")), []):
             if msg["ts"] == args.get("ts"):
                 msg.update(text=args.get("text"), blocks=_json(args.get("blocks")), edited=True)
                 return {"ok": True, "channel": msg["channel"], "ts": msg["ts"]}
@@ -181,7 +182,7 @@ class SlackStandIn:
         return {"ok": True, "channel": {"id": f"D{user}"}}
 
     def api_conversations_replies(self, args: dict) -> dict:
-        channel, ts = args.get("channel"), args.get("ts")
+        channel, ts = str(args.get("channel")), args.get("ts")
         msgs = [m for m in self.messages.get(channel, []) if m["ts"] == ts or m.get("thread_ts") == ts]
         if not msgs:
             return {"ok": False, "error": "thread_not_found"}
@@ -221,7 +222,7 @@ class SlackStandIn:
         if not args.get("trigger_id"):
             return {"ok": False, "error": "invalid_trigger_id"}
         view = _json(args.get("view"))
-        return {"ok": True, "view": {"id": f"V{next(self._ts):06d}", **(view or {})}}
+        return {"ok": True, "view": {"id": f"V{next(self._ts):06d}", **(view if isinstance(view, dict) else {})}}
 
     def api_conversations_create(self, args: dict) -> dict:
         name = str(args.get("name") or "")
@@ -244,9 +245,9 @@ class SlackStandIn:
         return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
 
     def api_files_completeUploadExternal(self, args: dict) -> dict:
-        files = _json(args.get("files")) or []
+        files = _json(args.get("files"))
         out = []
-        for f in files:
+        for f in files if isinstance(files, list) else []:
             meta = self.files.get(f["id"])
             if meta is None or "path" not in meta:
                 return {"ok": False, "error": "file_not_found"}
@@ -313,7 +314,7 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path.startswith("/upload/"):
                 ok = standin.store_upload(self.path.rsplit("/", 1)[1], raw)
@@ -344,7 +345,7 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                     return
             self._reply(200, standin.handle(method, args))
 
-        do_GET = do_POST  # noqa: N815
+        do_GET = do_POST
 
     return Handler
 

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Date, DateTime, Integer, cast, column, func, select, table, update
+from sqlalchemy import Date, DateTime, Integer, TableClause, cast, column, func, select, table, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -115,7 +115,7 @@ class Partition:
         """How many rows of the partition are compatible with these kept values (the row itself included
         when it is in the partition as anonymised)."""
         names = self.spec.quasi
-        levels = tuple((i, self._level(n, v)) for i, (n, v) in enumerate(zip(names, kept)) if v is not None)
+        levels = tuple((i, self._level(n, v)) for i, (n, v) in enumerate(zip(names, kept, strict=True)) if v is not None)
         key = tuple(coarsen(kept[i], lv) if lv != "exact" else kept[i] for i, lv in levels)
         total = self._live_counts(levels)[key]
         for values, count in self._kinds.items():
@@ -147,7 +147,7 @@ class Anonymity:
     def __init__(self, tname: str, spec: AnonymitySpec, types: dict[str, object], anonymised: ColumnElement) -> None:
         self.tname, self.spec, self.types, self.anonymised = tname, spec, types, anonymised
 
-    def _table(self):  # noqa: ANN202 - an ad-hoc table clause typed from the reflected schema
+    def _table(self) -> TableClause:  # an ad-hoc table clause typed from the reflected schema
         cols = [column("id", Integer)] + [column(n, self.types[n]) for n in self.spec.quasi]  # type: ignore[arg-type]
         return table(self.tname, *cols)
 
@@ -202,7 +202,7 @@ class Anonymity:
 
     def _at(self, values: tuple, step: int) -> tuple:
         levels = self.spec.levels(step)
-        return tuple(v if levels[n] in ("exact",) else coarsen(v, levels[n]) for n, v in zip(self.spec.quasi, values))
+        return tuple(v if levels[n] in ("exact",) else coarsen(v, levels[n]) for n, v in zip(self.spec.quasi, values, strict=True))
 
     def _assignments(self, conn: Connection, step: int) -> dict[str, object]:
         """SQL that brings a row's quasi columns to the levels of `step` (from any finer level)."""

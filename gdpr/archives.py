@@ -53,7 +53,7 @@ class LocalStore:
     def stored(self) -> dict[str, dt.datetime]:
         if not self.folder.is_dir():
             return {}
-        return {p.name: dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc)
+        return {p.name: dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC)
                 for p in self.folder.glob(f"{ARCHIVE_PREFIX}*.zip") if p.is_file()}
 
 

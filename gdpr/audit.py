@@ -15,8 +15,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -55,7 +55,7 @@ class AuditLog:
         head = session.execute(
             select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
         ).scalar_one()
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         body = _canonical(details)
         digest = _event_hash(self._secret, head.last_hash, head.seq, at, actor, action, request_id, subject_ref, body)
         session.add(AuditEvent(seq=head.seq, at=at, actor=actor, action=action, request_id=request_id,

@@ -8,15 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jinja2 import Environment
-from sqlalchemy import Engine, column, false, func, select, table
+from sqlalchemy import ColumnElement, Engine, column, false, func, select, table
+from sqlalchemy.sql.expression import ColumnClause
 
 from gdpr import models as m
 from gdpr.breach_config import KINDS, SUBJECT_CATEGORIES, BreachConfig
 from gdpr.breach_targets import MemberTarget, dated_tables, resolve_numbers, target_condition
 from gdpr.breaches import REF, BreachService
-from gdpr.datamap import DataMap
+from gdpr.datamap import DataMap, SubjectSpec
 from gdpr.lifecycle.outbox import MAX_BACKOFF, backoff
-from gdpr.mail import MailError, Mailer, build_message
+from gdpr.mail import Mailer, MailError, build_message
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class BreachMail:
         return "sent", None
 
     # -- to the members --------------------------------------------------------------------------
-    def _members(self, breach: m.Breach):  # noqa: ANN202
+    def _members(self, breach: m.Breach) -> tuple[SubjectSpec, str, list[ColumnClause], ColumnElement]:
         """The members the DPO named, in the clubs that instructed us to tell them (never a whole club)."""
         spec = self._map.subject("member")
         email = spec.display["email"][0]

@@ -42,7 +42,7 @@ def build_register(service: BreachService, export_dir: Path, passphrase: str) ->
     try:
         records = [breach_record(service, b) for b in service.all()]
         doc = {"format": "gdpr-ops-bot/breach-register", "version": 1,
-               "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "breaches": records}
+               "generated_at": dt.datetime.now(dt.UTC).isoformat(), "breaches": records}
         (work / "register.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
         with open(work / "register.csv", "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)

@@ -15,8 +15,8 @@ from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog
 from gdpr.breach_config import BreachConfig
-from gdpr.db import Database, changed
 from gdpr.breach_targets import MemberTarget
+from gdpr.db import Database, changed
 from gdpr.errors import BreachNotFound, GdprError, UsageError
 from gdpr.lifecycle import reminders
 from gdpr.lifecycle.outbox import PENDING as NOTICE_PENDING
@@ -331,4 +331,4 @@ class LateNotice(GdprError):
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

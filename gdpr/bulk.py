@@ -12,15 +12,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Date, Engine, Select, and_, column, delete, exists, func, literal, literal_column, select, table
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Select,
+    and_,
+    column,
+    delete,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.bulk_parts import Parts
 from gdpr.datamap import DataMap
 from gdpr.erasure import ErasureEngine
-from gdpr.scope import as_key, link_condition
 from gdpr.export_files import ExportFiles
 from gdpr.retention import BulkSpec, cutoff
+from gdpr.scope import as_key, link_condition
 from gdpr.subjects import SubjectDirectory
 
 SAMPLES = 3
@@ -70,7 +84,7 @@ class BulkEngine:
             conds.append(column(club) == as_key(spec.club_id))
         if spec.age_column:
             limit = cutoff(as_of, spec.older_than) if spec.older_than else as_of
-            limit = limit.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            limit = limit.astimezone(dt.UTC).replace(tzinfo=None)
             if isinstance(self._erasure.column_types(spec.tname)[spec.age_column], Date):
                 conds.append(column(spec.age_column) < limit.date())
             else:
@@ -100,11 +114,11 @@ class BulkEngine:
                 column(later.key, _selectable=theirs) == literal_column(f"{own.name}.{col}"), *same_club)))
         return conds
 
-    def subject_keys(self, spec: BulkSpec, as_of: dt.datetime):  # noqa: ANN201
+    def subject_keys(self, spec: BulkSpec, as_of: dt.datetime) -> Select:
         """The keys of the subjects an erase spec is about, as a subquery (exports for return read through it)."""
         return self._keys(spec, as_of, pending=False)
 
-    def _keys(self, spec: BulkSpec, as_of: dt.datetime, *, pending: bool = True):  # noqa: ANN202
+    def _keys(self, spec: BulkSpec, as_of: dt.datetime, *, pending: bool = True) -> Select:
         return select(column(self.key_column(spec))).select_from(table(spec.tname)).where(
             self.match(spec, as_of, pending=pending))
 
@@ -152,7 +166,7 @@ class BulkEngine:
         return {"total": total, "table_rows": table_rows, "share": round(total / table_rows, 4) if table_rows else 0,
                 "clubs": clubs, "oldest": _day(oldest), "newest": _day(newest), "effects": self._effects(spec, as_of)}
 
-    def _per_club(self, conn, spec: BulkSpec, cond: ColumnElement) -> dict[str, int]:  # noqa: ANN001
+    def _per_club(self, conn: Connection, spec: BulkSpec, cond: ColumnElement) -> dict[str, int]:
         club_col = self._club_column(spec)
         if club_col is None:
             return {}
@@ -188,10 +202,10 @@ class BulkEngine:
             query = query.where(key > as_key(after))
         return query.order_by(key).limit(spec.batch_size)
 
-    def next_batch(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> list:  # noqa: ANN001
+    def next_batch(self, conn: Connection, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> list:
         return list(conn.execute(self._batch_query(spec, as_of, after)).scalars())
 
-    def step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None,  # noqa: ANN001
+    def step(self, conn: Connection, spec: BulkSpec, as_of: dt.datetime, after: str | None,
              before: Callable[[list], None] | None = None) -> Step | None:
         """The next batch after `after`, done in the caller's transaction; None when nothing is left.
         `before(keys)` runs once the batch is chosen and before it is applied (the Art. 19 outbox)."""
@@ -206,7 +220,7 @@ class BulkEngine:
             before(keys)
         return Step(rows=len(keys), last_key=str(keys[-1]), counts=self.apply(conn, spec, keys), keys=keys)
 
-    def recipients_of(self, conn, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]:  # noqa: ANN001
+    def recipients_of(self, conn: Connection, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]:
         """An erase run's batch: (subject key, recipient, external id) per integration link (Art. 19)."""
         if spec.parts:
             return self._parts.recipients_of(conn, spec, keys)
@@ -225,7 +239,7 @@ class BulkEngine:
                 self._erasure.not_erased(spec.subject_type)))}
         return [k for k in keys if k not in holding]
 
-    def _delete_step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:  # noqa: ANN001
+    def _delete_step(self, conn: Connection, spec: BulkSpec, as_of: dt.datetime, after: str | None) -> Step | None:
         """PostgreSQL: one statement per batch, and no key travels to Python and back. The batch is the
         matching rows in (after, its last key]: the same rows the keyed SELECT picks, deleted by an index
         range scan (`IN (batch)` planned a scan of the whole table per batch: 340 ms per 20,000 rows)."""
@@ -236,7 +250,7 @@ class BulkEngine:
         rows, last = conn.execute(select(func.count(), func.max(gone.c.id)).select_from(gone)).one()
         return Step(rows=rows, last_key=str(last), counts={spec.tname: {"deleted": rows}}) if rows else None
 
-    def apply(self, conn, spec: BulkSpec, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
+    def apply(self, conn: Connection, spec: BulkSpec, keys: list) -> dict[str, dict[str, int]]:
         """One batch, in the caller's transaction; returns rows per table and what happened to them."""
         if spec.action == "erase":
             return self._eraser(spec).erase_batch(conn, kind=spec.subject_type, keys=keys)

@@ -6,15 +6,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from gdpr import models as m
 from gdpr.bulk import FILE_ACTIONS, BulkEngine
+from gdpr.bulk_parts import by_part
 from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database, changed
 from gdpr.jobs import LeaseLost, heartbeat, resend
 from gdpr.notices import NoticeService
-from gdpr.bulk_parts import by_part
 from gdpr.offboarding import DELETE_ONLY, RETURN_ONLY, OffboardingSteps
 from gdpr.ports import BulkPresenter, JobQueue
 from gdpr.retention import BulkSpec
@@ -160,7 +161,7 @@ class BulkJob:
         return True
 
     # -- Art. 19: the same outbox as one erasure, one notice per subject and recipient -------------------
-    def _outbox(self, run: m.BulkRun, spec: BulkSpec, conn) -> Callable[[list], None] | None:  # noqa: ANN001
+    def _outbox(self, run: m.BulkRun, spec: BulkSpec, conn: Connection) -> Callable[[list], None] | None:
         """Notices written before the batch commits (in its transaction when the databases are one)."""
         if self.notices is None or not spec.erases:
             return None
@@ -182,7 +183,7 @@ class BulkJob:
         if self.queue is not None:
             resend(ids, self.queue.notice, label="notice ")  # one the broker refuses: the reconciler sends it
 
-    def _book(self, run: m.BulkRun, owner: str, conn, last_key: str, rows: int, counts: dict) -> bool:  # noqa: ANN001
+    def _book(self, run: m.BulkRun, owner: str, conn: Connection | None, last_key: str, rows: int, counts: dict) -> bool:
         """Write the checkpoint (in the batch's transaction when it can); the run in memory follows."""
         stmt = self.runs.checkpoint_statement(run, owner, last_key=last_key, rows=rows, counts=counts)
         if conn is not None:

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Connection
+
 from gdpr.retention import BulkSpec
 from gdpr.scope import as_key
 
@@ -62,7 +64,7 @@ class Parts:
         return {"total": total, "table_rows": table_rows, "share": round(total / table_rows, 4) if table_rows else 0,
                 "clubs": clubs, "oldest": None, "newest": None, "effects": effects, "parts": per_part}
 
-    def step(self, conn, spec: BulkSpec, as_of: dt.datetime, after: str | None,  # noqa: ANN001
+    def step(self, conn: Connection, spec: BulkSpec, as_of: dt.datetime, after: str | None,
              before: Callable[[list], None] | None) -> Step | None:
         parts = spec.part_specs()
         start, key = split(after)
@@ -75,7 +77,7 @@ class Parts:
                 return step
         return None
 
-    def recipients_of(self, conn, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]:  # noqa: ANN001
+    def recipients_of(self, conn: Connection, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]:
         parts = spec.part_specs()
         return [(f"{i}:{k}", recipient, external) for i, part_keys in by_part(keys).items()
                 for k, recipient, external in self.engine.recipients_of(conn, parts[i], part_keys)]

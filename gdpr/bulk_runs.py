@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,8 +21,8 @@ from gdpr.audit import AuditLog
 from gdpr.bulk import BulkEngine
 from gdpr.db import Database, changed
 from gdpr.errors import RunNotFound
-from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.jobs import LeaseLost
+from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.lifecycle.leases import Leased, LeasedJobs
 from gdpr.requests import lost_jobs
 from gdpr.retention import BulkSpec
@@ -105,7 +105,7 @@ class BulkRuns:
     def renew(self, *, run_id: int, owner: str) -> bool:
         return self.jobs.renew(LEASED, run_id, owner)
 
-    def checkpoint_statement(self, run: m.BulkRun, owner: str, *, last_key: str, rows: int, counts: dict):  # noqa: ANN201
+    def checkpoint_statement(self, run: m.BulkRun, owner: str, *, last_key: str, rows: int, counts: dict) -> Update:
         """The UPDATE that books a batch: only for the lease holder, only from the checkpoint it read."""
         r = m.BulkRun
         previous = r.last_key.is_(None) if run.last_key is None else r.last_key == run.last_key

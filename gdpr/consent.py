@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, DateTime, Engine, and_, column, exists, func, select, table, update
+from sqlalchemy import Boolean, DateTime, Engine, TableClause, and_, column, exists, func, select, table, update
 
 from gdpr.datamap import DataMap
 from gdpr.errors import UsageError
@@ -43,7 +43,7 @@ class ConsentRegistry:
             raise UsageError("The data map has no `consent` section: consent cannot be read or withdrawn.")
         self.engine, self.writer, self.map, self.spec = engine, writer, datamap, datamap.consent
 
-    def _tables(self):  # noqa: ANN202
+    def _tables(self) -> tuple[TableClause, TableClause]:
         c, t = self.spec, self.spec.types
         consents = table(c.table, column("id"), column(c.agreement), column(c.version), column(c.channel),
                          column(c.granted_at, DateTime), column(c.withdrawn_at, DateTime))
@@ -125,7 +125,7 @@ class ConsentRegistry:
         with self.engine.connect() as conn:
             return [(p, str(x)) for p, x in conn.execute(select(links.c[provider], links.c[external]).where(linked))]
 
-    def _links(self):  # noqa: ANN202
+    def _links(self) -> tuple[TableClause, str, str]:
         """The integration links table, its provider column and its external id column."""
         spec = self.map.tables[self.spec.links_table]
         rec = spec.recipients or {}

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gdpr.anonymity import parse_level
-from gdpr.yamlconf import ANY, BOOL, INT, Located, NAMES, Schema
+from gdpr.yamlconf import ANY, BOOL, INT, NAMES, Located, Schema
 
 CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",
               "free_text", "integration", "location"}

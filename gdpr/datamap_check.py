@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import Engine, inspect, select, table, column, types
+from sqlalchemy import Engine, column, inspect, select, table, types
 
 from gdpr import models as m
-from gdpr.yamlconf import Located
 from gdpr.datamap import DataMap
+from gdpr.yamlconf import Located
 
 PERSONAL_NAME = re.compile(
     r"(name|e_?mail|phone|mobile|^tel|birth|dob|address|street|postcode|zip|city|iban|bic|bank|account_no|ssn|"

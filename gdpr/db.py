@@ -4,12 +4,13 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar, cast
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +31,7 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         dbapi_conn.create_function("gdpr_regexp", 2, _regexp, deterministic=True)  # the residue check
         cur = dbapi_conn.cursor()
@@ -40,7 +41,7 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn: Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 

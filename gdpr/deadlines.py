@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from gdpr import models as m
 from gdpr.access import Actor
@@ -18,10 +19,10 @@ from gdpr.errors import AlreadyDecided, RequestNotFound, UsageError
 from gdpr.lifecycle import reminders
 
 MARKS = (7, 3, 1, 0, -1, -7)  # days before the due date; negative: overdue by that many days
-AT = dt.time(8, 0, tzinfo=dt.timezone.utc)  # reminders come in the morning, UTC
+AT = dt.time(8, 0, tzinfo=dt.UTC)  # reminders come in the morning, UTC
 
 
-def arm(session, request_id: int, due_on: dt.date, round_: int) -> None:  # noqa: ANN001 - the caller's Session
+def arm(session: Session, request_id: int, due_on: dt.date, round_: int) -> None:
     for days in MARKS:
         session.add(m.RequestReminder(request_id=request_id, round=round_, days_before=days, status="pending",
                                       times_fired=0, due_at=dt.datetime.combine(due_on - dt.timedelta(days=days), AT)))

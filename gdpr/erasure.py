@@ -14,9 +14,32 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import (Date, DateTime, Engine, Select, String, and_, case, cast, column, delete, func, inspect, literal,
-                        not_, or_, select, table, text, update)
 from cryptography.fernet import Fernet, MultiFernet
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Delete,
+    Engine,
+    Select,
+    String,
+    TableClause,
+    Update,
+    and_,
+    case,
+    cast,
+    column,
+    delete,
+    func,
+    inspect,
+    literal,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -203,7 +226,7 @@ class ErasureEngine:
         return ErasurePlan(kind=kind, tables=tables, recipients=recipients, warnings=warnings,
                            already_erased=self.is_erased(kind=kind, key=key))
 
-    def _plan_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> TablePlan:  # noqa: ANN001
+    def _plan_table(self, conn: Connection, spec: TableSpec, kind: str, key: Keys) -> TablePlan:
         count = lambda cond: conn.execute(select(func.count()).select_from(table(spec.name)).where(cond)).scalar_one()  # noqa: E731
         action = self._rows(spec)
         if action == "update" and not self._assignments(spec, kind, key):
@@ -224,7 +247,7 @@ class ErasureEngine:
                 plan.hold_until = _add_years(max(dates) if dates else self._today(), hold.years)
         return plan
 
-    def _recipients(self, conn, kind: str, key: str) -> list[tuple[str, str]]:  # noqa: ANN001
+    def _recipients(self, conn: Connection, kind: str, key: str) -> list[tuple[str, str]]:
         out = []
         for spec in self._map.tables_for(kind):
             if spec.recipients:
@@ -233,7 +256,7 @@ class ErasureEngine:
                 out += [(str(p), str(e)) for p, e in rows]
         return out
 
-    def recipients_of(self, conn, *, kind: str, keys: list) -> list[tuple[str, str, str]]:  # noqa: ANN001
+    def recipients_of(self, conn: Connection, *, kind: str, keys: list) -> list[tuple[str, str, str]]:
         """(subject key, provider, external id) for every integration link of these subjects (bulk runs)."""
         out = []
         for spec in self._map.tables_for(kind):
@@ -283,7 +306,7 @@ class ErasureEngine:
         ids.names |= shared
         return ids
 
-    def _shared_with_others(self, conn, kind: str, key: str, values: set[str]) -> set[str]:  # noqa: ANN001
+    def _shared_with_others(self, conn: Connection, kind: str, key: str, values: set[str]) -> set[str]:
         """Values that another subject holds in its own row (a family email, a shared phone)."""
         shared: set[str] = set()
         if not values:
@@ -354,7 +377,7 @@ class ErasureEngine:
         return Anonymity(tname, AnonymitySpec(min_k=rule.min_k, quasi=rule.quasi, steps=rule.steps,
                                               base=base_levels(rule.quasi, rules, types)), types, anonymised)
 
-    def _reach_k(self, conn, kind: str, key: Keys, counts: dict[str, dict[str, int]]) -> None:  # noqa: ANN001
+    def _reach_k(self, conn: Connection, kind: str, key: Keys, counts: dict[str, dict[str, int]]) -> None:
         """Inside the erasure's transaction: coarsen the subject's anonymised rows until each reaches the
         table's min_k; the smallest k reached goes into the counts (measured, reported, audited)."""
         for spec in self._map.tables_for(kind):
@@ -409,7 +432,7 @@ class ErasureEngine:
         subject = self._map.subject(kind)
         return select(column(subject.key)).select_from(table(subject.table)).where(not_(self.not_erased(kind)))
 
-    def release_rows(self, conn, *, tname: str, keys: list) -> dict[str, int]:  # noqa: ANN001
+    def release_rows(self, conn: Connection, *, tname: str, keys: list) -> dict[str, int]:
         """A hold has ended: these rows get the table's own rule (delete, or its column rules)."""
         spec = self._map.tables[tname]
         if spec.erasure.rows == "delete":
@@ -418,14 +441,14 @@ class ErasureEngine:
             return {"deleted": n}
         return {"anonymised": self.anonymise_rows(conn, tname=tname, keys=keys)}
 
-    def anonymise_rows(self, conn, *, tname: str, keys: list) -> int:  # noqa: ANN001
+    def anonymise_rows(self, conn: Connection, *, tname: str, keys: list) -> int:
         """Apply a table's column rules to these rows (a legal hold that has ended, say)."""
         spec = self._map.tables[tname]
         values = {c: self._value(spec, c) for c, rule in spec.columns.items() if rule.erasure != "keep"}
         tbl = table(tname, *[column(c) for c in self._col_types(tname)])
         return conn.execute(update(tbl).where(link_condition(column("id"), keys, conn.dialect.name)).values(values)).rowcount
 
-    def plan_many(self, *, kind: str, keys: Select, conn=None) -> list[TablePlan]:  # noqa: ANN001
+    def plan_many(self, *, kind: str, keys: Select, conn: Connection | None = None) -> list[TablePlan]:
         """What erasing every subject `keys` selects would do, per table (the bulk preview)."""
         if conn is None:
             with self._engine.connect() as own:
@@ -435,7 +458,7 @@ class ErasureEngine:
     def column_types(self, tname: str) -> dict[str, object]:
         return self._col_types(tname)
 
-    def erase_batch(self, conn, *, kind: str, keys: list) -> dict[str, dict[str, int]]:  # noqa: ANN001
+    def erase_batch(self, conn: Connection, *, kind: str, keys: list) -> dict[str, dict[str, int]]:
         """Erase these subjects inside the caller's transaction (which also holds the checkpoint).
         The caller selected only subjects not yet erased, so nothing is erased twice."""
         self._cut_pointers(conn, kind, keys)
@@ -446,7 +469,7 @@ class ErasureEngine:
         self._reach_k(conn, kind, keys, counts)
         return counts
 
-    def _statement(self, spec: TableSpec, kind: str, key: Keys):  # noqa: ANN202
+    def _statement(self, spec: TableSpec, kind: str, key: Keys) -> tuple[TableClause, Delete | Update | None]:
         """The one DELETE or UPDATE for this table (None when no column changes)."""
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
         where = self._where(spec, kind, key, held=False)
@@ -455,7 +478,7 @@ class ErasureEngine:
         values = self._assignments(spec, kind, key)
         return tbl, (update(tbl).where(where).values(values) if values else None)
 
-    def _held_statement(self, spec: TableSpec, kind: str, key: Keys):  # noqa: ANN202
+    def _held_statement(self, spec: TableSpec, kind: str, key: Keys) -> Update | None:
         """Rows under hold keep only what the legal basis needs (`hold.keeps`): the rest of their columns
         get the table's rules now; with `starts_at_erasure` an empty `since` gets today (the hold starts).
         None when the hold keeps the whole row as it is."""
@@ -476,7 +499,7 @@ class ErasureEngine:
         tbl = table(spec.name, *[column(c) for c in self._col_types(spec.name)])
         return update(tbl).where(self._where(spec, kind, key, held=True)).values(values)
 
-    def _erase_in_one_statement(self, conn, kind: str, key: Keys) -> dict[str, dict[str, int]]:  # noqa: ANN001
+    def _erase_in_one_statement(self, conn: Connection, kind: str, key: Keys) -> dict[str, dict[str, int]]:
         """PostgreSQL: every table's DELETE/UPDATE as a data-modifying CTE of a single statement, so the
         erasure costs one round trip however many tables the data map has."""
         specs = self._map.tables_for(kind)
@@ -501,7 +524,7 @@ class ErasureEngine:
         return {spec.name: self._counts(spec, row[f"e{i}"], row[f"h{i}"], row.get(f"t{i}"))
                 for i, spec in enumerate(specs)}
 
-    def _erase_table(self, conn, spec: TableSpec, kind: str, key: Keys) -> dict[str, int]:  # noqa: ANN001
+    def _erase_table(self, conn: Connection, spec: TableSpec, kind: str, key: Keys) -> dict[str, int]:
         tbl, stmt = self._statement(spec, kind, key)
         erased = conn.execute(stmt).rowcount if stmt is not None else 0
         held = 0
@@ -520,7 +543,7 @@ class ErasureEngine:
             out["held_reduced"] = trimmed  # only where columns went (dating a consent's withdrawal reduces nothing)
         return out
 
-    def _cut_pointers(self, conn, kind: str, keys: Keys) -> None:  # noqa: ANN001
+    def _cut_pointers(self, conn: Connection, kind: str, keys: Keys) -> None:
         """Offboarding deletes subject rows: other rows of the subject's table that point at them through a
         `clear` column (a ward's guardian) lose the pointer first."""
         subject = self._map.subject(kind)

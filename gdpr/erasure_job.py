@@ -18,7 +18,6 @@ from gdpr.requests import RequestService, record
 from gdpr.residue import Hit, residue_check
 from gdpr.stores import ErasedSubject, StoreProof, SubjectStore, forget_everywhere
 
-
 Erased = tuple[m.SubjectRequest, ErasureReport, list[Hit], list[StoreProof]]
 
 

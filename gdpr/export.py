@@ -12,6 +12,7 @@ import decimal
 import json
 import secrets
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -70,7 +71,7 @@ class Exporter:
             shutil.rmtree(work, ignore_errors=True)
         return ExportFile(path=self._dir / name, name=name, counts=counts)
 
-    def build_return(self, *, name: str, parts: list[tuple[str, Keys]], header: dict, passphrase: str) -> ExportFile:
+    def build_return(self, *, name: str, parts: Sequence[tuple[str, Keys]], header: dict, passphrase: str) -> ExportFile:
         """Many subjects in one archive (a club's, returned at offboarding): per subject type its data.json,
         its schema and a CSV per table, streamed like one subject's; counts are `type/table`."""
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,7 @@ class Exporter:
     def _write_data(self, work: Path, kind: str, key: Keys, header: dict) -> dict[str, int]:
         counts: dict[str, int] = {}
         with open(work / "data.json", "w", encoding="utf-8") as out:
-            out.write(json.dumps({**header, "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()})[:-1])
+            out.write(json.dumps({**header, "generated_at": dt.datetime.now(dt.UTC).isoformat()})[:-1])
             out.write(', "tables": {')
             for i, spec in enumerate(self._map.tables_for(kind)):
                 out.write(("," if i else "") + f"\n{json.dumps(spec.name)}: [")
@@ -120,7 +121,7 @@ class Exporter:
                 for row in part:
                     values = [_plain(v) for v in row]
                     writer.writerow(values)
-                    out.write(("," if n else "") + "\n  " + json.dumps(dict(zip(cols, values)), ensure_ascii=False))
+                    out.write(("," if n else "") + "\n  " + json.dumps(dict(zip(cols, values, strict=True)), ensure_ascii=False))
                     n += 1
         return n
 

@@ -34,7 +34,7 @@ def erasure_intent(db: Database, request_id: int) -> m.LedgerEntry | None:
 
 
 def record_intent(db: Database, *, request_id: int, kind: str, key: str, fingerprint: str,
-                  planned: dict[str, dict[str, int]], sealed: str, at) -> None:  # noqa: ANN001
+                  planned: dict[str, dict[str, int]], sealed: str, at: dt.datetime) -> None:
     """Before the erasure runs: what it will do, and the identifiers it must prove gone (sealed)."""
     with db.session() as s:
         s.add(m.LedgerEntry(request_id=request_id, at=at, subject_type=kind, subject_key=key, fingerprint=fingerprint,
@@ -115,7 +115,7 @@ def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry 
 
 
 def _naive(at: dt.datetime) -> dt.datetime:
-    return at.astimezone(dt.timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+    return at.astimezone(dt.UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
 def replay_bulk_runs(db: Database, bulk: BulkEngine, writer: Database) -> list[tuple[int, str, int]]:

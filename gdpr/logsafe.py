@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from urllib.parse import unquote_plus
 
 WITHHELD = "[withheld]"
@@ -69,10 +70,10 @@ def _number(match: re.Match) -> str:
 class _Factory:
     """Wraps the previous LogRecord factory; installed once per process."""
 
-    def __init__(self, previous) -> None:  # noqa: ANN001
+    def __init__(self, previous: Callable[..., logging.LogRecord]) -> None:
         self.previous = previous
 
-    def __call__(self, *args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+    def __call__(self, *args: object, **kwargs: object) -> logging.LogRecord:
         record = self.previous(*args, **kwargs)
         try:
             message = record.getMessage()

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
-from gdpr.keyring import KeyRing
 from gdpr.db import Database, changed
 from gdpr.errors import GdprError
+from gdpr.keyring import KeyRing
 from gdpr.lifecycle.outbox import Outbox, backoff
 from gdpr.yamlconf import ANY, NAMES, Located, Schema
 
@@ -138,7 +139,7 @@ class NoticeService:
         return [n.id for n in self.for_request(request_id) if n.status == m.NOTICE_PENDING]
 
     # -- bulk erasures (retention policies, CRM purges): one notice per subject and recipient ---------
-    def prepare_run(self, *, run_id: int, links: list[tuple[str, str, str]], conn=None) -> None:  # noqa: ANN001
+    def prepare_run(self, *, run_id: int, links: list[tuple[str, str, str]], conn: Connection | None = None) -> None:
         """Before a batch commits: a waiting notice per (subject key, recipient, external id), through `conn`
         (the batch's own transaction, when state and system are one database) or committed to the state
         DB first; `release_run` makes them sendable once the batch committed. A batch run again adds nothing."""
@@ -151,7 +152,7 @@ class NoticeService:
                  "status": m.NOTICE_WAITING, "external_ref": self._fernet.encrypt(external.encode()).decode()}
                 for key, provider, external in sorted(set(links))]
 
-        def write(executor) -> None:  # noqa: ANN001 - the batch's connection or a state-DB session
+        def write(executor: Connection | Session) -> None:
             seen = set(map(tuple, executor.execute(existing_q)))
             fresh = _unique([r for r in rows if (r["subject_key"], r["recipient"]) not in seen])
             if fresh:

@@ -20,10 +20,10 @@ from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.clubs import ClubTokens
 from gdpr.crypto import new_passphrase, sign_document
-from gdpr.keyring import KeyRing
 from gdpr.datamap import DataMap
 from gdpr.errors import GdprError
 from gdpr.export import Exporter
+from gdpr.keyring import KeyRing
 from gdpr.notices import NoticeService
 from gdpr.ports import BulkPresenter, RequestPresenter
 from gdpr.requests import RequestService

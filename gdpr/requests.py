@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.audit import AuditLog, subject_pseudonym
-from gdpr.keyring import KeyRing
 from gdpr.db import Database, changed
 from gdpr.deadlines import arm
 from gdpr.duedates import add_one_month
 from gdpr.errors import DuplicateRequest, RequestNotFound, UsageError
+from gdpr.keyring import KeyRing
 from gdpr.lifecycle.approval import Approvals, Decidable
 from gdpr.subjects import Candidate
 
@@ -32,13 +32,13 @@ KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)",
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def aware(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 

@@ -23,17 +23,39 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import (JSON, Engine, String, Text, and_, any_, bindparam, case, cast, column, false, func, inspect,
-                        literal_column, not_, or_, select, table, text, true)
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    column,
+    false,
+    func,
+    inspect,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap
 from gdpr.erasure import ErasureEngine, Identifiers
-from gdpr.scope import other_rows, subject_rows
+from gdpr.scope import Keys, other_rows, subject_rows
 
 PHONE = re.compile(r"^\+?[\d\s().\-/]{8,}$")
 IBAN = re.compile(r"^[a-z]{2}\d{2}(?: ?[a-z0-9]){10,30}$")
@@ -141,7 +163,7 @@ def residue_check(engine: Engine, datamap: DataMap, erasure: ErasureEngine, *, k
         parts = [scan(t) for t in tables]
     else:
         with ThreadPoolExecutor(connections, thread_name_prefix="residue") as pool:
-            done = dict(zip([t.name for t in order], pool.map(scan, order)))
+            done = dict(zip([t.name for t in order], pool.map(scan, order), strict=True))
         parts = [done[t.name] for t in tables]
     for part in parts:
         result.hits += part.hits
@@ -170,7 +192,7 @@ def _free(sql_type: object) -> bool:
     return isinstance(sql_type, (Text, JSON)) or (getattr(sql_type, "length", None) or FREE_TEXT) >= FREE_TEXT
 
 
-def joined_sql(conn, cols: list[str], *, squeeze: bool = False) -> str:  # noqa: ANN001
+def joined_sql(conn: Connection, cols: list[str], *, squeeze: bool = False) -> str:
     """PostgreSQL: the columns' text joined (NULL as empty) and lower-cased once (a fifth cheaper than
     lower-casing each column); with `squeeze`, without the separators a phone may be written with.
     Literal SQL, the same in the query and in the index."""
@@ -179,7 +201,7 @@ def joined_sql(conn, cols: list[str], *, squeeze: bool = False) -> str:  # noqa:
     return f"translate({out}, '{SEPARATORS}', '')" if squeeze else out
 
 
-def _joined(conn, cols: list[str]) -> ColumnElement:  # noqa: ANN001
+def _joined(conn: Connection, cols: list[str]) -> ColumnElement:
     """SQLite: the columns' text, lower-cased and joined (NULL as empty)."""
     out = _text(conn, column(cols[0]))
     for c in cols[1:]:
@@ -187,7 +209,7 @@ def _joined(conn, cols: list[str]) -> ColumnElement:  # noqa: ANN001
     return out
 
 
-def _any_match(conn, t: TextTable, ids: Identifiers, indexed: set[str]) -> ColumnElement:  # noqa: ANN001
+def _any_match(conn: Connection, t: TextTable, ids: Identifiers, indexed: set[str]) -> ColumnElement:
     """Whether a row holds any identifier anywhere: one pass over its text. A superset of the per-column
     matches below, so a row it lets through is looked at column by column."""
     if conn.dialect.name != "postgresql":
@@ -212,11 +234,11 @@ def _like_any(sql: str, values: list[str], indexed: bool) -> ColumnElement:
     return expr.like(any_(bindparam(None, patterns, type_=ARRAY(Text), unique=True)))
 
 
-def _text(conn, col: ColumnElement) -> ColumnElement:  # noqa: ANN001
+def _text(conn: Connection, col: ColumnElement) -> ColumnElement:
     return func.coalesce(func.lower(cast(col, Text)), "")
 
 
-def _matches(conn, text: ColumnElement, regex: str | None) -> ColumnElement:  # noqa: ANN001
+def _matches(conn: Connection, text: ColumnElement, regex: str | None) -> ColumnElement:
     if regex is None:
         return false()
     if conn.dialect.name == "postgresql":
@@ -224,7 +246,8 @@ def _matches(conn, text: ColumnElement, regex: str | None) -> ColumnElement:  # 
     return func.gdpr_regexp(regex, text)  # SQLite: the engine registers it (gdpr.db)
 
 
-def _scan(conn, datamap, erasure, t: TextTable, ids, kind, key, indexed: set[str]) -> Residue:  # noqa: ANN001
+def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, ids: Identifiers, kind: str, key: Keys,
+          indexed: set[str]) -> Residue:
     result, tname = Residue(), t.name
     spec = datamap.tables.get(tname)
     own: ColumnElement = true()
@@ -236,7 +259,7 @@ def _scan(conn, datamap, erasure, t: TextTable, ids, kind, key, indexed: set[str
         own = subject_rows(datamap, spec, kind, key, dialect) if linked else false()
         other = other_rows(datamap, spec, kind, key, dialect)
     exclude_held: ColumnElement = true()
-    if linked and spec.erasure.hold is not None:
+    if spec is not None and linked and spec.erasure.hold is not None:
         exclude_held = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
     names = alternation(ids.names)
     anywhere = alternation(ids.values)  # free text: a phone in any format
@@ -254,14 +277,16 @@ def _scan(conn, datamap, erasure, t: TextTable, ids, kind, key, indexed: set[str
         conn.execute(text("SET LOCAL enable_seqscan = off"))
     row = conn.execute(select(*parts).select_from(table(tname)).where(exclude_held)
                        .where(_any_match(conn, t, ids, indexed))).mappings().first()
-    for c in labels if row else []:
+    if row is None:
+        return result
+    for c in labels:
         if row[f"h_{c}"]:
             result.hits.append(Hit(tname, c, int(row[f"h_{c}"])))
         result.namesakes += int(row[f"n_{c}"] or 0)
     return result
 
 
-def ensure_indexes(engine: Engine, datamap: DataMap, *, progress=print) -> list[str]:  # noqa: ANN001
+def ensure_indexes(engine: Engine, datamap: DataMap, *, progress: Callable[[str], object] = print) -> list[str]:
     """PostgreSQL, optional (a DBA's choice): per table, a trigram GIN index on the joined text the check
     reads (and on its free text without separators), and an index on each subject's lower-cased identifier
     columns (the lookup of values another subject shares). Idempotent; the per-column indexes of earlier
@@ -285,7 +310,7 @@ def ensure_indexes(engine: Engine, datamap: DataMap, *, progress=print) -> list[
     return made
 
 
-def _wanted_indexes(conn, engine: Engine, datamap: DataMap) -> dict[str, tuple[str, str]]:  # noqa: ANN001
+def _wanted_indexes(conn: Connection, engine: Engine, datamap: DataMap) -> dict[str, tuple[str, str]]:
     """{index name: (table, definition)}; the name carries a digest of the definition, so an index that no
     longer matches what the check reads (a column added) is told apart and replaced."""
     out = {}
@@ -302,7 +327,7 @@ def _wanted_indexes(conn, engine: Engine, datamap: DataMap) -> dict[str, tuple[s
     return out
 
 
-def _trigrams(conn, t: TextTable, *, definitions: bool = False) -> dict[str, str]:  # noqa: ANN001
+def _trigrams(conn: Connection, t: TextTable, *, definitions: bool = False) -> dict[str, str]:
     """A table's trigram indexes: {part: index name} ("text": all its text, "free": its free text without
     separators), or with `definitions` {index name: definition}."""
     exprs = {"text": joined_sql(conn, [c for c, _ in t.cols])}

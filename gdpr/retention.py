@@ -149,7 +149,7 @@ def cron_trigger(schedule: str) -> CronTrigger:
     fields = schedule.split()
     if len(fields) == 5:  # a wrong count is left to APScheduler's own error
         fields[4] = re.sub(r"(?<![/\d])([0-7])(?!\d)", lambda m: DAYS[int(m.group(1))], fields[4])
-    return CronTrigger.from_crontab(" ".join(fields), timezone=dt.timezone.utc)
+    return CronTrigger.from_crontab(" ".join(fields), timezone=dt.UTC)
 
 
 @dataclass(frozen=True)

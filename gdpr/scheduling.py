@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from gdpr import models as m
 from gdpr.bulk_runs import SCHEDULER, BulkRuns
@@ -101,7 +102,7 @@ class RetentionScheduler:
         return opened
 
 
-def _open_run(s, policy: str) -> int | None:  # noqa: ANN001 - the caller's Session
+def _open_run(s: Session, policy: str) -> int | None:
     """A run of the policy not finished yet (waiting for the DPO, approved, queued or running)."""
     r = m.BulkRun
     return s.execute(select(r.id).where(r.source == "retention", r.policy == policy,
@@ -116,10 +117,10 @@ def _slots(policy: Policy, after: dt.datetime, now: dt.datetime) -> list[dt.date
         nxt = trigger.get_next_fire_time(None, moment)
         if nxt is None or nxt > now:
             break
-        out.append(nxt.astimezone(dt.timezone.utc))
+        out.append(nxt.astimezone(dt.UTC))
         moment = nxt + dt.timedelta(seconds=1)
     return out
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

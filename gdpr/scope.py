@@ -6,15 +6,13 @@ runs all select a subject's rows through `subject_rows`, so none of them can mis
 """
 from __future__ import annotations
 
-from typing import Union
-
 from sqlalchemy import Integer, Select, String, any_, column, false, func, literal, not_, or_, select, table, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from gdpr.datamap import DataMap, Link, TableSpec
 
-Keys = Union[str, list, Select]
+Keys = str | list | Select
 
 
 def as_key(key: str) -> int | str:

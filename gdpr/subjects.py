@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import cache
 from dataclasses import dataclass, replace
+from functools import cache
 
-from sqlalchemy import Engine, and_, column, func, literal, or_, select, table
+from sqlalchemy import ColumnElement, Engine, TableClause, and_, column, func, literal, or_, select, table
+from sqlalchemy.sql.expression import ColumnClause
 
 from gdpr.datamap import DataMap, SubjectSpec
 from gdpr.errors import AmbiguousSubject, SubjectNotFound, UsageError
@@ -68,7 +69,7 @@ def parse_identity(raw: str, patterns: list[str]) -> Identity:
     raise UsageError("That is not an email address, a phone number or a member number.")
 
 
-def _digits(col):  # noqa: ANN001 - SQL expression
+def _digits(col: ColumnElement) -> ColumnElement:
     expr = col
     for ch in (" ", "-", "+", "/", "(", ")", "."):
         expr = func.replace(expr, ch, "")
@@ -174,7 +175,7 @@ class SubjectDirectory:
             cond = or_(*[func.upper(_col(spec.table, c)) == identity.value for c in cols])
         return self._query(spec, cond, club_code, limit)
 
-    def _query(self, spec: SubjectSpec, cond, club_code: str | None, limit: int) -> list[Candidate]:  # noqa: ANN001
+    def _query(self, spec: SubjectSpec, cond: ColumnElement, club_code: str | None, limit: int) -> list[Candidate]:
         ctl = self._map.controllers
         subj, clubs = _tbl(spec.table), _tbl(ctl.table)
         disp = spec.display
@@ -202,11 +203,11 @@ class SubjectDirectory:
 
 
 @cache
-def _tbl(tname: str):  # noqa: ANN202 - one FROM object per table name, so columns share it
+def _tbl(tname: str) -> TableClause:  # one FROM object per table name, so columns share it
     return table(tname)
 
 
-def _col(tname: str, cname: str):  # noqa: ANN202
+def _col(tname: str, cname: str) -> ColumnClause:
     return column(cname, _selectable=_tbl(tname))
 
 

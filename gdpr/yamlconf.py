@@ -8,7 +8,6 @@ import yaml
 
 from gdpr.errors import ConfigError
 
-
 # A schema of the keys a file may hold: {key: sub-schema}; NAMES maps free names (a table, a role, a
 # policy) to one sub-schema for each; ANY is a value whose keys are not checked (free-form data); a
 # type (BOOL, INT, TEXT) is a value that must be of that type (`dedicated_channel: nope` is an error,

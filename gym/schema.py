@@ -1,8 +1,7 @@
 """A realistic club-management schema (SQLAlchemy Core). The bot knows it only via config/datamap.yaml."""
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, Numeric, String, Table,
-                        Text)
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, Numeric, String, Table, Text
 
 metadata = MetaData()
 

@@ -10,9 +10,10 @@ import datetime as dt
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from faker import Faker
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Connection, Engine, Table, text
 
 from gym import schema as s
 
@@ -152,7 +153,7 @@ class Seeder:
         for _ in range(r.randint(0, 30)):
             t = self.ts(joined, until)
             batch.add(s.visits, (self.next_id(s.visits), mid, club_id, t, t + dt.timedelta(minutes=r.randint(30, 120))))
-        for i in range(r.randint(1, 6)):
+        for _ in range(r.randint(1, 6)):
             inv = self.next_id(s.invoices)
             issued = self.ts(joined, until).date()
             total = round(r.uniform(17, 60), 2)
@@ -243,18 +244,25 @@ class Seeder:
     family_email: tuple[str, str] | None = None
 
 
-def _writer(engine: Engine) -> Callable[[object, Table, list[tuple]], None]:
+def _driver(conn: Connection) -> Any:
+    """The DB-API driver's own connection (psycopg's COPY, sqlite3's executemany): always there when connected."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver
+
+
+def _writer(engine: Engine) -> Callable[[Connection, Table, list[tuple]], None]:
     if engine.dialect.name == "postgresql":
-        def copy(conn, table: Table, rows: list[tuple]) -> None:
+        def copy(conn: Connection, table: Table, rows: list[tuple]) -> None:
             cols = ", ".join(c.name for c in table.columns)
-            with conn.connection.driver_connection.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as cp:
+            with _driver(conn).cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as cp:
                 for row in rows:
                     cp.write_row(row)
         return copy
 
-    def executemany(conn, table: Table, rows: list[tuple]) -> None:
+    def executemany(conn: Connection, table: Table, rows: list[tuple]) -> None:
         marks = ", ".join("?" for _ in table.columns)
-        conn.connection.driver_connection.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
+        _driver(conn).executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
     return executemany
 
 

@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,23 +16,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import socket
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 
-from bot.http import make_server, serve_in_thread, wsgi_app
+from bootstrap.observability import ops_routes
 from bootstrap.runtime import Running, start
+from bot.http import make_server, serve_in_thread, wsgi_app
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from gdpr import models as m
 from gdpr.db import make_engine
-from bootstrap.observability import ops_routes
 from gdpr.settings import Settings
 from gym.seed import seed
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+# One Redis database per pytest-xdist worker (gw0 -> 5, gw1 -> 6, ...): each flushes its own between tests.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{5 + _WORKER}")
 SEED_MEMBERS, SEED = 150, 11
 SECRET = "9f3c1a7be2d84056a1c9e7f0b3d6a2e58c4f1b7d9e0a3c6f2b5d8e1a4c7f0b3d"  # 64 hex: passes the strength check
 # the stand-in's credentials in tests: not its built-in ones, which only the embedded demo may use
@@ -92,7 +94,7 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def platform_backup(tmp_path: Path):  # noqa: ANN201
+def platform_backup(tmp_path: Path):
     """`platform_backup(url)`: a copy of the platform's database as it is now (SQLite's online backup, which
     a copy of the file would not be: it misses the WAL; PostgreSQL: pg_dump into a new database), returned
     as a URL; dropped after the test."""
@@ -168,7 +170,7 @@ class System:
     workers: list[subprocess.Popen] = field(default_factory=list)
 
     @property
-    def services(self):  # noqa: ANN201
+    def services(self):
         return self.running.services
 
     def where(self, ref: str, role: str) -> tuple[str, str]:
@@ -194,7 +196,7 @@ class System:
         return env
 
     def spawn(self, *args: str, log_name: str, **extra: str) -> subprocess.Popen:
-        log = open(self.tmp / f"{log_name}.log", "ab")
+        log = open(self.tmp / f"{log_name}.log", "ab")  # noqa: SIM115 - the child process writes to it until it ends
         proc = subprocess.Popen([sys.executable, *args], env=self.env(**extra), cwd=self.tmp, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.workers.append(proc)
@@ -277,7 +279,7 @@ def system(request: pytest.FixtureRequest, standin: SlackStandIn, tmp_path: Path
 
 
 @pytest.fixture
-def gym(system: System):  # noqa: ANN201
+def gym(system: System):
     """Direct SQL on the system database, for arranging cases and checking outcomes."""
     engine = make_engine(system.settings.system_url, immediate=False)
     yield engine

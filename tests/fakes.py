@@ -28,13 +28,13 @@ class FakeRequestPresenter:
     def request_changed(self, req: m.SubjectRequest) -> None:
         self._saw("changed", req)
 
-    def send_passphrase(self, req, export, passphrase: str) -> None:  # noqa: ANN001
+    def send_passphrase(self, req, export, passphrase: str) -> None:
         self.passphrases.append(passphrase)
 
     def passphrase_delivered(self, req: m.SubjectRequest) -> bool:
         return False
 
-    def publish_file(self, req, export) -> str:  # noqa: ANN001
+    def publish_file(self, req, export) -> str:
         assert export.path.is_file()
         return f"F{req.id}"
 
@@ -44,7 +44,7 @@ class FakeRequestPresenter:
     def withdraw_file(self, req: m.SubjectRequest, reason: str) -> bool:
         return True
 
-    def erasure_reported(self, req, report, hits) -> None:  # noqa: ANN001
+    def erasure_reported(self, req, report, hits) -> None:
         self.reports.append(report.rows)
         self.hits.append(hits)
 
@@ -172,5 +172,5 @@ class FakeHomePresenter:
     def __init__(self) -> None:
         self.published: list = []
 
-    def home_changed(self, home) -> None:  # noqa: ANN001 - gdpr.app.home.Home
+    def home_changed(self, home) -> None:
         self.published.append(home)

@@ -19,11 +19,11 @@ def unique_member(engine: Engine, *, with_notes: bool = False) -> dict:
     return dict(row)
 
 
-def ephemerals(standin, user: str) -> list[dict]:  # noqa: ANN001
+def ephemerals(standin, user: str) -> list[dict]:
     return standin.channel(f"ephemeral:{user}")
 
 
-def wait_ephemeral(standin, user: str, count: int = 1) -> dict:  # noqa: ANN001
+def wait_ephemeral(standin, user: str, count: int = 1) -> dict:
     return wait_for(lambda: len(ephemerals(standin, user)) >= count and ephemerals(standin, user)[count - 1],
                     timeout=20, what=f"ephemeral #{count} for {user}")
 
@@ -44,7 +44,7 @@ def block_texts(msg: dict) -> str:
     return "\n".join(out) + "\n" + (msg.get("text") or "")
 
 
-def file_and_approve(system, kind: str, identity: str, *, requester: str = SUPPORT) -> int:  # noqa: ANN001
+def file_and_approve(system, kind: str, identity: str, *, requester: str = SUPPORT) -> int:
     """`/gdpr <kind> <identity>` as the requester, then Approve as the DPO; returns the request id."""
     system.slack.command(requester, f"{kind} {identity}")
     card = system.card(kind=kind.split()[0])
@@ -64,7 +64,7 @@ def add_visits(engine: Engine, member_id: int, count: int, *, first_id: int) -> 
                                      for i in range(count)))
 
 
-def config_copy(source, dest, *, retention: dict | None = None):  # noqa: ANN001, ANN201
+def config_copy(source, dest, *, retention: dict | None = None):
     """A copy of config/ with retention.yaml's settings (or whole sections) replaced."""
     import shutil
 
@@ -108,10 +108,10 @@ def text_values_containing(engine: Engine, values: set[str]) -> int:
 def cutoff_sql(days: int) -> str:
     """'now minus days' as the naive UTC text both databases compare timestamps with."""
     import datetime as dt
-    return (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+    return (dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def bulk_card(system, run_id: int | None = None) -> dict:  # noqa: ANN001
+def bulk_card(system, run_id: int | None = None) -> dict:
     """The latest bulk run card in the DPO channel (or run_id's)."""
     channel = system.services.policy.channel("approvals")
 

@@ -21,7 +21,7 @@ class RecipientServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 with outer._lock:
                     outer.received.append({"body": body, "key": self.headers.get("Idempotency-Key"),
@@ -61,7 +61,7 @@ def config_with_recipients(src: Path, dest: Path, servers: dict[str, RecipientSe
     return dest
 
 
-def serve(servers: dict[str, RecipientServer]):  # noqa: ANN201 - a fixture's body
+def serve(servers: dict[str, RecipientServer]):
     """`yield from serve({...})` in a fixture: the servers for the test, stopped after it."""
     try:
         yield servers

@@ -19,7 +19,7 @@ class _Keep:
     def __init__(self, box: list, lock: threading.Lock) -> None:
         self.box, self.lock = box, lock
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             self.box.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
         return "250 OK"

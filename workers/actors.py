@@ -5,13 +5,33 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from gdpr.app.breaches import BreachDesk
+from gdpr.app.consent import ObjectionJob, WithdrawalJob
+from gdpr.app.requests import ExportJob
+from gdpr.bulk_job import BulkJob
+from gdpr.erasure_job import ErasureJob, NoticeJob
+
 # Explicit retry policy (Dramatiq's default is 20 retries over ~35 days).
-RETRY = dict(max_retries=4, min_backoff=2_000, max_backoff=60_000)
+RETRIES, MIN_BACKOFF_MS, MAX_BACKOFF_MS = 4, 2_000, 60_000
 ONE_HOUR_MS = 60 * 60 * 1000
+
+
+class Jobs(Protocol):
+    """The job use cases the actors call, and nothing else (bootstrap's composition root provides them)."""
+
+    breach_desk: BreachDesk
+
+    def export_job(self) -> ExportJob: ...
+    def erasure_job(self) -> ErasureJob: ...
+    def withdrawal_job(self) -> WithdrawalJob: ...
+    def objection_job(self) -> ObjectionJob: ...
+    def notice_job(self) -> NoticeJob: ...
+    def bulk_job(self) -> BulkJob: ...
 
 
 @dataclass
@@ -48,8 +68,8 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{message.message_id if message else 'direct'}"
 
 
-def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
-    """Declare the actors on `broker`; `services` returns the composition root (built lazily)."""
+def declare(broker: dramatiq.Broker, services: Callable[[], Jobs]) -> Actors:
+    """Declare the actors on `broker`; `services` returns the job use cases (built lazily, on first message)."""
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
 
@@ -80,18 +100,22 @@ def declare(broker: dramatiq.Broker, services: Callable[[], object]) -> Actors:
         services().breach_desk.tell_members(breach_id)  # continues after the members already told
 
     return Actors(
-        export_subject=dramatiq.actor(export_subject, broker=broker, queue_name="exports",
-                                      time_limit=ONE_HOUR_MS, **RETRY),
-        erase_subject=dramatiq.actor(erase_subject, broker=broker, queue_name="erasures",
-                                     time_limit=ONE_HOUR_MS, **RETRY),
-        withdraw_consent=dramatiq.actor(withdraw_consent, broker=broker, queue_name="erasures",
-                                        time_limit=ONE_HOUR_MS, **RETRY),
-        uphold_objection=dramatiq.actor(uphold_objection, broker=broker, queue_name="erasures",
-                                        time_limit=ONE_HOUR_MS, **RETRY),
-        deliver_notice=dramatiq.actor(deliver_notice, broker=broker, queue_name="notices", max_retries=0,
+        export_subject=_actor(export_subject, broker, queue_name="exports",
+                                      time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        erase_subject=_actor(erase_subject, broker, queue_name="erasures",
+                                     time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        withdraw_consent=_actor(withdraw_consent, broker, queue_name="erasures",
+                                        time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        uphold_objection=_actor(uphold_objection, broker, queue_name="erasures",
+                                        time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        deliver_notice=_actor(deliver_notice, broker, queue_name="notices", max_retries=0,
                                       time_limit=5 * 60 * 1000),
-        run_bulk=dramatiq.actor(run_bulk, broker=broker, queue_name="bulk", time_limit=6 * ONE_HOUR_MS, **RETRY),
-        deliver_breach_notice=dramatiq.actor(deliver_breach_notice, broker=broker, queue_name="notices",
+        run_bulk=_actor(run_bulk, broker, queue_name="bulk", time_limit=6 * ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        deliver_breach_notice=_actor(deliver_breach_notice, broker, queue_name="notices",
                                              max_retries=0, time_limit=5 * 60 * 1000),
-        tell_members=dramatiq.actor(tell_members, broker=broker, queue_name="notices", time_limit=6 * ONE_HOUR_MS,
-                                    **RETRY))
+        tell_members=_actor(tell_members, broker, queue_name="notices", time_limit=6 * ONE_HOUR_MS,
+                                    max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS))
+
+
+def _actor(fn: Callable[[int], None], broker: dramatiq.Broker, **options: object) -> dramatiq.Actor:
+    return dramatiq.actor(fn, broker=broker, **options)  # type: ignore[call-overload]  # options: Dramatiq's own

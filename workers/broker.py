@@ -19,6 +19,7 @@ MAINTENANCE_CHANCE = 100_000  # per million commands
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
+    broker: dramatiq.Broker
     if settings.redis_url:
         broker = RedisBroker(url=settings.redis_url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
                              maintenance_chance=MAINTENANCE_CHANCE)

@@ -8,6 +8,7 @@ import threading
 import time
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
 log = logging.getLogger("gdpr.jobs")
@@ -18,19 +19,19 @@ class JobLog(Middleware):
         self._started: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         with self._lock:
             self._started[message.message_id] = time.monotonic()
 
-    def after_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message, *,
+    def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy, *,
                               result: object = None, exception: BaseException | None = None) -> None:
         self._log(message, "failed" if exception is not None else "ok",
                   type(exception).__name__ if exception is not None else None)
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._log(message, "skipped", None)
 
-    def _log(self, message: dramatiq.Message, outcome: str, error: str | None) -> None:
+    def _log(self, message: MessageProxy, outcome: str, error: str | None) -> None:
         with self._lock:
             started = self._started.pop(message.message_id, None)
         duration = round((time.monotonic() - started) * 1000) if started is not None else None

@@ -8,12 +8,12 @@ if os.environ.get("WORKER_METRICS_PORT"):  # before anything imports prometheus_
     from dramatiq.middleware.prometheus import DB_PATH
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = DB_PATH
 
-from bootstrap.compose import load_config  # noqa: E402
-from gdpr import logsafe  # noqa: E402
-from gdpr.errors import ConfigError  # noqa: E402
-from gdpr.settings import Settings  # noqa: E402
-from workers.actors import declare  # noqa: E402
-from workers.broker import make_broker  # noqa: E402
+from bootstrap.compose import load_config
+from gdpr import logsafe
+from gdpr.errors import ConfigError
+from gdpr.settings import Settings
+from workers.actors import declare
+from workers.broker import make_broker
 
 logsafe.configure()  # before Dramatiq's own handlers see a record
 os.umask(0o077)  # exports, mail, backups: owner only, also when Dramatiq is started by hand

@@ -31,7 +31,7 @@ def run_scheduler(housekeeping: Housekeeping, *, interval_s: int, owner: str = O
     completes touches `heartbeat` (a container's health check reads its age)."""
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(tick, "interval", args=[housekeeping, owner, heartbeat], seconds=interval_s, id="housekeeping",
-                      max_instances=1, coalesce=True, next_run_time=dt.datetime.now(dt.timezone.utc))
+                      max_instances=1, coalesce=True, next_run_time=dt.datetime.now(dt.UTC))
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     log.info("scheduler %s: every %ss", owner, interval_s)
     try:

@@ -19,9 +19,8 @@ from gdpr.app.requests import SubjectRequests
 from gdpr.authz import Authorizer
 from gdpr.clubs import ClubTokens, Issued
 from gdpr.downloads import Downloads
-from gdpr.export_files import DOWNLOADED
-from gdpr.export_files import ExportFiles
 from gdpr.errors import NotFound, RequestNotFound, UsageError
+from gdpr.export_files import DOWNLOADED, ExportFiles
 from gdpr.requests import aware
 
 DPO_ONLY = "Only the DPO may manage the clubs' API tokens."

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gdpr import models as m
 from gdpr.downloads import Downloads
@@ -104,5 +105,5 @@ class ByRequester:
             self.club.withdraw_file(req, reason)
         return True if way == "api" else self.slack.withdraw_file(req, reason)
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - the rest (cards, threads, reports): Slack's
+    def __getattr__(self, name: str) -> Any:  # the rest (cards, threads, reports): Slack's
         return getattr(self.slack, name)

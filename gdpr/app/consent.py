@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gdpr import models as m
-from gdpr.errors import UsageError
 from gdpr.access import Actor
 from gdpr.app.requests import SubjectRequests
 from gdpr.authz import Authorizer
 from gdpr.consent import Agreement, ConsentRegistry, ConsentViolations, Withdrawal
-from gdpr.jobs import RequestJob, resend
 from gdpr.erasure import ErasureEngine
+from gdpr.errors import UsageError
+from gdpr.jobs import RequestJob, resend
 from gdpr.ledger import record_change, record_withdrawal
 from gdpr.notices import NoticeService
 from gdpr.ports import JobQueue

@@ -59,7 +59,7 @@ class SubjectHistory:
                 until: dt.datetime | None = None) -> History:
         """A page of the history as it stood at `until` (the first page's moment; default now)."""
         self.authz.require(actor, "audit.read")
-        until = until or dt.datetime.now(dt.timezone.utc)
+        until = until or dt.datetime.now(dt.UTC)
         subject = self.directory.load(subject_type, key)
         if subject is None:
             raise SubjectNotFound("That subject is no longer in the system.")
@@ -78,7 +78,7 @@ class SubjectHistory:
 
     def _bot(self, refs: list[str], newest: int, until: dt.datetime) -> tuple[list[HistoryLine], int]:
         e = m.AuditEvent
-        mine = e.subject_ref.in_(refs) & (e.at <= until.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"))
+        mine = e.subject_ref.in_(refs) & (e.at <= until.astimezone(dt.UTC).isoformat(timespec="microseconds"))
         with self.state.session() as s:
             total = s.execute(select(func.count()).select_from(e).where(mine)).scalar_one()
             rows = s.execute(select(e.at, e.action, e.actor, e.request_id).where(mine)
@@ -94,7 +94,7 @@ class SubjectHistory:
                     column(log["actor"]))
         # the platform writes its own times (naive: UTC); the VIEW of this reading is written after `until`
         mine = (tbl.c[log["link"]] == (int(key) if key.isdigit() else key)) & \
-            (tbl.c[log["at"]] <= until.astimezone(dt.timezone.utc).replace(tzinfo=None))
+            (tbl.c[log["at"]] <= until.astimezone(dt.UTC).replace(tzinfo=None))
         with self.system.connect() as conn:
             total = conn.execute(select(func.count()).select_from(tbl).where(mine)).scalar_one()
             rows = conn.execute(select(tbl.c[log["at"]], tbl.c[log["action"]], tbl.c[log["actor"]]).where(mine)

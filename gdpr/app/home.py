@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from gdpr import models as m
 from gdpr.access import Actor
@@ -97,7 +98,7 @@ class Overview:
         return refreshed
 
     @staticmethod
-    def _requests(s) -> Listed:  # noqa: ANN001 - the caller's Session
+    def _requests(s: Session) -> Listed:
         r = m.SubjectRequest
         open_ = r.status.in_(m.UNANSWERED)
         rows = s.execute(select(r.id, r.kind, r.status, r.due_on, r.extended_at).where(open_)
@@ -107,7 +108,7 @@ class Overview:
                        for i, k, st, d, e in rows], total)
 
     @staticmethod
-    def _approvals(s, actor: Actor) -> Listed:  # noqa: ANN001
+    def _approvals(s: Session, actor: Actor) -> Listed:
         items, total = [], 0
         for model, ref, what, statuses in ((m.SubjectRequest, "R-", "request", m.DECIDABLE),
                                            (m.AccessGrant, "G-", "access grant", m.GRANT_DECIDABLE),
@@ -119,7 +120,7 @@ class Overview:
         return Listed(items[:SHOWN], total)
 
     @staticmethod
-    def _grants(s, user_id: str | None, now: dt.datetime) -> Listed:  # noqa: ANN001
+    def _grants(s: Session, user_id: str | None, now: dt.datetime) -> Listed:
         g = m.AccessGrant
         live = (g.status == m.APPROVED) & (g.expires_at > now)
         if user_id is not None:
@@ -128,7 +129,7 @@ class Overview:
         total = s.execute(select(func.count()).select_from(g).where(live)).scalar_one()
         return Listed([{"ref": f"G-{i}", "user": u, "expires_at": e} for i, u, e in rows], total)
 
-    def _breaches(self, s) -> Listed:  # noqa: ANN001
+    def _breaches(self, s: Session) -> Listed:
         b = m.Breach
         open_ = b.status == m.BREACH_OPEN
         rows = list(s.execute(select(b).where(open_).order_by(b.aware_at).limit(SHOWN)).scalars())
@@ -136,7 +137,7 @@ class Overview:
         return Listed([{"ref": f"B-{x.id}", "deadline": self.breaches.deadline(x), "phase": x.phase} for x in rows], total)
 
     @staticmethod
-    def _runs(s) -> Listed:  # noqa: ANN001
+    def _runs(s: Session) -> Listed:
         run = m.BulkRun
         waiting = (run.status == m.AWAITING_APPROVAL) & (run.source == "retention")
         rows = s.execute(select(run.id, run.policy, run.total).where(waiting).order_by(run.id).limit(SHOWN)).all()

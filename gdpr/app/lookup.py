@@ -46,7 +46,7 @@ class FindSubjects:
         found = self.directory.find(identity, kinds=("member", "lead"), club_code=club_code)
         why = [self.authz.unmasked_by(actor, self.requests.pseudonym(c.kind, c.key)) for c in found]
         with self.db.session() as s:  # every lookup is a VIEW, unmasked ones flagged with what allowed them
-            for c, by in zip(found, why):
+            for c, by in zip(found, why, strict=True):
                 details: dict[str, Any] = {"unmasked_by": by} if by else {}
                 self.audit.record(s, actor=actor.user_id, action="subject.viewed", via="find",
                                   subject_ref=self.requests.pseudonym(c.kind, c.key), unmasked=by is not None,
@@ -54,8 +54,8 @@ class FindSubjects:
             if not found:
                 self.audit.record(s, actor=actor.user_id, action="subject.lookup", via="find", by=identity.how,
                                   matches=0)
-        seen = [c for c, by in zip(found, why) if by]
+        seen = [c for c, by in zip(found, why, strict=True) if by]
         if seen:
             self.directory.record_views(seen, viewer=actor.user_id)
         return Found(how=identity.how, subjects=[SubjectView(c.kind, c.plain() if by else c.masked(), by)
-                                                 for c, by in zip(found, why)])
+                                                 for c, by in zip(found, why, strict=True)])

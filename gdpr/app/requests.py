@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from gdpr import models as m
 from gdpr.access import Actor
 from gdpr.authz import Authorizer
-from gdpr.erasure import ErasureEngine
 from gdpr.crypto import new_passphrase
+from gdpr.erasure import ErasureEngine
 from gdpr.errors import AlreadyDecided, GdprError, RequestNotFound
-from gdpr.export import ExportFile, Exporter
+from gdpr.export import Exporter, ExportFile
 from gdpr.export_files import ExportFiles
 from gdpr.jobs import RequestJob
 from gdpr.notices import NoticeService

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.orm import Session
 
 from gdpr import models as m
 from gdpr.audit import AuditLog
@@ -87,5 +88,5 @@ class LeasedJobs:
             s.expunge(item)
             return item
 
-    def _record(self, s, kind: Leased, item: Any, owner: str, step: str, **details: Any) -> None:  # noqa: ANN001
+    def _record(self, s: Session, kind: Leased, item: Any, owner: str, step: str, **details: Any) -> None:
         self.audit.record(s, actor=owner, action=f"{kind.event}.{step}", **kind.audit_fields(item), **details)

@@ -14,7 +14,7 @@ from gdpr.crypto import read_aes_zip
 from tests.helpers import DPO, SUPPORT, block_texts, file_and_approve, unique_member
 
 
-def _passphrase(standin, user: str) -> str:  # noqa: ANN001
+def _passphrase(standin, user: str) -> str:
     dm = [c for c in standin.channel(f"D{user}") if "Passphrase" in (c.get("text") or "")]
     assert len(dm) == 1
     return dm[0]["text"].split("`")[3]

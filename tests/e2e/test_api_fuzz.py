@@ -66,7 +66,7 @@ def test_junk_is_answered_with_problem_json_and_recorded(system, with_token: boo
         server.stop()
 
 
-def _recorded(system) -> int:  # noqa: ANN001
+def _recorded(system) -> int:
     with system.services.db.session() as s:
         return (s.execute(select(func.count()).select_from(m.AuditEvent).where(m.AuditEvent.action == "api.call"))
                 .scalar_one() + s.execute(select(func.count()).select_from(m.ApiRefusal)).scalar_one())

@@ -11,10 +11,10 @@ import json
 import socket
 import time
 
-from devslack.driver import wait_for
 from sqlalchemy import func, select
 
 from api.app import build_api
+from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.db import Database
 from tests.e2e.test_club_api import CLUB, Api, _member, _token
@@ -44,7 +44,7 @@ def _head(method: str, path: str, token: str | None = None, **headers: str) -> s
     return "\r\n".join(lines) + "\r\n\r\n"
 
 
-def _count(system, model) -> int:  # noqa: ANN001
+def _count(system, model) -> int:
     with system.services.db.session() as s:
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
@@ -84,14 +84,14 @@ def test_junk_from_one_address_is_limited_before_authentication_and_kept_off_the
         with system.services.db.session() as s:
             rows = s.execute(select(m.ApiRefusal)).scalars().all()
         assert all("127.0.0.1" not in r.address_ref and len(r.address_ref) == 32 for r in rows)  # a keyed hash
-        assert system.services.club_tokens.forget_refusals(before=dt.datetime.now(dt.timezone.utc)
+        assert system.services.club_tokens.forget_refusals(before=dt.datetime.now(dt.UTC)
                                                            + dt.timedelta(seconds=1)) >= 20
         assert _count(system, m.ApiRefusal) == 0
     finally:
         server.stop()
 
 
-def test_a_database_that_is_down_is_a_503_problem(system, monkeypatch) -> None:  # noqa: ANN001
+def test_a_database_that_is_down_is_a_503_problem(system, monkeypatch) -> None:
     server = Api(build_api(system.services, per_minute=1000))
     try:
         token = _token(system, CLUB)
@@ -105,7 +105,7 @@ def test_a_database_that_is_down_is_a_503_problem(system, monkeypatch) -> None: 
         server.stop()
 
 
-def _ready_download(system, gym, server: Api, token: str) -> tuple[int, str]:  # noqa: ANN001
+def _ready_download(system, gym, server: Api, token: str) -> tuple[int, str]:
     member = _member(gym, CLUB)
     body = server.call("POST", "/v1/requests", token, {"kind": "access", "member": member["member_number"]})[1]
     card = system.card(request_id=body["id"])
@@ -115,7 +115,7 @@ def _ready_download(system, gym, server: Api, token: str) -> tuple[int, str]:  #
     return body["id"], "/v1/downloads/" + url.rsplit("/", 1)[1]
 
 
-def _actions(system, request_id: int) -> list[str]:  # noqa: ANN001
+def _actions(system, request_id: int) -> list[str]:
     with system.services.db.session() as s:
         return [e.action for e in s.execute(select(m.AuditEvent).where(m.AuditEvent.request_id == request_id)
                                             .order_by(m.AuditEvent.seq)).scalars() if e.action.startswith("download.")]

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 
-from devslack.driver import wait_for
-
 from bootstrap.runtime import housekeeping_pass
+from devslack.driver import wait_for
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 
 
-def _home(system, user: str, *, after: dict | None = None) -> dict:  # noqa: ANN001
+def _home(system, user: str, *, after: dict | None = None) -> dict:
     return wait_for(lambda: (h := system.standin.home(user)) is not None and h != after and h, timeout=20,
                     what=f"App Home of {user}")
 

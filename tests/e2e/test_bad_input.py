@@ -6,7 +6,6 @@ import shutil
 import time
 
 import pytest
-
 from sqlalchemy import func, select, text
 
 from devslack.driver import command_body, sign, wait_for
@@ -15,17 +14,17 @@ from tests.conftest import ROOT, SIGNING_SECRET, make_system
 from tests.helpers import COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, ephemerals, unique_member, wait_ephemeral
 
 
-def _requests(system) -> int:  # noqa: ANN001
+def _requests(system) -> int:
     with system.services.db.session() as s:
         return s.execute(select(func.count()).select_from(m.SubjectRequest)).scalar()
 
 
-def _audit(system, action: str) -> list[m.AuditEvent]:  # noqa: ANN001
+def _audit(system, action: str) -> list[m.AuditEvent]:
     with system.services.db.session() as s:
         return list(s.execute(select(m.AuditEvent).where(m.AuditEvent.action == action)).scalars())
 
 
-def _open(system, gym, user: str = SUPPORT) -> tuple[int, dict]:  # noqa: ANN001
+def _open(system, gym, user: str = SUPPORT) -> tuple[int, dict]:
     member = unique_member(gym)
     system.slack.command(user, f"access {member['member_number']}")
     card = system.card()

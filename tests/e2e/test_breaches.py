@@ -26,7 +26,7 @@ LEUVEN = "4"
 
 
 @pytest.fixture
-def smtp():  # noqa: ANN201
+def smtp():
     server = SmtpServer().start()
     yield server
     server.stop()
@@ -44,7 +44,7 @@ def breach_config(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(params=["embedded", "postgres+redis"])
-def desk(request: pytest.FixtureRequest, standin, tmp_path: Path, smtp: SmtpServer, breach_config: Path):  # noqa: ANN001, ANN201
+def desk(request: pytest.FixtureRequest, standin, tmp_path: Path, smtp: SmtpServer, breach_config: Path):
     redis = request.getfixturevalue("redis_url") if request.param != "embedded" else None
     db = request.getfixturevalue("sqlite_url" if request.param == "embedded" else "pg_url")
     system = make_system(request.param, db, standin, tmp_path, redis, smtp_url=smtp.url, config_dir=breach_config,
@@ -56,7 +56,7 @@ def desk(request: pytest.FixtureRequest, standin, tmp_path: Path, smtp: SmtpServ
 
 
 def facts(*, aware_at: dt.datetime | None = None, clubs: list[str] | None = None, **override: object) -> dict:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     aware = aware_at or now - dt.timedelta(hours=1)
     opts = lambda values: {"type": "checkboxes", "selected_options": [{"value": v} for v in values]}  # noqa: E731
     values = {
@@ -75,7 +75,7 @@ def facts(*, aware_at: dt.datetime | None = None, clubs: list[str] | None = None
     return values
 
 
-def report(system, user: str = SUPPORT, **kw: object) -> int:  # noqa: ANN001
+def report(system, user: str = SUPPORT, **kw: object) -> int:
     system.slack.command(user, "breach")
     modal = wait_for(lambda: system.standin.calls_to("views.open"), timeout=10, what="the breach modal")[-1]
     view = modal.args["view"]
@@ -87,12 +87,12 @@ def report(system, user: str = SUPPORT, **kw: object) -> int:  # noqa: ANN001
                     timeout=20, what="the breach alert")
 
 
-def alert(system, breach_id: int) -> str:  # noqa: ANN001
+def alert(system, breach_id: int) -> str:
     _, ts = system.where(f"B-{breach_id}", "alert")
     return block_texts(next(msg for msg in system.standin.channel(BREACHES) if msg["ts"] == ts))
 
 
-def click(system, user: str, action: str, value: str, breach_id: int) -> None:  # noqa: ANN001
+def click(system, user: str, action: str, value: str, breach_id: int) -> None:
     system.slack.click(user, action, value, *system.where(f"B-{breach_id}", "alert"))
 
 
@@ -211,8 +211,8 @@ def test_report_notify_tell_members_export_and_close(desk, smtp: SmtpServer) -> 
     assert lines and all(t["type"] == "mrkdwn" or t.get("emoji") for t in lines)
 
 
-def test_reminders_fire_at_their_marks_across_a_restart(sqlite_url, standin, tmp_path: Path, smtp) -> None:  # noqa: ANN001
-    aware = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(minutes=30)
+def test_reminders_fire_at_their_marks_across_a_restart(sqlite_url, standin, tmp_path: Path, smtp) -> None:
+    aware = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=30)
     first = make_system("embedded", sqlite_url, standin, tmp_path, None, smtp_url=smtp.url)
     try:
         breach_id = report(first, aware_at=aware)
@@ -250,7 +250,7 @@ def test_reminders_fire_at_their_marks_across_a_restart(sqlite_url, standin, tmp
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def test_smtp_down_keeps_notices_in_the_outbox_until_it_is_back(pg_url, redis_url, standin, tmp_path: Path) -> None:
@@ -267,7 +267,7 @@ def test_smtp_down_keeps_notices_in_the_outbox_until_it_is_back(pg_url, redis_ur
         stuck = system.services.breaches.notices(breach_id)[0].id  # as a worker killed mid-send leaves it
         with system.services.db.session() as s:
             s.execute(text("UPDATE breach_notices SET status = 'sending', next_attempt_at = :t WHERE id = :i"),
-                      {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1), "i": stuck})
+                      {"t": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1), "i": stuck})
         smtp.start()
         try:
             wait_for(lambda: system.services.reconcile() is not None and
@@ -318,7 +318,7 @@ def test_a_late_notice_carries_its_reasons_and_an_update_sends_a_follow_up(sqlit
                                                                              smtp: SmtpServer) -> None:
     system = make_system("embedded", sqlite_url, standin, tmp_path, None, smtp_url=smtp.url)
     try:
-        aware = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)  # past late_after_hours (24)
+        aware = dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)  # past late_after_hours (24)
         breach_id = report(system, aware_at=aware, clubs=[CLUBS["ghent-centre"]])
         opened = len(system.standin.calls_to("views.open"))
         click(system, DPO, "breach.notify", str(breach_id), breach_id)
@@ -385,7 +385,7 @@ def test_a_member_notice_job_that_never_ran_is_sent_again_by_the_reconciler(sqli
         assert system.services.breaches.get(breach_id).members_status == "queued" and smtp.received == []
         with system.services.db.session() as s:  # quiet for longer than REQUEUE_AFTER_SECONDS
             s.execute(text("UPDATE breaches SET members_updated_at = :t"),
-                      {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)})
+                      {"t": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)})
         system.services.reconcile()
         done = wait_for(lambda: (b := system.services.breaches.get(breach_id)).members_status == "done" and b,
                         timeout=60, what="the member notices")
@@ -412,10 +412,10 @@ def test_no_instruction_from_a_club_is_recorded_apart_from_the_exemption(sqlite_
         system.stop()
 
 
-def test_a_reminder_whose_alert_is_not_posted_yet_stays_due_until_it_is_shown(desk) -> None:  # noqa: ANN001
+def test_a_reminder_whose_alert_is_not_posted_yet_stays_due_until_it_is_shown(desk) -> None:
     """Issue 23, defect 2: the scheduler ran while the alert was still being posted; the reminder was marked
     fired and the timeline said "escalated", but nothing was posted. Now it waits for the alert."""
-    aware = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(minutes=30)
+    aware = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=30)
     breach_id = report(desk, aware_at=aware)
     alert_at = desk.services.shown.where(f"B-{breach_id}", "alert")
     assert alert_at is not None

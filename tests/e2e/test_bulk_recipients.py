@@ -16,12 +16,12 @@ from tests.conftest import ROOT
 from tests.helpers import DPO, block_texts, bulk_card
 from tests.recipients import RecipientServer, config_with_recipients
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PROVIDERS = ("virtuagym", "milon", "clubplanner", "technogym")
 
 
 @pytest.fixture
-def recipients():  # noqa: ANN201
+def recipients():
     servers = {p: RecipientServer(fail_first=1 if p == "milon" else 0) for p in PROVIDERS}
     yield servers
     for s in servers.values():
@@ -29,7 +29,7 @@ def recipients():  # noqa: ANN201
 
 
 @pytest.fixture
-def system_config(tmp_path: Path, recipients) -> Path:  # noqa: ANN001
+def system_config(tmp_path: Path, recipients) -> Path:
     config = config_with_recipients(ROOT / "config", tmp_path / "config", recipients)
     path = config / "retention.yaml"
     doc = yaml.safe_load(path.read_text())
@@ -42,8 +42,8 @@ def test_a_retention_erasure_tells_each_members_integrations_once(system, gym, r
     with gym.begin() as conn:  # three former members, each with integrations of their own
         ids = conn.execute(text("SELECT id FROM members WHERE status = 'active' ORDER BY id LIMIT 3")).scalars().all()
         conn.execute(text("UPDATE members SET status = 'ended', ended_on = '2021-05-31' WHERE id IN (:a, :b, :c)"),
-                     dict(zip("abc", ids)))
-        conn.execute(text("DELETE FROM integration_links WHERE member_id IN (:a, :b, :c)"), dict(zip("abc", ids)))
+                     dict(zip("abc", ids, strict=True)))
+        conn.execute(text("DELETE FROM integration_links WHERE member_id IN (:a, :b, :c)"), dict(zip("abc", ids, strict=True)))
         for i, (member, provider) in enumerate([(ids[0], "virtuagym"), (ids[0], "milon"), (ids[1], "milon"),
                                                 (ids[2], "technogym"), (ids[2], "technogym")]):  # a second link
             conn.execute(text("INSERT INTO integration_links (id, member_id, provider, external_id, linked_at, active) "

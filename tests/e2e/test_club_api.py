@@ -16,11 +16,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 import uvicorn
-from devslack.driver import wait_for
 from openapi_spec_validator import validate
 from sqlalchemy import select, text
 
 from api.app import build_api
+from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.crypto import read_aes_zip
 from tests.helpers import DPO, ephemerals, wait_ephemeral
@@ -29,7 +29,7 @@ CLUB, OTHER = "ghent-centre", "antwerp-north"
 
 
 class Api:
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                                                     proxy_headers=True, forwarded_allow_ips="127.0.0.1"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -57,13 +57,13 @@ class Api:
 
 
 @pytest.fixture
-def api(system):  # noqa: ANN001, ANN201
+def api(system):
     server = Api(build_api(system.services, per_minute=1000))
     yield server
     server.stop()
 
 
-def _token(system, club: str, ips: str = "") -> str:  # noqa: ANN001
+def _token(system, club: str, ips: str = "") -> str:
     before = len(ephemerals(system.standin, DPO))
     dms = len(system.standin.channel(f"D{DPO}"))
     system.slack.command(DPO, f"club token create {club}" + (f" --ip {ips}" if ips else ""))
@@ -72,7 +72,7 @@ def _token(system, club: str, ips: str = "") -> str:  # noqa: ANN001
     return shown["text"].split("`")[3]
 
 
-def _member(gym, club: str) -> dict:  # noqa: ANN001
+def _member(gym, club: str) -> dict:
     with gym.connect() as conn:
         return dict(conn.execute(text(
             "SELECT m.id, m.member_number, m.email FROM members m JOIN clubs c ON c.id = m.club_id WHERE c.code = :c "

@@ -30,7 +30,7 @@ def system_config(tmp_path: Path) -> Path:
     return folder
 
 
-def _access(system, member: dict, request_id: int) -> m.SubjectRequest:  # noqa: ANN001
+def _access(system, member: dict, request_id: int) -> m.SubjectRequest:
     system.slack.command(SUPPORT, f"access {member['member_number']}")
     card = system.card(request_id=request_id)
     request_id = int(card["blocks"][-1]["elements"][0]["value"])
@@ -41,7 +41,7 @@ def _access(system, member: dict, request_id: int) -> m.SubjectRequest:  # noqa:
     return done
 
 
-def _mailed(system, request_id: int) -> list[str]:  # noqa: ANN001
+def _mailed(system, request_id: int) -> list[str]:
     mails = [email.message_from_bytes(p.read_bytes()) for p in Path(system.settings.outbox_dir).glob("*.eml")]
     return [mail.get_payload(decode=True).decode().split("passphrase is:")[1].split()[0] for mail in mails
             if mail["Subject"] == f"Passphrase for R-{request_id}"]

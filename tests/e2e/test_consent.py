@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from devslack.driver import wait_for
 from sqlalchemy import text
 
+from devslack.driver import wait_for
 from gdpr import models as m
 from tests.conftest import ROOT, SECRET
 from tests.helpers import SUPPORT, ephemerals
@@ -21,16 +21,16 @@ from tests.recipients import RecipientServer, config_with_recipients, serve
 
 
 @pytest.fixture
-def recipients():  # noqa: ANN201
+def recipients():
     yield from serve({"virtuagym": RecipientServer(fail_first=2)})  # down twice, then up
 
 
 @pytest.fixture
-def system_config(tmp_path: Path, recipients) -> Path:  # noqa: ANN001
+def system_config(tmp_path: Path, recipients) -> Path:
     return config_with_recipients(ROOT / "config", tmp_path / "config", recipients)
 
 
-def _linked_member(gym) -> dict:  # noqa: ANN001
+def _linked_member(gym) -> dict:
     """A member with an active Virtuagym link (and so its agreement in force) and a newsletter agreement."""
     with gym.connect() as conn:
         member = dict(conn.execute(text(
@@ -42,14 +42,14 @@ def _linked_member(gym) -> dict:  # noqa: ANN001
     return member
 
 
-def _in_force(gym, member_id: int, codes: tuple[str, ...]) -> int:  # noqa: ANN001
+def _in_force(gym, member_id: int, codes: tuple[str, ...]) -> int:
     with gym.connect() as conn:
         return conn.execute(text(
             "SELECT COUNT(*) FROM consents c JOIN agreement_types t ON t.id = c.agreement_type_id WHERE c.member_id = :m "
             f"AND c.withdrawn_at IS NULL AND t.code IN ({', '.join(repr(c) for c in codes)})"), {"m": member_id}).scalar()
 
 
-def _withdraw(system, member: dict, what: str) -> m.SubjectRequest:  # noqa: ANN001
+def _withdraw(system, member: dict, what: str) -> m.SubjectRequest:
     before = len(ephemerals(system.standin, SUPPORT))
     system.slack.command(SUPPORT, f"withdraw {member['member_number']} {what}")
     said = wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, SUPPORT)[before:] if "R-" in e["text"]),
@@ -104,7 +104,7 @@ def test_the_consent_check_finds_a_planted_violation_and_terms_cannot_be_withdra
                                   in e["text"]), None), timeout=20, what="terms refused")
 
 
-def _profiling_member(gym) -> dict:  # noqa: ANN001
+def _profiling_member(gym) -> dict:
     """A member with a marketing (newsletter) and a profiling agreement in force."""
     member = _linked_member(gym)
     with gym.begin() as conn:
@@ -167,7 +167,7 @@ def test_a_restore_then_ledger_replay_applies_an_erasure_a_withdrawal_and_an_obj
     assert "withdrawals and objections: 2 in the ledger, 0 re-applied" in again.stdout, again.stdout
 
 
-def _visits_notes(gym, member: dict) -> tuple[int, int, int]:  # noqa: ANN001
+def _visits_notes(gym, member: dict) -> tuple[int, int, int]:
     with gym.connect() as conn:
         return tuple(conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE member_id = :m"), {"m": member["id"]}).scalar()
                      for t in ("visits", "staff_notes", "invoices"))  # type: ignore[return-value]

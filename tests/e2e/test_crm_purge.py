@@ -15,8 +15,20 @@ from gdpr.audit import verify_chain
 from gdpr.db import make_engine
 from gym.seed import add_rejected_leads
 from tests.conftest import ROOT, SECRET
-from tests.helpers import (COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, bulk_card, config_copy, cutoff_sql, ephemerals,
-                           lead_identifiers, text_values_containing, wait_ephemeral)
+from tests.helpers import (
+    COLLEAGUE,
+    DPO,
+    STRANGER,
+    SUPPORT,
+    block_texts,
+    bulk_card,
+    config_copy,
+    cutoff_sql,
+    ephemerals,
+    lead_identifiers,
+    text_values_containing,
+    wait_ephemeral,
+)
 
 EXTRA_LEADS = 1500
 
@@ -67,7 +79,7 @@ def test_crm_purge_previews_runs_with_progress_and_leaves_nothing(system, gym) -
     gaps = [b - a for a, b in zip([u.at for u in updates if "running" in (u.args.get("text") or "") or
                                    "done" in (u.args.get("text") or "")][:-1],
                                   [u.at for u in updates if "running" in (u.args.get("text") or "") or
-                                   "done" in (u.args.get("text") or "")][1:])]
+                                   "done" in (u.args.get("text") or "")][1:], strict=True)]
     assert min(gaps) >= 0.95  # at most one chat.update a second
 
     with gym.connect() as conn:

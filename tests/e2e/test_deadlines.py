@@ -7,19 +7,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from devslack.driver import wait_for
 from sqlalchemy import select
 
 from bootstrap.runtime import housekeeping_pass
+from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.deadlines import AT, MARKS
 from gdpr.duedates import add_one_month
 from tests.helpers import DPO, SUPPORT, ephemerals, unique_member
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
-def _open(system, gym, *, days_ago: int, kind: str = "access") -> tuple[int, dict]:  # noqa: ANN001
+def _open(system, gym, *, days_ago: int, kind: str = "access") -> tuple[int, dict]:
     member = unique_member(gym)
     received = dt.date.today() - dt.timedelta(days=days_ago)
     system.slack.command(SUPPORT, f"{kind} {member['member_number']} --received {received.isoformat()}")
@@ -34,11 +34,11 @@ def _most_urgent(due: dt.date, now: dt.datetime) -> int:
     return min(d for d in MARKS if dt.datetime.combine(due - dt.timedelta(days=d), AT) <= now)
 
 
-def _thread(system, request_id: int, role: str) -> list[dict]:  # noqa: ANN001
+def _thread(system, request_id: int, role: str) -> list[dict]:
     return system.standin.thread(*system.where(f"R-{request_id}", role))
 
 
-def _said(system, user: str, needle: str) -> str:  # noqa: ANN001
+def _said(system, user: str, needle: str) -> str:
     return wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, user) if needle in e["text"]), None),
                     timeout=20, what=f"'{needle}' told to {user}")
 

@@ -20,17 +20,17 @@ from tests.recipients import RecipientServer, config_with_recipients, serve
 
 
 @pytest.fixture
-def recipients():  # noqa: ANN201
+def recipients():
     yield from serve({"virtuagym": RecipientServer(), "milon": RecipientServer(fail_first=2),
                       "clubplanner": RecipientServer(), "technogym": RecipientServer()})
 
 
 @pytest.fixture
-def system_config(tmp_path: Path, recipients) -> Path:  # noqa: ANN001
+def system_config(tmp_path: Path, recipients) -> Path:
     return config_with_recipients(ROOT / "config", tmp_path / "config", recipients)
 
 
-def rich_member(engine) -> dict:  # noqa: ANN001
+def rich_member(engine) -> dict:
     """A member with every kind of related data: a converted lead with a follow-up note quoting the
     phone, recent (held) and old invoices, notes quoting the phone, integrations, health data, an
     emergency contact."""
@@ -72,7 +72,7 @@ def rich_member(engine) -> dict:  # noqa: ANN001
             "full_name": f"{mem['first_name']} {mem['last_name']}"}
 
 
-def held_snapshot(engine, member_id: int, ids: list | None = None) -> list:  # noqa: ANN001
+def held_snapshot(engine, member_id: int, ids: list | None = None) -> list:
     """What tax law needs of the member's invoices still under hold: number, date, total (after the erasure
     the rows are cut from the member: found by the ids they had)."""
     where = "id IN :ids" if ids is not None else "member_id = :m AND issued_on > :c"
@@ -82,7 +82,7 @@ def held_snapshot(engine, member_id: int, ids: list | None = None) -> list:  # n
                                                else query, {"m": member_id, "c": dt.date(2019, 11, 1), "ids": ids})]
 
 
-def dump(engine) -> str:  # noqa: ANN001
+def dump(engine) -> str:
     """Every row of every table as text, held rows included: what a hold keeps is no identifier."""
     out = []
     with engine.connect() as conn:
@@ -92,7 +92,7 @@ def dump(engine) -> str:  # noqa: ANN001
     return "\n".join(out).lower()
 
 
-def _file_erasure(system, identity: str) -> tuple[int, dict]:  # noqa: ANN001
+def _file_erasure(system, identity: str) -> tuple[int, dict]:
     system.slack.command(SUPPORT, f"erase {identity}")
     card = system.card(kind="erase")
     request_id = int(card["blocks"][-1]["elements"][0]["value"])

@@ -46,9 +46,10 @@ def redis_text(url: str) -> str:
     for key in client.scan_iter():
         kind = client.type(key).decode()
         out.append(key.decode("latin-1"))
-        value = {"string": lambda: client.get(key), "list": lambda: client.lrange(key, 0, -1),
-                 "hash": lambda: client.hgetall(key), "set": lambda: client.smembers(key),
-                 "zset": lambda: client.zrange(key, 0, -1)}.get(kind, lambda: b"")()
+        read = {"string": lambda k: client.get(k), "list": lambda k: client.lrange(k, 0, -1),
+                "hash": lambda k: client.hgetall(k), "set": lambda k: client.smembers(k),
+                "zset": lambda k: client.zrange(k, 0, -1)}.get(kind, lambda k: b"")
+        value = read(key)
         out.append(repr(value))
     return "\n".join(out)
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from devslack.driver import wait_for
 from sqlalchemy import select, text
 
 from bootstrap.runtime import housekeeping_pass
+from devslack.driver import wait_for
 from gdpr import models as m
 from tests.helpers import COLLEAGUE, DPO, SUPPORT, block_texts, ephemerals, unique_member
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
-def _grant_card(system, grant_id: int | None = None) -> dict:  # noqa: ANN001
+def _grant_card(system, grant_id: int | None = None) -> dict:
     channel = system.services.policy.channel("approvals")
 
     def find() -> dict | None:
@@ -28,21 +28,21 @@ def _grant_card(system, grant_id: int | None = None) -> dict:  # noqa: ANN001
     return wait_for(find, timeout=20, what="access grant card")
 
 
-def _ask(system, member: dict, duration: str = "2h") -> tuple[int, dict]:  # noqa: ANN001
+def _ask(system, member: dict, duration: str = "2h") -> tuple[int, dict]:
     system.slack.command(SUPPORT, f"grant {member['member_number']} {duration} ticket 4411 billing dispute <!channel>")
     card = _grant_card(system)
     return int(card["blocks"][-1]["elements"][0]["value"]), card
 
 
-def _grant(system, grant_id: int) -> m.AccessGrant:  # noqa: ANN001
+def _grant(system, grant_id: int) -> m.AccessGrant:
     return system.services.grants.get(grant_id)
 
 
-def _thread(system, grant_id: int) -> str:  # noqa: ANN001
+def _thread(system, grant_id: int) -> str:
     return "\n".join(msg.get("text") or "" for msg in system.standin.thread(*system.where(f"G-{grant_id}", "card")))
 
 
-def _find(system, member: dict) -> str:  # noqa: ANN001
+def _find(system, member: dict) -> str:
     """What support's `/gdpr find` of the member answers."""
     before = len(ephemerals(system.standin, SUPPORT))
     system.slack.command(SUPPORT, f"find {member['member_number']}")
@@ -50,12 +50,12 @@ def _find(system, member: dict) -> str:  # noqa: ANN001
                                   if "match" in e.get("text", "")), None), timeout=20, what="find answer")
 
 
-def _said(system, user: str, needle: str) -> str:  # noqa: ANN001
+def _said(system, user: str, needle: str) -> str:
     return wait_for(lambda: next((e["text"] for e in ephemerals(system.standin, user) if needle in e["text"]), None),
                     timeout=20, what=f"'{needle}' told to {user}")
 
 
-def _events(system, action: str) -> list[dict]:  # noqa: ANN001
+def _events(system, action: str) -> list[dict]:
     with system.services.db.session() as s:
         return [json.loads(e.details) for e in s.execute(select(m.AuditEvent).where(m.AuditEvent.action == action)
                                                          .order_by(m.AuditEvent.seq)).scalars()]

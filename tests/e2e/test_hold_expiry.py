@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 from tests.e2e.test_erasure import rich_member
 from tests.helpers import DPO, block_texts, config_copy
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def system_config(tmp_path: Path) -> Path:
                        retention={"policies": {k: shipped[k] for k in ("ended-contract-hold", "ended-consent-hold")}})
 
 
-def _arrange(gym) -> dict:  # noqa: ANN001
+def _arrange(gym) -> dict:
     member = rich_member(gym)
     with gym.begin() as conn:
         conn.execute(text("DELETE FROM contracts WHERE member_id = :m"), {"m": member["id"]})
@@ -41,7 +41,7 @@ def _arrange(gym) -> dict:  # noqa: ANN001
     return member
 
 
-def _latest(system, policy: str) -> m.BulkRun:  # noqa: ANN001
+def _latest(system, policy: str) -> m.BulkRun:
     """The policy's newest run, approved by the DPO on its card when it waits for approval; once done."""
     run = [r for r in _runs(system) if r.policy == policy][-1]
     if run.status == m.AWAITING_APPROVAL:
@@ -54,14 +54,14 @@ def _latest(system, policy: str) -> m.BulkRun:  # noqa: ANN001
                     what=f"P-{run.id} done")
 
 
-def _runs(system) -> list[m.BulkRun]:  # noqa: ANN001
+def _runs(system) -> list[m.BulkRun]:
     with system.services.db.session() as s:
         runs = list(s.query(m.BulkRun).order_by(m.BulkRun.id))
         s.expunge_all()
         return runs
 
 
-def _left(gym, member: dict) -> tuple[list, list]:  # noqa: ANN001
+def _left(gym, member: dict) -> tuple[list, list]:
     with gym.connect() as conn:
         # held rows are cut from the erased member: found by their ids
         contracts = conn.execute(text("SELECT id FROM contracts WHERE member_id = :m OR id IN (6000001, 6000002) "

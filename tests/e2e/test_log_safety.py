@@ -22,12 +22,11 @@ import pytest
 from devslack.driver import SlackDriver, command_body, sign, wait_for
 from gdpr.db import make_engine
 from gdpr.logsafe import scrub
-from tests.conftest import ROOT, SIGNING_SECRET, credentials
+from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
-from tests.conftest import free_port
 
 
-def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[str, str]:  # noqa: ANN001
+def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": db_url, **credentials(), "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "EXPORT_DIR": str(tmp_path / "exports"), "LOG_LEVEL": "DEBUG"}
     env.pop("REDIS_URL", None)

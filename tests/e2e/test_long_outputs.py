@@ -6,16 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from devslack.driver import wait_for
 from sqlalchemy import insert
 
+from devslack.driver import wait_for
 from gdpr import models as m
 from tests.helpers import DPO, ephemerals, within_block_kit
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
-def _arrange(system, breaches: int, steps: int) -> int:  # noqa: ANN001
+def _arrange(system, breaches: int, steps: int) -> int:
     """`breaches` breaches straight into the state DB; the last one with `steps` timeline steps."""
     at = dt.datetime(2026, 1, 1, tzinfo=UTC)
     rows = [dict(status=m.BREACH_CLOSED, reported_by=DPO, reported_at=at, detected_at=at, aware_at=at,
@@ -31,14 +31,14 @@ def _arrange(system, breaches: int, steps: int) -> int:  # noqa: ANN001
     return last
 
 
-def _walk(system, command: str, pattern: str) -> tuple[list[str], int]:  # noqa: ANN001
+def _walk(system, command: str, pattern: str) -> tuple[list[str], int]:
     """Send the command, then click Older until there is none; every page within limits. Returns the refs
     seen (in order) and the number of pages."""
     before = len(ephemerals(system.standin, DPO))
     system.slack.command(DPO, command)
     seen, pages = [], 0
     while True:
-        page = wait_for(lambda: len(ephemerals(system.standin, DPO)) > before and ephemerals(system.standin, DPO)[before],
+        page = wait_for(lambda before=before: len(ephemerals(system.standin, DPO)) > before and ephemerals(system.standin, DPO)[before],
                         timeout=20, what=f"page {pages + 1}")
         before += 1
         pages += 1

@@ -19,7 +19,7 @@ from tests.e2e.test_breaches import report
 from tests.helpers import STRANGER, SUPPORT, file_and_approve, unique_member, wait_ephemeral
 
 
-def _get(system, path: str) -> tuple[int, str]:  # noqa: ANN001
+def _get(system, path: str) -> tuple[int, str]:
     url = system.ops_url + path
     try:
         with urllib.request.urlopen(url, timeout=10) as resp:
@@ -42,7 +42,7 @@ def test_metrics_carry_commands_acks_requests_breaches_and_the_outbox(system, gy
     wait_ephemeral(system.standin, STRANGER, 1)
     system.slack.command(SUPPORT, "frobnicate")
     system.wait_status(file_and_approve(system, "access", member["member_number"]))
-    report(system, aware_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=62))  # 10 h left on the clock
+    report(system, aware_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=62))  # 10 h left on the clock
 
     status, text = _get(system, "/metrics")
     assert status == 200
@@ -91,9 +91,9 @@ def test_the_dashboard_and_alert_rules_use_series_the_processes_expose(system) -
     import re
     from pathlib import Path
 
+    import dramatiq.middleware.prometheus as dramatiq_prometheus
     import yaml
 
-    import dramatiq.middleware.prometheus as dramatiq_prometheus
     from tests.conftest import ROOT
     base = lambda name: re.sub(r"_(total|bucket|count|sum)$", "", name)  # noqa: E731 - a series' family
     exposed = {f.name for f in text_string_to_metric_families(_get(system, "/metrics")[1])}  # with HELP, even unused
@@ -123,7 +123,7 @@ def test_the_alert_rules_pass_promtool_and_their_own_tests() -> None:
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
 
 
-def test_metrics_lint_clean_and_tell_the_truth_when_the_state_db_is_down(system, monkeypatch) -> None:  # noqa: ANN001
+def test_metrics_lint_clean_and_tell_the_truth_when_the_state_db_is_down(system, monkeypatch) -> None:
     from api.app import build_api
     from bootstrap.observability import metrics_text
     from gdpr.db import Database

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-
-from sqlalchemy import Engine, text
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 
 from devslack.driver import wait_for
 from gdpr import models as m
@@ -20,13 +20,13 @@ from tests.recipients import RecipientServer, config_with_recipients, serve
 
 
 @pytest.fixture
-def recipients():  # noqa: ANN201
+def recipients():
     yield from serve({"virtuagym": RecipientServer(fail_first=1), "milon": RecipientServer(),
                       "clubplanner": RecipientServer(), "technogym": RecipientServer()})
 
 
 @pytest.fixture
-def system_config(tmp_path, recipients):  # noqa: ANN001, ANN201
+def system_config(tmp_path, recipients):
     return config_with_recipients(ROOT / "config", tmp_path / "config", recipients)
 
 ADMIN = "U0ADMIN1"
@@ -86,13 +86,13 @@ def alone_leads(gym: Engine, club: str) -> int:
                   c=club)
 
 
-def _offboard(system, user: str, how: str = "") -> tuple[int, dict]:  # noqa: ANN001
+def _offboard(system, user: str, how: str = "") -> tuple[int, dict]:
     system.slack.command(user, f"club offboard {CLUB} {how}".strip())
     card = bulk_card(system)
     return int(card["blocks"][-1]["elements"][0]["value"]), card
 
 
-def _approved(system, run_id: int, card: dict) -> m.BulkRun:  # noqa: ANN001
+def _approved(system, run_id: int, card: dict) -> m.BulkRun:
     system.slack.click(DPO, "bulk.approve", str(run_id), card["channel"], card["ts"])
     run = wait_for(lambda: (r := system.services.runs.get(run_id)).status in (m.DONE, m.FAILED) and r,
                    timeout=120, what="the offboarding")
@@ -100,7 +100,7 @@ def _approved(system, run_id: int, card: dict) -> m.BulkRun:  # noqa: ANN001
     return run
 
 
-def _thread_files(system, card: dict, count: int) -> list[dict]:  # noqa: ANN001
+def _thread_files(system, card: dict, count: int) -> list[dict]:
     return wait_for(lambda: len(f := [f for msg in system.standin.thread(card["channel"], card["ts"])
                                       for f in msg.get("files", [])]) >= count and f, timeout=60,
                     what=f"{count} file(s) in the card's thread")
@@ -168,7 +168,7 @@ def test_offboarding_returns_the_data_then_deletes_the_club_and_signs_a_statemen
     assert len(json.loads(archive["lead/data.json"])["tables"]["crm_leads"]) == leads
 
     # The statement is signed once every recipient was told, verifies, and says what happened, once each.
-    statement = json.loads(open(files[1]["path"]).read())
+    statement = json.loads(Path(files[1]["path"]).read_text())
     assert verify_document(statement, system.services.ring.public_keys(SIGNING_PURPOSE))
     body = statement["statement"]
     assert body["controller"] == CLUB and body["residue"] == 0 and body["subjects"]["processed"] == members + leads
@@ -199,7 +199,7 @@ def test_offboarding_returns_the_data_then_deletes_the_club_and_signs_a_statemen
 
     # The archive leaves the thread after EXPORT_TTL_DAYS, like every export; once.
     purges, ttl = system.services.purges, system.services.exports.ttl
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert purges.withdraw_returned(now=now, ttl=ttl) == 0  # not yet
     assert purges.withdraw_returned(now=now + ttl + dt.timedelta(hours=1), ttl=ttl) == 1
     deleted = [c.args.get("file") for c in system.standin.calls_to("files.delete")]
@@ -214,7 +214,7 @@ def test_return_only_keeps_the_data_and_says_so(system, gym) -> None:
     run = _approved(system, run_id, card)
     files = _thread_files(system, card, 2)
     assert [f["name"] for f in files] == [f"club-return-P{run_id}.zip", f"offboarding-statement-P{run_id}.json"]
-    body = json.loads(open(files[1]["path"]).read())["statement"]
+    body = json.loads(Path(files[1]["path"]).read_text())["statement"]
     assert body["choice"]["what"] == "return-only" and "did not delete" in body["declaration"]
     assert run.done == 0 and club_rows(gym, CLUB)["members"] == members  # nothing deleted, by the club's choice
 
@@ -224,7 +224,7 @@ def test_delete_only_returns_nothing_and_leaves_nothing(system, gym) -> None:
     run = _approved(system, run_id, card)
     files = _thread_files(system, card, 1)
     assert [f["name"] for f in files] == [f"offboarding-statement-P{run_id}.json"]  # no archive: none was wanted
-    body = json.loads(open(files[0]["path"]).read())["statement"]
+    body = json.loads(Path(files[0]["path"]).read_text())["statement"]
     assert body["choice"]["what"] == "delete-only" and body["data_returned"] is None and body["residue"] == 0
     assert run.residue == 0 and club_rows(gym, CLUB) == {t: 0 for t in CLUB_ROWS}
 

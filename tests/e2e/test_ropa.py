@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from devslack.driver import wait_for
 from sqlalchemy import text
 
-from tests.e2e.test_club_api import CLUB, Api, _token
 from api.app import build_api
+from devslack.driver import wait_for
 from gdpr.datamap import load_datamap
+from tests.e2e.test_club_api import CLUB, Api, _token
 from tests.helpers import DPO, SUPPORT, ephemerals
 
 
-def _ropa(system, n: int) -> tuple[dict, str, str]:  # noqa: ANN001
+def _ropa(system, n: int) -> tuple[dict, str, str]:
     """The n-th /gdpr ropa post in the support channel: (the JSON record, the HTML, the comment)."""
     system.slack.command(DPO, "ropa")
     posts = wait_for(lambda: len(p := [m for m in system.standin.channel("C0SUPPORT") if m.get("files")

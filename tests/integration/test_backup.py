@@ -91,6 +91,7 @@ def test_only_the_newest_backups_are_kept(sqlite_url: str, tmp_path: Path) -> No
 def test_backups_go_to_an_s3_bucket_pruned_there_and_restore_from_it(pg_url: str, pg_empty_url: str, s3: str) -> None:
     """The separate server is a bucket: three backups with --keep 2 leave the newest two; one restores."""
     import boto3
+
     from tests.conftest import S3_BUCKET
     assert _cli("db", "upgrade", db=pg_url).returncode == 0
     target, env = f"s3://{S3_BUCKET}/backups", {"S3_ENDPOINT_URL": s3}

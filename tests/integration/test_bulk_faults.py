@@ -13,13 +13,21 @@ from devslack.driver import wait_for
 from gdpr import models as m
 from gym.seed import add_rejected_leads
 from tests.conftest import ROOT, make_system
-from tests.helpers import (DPO, SUPPORT, block_texts, bulk_card, config_copy, cutoff_sql, lead_identifiers,
-                           text_values_containing)
+from tests.helpers import (
+    DPO,
+    SUPPORT,
+    block_texts,
+    bulk_card,
+    config_copy,
+    cutoff_sql,
+    lead_identifiers,
+    text_values_containing,
+)
 
 LEADS = 100_000
 
 
-def _start_purge(bot) -> tuple[int, dict]:  # noqa: ANN001
+def _start_purge(bot) -> tuple[int, dict]:
     bot.slack.command(SUPPORT, "crm purge --status rejection --older-than 30d")
     card = bulk_card(bot)
     run_id = int(card["blocks"][-1]["elements"][0]["value"])
@@ -27,7 +35,7 @@ def _start_purge(bot) -> tuple[int, dict]:  # noqa: ANN001
     return run_id, card
 
 
-def _scalar(engine, sql: str) -> int:  # noqa: ANN001
+def _scalar(engine, sql: str) -> int:
     with engine.connect() as conn:
         return conn.execute(text(sql)).scalar_one()
 
@@ -94,7 +102,7 @@ CREATE CONSTRAINT TRIGGER gdpr_test_slow_commit AFTER UPDATE ON crm_leads DEFERR
 
 @pytest.mark.parametrize("layout", ["one database", "two databases"])
 def test_connection_cut_at_a_batchs_commit_never_books_progress_that_did_not_commit(
-        layout: str, pg_url, redis_url, standin, tmp_path: Path, request: pytest.FixtureRequest) -> None:  # noqa: ANN001
+        layout: str, pg_url, redis_url, standin, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Each batch's COMMIT takes half a second (a deferred trigger); the worker's connection to the system
     database is cut three times while it commits. On two databases the checkpoint is booked only after the
     system database committed (two phases), so the run's counts stay exact and no lead keeps its data."""

@@ -19,7 +19,7 @@ from tests.recipients import RecipientServer, config_with_recipients
 
 
 @pytest.fixture
-def servers():  # noqa: ANN201
+def servers():
     s = {"virtuagym": RecipientServer(), "milon": RecipientServer()}
     yield s
     for server in s.values():
@@ -88,7 +88,7 @@ def test_recipients_down_get_retry_or_are_closed_by_the_dpo(backend: str, reques
         member = rich_member(bot.services.system.engine)
         request_id = file_and_approve(bot, "erase", member["member_number"])
 
-        def notices_message():  # noqa: ANN202
+        def notices_message():
             shown = bot.services.shown.where(f"R-{request_id}", "notices")
             msgs = [x for x in standin.channel(shown[0]) if x["ts"] == shown[1]] if shown else []
             return msgs[0] if msgs and "notice.retry" in str(msgs[0]["blocks"]) and str(msgs[0]["blocks"]).count(

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 from devslack.driver import wait_for
-
 from tests.conftest import ROOT, credentials, free_port
 
 HIDDEN = ["/metrics", "/readyz", "/openapi.json", "/docs", "/redoc"]

@@ -16,19 +16,19 @@ from sqlalchemy import text
 
 from devslack.driver import SlackDriver, command_body, sign, wait_for
 from gdpr import models as m
-from tests.conftest import ROOT, make_system, SIGNING_SECRET, credentials
+from tests.conftest import ROOT, SIGNING_SECRET, credentials, make_system
 from tests.e2e.test_log_safety import _serve as serve_http
 from tests.helpers import SUPPORT, block_texts, file_and_approve, unique_member
 
 PASSPHRASE = "Passphrase for"
 
 
-def _passphrase_dms(standin, request_id: int) -> list:  # noqa: ANN001
+def _passphrase_dms(standin, request_id: int) -> list:
     return [c for c in standin.calls_to("chat.postMessage")
             if c.args.get("channel") == f"D{SUPPORT}" and f"access request R-{request_id})" in (c.args.get("text") or "")]
 
 
-def _files_in_thread(bot, request_id: int) -> list[dict]:  # noqa: ANN001
+def _files_in_thread(bot, request_id: int) -> list[dict]:
     return [f for msg in bot.standin.thread(*bot.where(f"R-{request_id}", "request")) for f in msg.get("files", [])]
 
 
@@ -36,23 +36,23 @@ def _archives(tmp_path: Path, request_id: int) -> list[Path]:
     return sorted((tmp_path / "exports").glob(f"export-R{request_id}-*.zip"))
 
 
-def _card_text(bot, request_id: int) -> str:  # noqa: ANN001
+def _card_text(bot, request_id: int) -> str:
     channel, ts = bot.where(f"R-{request_id}", "approval")
     return block_texts(next(msg for msg in bot.standin.channel(channel) if msg["ts"] == ts))
 
 
-def _ledger_confirmed(bot, request_id: int) -> bool:  # noqa: ANN001
+def _ledger_confirmed(bot, request_id: int) -> bool:
     with bot.services.db.session() as s:
         return bool(s.execute(text("SELECT confirmed FROM erasure_ledger WHERE request_id = :r"),
                               {"r": request_id}).scalar())
 
 
-def _scheduler(bot, **env: str):  # noqa: ANN001, ANN202
+def _scheduler(bot, **env: str):
     return bot.spawn("-m", "bootstrap.cli", "scheduler", log_name="scheduler", **env)
 
 
 def test_429_and_503_on_every_call_of_an_export_give_one_dm_one_file_and_a_card_that_tells_the_truth(
-        pg_url, redis_url, standin, tmp_path: Path) -> None:  # noqa: ANN001
+        pg_url, redis_url, standin, tmp_path: Path) -> None:
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, lease_seconds=3)
     try:
         member = unique_member(bot.services.system.engine)
@@ -71,7 +71,7 @@ def test_429_and_503_on_every_call_of_an_export_give_one_dm_one_file_and_a_card_
         assert len(_passphrase_dms(standin, request_id)) == 1  # one passphrase, ever
         assert len(_files_in_thread(bot, request_id)) == 1 and len(_archives(tmp_path, request_id)) == 1
         tries = [c.at for c in standin.attempts("files.completeUploadExternal")]
-        assert len(tries) == 8 and min(b - a for a, b in zip(tries, tries[1:5])) >= 1.0  # Retry-After honoured
+        assert len(tries) == 8 and min(b - a for a, b in zip(tries, tries[1:5], strict=False)) >= 1.0  # Retry-After honoured
         assert "done" not in _card_text(bot, request_id).lower()  # the card lags: Slack refused its updates
         assert {role for _, role in bot.services.shown.owed()} == {"request", "approval"}
         owed_at = time.monotonic()
@@ -87,7 +87,7 @@ def test_429_and_503_on_every_call_of_an_export_give_one_dm_one_file_and_a_card_
 
 
 def test_a_worker_killed_after_the_passphrase_dm_leaves_one_archive_one_passphrase_one_dm(
-        pg_url, redis_url, standin, tmp_path: Path) -> None:  # noqa: ANN001
+        pg_url, redis_url, standin, tmp_path: Path) -> None:
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, lease_seconds=3)
     try:
         member = unique_member(bot.services.system.engine)
@@ -112,7 +112,7 @@ def test_a_worker_killed_after_the_passphrase_dm_leaves_one_archive_one_passphra
 
 
 def test_a_worker_killed_between_the_erasures_commit_and_its_end_reports_and_proves_what_was_done(
-        pg_url, redis_url, standin, tmp_path: Path) -> None:  # noqa: ANN001
+        pg_url, redis_url, standin, tmp_path: Path) -> None:
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url, lease_seconds=3)
     try:
         gym = bot.services.system.engine
@@ -155,7 +155,7 @@ def test_a_worker_killed_between_the_erasures_commit_and_its_end_reports_and_pro
 
 
 def test_a_prefetched_job_of_a_killed_worker_and_jobs_of_a_flushed_redis_run_within_a_minute(
-        pg_url, redis_url, standin, tmp_path: Path) -> None:  # noqa: ANN001
+        pg_url, redis_url, standin, tmp_path: Path) -> None:
     import redis as redis_lib
     bot = make_system("postgres+redis", pg_url, standin, tmp_path, redis_url)  # the shipped lease and intervals
     try:

@@ -13,8 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from gdpr.db import make_engine
-
-from tests.conftest import ROOT, SECRET, credentials, _pg_admin, _pg_url, free_port
+from tests.conftest import ROOT, SECRET, _pg_admin, _pg_url, credentials, free_port
 
 TRIES = 10
 
@@ -42,7 +41,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
                 "scheduler": ["scheduler"]}
     logs = {k: tmp / f"{name}-{k}.log" for k in commands}
     procs = {k: subprocess.Popen([sys.executable, "-m", "bootstrap.cli", *args], cwd=ROOT, env=env,
-                                 stdout=open(logs[k], "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+                                 stdout=open(logs[k], "wb"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115 - the child writes to it until it ends
              for k, args in commands.items()}
     try:
         deadline = time.monotonic() + 60
@@ -65,7 +64,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
 
 
 def test_bot_worker_and_scheduler_started_at_once_on_a_fresh_database_come_up_every_time(
-        pg_url: str, redis_url: str, standin, tmp_path: Path) -> None:  # noqa: ANN001
+        pg_url: str, redis_url: str, standin, tmp_path: Path) -> None:
     failures = [(i, broken) for i in range(TRIES) if (broken := _one_try(pg_url, redis_url, standin.api_url, tmp_path))]
     assert failures == [], failures[:1]
 

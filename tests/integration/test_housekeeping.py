@@ -12,7 +12,7 @@ from pathlib import Path
 
 from devslack.driver import SlackDriver, wait_for
 from gdpr.jobs import purge_exports
-from tests.conftest import ROOT, free_port, SIGNING_SECRET, credentials
+from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
 
 
 def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
 
 
 
-def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subprocess.Popen, str]:  # noqa: ANN001
+def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, **credentials(), "SLACK_API_URL": standin.api_url,
            "CONFIG_DIR": str(ROOT / "config"), "ALLOWED_IPS": allowed, "EXPORT_DIR": str(tmp_path / "exports")}
@@ -77,7 +77,7 @@ def test_sent_mail_in_the_outbox_is_deleted_after_its_retention(tmp_path: Path, 
     try:
         outbox = system.settings.outbox_dir
         outbox.mkdir(parents=True, exist_ok=True)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         old, recent, other = outbox / "a.eml", outbox / "b.eml", outbox / "notes.txt"
         for path, age in ((old, 120), (recent, 10), (other, 120)):
             path.write_text("To: someone@example.com\n\nbody")

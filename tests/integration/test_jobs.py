@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import time
-import shutil
 from pathlib import Path
 
 import redis as redis_lib
@@ -18,7 +18,7 @@ from tests.conftest import make_system
 from tests.helpers import DPO, SUPPORT, add_visits, file_and_approve, unique_member, wait_ephemeral
 
 
-def _approve(system, gym) -> tuple[int, dict]:  # noqa: ANN001
+def _approve(system, gym) -> tuple[int, dict]:
     member = unique_member(gym)
     system.slack.command(SUPPORT, f"access {member['member_number']}")
     card = system.card()
@@ -38,7 +38,7 @@ def test_leases_let_one_worker_run_and_a_dead_ones_request_be_taken_over(system,
     assert leases.claim(request_id=req.id, owner="w2") is None  # live lease: hands off
     with services.db.engine.begin() as conn:  # w1 stops renewing (it died)
         conn.execute(text("UPDATE subject_requests SET lease_expires_at = :t WHERE id = :i"),
-                     {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1), "i": req.id})
+                     {"t": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), "i": req.id})
     assert req.id in services.requests.needing_enqueue(requeue_after=dt.timedelta(minutes=5))
     taken = leases.claim(request_id=req.id, owner="w2")
     assert taken is not None and taken.attempts == 2
@@ -158,7 +158,7 @@ def test_a_retry_after_the_upload_landed_does_not_upload_again(system, gym) -> N
     with system.services.db.engine.begin() as conn:  # the state as the crash left it
         conn.execute(text("UPDATE subject_requests SET status = 'running', file_id = NULL, open_key = 'x', "
                           "lease_owner = 'dead', lease_expires_at = :t WHERE id = :i"),
-                     {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1), "i": request_id})
+                     {"t": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), "i": request_id})
     assert system.services.export_job().run(request_id=request_id, owner="retry") == "done"
     again = system.services.requests.get(request_id)
     assert again.status == m.DONE and again.file_id == done.file_id and again.attempts == 2

@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 from devslack.driver import SlackDriver, wait_for
-
 from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
 from tests.integration.test_fresh_start import _healthy
 
@@ -54,7 +53,7 @@ def test_every_line_of_every_process_is_a_json_event(pg_url: str, redis_url: str
                 "worker": ["worker", "--processes", "1", "--threads", "1"], "scheduler": ["scheduler"]}
     logs = {name: tmp_path / f"{name}.log" for name in commands}
     procs = {name: subprocess.Popen([sys.executable, "-m", "bootstrap.cli", *args], cwd=ROOT, env=env,
-                                    stdout=open(logs[name], "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=open(logs[name], "wb"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115 - the child writes to it until it ends
              for name, args in commands.items()}
     try:
         wait_for(lambda: _healthy(bot) and _healthy(api) and "ready" in logs["worker"].read_text(errors="replace"),

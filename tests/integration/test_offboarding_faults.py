@@ -23,7 +23,7 @@ MEMBERS = 20_000
 CLUB = "big-club"
 
 
-def _scalar(engine, sql: str) -> int:  # noqa: ANN001
+def _scalar(engine, sql: str) -> int:
     with engine.connect() as conn:
         return conn.execute(text(sql), {"c": CLUB}).scalar_one()
 

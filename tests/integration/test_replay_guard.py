@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from devslack.driver import command_body, sign, wait_for
 
+from devslack.driver import command_body, sign, wait_for
 from gdpr.db import Database
 from gdpr.replays import SeenRequests, Unchecked
 from gdpr.requests import utcnow

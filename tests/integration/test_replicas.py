@@ -9,11 +9,11 @@ from pathlib import Path
 import boto3
 from sqlalchemy import text, update
 
-from gdpr import models as m
-from tests.conftest import S3_BUCKET as BUCKET, SIGNING_SECRET, make_system
-from tests.helpers import DPO, SUPPORT
 from devslack.driver import command_body, sign, wait_for
-
+from gdpr import models as m
+from tests.conftest import S3_BUCKET as BUCKET
+from tests.conftest import SIGNING_SECRET, make_system
+from tests.helpers import DPO, SUPPORT
 
 
 def _objects(url: str) -> list[str]:
@@ -21,7 +21,7 @@ def _objects(url: str) -> list[str]:
     return sorted(o["Key"].split("/", 1)[1] for o in listed.get("Contents", []))
 
 
-def _members(gym, n: int) -> list[dict]:  # noqa: ANN001
+def _members(gym, n: int) -> list[dict]:
     with gym.connect() as conn:
         rows = conn.execute(text(
             "SELECT m.id, m.email, m.member_number FROM members m WHERE m.email IS NOT NULL AND "
@@ -29,7 +29,7 @@ def _members(gym, n: int) -> list[dict]:  # noqa: ANN001
         return [dict(r) for r in rows]
 
 
-def _file(replica, kind: str, number: str) -> int:  # noqa: ANN001
+def _file(replica, kind: str, number: str) -> int:
     """`/gdpr <kind>` through this replica, approved by the DPO; waits for this request's own card."""
     channel = replica.services.policy.channel("approvals")
     cards = lambda: [c for c in replica.standin.channel(channel) if c.get("blocks") and not c.get("thread_ts")]  # noqa: E731
@@ -54,7 +54,7 @@ def test_two_replicas_two_workers_one_bucket(pg_url, redis_url, standin, s3: str
                     EXPORT_DIR=str(tmp_path / name), **env)
         members = _members(a.services.system.engine, 4)
         ids = [_file(replica, "access", member["member_number"])
-               for replica, member in zip((a, b, a, b), members)]
+               for replica, member in zip((a, b, a, b), members, strict=True)]
         done = [a.wait_status(i) for i in ids]
         assert [r.status for r in done] == [m.DONE] * 4
 

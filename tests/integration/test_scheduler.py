@@ -16,7 +16,7 @@ from gdpr import models as m
 from tests.conftest import ROOT, make_system
 from tests.helpers import DPO, block_texts, bulk_card, config_copy, wait_ephemeral
 
-DAY = dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)  # a Friday: no Monday or 1st-of-month policy is due
+DAY = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)  # a Friday: no Monday or 1st-of-month policy is due
 TICK = dt.timedelta(minutes=10)
 
 
@@ -29,14 +29,14 @@ def _config(tmp_path: Path) -> Path:
     return config
 
 
-def _runs(services) -> list[m.BulkRun]:  # noqa: ANN001
+def _runs(services) -> list[m.BulkRun]:
     with services.db.session() as s:
         runs = list(s.query(m.BulkRun).order_by(m.BulkRun.id))
         s.expunge_all()
         return runs
 
 
-def _day(services, phases: list[tuple[str, str, str]], extra: dict[str, tuple[str, str]]) -> dict[str, int]:  # noqa: ANN001
+def _day(services, phases: list[tuple[str, str, str]], extra: dict[str, tuple[str, str]]) -> dict[str, int]:
     """Tick every 10 minutes of the clock; each phase is one scheduler's life (owner, from, to)."""
     acted = {owner: 0 for owner, *_ in phases} | {owner: 0 for owner in extra}
     now = DAY

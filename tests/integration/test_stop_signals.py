@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from devslack.driver import wait_for
 
+from devslack.driver import wait_for
 from tests.conftest import ROOT, credentials, free_port
 from tests.integration.test_fresh_start import _healthy
 
@@ -47,7 +47,7 @@ def test_sigterm_stops_each_process_with_sigint_ignored(name: str, pg_url: str, 
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 1 and "no pass completed yet" in done.stdout, done.stdout + done.stderr
     proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", *[a.format(port=port) for a in args]], cwd=ROOT,
-                            env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, preexec_fn=_ignore_sigint,
+                            env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, preexec_fn=_ignore_sigint,  # noqa: SIM115 - the child writes to it until it ends
                             start_new_session=True)
     try:
         up = (lambda: _healthy(port)) if ready == "port" else (lambda: ready in log.read_text(errors="replace"))

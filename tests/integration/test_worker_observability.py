@@ -10,11 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devslack.driver import wait_for
 from gdpr import models as m
-from tests.integration.test_exposure import _listening
 from tests.conftest import free_port, make_system
 from tests.helpers import file_and_approve, unique_member
+from tests.integration.test_exposure import _listening
 from tests.smtp import SmtpServer
-
 
 
 def _scrape(port: int) -> dict[tuple[str, tuple], float]:

@@ -13,12 +13,20 @@ from gdpr.db import make_engine
 from gdpr.migrate import upgrade_database
 from gdpr.settings import Settings
 from tests.conftest import ROOT, SECRET
-from tests.fakes import FakeBreachPresenter, FakeBulkPresenter, FakeGrantPresenter, FakeHomePresenter, FakeOwed, FakeQueue, FakeRequestPresenter
+from tests.fakes import (
+    FakeBreachPresenter,
+    FakeBulkPresenter,
+    FakeGrantPresenter,
+    FakeHomePresenter,
+    FakeOwed,
+    FakeQueue,
+    FakeRequestPresenter,
+)
 from tests.helpers import DPO
 
 
 @pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
+def engine(db_url: str):
     """The seeded system database (SQLite and PostgreSQL, from `db_url`), disposed after the test."""
     e = make_engine(db_url, immediate=False)
     yield e
@@ -35,15 +43,15 @@ class App:
     queue: FakeQueue
     grants: FakeGrantPresenter
 
-    def dpo(self):  # noqa: ANN201
+    def dpo(self):
         return self.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
 
-    def actor(self, user: str):  # noqa: ANN201
+    def actor(self, user: str):
         return self.services.policy.actor(user)
 
 
 @pytest.fixture
-def app(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
+def app(sqlite_url: str, tmp_path: Path):
     """State and system in one SQLite file (the embedded default); mail goes to .eml files."""
     settings = Settings(database_url=sqlite_url, secret_key=SECRET, export_dir=tmp_path / "exports",
                         outbox_dir=tmp_path / "outbox", config_dir=ROOT / "config")

@@ -19,7 +19,7 @@ def _day(value: object) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _erase(engine, member_id: int):  # noqa: ANN001, ANN202
+def _erase(engine, member_id: int):
     return ErasureEngine(engine, load_datamap(ROOT / "config" / "datamap.yaml"), today=lambda: TODAY).erase(
         kind="member", key=str(member_id))
 
@@ -77,7 +77,7 @@ def test_held_contracts_keep_what_a_claim_needs_cut_from_the_member(engine) -> N
             "SELECT id, plan, starts_on, ends_on, monthly_fee, member_id FROM contracts WHERE id IN :ids ORDER BY id")
             .bindparams(bindparam("ids", expanding=True)), {"ids": [r[0] for r in before]})]
     assert before and len(after) == len(before)
-    for (cid, plan, starts, ends, fee), kept in zip(before, after):
+    for (cid, plan, starts, ends, fee), kept in zip(before, after, strict=True):
         assert kept == (cid, plan, kept[2], kept[3], fee, None)  # plan and fee kept; nothing points at the member
         assert _day(kept[2]) == _day(starts).replace(day=1) and _day(kept[3]) == _day(ends)  # the hold runs from the end
 

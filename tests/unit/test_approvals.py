@@ -30,7 +30,7 @@ ROWS = {
 
 
 @pytest.fixture
-def state(tmp_path: Path):  # noqa: ANN201
+def state(tmp_path: Path):
     db = Database(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     upgrade_database(db)
     yield db
@@ -38,7 +38,7 @@ def state(tmp_path: Path):  # noqa: ANN201
 
 
 @pytest.mark.parametrize("name, kind", [("request", REQUESTS), ("bulk", RUNS)])
-def test_the_losing_decision_is_told_the_state_the_item_is_in_now(state: Database, name: str, kind) -> None:  # noqa: ANN001
+def test_the_losing_decision_is_told_the_state_the_item_is_in_now(state: Database, name: str, kind) -> None:
     with state.session() as s:
         s.execute(text(ROWS[name]))
     approvals, policy = Approvals(state, AuditLog(KEY), utcnow), load_policy(ROOT / "config" / "roles.yaml")

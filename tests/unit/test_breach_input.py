@@ -11,7 +11,7 @@ from gdpr.breaches import parse_ref
 from gdpr.errors import UsageError
 from tests.e2e.test_breaches import facts
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def _view(values: dict) -> dict:

@@ -53,7 +53,7 @@ def test_member_numbers_are_named_exactly_and_kept_as_keys(engine) -> None:
     ("", "staff", "2025-01-01", "2025-02-01", "not a table"),
     ("", "visits", "2025-03-01", "2025-02-01", "start first"),
 ])
-def test_bad_naming_is_refused_without_echoing_it(numbers: str, tbl, since, until, says: str) -> None:  # noqa: ANN001
+def test_bad_naming_is_refused_without_echoing_it(numbers: str, tbl, since, until, says: str) -> None:
     with pytest.raises(UsageError) as err:
         read_target(numbers_text=numbers, table_name=tbl, since=since, until=until, pattern=PATTERN,
                     tables={"visits": "checked_in_at"})

@@ -23,11 +23,11 @@ TODAY = dt.date(2026, 11, 27)
 
 
 @pytest.fixture
-def datamap():  # noqa: ANN201
+def datamap():
     return load_datamap(ROOT / "config" / "datamap.yaml")
 
 
-def converted_member(engine) -> dict:  # noqa: ANN001
+def converted_member(engine) -> dict:
     """A member whose CRM lead carries follow-up notes (quoting the phone) and old and recent consents."""
     with engine.begin() as conn:
         mid, lead = conn.execute(text("SELECT converted_member_id, id FROM crm_leads WHERE converted_member_id IS NOT NULL "

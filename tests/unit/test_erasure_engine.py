@@ -10,7 +10,6 @@ from tests.conftest import ROOT
 from tests.e2e.test_erasure import rich_member
 
 
-
 def test_a_handful_of_statements_per_table_whatever_the_row_count(engine) -> None:
     datamap = load_datamap(ROOT / "config" / "datamap.yaml")
     erasure = ErasureEngine(engine, datamap)
@@ -37,7 +36,7 @@ def test_all_or_nothing(engine) -> None:
     erasure = ErasureEngine(engine, datamap)
     member = rich_member(engine)
 
-    def fail_on_staff_notes(conn, cursor, statement, *args):  # noqa: ANN001
+    def fail_on_staff_notes(conn, cursor, statement, *args):
         if "DELETE FROM staff_notes" in statement:
             raise RuntimeError("connection lost")
     event.listen(engine, "before_cursor_execute", fail_on_staff_notes)
@@ -50,7 +49,7 @@ def test_all_or_nothing(engine) -> None:
     assert not erasure.is_erased(kind="member", key=str(member["id"]))
 
 
-def test_a_table_whose_rows_keep_every_column_is_previewed_as_kept_not_anonymised(engine, tmp_path) -> None:  # noqa: ANN001
+def test_a_table_whose_rows_keep_every_column_is_previewed_as_kept_not_anonymised(engine, tmp_path) -> None:
     """Issue 23, defect 8: a preview said rows were anonymised where nothing in them changes."""
     import dataclasses
 
@@ -69,7 +68,7 @@ def test_a_table_whose_rows_keep_every_column_is_previewed_as_kept_not_anonymise
     assert "bank_accounts`: " in shown and "kept as they are" in shown and "anonymised" not in shown
 
 
-def test_the_preview_of_a_consent_hold_counts_from_today_for_an_agreement_still_in_force(engine) -> None:  # noqa: ANN001
+def test_the_preview_of_a_consent_hold_counts_from_today_for_an_agreement_still_in_force(engine) -> None:
     """Issue 23, defect 8: an agreement still in force is withdrawn by the erasure today, so its proof is kept
     three years from today; the dry run counted from the latest earlier withdrawal (2028 here, not 2029)."""
     import datetime as dt

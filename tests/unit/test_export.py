@@ -18,9 +18,8 @@ from tests.conftest import ROOT
 from tests.helpers import unique_member
 
 
-
 @pytest.fixture
-def exporter(engine, tmp_path) -> Exporter:  # noqa: ANN001
+def exporter(engine, tmp_path) -> Exporter:
     return Exporter(engine, load_datamap(ROOT / "config" / "datamap.yaml"), make_environment(ROOT / "templates"),
                     tmp_path / "exports")
 

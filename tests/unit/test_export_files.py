@@ -6,11 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from gdpr.keyring import KeyRing
 from gdpr import models as m
 from gdpr.audit import AuditLog
 from gdpr.db import Database
 from gdpr.export_files import ERASED, ExportFiles
+from gdpr.keyring import KeyRing
 from gdpr.migrate import upgrade_database
 from gdpr.requests import RequestService
 

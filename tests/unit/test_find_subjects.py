@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gdpr.keyring import KeyRing
 from gdpr.access import load_policy
 from gdpr.app.lookup import FindSubjects
 from gdpr.audit import AuditLog
@@ -15,6 +14,7 @@ from gdpr.datamap import load_datamap
 from gdpr.db import Database
 from gdpr.errors import NotAllowed
 from gdpr.grants import GrantService
+from gdpr.keyring import KeyRing
 from gdpr.migrate import upgrade_database
 from gdpr.requests import RequestService, utcnow
 from gdpr.subjects import SubjectDirectory
@@ -23,7 +23,7 @@ from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 
 
 @pytest.fixture
-def find(engine, tmp_path: Path):  # noqa: ANN001, ANN201
+def find(engine, tmp_path: Path):
     state = Database(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     upgrade_database(state)
     audit = AuditLog(b"k" * 32)
@@ -40,7 +40,7 @@ def _actions(state: Database) -> list[str]:
         return list(s.execute(text("SELECT action FROM audit_events ORDER BY seq")).scalars())
 
 
-def test_support_sees_masked_the_dpo_in_the_clear_and_every_view_is_audited(find, engine) -> None:  # noqa: ANN001
+def test_support_sees_masked_the_dpo_in_the_clear_and_every_view_is_audited(find, engine) -> None:
     use_case, policy, state = find
     member = unique_member(engine)
     masked = use_case(actor=policy.actor(SUPPORT), text=member["email"], club_code=None)
@@ -55,7 +55,7 @@ def test_support_sees_masked_the_dpo_in_the_clear_and_every_view_is_audited(find
     assert views == [f"slack:{DPO}"]
 
 
-def test_a_stranger_is_refused_and_the_refusal_is_audited(find, engine) -> None:  # noqa: ANN001
+def test_a_stranger_is_refused_and_the_refusal_is_audited(find, engine) -> None:
     use_case, policy, state = find
     with pytest.raises(NotAllowed):
         use_case(actor=policy.actor(STRANGER), text=unique_member(engine)["email"], club_code=None)

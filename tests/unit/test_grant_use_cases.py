@@ -36,7 +36,7 @@ def test_an_end_slack_could_not_tell_is_told_on_a_later_pass_once(app: App) -> N
     member = unique_member(app.services.system.engine)
     grant_id = _live(app, member)
     assert _sees(app, member) and not _sees(app, member, COLLEAGUE)  # the grantee alone
-    end = app.services.grants.get(grant_id).expires_at.replace(tzinfo=dt.timezone.utc)
+    end = app.services.grants.get(grant_id).expires_at.replace(tzinfo=dt.UTC)
     app.grants.down = True
     assert app.services.access_grants.expire_due(end + dt.timedelta(seconds=1)) == 1
     assert app.services.grants.get(grant_id).end_told_at is None and not _sees(app, member)
@@ -52,7 +52,7 @@ def test_a_grant_stops_unmasking_at_its_end_without_any_pass(app: App) -> None:
     member = unique_member(app.services.system.engine)
     grant_id = _live(app, member)
     grant = app.services.grants.get(grant_id)
-    end = grant.expires_at.replace(tzinfo=dt.timezone.utc)
+    end = grant.expires_at.replace(tzinfo=dt.UTC)
     assert app.services.grants.live(user_id=SUPPORT, subject_ref=grant.subject_ref, now=end - dt.timedelta(seconds=1))
     assert app.services.grants.live(user_id=SUPPORT, subject_ref=grant.subject_ref, now=end) is None
     assert app.services.grants.get(grant_id).status == m.APPROVED  # nothing ran: still recorded as approved

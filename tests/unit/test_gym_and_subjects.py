@@ -12,8 +12,7 @@ from gym.seed import seed
 from tests.conftest import ROOT
 
 
-
-def _scalar(engine, sql: str):  # noqa: ANN001, ANN202
+def _scalar(engine, sql: str):
     with engine.connect() as conn:
         return conn.execute(text(sql)).scalar()
 

@@ -11,7 +11,7 @@ from tests.unit.conftest import App
 def test_a_home_is_republished_only_when_what_it_shows_changed(app: App) -> None:
     services, published = app.services, app.services.presenters.home.published
     services.overview.staff = lambda user: app.dpo()  # the workspace's user groups, as Slack would say
-    now = dt.datetime(2026, 11, 27, 10, 5, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 27, 10, 5, tzinfo=dt.UTC)
     first = services.overview.opened(actor=app.dpo(), now=now)
     assert first.requests.total == 0 and first.approvals.total == 0
     assert services.overview.refresh(now=now + dt.timedelta(minutes=1)) == 0 and published == []

@@ -49,7 +49,7 @@ def test_a_stranger_cannot_ask_for_a_purge_and_the_refusal_is_audited(app: App) 
 
 
 def _facts(clubs: list[str]) -> BreachFacts:
-    aware = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    aware = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     return BreachFacts(description="A staff laptop with a member export was stolen.", detected_at=aware,
                        aware_at=aware, kinds=["confidentiality"], data_categories=["contact"],
                        subject_categories=["members"], approx_people=40, approx_records=80, clubs=clubs,
@@ -81,7 +81,7 @@ def test_a_breach_notice_waiting_for_its_backoff_is_not_sent_before_its_time(app
     desk, outbox = app.services.breach_desk, app.services.settings.outbox_dir
     breach_id = desk.report(actor=app.actor(SUPPORT), facts=_facts(["1"]))
     [notice] = desk.notify(actor=app.dpo(), breach_id=breach_id)
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
     with app.services.db.session() as s:  # as a failed attempt leaves it
         s.execute(text("UPDATE breach_notices SET status = 'retrying', attempts = 1, next_attempt_at = :t "
                        "WHERE id = :i"), {"t": later, "i": notice})
@@ -93,6 +93,6 @@ def test_a_breach_notice_waiting_for_its_backoff_is_not_sent_before_its_time(app
     assert (stored.status, stored.attempts) == ("retrying", 1)
     with app.services.db.session() as s:  # its time has come
         s.execute(text("UPDATE breach_notices SET next_attempt_at = :t WHERE id = :i"),
-                  {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1), "i": notice})
+                  {"t": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), "i": notice})
     assert [desk.deliver_notice(notice), desk.deliver_notice(notice)] == ["sent", "skipped"]
     assert len(list(outbox.glob("*.eml"))) == 1

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from gdpr import models as m
 from gdpr.deadlines import AT, MARKS
 from gdpr.errors import AlreadyDecided, NotAllowed, UsageError
-from tests.unit.conftest import App
 from tests.helpers import STRANGER, SUPPORT, unique_member
+from tests.unit.conftest import App
 
 
 def test_an_access_request_goes_from_opened_to_done_without_slack(app: App) -> None:
@@ -97,7 +97,7 @@ def test_a_deadline_reminder_slack_could_not_take_stays_due(app: App) -> None:
     opened = services.subject_requests.open(actor=services.policy.actor(SUPPORT), kind="access",
                                             identity=member["email"], subject_type="member", club_code=None,
                                             club_received_on=received)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     presenter.down = True
     assert services.request_deadlines.fire_reminders(now) == 0 and presenter.reminders == []
     presenter.down = False

@@ -9,18 +9,18 @@ import pytest
 from sqlalchemy import text
 
 from gdpr.datamap import load_datamap
-from gdpr.erasure import ErasureEngine
 from gdpr.db import make_engine
+from gdpr.erasure import ErasureEngine
 from gdpr.residue import ensure_indexes, joined_sql, pattern, residue_check, text_tables
 from tests.conftest import ROOT
 
 
 @pytest.fixture
-def erased(engine):  # noqa: ANN001, ANN201
+def erased(engine):
     return _erase(engine)
 
 
-def _erase(engine):  # noqa: ANN001, ANN202
+def _erase(engine):
     """A member with a phone and an IBAN, erased; their identifiers as the job held them."""
     datamap = load_datamap(ROOT / "config" / "datamap.yaml")
     erasure = ErasureEngine(engine, datamap)
@@ -34,7 +34,7 @@ def _erase(engine):  # noqa: ANN001, ANN202
     return dict(member), ids, datamap, erasure
 
 
-def _check(engine, erased):  # noqa: ANN001, ANN202
+def _check(engine, erased):
     member, ids, datamap, erasure = erased
     return residue_check(engine, datamap, erasure, kind="member", key=str(member["id"]), identifiers=ids)
 
@@ -56,7 +56,7 @@ PLANTED = {("support_tickets", "body"): 3,  # the phone another way, the IBAN sp
            ("crm_leads", "email"): 1}  # a mapped identifier column of another record
 
 
-def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -> None:  # noqa: ANN001
+def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -> None:
     assert _check(engine, erased).hits == []  # the erasure left nothing: the check says so
     _plant(engine, erased[0])
     assert {(h.table, h.column): h.rows for h in _check(engine, erased).hits} == PLANTED
@@ -90,7 +90,7 @@ def test_the_optional_indexes_find_the_same_and_a_changed_table_is_still_searche
     engine.dispose()
 
 
-def _plant(engine, member) -> None:  # noqa: ANN001
+def _plant(engine, member) -> None:
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE support_tickets (id INTEGER PRIMARY KEY, body TEXT, meta JSON, "
                           "contact VARCHAR(60))"))
@@ -102,7 +102,7 @@ def _plant(engine, member) -> None:  # noqa: ANN001
                 (6, None, None, "tel:+" + re.sub(r"\D", "", member["phone"]))]  # a short column: digits only
         for row in rows:
             conn.execute(text("INSERT INTO support_tickets (id, body, meta, contact) VALUES (:i, :b, :m, :c)"),
-                         dict(zip("ibmc", row)))
+                         dict(zip("ibmc", row, strict=True)))
         conn.execute(text("UPDATE crm_leads SET email = :e WHERE id = (SELECT MIN(id) FROM crm_leads "
                           "WHERE converted_member_id IS NULL)"), {"e": member["email"]})  # a mapped column
 

@@ -22,7 +22,7 @@ DATAMAP = load_datamap(ROOT / "config" / "datamap.yaml")
 SHIPPED = (ROOT / "config" / "retention.yaml").read_text()
 
 
-def _load(tmp_path: Path, body: str):  # noqa: ANN202
+def _load(tmp_path: Path, body: str):
     path = tmp_path / "retention.yaml"
     path.write_text(body)
     return load_retention(path, DATAMAP)
@@ -71,10 +71,10 @@ def test_durations_are_calendar_aware() -> None:
     for bad in ("30", "30 days", "0d", "-3d", "1h", "d30"):
         with pytest.raises(UsageError, match="not a duration"):
             parse_duration(bad)
-    t = dt.datetime(2026, 3, 31, 12, tzinfo=dt.timezone.utc)
-    assert cutoff(t, "1mo") == dt.datetime(2026, 2, 28, 12, tzinfo=dt.timezone.utc)
-    assert cutoff(t, "24mo") == dt.datetime(2024, 3, 31, 12, tzinfo=dt.timezone.utc)
-    assert cutoff(t, "2w") == dt.datetime(2026, 3, 17, 12, tzinfo=dt.timezone.utc)
+    t = dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)
+    assert cutoff(t, "1mo") == dt.datetime(2026, 2, 28, 12, tzinfo=dt.UTC)
+    assert cutoff(t, "24mo") == dt.datetime(2024, 3, 31, 12, tzinfo=dt.UTC)
+    assert cutoff(t, "2w") == dt.datetime(2026, 3, 17, 12, tzinfo=dt.UTC)
     assert cutoff(dt.datetime(2028, 2, 29), "1y") == dt.datetime(2027, 2, 28)
 
 
@@ -99,7 +99,7 @@ def test_batches_follow_the_key_and_never_take_a_row_twice(db_url: str, tmp_path
         bulk = BulkEngine(engine, DATAMAP, erasure, SubjectDirectory(engine, DATAMAP))
         spec = _load(tmp_path, SHIPPED).policies["old-visits"].spec
         spec = type(spec)(**{**spec.to_json(), "batch_size": 50})
-        as_of = dt.datetime.now(dt.timezone.utc)
+        as_of = dt.datetime.now(dt.UTC)
         total = bulk.count(spec, as_of)
         seen, last = [], None
         with engine.connect() as conn:
@@ -134,13 +134,13 @@ def test_the_bar_reaches_100_percent_only_when_everything_is_done() -> None:
                                                ("0 9 * * 5", "Friday"), ("0 9 * * mon", "Monday")])
 def test_weekdays_are_numbered_as_in_cron(schedule: str, weekday: str) -> None:
     from gdpr.retention import cron_trigger
-    after = dt.datetime(2026, 11, 27, 12, tzinfo=dt.timezone.utc)  # a Friday
+    after = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)  # a Friday
     assert cron_trigger(schedule).get_next_fire_time(None, after).strftime("%A") == weekday
 
 
 def test_a_weekday_range_and_a_step_keep_their_meaning() -> None:
     from gdpr.retention import cron_trigger
-    after = dt.datetime(2026, 11, 28, 12, tzinfo=dt.timezone.utc)  # a Saturday
+    after = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)  # a Saturday
     assert cron_trigger("0 9 * * 1-5").get_next_fire_time(None, after).strftime("%A") == "Monday"
     fires = cron_trigger("0 9 */2 * *").get_next_fire_time(None, after)
     assert fires.day % 2 == 1  # day-of-month steps are untouched

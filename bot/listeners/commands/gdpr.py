@@ -11,14 +11,14 @@ from slack_sdk import WebClient
 from bot import render
 from bot.audit_ops import handle as audit_command
 from bot.breach_ops import MODAL_COMMANDS, open_modal
-from bot.club_ops import handle as club_command
-from bot.consent_ops import handle as consent_command
-from bot.ropa_ops import handle as ropa_command
 from bot.breach_ops import handle as breach_command
 from bot.bulk_ops import crm_purge, retention_report
-from bot.grant_ops import handle as grant_command
+from bot.club_ops import handle as club_command
+from bot.consent_ops import handle as consent_command
 from bot.grammar import HELP, Command, parse
+from bot.grant_ops import handle as grant_command
 from bot.listeners.deps import deps
+from bot.ropa_ops import handle as ropa_command
 from bot.slack_io import ephemeral
 from gdpr.app.lookup import SubjectView
 from gdpr.errors import AlreadyDecided, AmbiguousSubject, GdprError, NotAllowed, NotFound, SubjectNotFound, UsageError

@@ -4,9 +4,9 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
+from bot.listeners.decisions import read_reason
 from bot.listeners.deps import deps
 from bot.listeners.views.breach import later
-from bot.listeners.decisions import read_reason
 
 
 def breach_late(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext
 
-from bot.listeners.deps import deps
 from bot.listeners.decisions import read_reason
+from bot.listeners.deps import deps
 
 
 def notice_impossible_reason(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
