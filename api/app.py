@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
@@ -23,11 +24,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
-from gdpr.app.club_api import RequestStatus, Transfer, expires
+from gdpr.app.club_api import ClubApi, RequestStatus, Transfer, expires
+from gdpr.app.ropa import Records
 from gdpr.clubs import Unauthenticated
 from gdpr.db import unavailable
 from gdpr.downloads import LinkBusy, LinkGone
@@ -309,11 +312,21 @@ class SpendOnLastByte(Response):
             await run_in_threadpool(self.use.dropped, self.transfer, sent, size)
 
 
-def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_address: int | None = None,  # noqa: ANN001
-              max_body: int | None = None, docs: bool | None = None) -> FastAPI:
-    use = services.club_api
-    settings = services.settings
-    docs = settings.api_docs if docs is None else docs
+@dataclass(frozen=True)
+class ApiUseCases:
+    """What the clubs' API may call, typed: the clubs' use case, the record of processing, the portability
+    schema, the published verifying keys, and the counter of its calls."""
+
+    clubs: ClubApi
+    records: Records
+    portability_schema: Callable[[str], dict]  # subject type -> the JSON Schema of an export's data.json
+    public_keys: Callable[[str], list[str]]  # purpose -> the verifying keys, newest first
+    calls: Counter  # by route template and status
+
+
+def build_api(api: ApiUseCases, *, allow_http: bool = False, per_minute: int = 120, per_address: int = 60,
+              max_body: int = 32 * 1024, docs: bool = False) -> FastAPI:
+    use = api.clubs
     app = FastAPI(title="gdpr-ops-bot: the clubs' API", version="1",
                   description="Data-subject requests for your club's members (access, portability, erasure), "
                               "answered by your processor after its DPO's approval. Authenticate with your club's "
@@ -339,7 +352,7 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:  # 404 of no route, 405, a bad JSON body
         if request.scope["state"].get("too_large"):  # FastAPI made the guard's cap a 400 "error parsing the body"
-            return problem(413, "too-large", TITLES[413], f"A body may be at most {services.settings.api_max_body_bytes} "
+            return problem(413, "too-large", TITLES[413], f"A body may be at most {max_body} "
                                                           "bytes.")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # every method the path answers, not only the first route's
@@ -374,11 +387,11 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_
 
     @app.get("/v1/portability-schema", summary="The JSON Schema of an export's data.json (Art. 20)")
     def portability_schema(code: str = Depends(club)) -> dict:
-        return services.exporter.schema("member")
+        return api.portability_schema("member")
 
     @app.get("/v1/ropa", summary="The processor's record of processing (Art. 30(2)) as it concerns your club")
     def ropa(code: str = Depends(club)) -> dict:
-        version = services.records.for_club(club=code)
+        version = api.records.for_club(club=code)
         return {"version": version.number, "created_at": version.created_at.isoformat(), "changes": version.changes,
                 "record": version.record}
 
@@ -386,7 +399,7 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_
     def keys(code: str = Depends(club)) -> dict:
         from gdpr.offboarding import SIGNING_PURPOSE
         return {"algorithm": "Ed25519", "purpose": SIGNING_PURPOSE,
-                "keys": services.ring.public_keys(SIGNING_PURPOSE)}
+                "keys": api.public_keys(SIGNING_PURPOSE)}
 
     @app.get("/v1/downloads/{token}", name="download", summary="The export (AES-256 zip), once",
              response_class=Response, responses={200: {"content": {"application/zip": {"schema": {
@@ -406,9 +419,8 @@ def build_api(services, *, allow_http: bool = False, per_minute: int = 120, per_
         return getattr(route, "path", "unmatched")
 
     app.add_middleware(Guard, use=use, templates=template, allow_http=allow_http, per_minute=per_minute,
-                       per_address=per_address or settings.api_rate_per_address,
-                       max_body=max_body or settings.api_max_body_bytes,
-                       count=lambda route, code: services.metrics.api_calls.labels(route=route, status=str(code)).inc())
+                       per_address=per_address, max_body=max_body,
+                       count=lambda route, code: api.calls.labels(route=route, status=str(code)).inc())
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -25,9 +25,10 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from api.app import NewRequest, build_api
+from api.app import NewRequest
 from benchmarks import machine
 from benchmarks.ack_latency import pct, start_beside_standin
+from bootstrap.runtime import api_app
 from gdpr.db import make_engine
 from gym.seed import seed
 
@@ -92,7 +93,7 @@ def main() -> None:
     running, standin = start_beside_standin(db_url, work)
     token = running.services.club_tokens.issue(club=CLUB, by="bench", allowed=None).token
     try:
-        ours, ours_port = serve(build_api(running.services, per_minute=10 ** 9, per_address=10 ** 9))
+        ours, ours_port = serve(api_app(running.services, per_minute=10 ** 9, per_address=10 ** 9))
         base, base_port = serve(bare())
         measure(base_port, token, numbers[:50], args.concurrency)  # warm both
         lat_base, rate_base = measure(base_port, token, numbers, args.concurrency)

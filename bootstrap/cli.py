@@ -6,6 +6,12 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `gdpr-bot --version` loads none of them
+    from bootstrap.compose import Services
+    from gdpr.settings import Settings
 
 DEMO_ONLY = ("devslack", "gym")  # the Slack stand-in and the synthetic gym: not in the production image
 STOP_GRACE_S = 25.0  # SIGTERM: how long acknowledged commands may take to be answered (orchestrators wait 30 s)
@@ -111,12 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _settings():  # noqa: ANN202
+def _settings() -> Settings:
     from gdpr.settings import Settings
     return Settings()
 
 
-def _safe_settings(*, runs_jobs: bool | None):  # noqa: ANN202
+def _safe_settings(*, runs_jobs: bool | None) -> Settings:
     """The settings of a long-running process (serve, worker, scheduler, api): refused, in one line naming the
     variable, when they are unsafe outside the embedded demo (missing or weak secrets, the stand-in's Slack
     credentials; and, for a process that runs jobs, a club's passphrase mailed to a file). `runs_jobs` None:
@@ -146,7 +152,7 @@ def _check_before_start() -> None:
         raise ConfigError(problems[0])
 
 
-def _ops_server(services, host: str, port: int, *, state: bool = True):  # noqa: ANN001, ANN202
+def _ops_server(services: Services, host: str, port: int, *, state: bool = True) -> Callable[[], None]:
     """/healthz, /readyz and /metrics on a listener of their own (OPS_HOST, loopback unless set): what an
     operator watches is not on the port Slack or the clubs reach."""
     from bootstrap.observability import ops_routes
@@ -175,8 +181,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too, unless whoever started us ignores it
         if signum == signal.SIGTERM or signal.getsignal(signum) is not signal.SIG_IGN:
-            signal.signal(signum, lambda *_: stop_gracefully(server, running.app.followups,  # type: ignore[attr-defined]
-                                                             grace_s=STOP_GRACE_S, stopped=stopped))
+            signal.signal(signum, lambda *_: stop_gracefully(server, running.followups, grace_s=STOP_GRACE_S,
+                                                             stopped=stopped))
     logging.getLogger(__name__).info("listening on http://%s:%s/slack/events", args.host, server.effective_port)
     try:
         run_until(server, stopped)  # returns once a SIGTERM's drain has ended
@@ -192,12 +198,11 @@ def cmd_api(args: argparse.Namespace) -> int:
     """The clubs' API under uvicorn; TLS is the proxy's (its X-Forwarded-* believed from TRUSTED_PROXIES)."""
     import uvicorn
 
-    from api.app import build_api
-    from bootstrap.runtime import start
+    from bootstrap.runtime import api_app, start
     settings = _safe_settings(runs_jobs=None)
     running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
     stop_ops = _ops_server(running.services, settings.ops_host, settings.api_ops_port, state=False)  # the bot's
-    app = build_api(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
+    app = api_app(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
     import signal
     # uvicorn drains on SIGTERM, then raises it again for the handler it found: this one lets the
     # `finally` below stop the rest (the default would kill the process there)
@@ -332,7 +337,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backup_keys(settings) -> list[bytes]:  # noqa: ANN001
+def _backup_keys(settings: Settings) -> list[bytes]:
     from gdpr.backup import backup_keys
     return backup_keys(settings.keyring().keys, settings.backup_key.get_secret_value() if settings.backup_key else None)
 

@@ -10,9 +10,9 @@ import dramatiq
 from jinja2 import Environment
 from slack_sdk import WebClient
 
-from bootstrap.observability import METRICS, Metrics
+from bootstrap.metrics import METRICS, Metrics
 from gdpr.access import AccessPolicy, load_policy
-from gdpr.app.breaches import BreachDesk
+from gdpr.app.breaches import BreachDesk, BreachViews
 from gdpr.app.club_api import ClubAccess, ClubApi
 from gdpr.app.club_delivery import ByRequester, ClubDelivery
 from gdpr.app.consent import ConsentDesk, ObjectionJob, WithdrawalJob
@@ -22,9 +22,9 @@ from gdpr.app.history import SubjectHistory
 from gdpr.app.home import Overview
 from gdpr.app.housekeeping import Housekeeping
 from gdpr.app.lookup import FindSubjects
-from gdpr.app.purges import Purges
+from gdpr.app.purges import BulkViews, Purges
 from gdpr.app.reads import AuditedRead
-from gdpr.app.requests import ExportJob, SubjectRequests
+from gdpr.app.requests import ExportJob, RequestViews, SubjectRequests
 from gdpr.app.ropa import Records
 from gdpr.archives import make_store
 from gdpr.audit import AuditLog
@@ -41,6 +41,7 @@ from gdpr.consent import ConsentRegistry
 from gdpr.datamap import DataMap, load_datamap
 from gdpr.db import Database
 from gdpr.deadlines import Deadlines
+from gdpr.deployment import claim_exports
 from gdpr.downloads import Downloads
 from gdpr.erasure import ErasureEngine
 from gdpr.erasure_job import ErasureJob, NoticeJob
@@ -52,15 +53,7 @@ from gdpr.keyring import KeyRing
 from gdpr.mail import make_mailer
 from gdpr.notices import NoticeService, Recipient, load_recipients
 from gdpr.offboarding import OffboardingSteps
-from gdpr.ports import (
-    BreachPresenter,
-    BulkPresenter,
-    GrantPresenter,
-    HomePresenter,
-    JobQueue,
-    OwedUpdates,
-    RequestPresenter,
-)
+from gdpr.ports import JobQueue, Presenters
 from gdpr.replays import SeenRequests
 from gdpr.requests import RequestService
 from gdpr.residue import residue_check
@@ -222,32 +215,29 @@ class Services:
         self.system_writer.dispose()
 
 
-@dataclass(frozen=True)
-class Presenters:
-    """The Slack adapter's implementations of the domain's presenter ports."""
-    requests: RequestPresenter
-    bulk: BulkPresenter
-    breaches: BreachPresenter
-    owed: OwedUpdates
-    grants: GrantPresenter
-    home: HomePresenter
-
-
 def slack_presenters(services: Services) -> Presenters:
-    from bot.cards import CatchUp
+    """The Slack adapter's presenters, each handed the Slack client, the cards table and the read model it
+    renders (never a domain service)."""
+    from bot.cards import Cards, CatchUp, Loaders
     from bot.delivery import SlackDelivery
     from bot.delivery_breach import BreachSlackDelivery
     from bot.delivery_bulk import BulkSlackDelivery
     from bot.delivery_grant import GrantSlackDelivery
     from bot.delivery_home import HomeSlackDelivery
-    catch_up = CatchUp(services, None)
-    slack = SlackDelivery(services)
-    clubs = ClubDelivery(downloads=services.downloads,  # exports that go to the club's API
-                         mailer=make_mailer(services.settings.smtp_url, services.settings.outbox_dir),
-                         contact=services.exporter.controller, sender=services.breach_config.sender)
-    routed = ByRequester(slack, clubs, deliveries=services.deliveries, club_code=services.exporter.controller)
-    presenters = Presenters(routed, BulkSlackDelivery(services), BreachSlackDelivery(services),
-                            catch_up, GrantSlackDelivery(services), HomeSlackDelivery(services))
+    s = services
+    slack, cards, approvals = s.slack, Cards(s.slack, s.shown), s.policy.channel("approvals")
+    views = RequestViews(s.requests, s.directory, s.notices)
+    catch_up = CatchUp(s.shown, Loaders(request=s.requests.get, run=s.runs.get, grant=s.grants.get,
+                                        breach=s.breaches.get))
+    requests = SlackDelivery(slack, cards, views, approvals=approvals,
+                             deciders=list(s.policy.groups_with("request.decide")))
+    clubs = ClubDelivery(downloads=s.downloads,  # exports that go to the club's API
+                         mailer=make_mailer(s.settings.smtp_url, s.settings.outbox_dir),
+                         contact=s.exporter.controller, sender=s.breach_config.sender)
+    routed = ByRequester(requests, clubs, deliveries=s.deliveries, club_code=s.exporter.controller)
+    presenters = Presenters(routed, BulkSlackDelivery(slack, cards, BulkViews(s.retention, s.bulk, s.notices), approvals),
+                            BreachSlackDelivery(slack, cards, BreachViews(s.breaches, s.breach_mail), s.breach_config),
+                            catch_up, GrantSlackDelivery(slack, cards, views.masked, approvals), HomeSlackDelivery(slack))
     catch_up.presenters = presenters
     return presenters
 
@@ -330,6 +320,15 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
     services.queue = queue or services.actors
     return _use_cases(services, presenters or slack_presenters(services))
+
+
+def worker_jobs(settings: Settings, *, broker: dramatiq.Broker, actors: Actors) -> Services:
+    """What a `dramatiq` worker process runs: the job use cases, after claiming the export folder (another
+    deployment's is never swept as leftovers) and sweeping what a worker killed on this machine left there."""
+    services = build(settings, broker=broker, actors=actors)
+    claim_exports(services.db, settings.export_dir)
+    services.exports.sweep()
+    return services
 
 
 def _use_cases(services: Services, presenters: Presenters) -> Services:

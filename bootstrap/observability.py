@@ -14,14 +14,11 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.platform_collector import PlatformCollector
-from prometheus_client.process_collector import ProcessCollector
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
@@ -31,31 +28,6 @@ if TYPE_CHECKING:  # the composition root builds these collectors from its own S
 from gdpr import models as m
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class Metrics:
-    """The process's own series (one set per process: Prometheus names are registered once)."""
-    registry: CollectorRegistry
-    commands: Counter  # slash commands answered, by subcommand and outcome
-    ack_seconds: Histogram  # time to answer Slack's HTTP request (the ack)
-    api_calls: Counter  # the clubs' API, by route and status
-
-
-def _create() -> Metrics:
-    registry = CollectorRegistry()
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    return Metrics(
-        registry=registry,
-        commands=Counter("gdpr_commands", "Slash commands answered, by subcommand and outcome", ["command", "outcome"],
-                         registry=registry),
-        ack_seconds=Histogram("gdpr_ack_seconds", "Time to answer a request from Slack (the ack Slack waits 3 s for)",
-                              buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0), registry=registry),
-        api_calls=Counter("gdpr_api_calls", "Clubs' API calls, by route and status", ["route", "status"],
-                          registry=registry))
-
-
-METRICS = _create()
 
 DAY_BUCKETS = ("overdue", "0-3", "4-7", "8-14", "15+")
 HOUR_BUCKETS = ("past", "0-12", "12-24", "24-48", "48+")

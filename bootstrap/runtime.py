@@ -8,12 +8,16 @@ import threading
 from dataclasses import dataclass
 
 import dramatiq
+from fastapi import FastAPI
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from api.app import ApiUseCases, build_api
 from bootstrap.checks import check_live_schema
 from bootstrap.compose import Services, build
-from bot.app import build_app
+from bot.app import BotApp, build_app
+from bot.followups import Followups
+from bot.listeners.deps import SlackUseCases
 from gdpr import logsafe
 from gdpr.deployment import claim_exports
 from gdpr.migrate import upgrade_database
@@ -28,12 +32,13 @@ log = logging.getLogger(__name__)
 class Running:
     services: Services
     app: App
+    followups: Followups
     worker: dramatiq.Worker | None
     _stop: threading.Event
 
     def stop(self) -> None:
         self._stop.set()
-        self.app.followups.shutdown()  # type: ignore[attr-defined]
+        self.followups.shutdown()
         if self.worker is not None:
             self.worker.stop(timeout=10_000)
         self.services.close()
@@ -56,11 +61,33 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     sent = services.reconcile()  # the state DB leads: re-enqueue what a previous run left behind
     if sent:
         log.info("re-enqueued %d request(s) at start", len(sent))
-    running = Running(services=services, app=build_app(services), worker=worker, _stop=stop)
+    bot = slack_app(services)
+    running = Running(services=services, app=bot.app, followups=bot.followups, worker=worker, _stop=stop)
     # Everything built so far lives as long as the process: keep it out of the cyclic GC's
     # full collections, whose pauses otherwise land on random acks.
     gc.freeze()
     return running
+
+
+def slack_app(services: Services) -> BotApp:
+    """The Bolt app, handed the use cases behind Slack (and nothing else of the domain)."""
+    s = services
+    use = SlackUseCases(requests=s.subject_requests, deadlines=s.request_deadlines, find=s.find_subjects,
+                        history=s.subject_history, grants=s.access_grants, purges=s.purges, breaches=s.breach_desk,
+                        consent=s.consent, clubs=s.club_access, records=s.records, home=s.overview)
+    return build_app(use, slack=s.slack, signing_secret=s.settings.signing_secret, seen=s.seen, policy=s.policy,
+                     breach_contact=s.breach_config.contact, commands_counter=s.metrics.commands)
+
+
+def api_app(services: Services, *, allow_http: bool = False, per_minute: int = 120, per_address: int | None = None,
+            docs: bool | None = None) -> FastAPI:
+    """The clubs' API, handed its use cases (and nothing else of the domain); limits from the settings."""
+    s, settings = services, services.settings
+    api = ApiUseCases(clubs=s.club_api, records=s.records, portability_schema=s.exporter.schema,
+                      public_keys=s.ring.public_keys, calls=s.metrics.api_calls)
+    return build_api(api, allow_http=allow_http, per_minute=per_minute,
+                     per_address=per_address or settings.api_rate_per_address, max_body=settings.api_max_body_bytes,
+                     docs=settings.api_docs if docs is None else docs)
 
 
 def housekeeping_pass(services: Services, *, owner: str = OWNER, now: dt.datetime | None = None) -> None:

@@ -6,13 +6,17 @@ import datetime as dt
 import functools
 import logging
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cards import update_card, update_latest
+from bot.cards import Cards
 from bot.render import escape, mrkdwn, notices_blocks, plain, request_blocks
 from bot.slack_io import dm_channel, post
 from gdpr import models as m
+from gdpr.app.requests import RequestViews
+from gdpr.erasure import ErasureReport
 from gdpr.export import ExportFile
+from gdpr.residue import Hit
 
 log = logging.getLogger(__name__)
 
@@ -36,41 +40,43 @@ def ref(req: m.SubjectRequest) -> str:
 
 
 class SlackDelivery:
-    def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
-        self.services = services
+    """gdpr.ports.RequestPresenter on Slack: renders what `views` reads; `approvals` is the DPO's channel,
+    `deciders` the user groups named when a request is close to its due date."""
+
+    def __init__(self, slack: WebClient, cards: Cards, views: RequestViews, *, approvals: str,
+                 deciders: list[str]) -> None:
+        self.slack, self.cards, self.views = slack, cards, views
+        self.approvals, self.deciders = approvals, deciders
 
     def where(self, req: m.SubjectRequest, role: str) -> tuple[str, str] | None:
         """(channel, ts) of one of the request's messages, if it was posted."""
-        return self.services.shown.where(ref(req), role)
+        return self.cards.where(ref(req), role)
 
     def subject_view(self, req: m.SubjectRequest) -> dict[str, str]:
-        found = self.services.directory.load(req.subject_type, req.subject_key)
-        if found is None:
-            return {"number": "—", "club": "—", "name": "(no longer in the system)", "email": "—", "phone": "—"}
-        return found.masked()  # channels always see masked data
+        return self.views.subject(req.subject_type, req.subject_key)  # channels always see masked data
 
     def request_opened(self, req: m.SubjectRequest, subject: dict[str, str], reply_to: str | None) -> None:
         """The requester's message (where they asked, or a DM if the bot is not there) and the DPO's card."""
-        slack, text = self.services.slack, f"{req.kind.capitalize()} request R-{req.id}: " + (
+        slack, text = self.slack, f"{req.kind.capitalize()} request R-{req.id}: " + (
             "under way" if req.kind == "withdraw" else "awaiting DPO approval")
         if not req.requester_id.startswith("club:"):  # a club asking through the API follows it there
-            self.services.shown.remember(ref(req), REQUEST, post(
+            self.cards.remember(ref(req), REQUEST, post(
                 slack, channel=reply_to or dm_channel(slack, req.requester_id), fallback_user=req.requester_id,
                 text=text, blocks=request_blocks(req, subject, with_buttons=False)))
         if req.kind == "withdraw":  # no approval stands between a person and their withdrawal (Art. 7(3))
             return
-        self.services.shown.remember(ref(req), APPROVAL, post(
-            slack, channel=self.services.policy.channel("approvals"), fallback_user=None, text=text,
+        self.cards.remember(ref(req), APPROVAL, post(
+            slack, channel=self.approvals, fallback_user=None, text=text,
             blocks=request_blocks(req, subject, with_buttons=True)))
 
     def request_changed(self, req: m.SubjectRequest) -> None:
         """Both cards, rendered from the request as it is now (the caller's copy may already be behind)."""
         for role, buttons in ((REQUEST, False), (APPROVAL, True)):
-            update_latest(self.services, ref(req), role, functools.partial(self._card, req, buttons))
+            self.cards.update_latest(ref(req), role, functools.partial(self._card, req, buttons))
 
     def _card(self, req: m.SubjectRequest, buttons: bool) -> dict:
         try:
-            req = self.services.requests.get(req.id)
+            req = self.views.request(req.id)
         except Exception as exc:  # the state DB is down: the caller's copy is the best there is
             log.warning("R-%s rendered from the caller's copy: %s", req.id, type(exc).__name__)
         text = f"{req.kind.capitalize()} request R-{req.id}: {req.status.replace('_', ' ')}"
@@ -94,10 +100,10 @@ class SlackDelivery:
         else:
             text = f":rotating_light: R-{req.id} is *overdue* by {-days_before} day(s) (it was due on {due})."
         if days_before <= 3:
-            groups = " ".join(f"<!subteam^{g}>" for g in self.services.policy.groups_with("request.decide"))
+            groups = " ".join(f"<!subteam^{g}>" for g in self.deciders)
             text += f" {groups} answer it, extend it (`/gdpr extend R-{req.id} <reasons>`, within the month) " \
                     f"or refuse it (`/gdpr refuse R-{req.id} <ground>`)."
-        self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text,
+        self.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text,
                                              reply_broadcast=days_before <= 3)
         return True
 
@@ -106,7 +112,7 @@ class SlackDelivery:
         where = self.where(req, REQUEST)
         if where is None:
             return
-        self.services.slack.chat_postMessage(
+        self.slack.chat_postMessage(
             channel=where[0], thread_ts=where[1],
             text=f":calendar: R-{req.id} is extended to {req.due_on:%d %b %Y} (was {req.original_due_on:%d %b %Y}). "
                  "Tell the club to inform the person before the first month ends, with the reasons below.",
@@ -118,8 +124,8 @@ class SlackDelivery:
 
     def request_refused(self, req: m.SubjectRequest, notice: str) -> None:
         where = self.where(req, REQUEST)
-        channel, ts = where or (dm_channel(self.services.slack, req.requester_id), None)
-        self.services.slack.chat_postMessage(
+        channel, ts = where or (dm_channel(self.slack, req.requester_id), None)
+        self.slack.chat_postMessage(
             channel=channel, thread_ts=ts, text=f":no_entry_sign: R-{req.id} is refused. The notice for the club:",
             blocks=[{"type": "section", "text": mrkdwn(f":no_entry_sign: *R-{req.id} is refused* (Art. 12(5)). "
                                                        "Send the club this notice; it carries the person's remedies "
@@ -127,8 +133,8 @@ class SlackDelivery:
                     *[{"type": "section", "text": plain(part)} for part in _chunks(notice, 2900)]])
 
     def send_passphrase(self, req: m.SubjectRequest, export: ExportFile, passphrase: str) -> None:
-        self.services.slack.chat_postMessage(
-            channel=dm_channel(self.services.slack, req.requester_id),
+        self.slack.chat_postMessage(
+            channel=dm_channel(self.slack, req.requester_id),
             text=(f":key: Passphrase for `{export.name}` (access request R-{req.id}):\n`{passphrase}`\n"
                   "Send it to the club by a different channel than the file. The bot does not store it; this "
                   "direct message is its only copy (Slack keeps it under your workspace's retention)."))
@@ -138,14 +144,14 @@ class SlackDelivery:
         sending it, before recording it)."""
         if not req.export_name:
             return False
-        slack = self.services.slack
+        slack = self.slack
         history = slack.conversations_history(channel=dm_channel(slack, req.requester_id), limit=200)
         return any(f"`{req.export_name}`" in (msg.get("text") or "") and "Passphrase for" in (msg.get("text") or "")
                    for msg in history.get("messages", []))
 
     def publish_file(self, req: m.SubjectRequest, export: ExportFile) -> str:
-        channel, ts = self.where(req, REQUEST) or (dm_channel(self.services.slack, req.requester_id), None)
-        resp = self.services.slack.files_upload_v2(
+        channel, ts = self.where(req, REQUEST) or (dm_channel(self.slack, req.requester_id), None)
+        resp = self.slack.files_upload_v2(
             channel=channel, thread_ts=ts, file=str(export.path), filename=export.name,
             title=f"Access export R-{req.id} (AES-256 zip)",
             initial_comment=(f"Export for R-{req.id}: {export.rows} rows from "
@@ -158,7 +164,7 @@ class SlackDelivery:
         where = self.where(req, REQUEST)
         if not where or not req.export_name:
             return None
-        resp = self.services.slack.conversations_replies(channel=where[0], ts=where[1], limit=200)
+        resp = self.slack.conversations_replies(channel=where[0], ts=where[1], limit=200)
         for msg in resp.get("messages", []):
             for f in msg.get("files", []) or []:
                 if f.get("name") == req.export_name:
@@ -169,7 +175,7 @@ class SlackDelivery:
         """Delete the archive from Slack (files.delete) and say so in its thread; False if Slack refused
         (the request stays due and the next pass tries again)."""
         try:
-            self.services.slack.files_delete(file=req.file_id)
+            self.slack.files_delete(file=req.file_id or "")
         except SlackApiError as exc:
             if exc.response.get("error") not in ("file_not_found", "file_deleted"):
                 log.warning("files.delete R-%s failed: %s", req.id, exc.response.get("error"))
@@ -178,7 +184,7 @@ class SlackDelivery:
                           f"server: {reason}.")
         return True
 
-    def erasure_reported(self, req: m.SubjectRequest, report, hits) -> None:  # noqa: ANN001
+    def erasure_reported(self, req: m.SubjectRequest, report: ErasureReport, hits: list[Hit]) -> None:
         held = sum(c.get("held", 0) for c in report.counts.values())
         if report.already_erased:
             text = f":broom: R-{req.id}: this subject was already erased; nothing left to erase."
@@ -203,7 +209,7 @@ class SlackDelivery:
         self._thread(req, text)
 
     def notices_changed(self, req: m.SubjectRequest) -> None:
-        notices = self.services.notices.for_request(req.id)
+        notices = self.views.notices(req.id)
         if not notices:
             return
         text = f"Recipients of R-{req.id}"
@@ -212,29 +218,29 @@ class SlackDelivery:
             # writing, read again and write once more if the state moved on meanwhile.
             for _ in range(5):
                 snapshot = [(n.id, n.status, n.attempts) for n in notices]
-                if not update_card(self.services, ref(req), NOTICES, text=text, blocks=notices_blocks(req, notices)):
+                if not self.cards.update(ref(req), NOTICES, text=text, blocks=notices_blocks(req, notices)):
                     return
-                notices = self.services.notices.for_request(req.id)
+                notices = self.views.notices(req.id)
                 if [(n.id, n.status, n.attempts) for n in notices] == snapshot:
                     return
             return
         card = self.where(req, APPROVAL) or self.where(req, REQUEST)  # a withdrawal has no approval card
         if card is None:
             return
-        resp = self.services.slack.chat_postMessage(channel=card[0], thread_ts=card[1], text=text,
+        resp = self.slack.chat_postMessage(channel=card[0], thread_ts=card[1], text=text,
                                              blocks=notices_blocks(req, notices))
-        self.services.shown.remember(ref(req), NOTICES, (resp["channel"], resp["ts"]))
+        self.cards.remember(ref(req), NOTICES, resp)
 
     def _thread(self, req: m.SubjectRequest, text: str) -> None:
         for role in (REQUEST, APPROVAL):
             where = self.where(req, role)
             if where:
-                self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
+                self.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
 
     def job_failed(self, req: m.SubjectRequest, reference: str) -> None:
         self.request_changed(req)
         where = self.where(req, REQUEST)
         if where:
-            self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1],
+            self.slack.chat_postMessage(channel=where[0], thread_ts=where[1],
                                           text=f":x: R-{req.id} failed after {req.attempts} attempts ({reference}). "
                                                "The DPO has been told; nothing was sent to the club.")

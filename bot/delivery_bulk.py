@@ -6,14 +6,15 @@ import logging
 import tempfile
 from pathlib import Path
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cards import update_card
+from bot.cards import Cards
 from bot.render_bulk import bulk_blocks, title
 from bot.slack_io import dm_channel
 from gdpr import models as m
+from gdpr.app.purges import BulkViews
 from gdpr.export import ExportFile
-from gdpr.retention import BulkSpec
 
 log = logging.getLogger(__name__)
 
@@ -22,58 +23,55 @@ CARD = "card"
 
 
 class BulkSlackDelivery:
-    def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
-        self.services = services
+    def __init__(self, slack: WebClient, cards: Cards, views: BulkViews, approvals: str) -> None:
+        self.slack, self.cards, self.views, self.approvals = slack, cards, views, approvals
 
     def where(self, run: m.BulkRun) -> tuple[str, str] | None:
-        return self.services.shown.where(f"P-{run.id}", CARD)
+        return self.cards.where(f"P-{run.id}", CARD)
 
     def _blocks(self, run: m.BulkRun, rate: float | None = None) -> list[dict]:
-        policy = self.services.retention.policies.get(run.policy) if run.source == "retention" else None
-        samples = None
-        if run.status == m.AWAITING_APPROVAL:  # masked, rendered now, never stored
-            samples = self.services.bulk.samples(BulkSpec.from_json(run.spec), run.as_of)
-        return bulk_blocks(run, samples=samples, rate=rate, basis=policy.basis if policy else None,
-                           notices=self.services.notices.run_summary(run.id) if run.status == m.DONE else None)
+        card = self.views.card(run)
+        return bulk_blocks(run, samples=card.samples, rate=rate, basis=card.policy.basis if card.policy else None,
+                           notices=card.notices)
 
     def post_card(self, run: m.BulkRun) -> None:
         """The dry-run summary, in the DPO channel; the run remembers where, for every later update."""
-        resp = self.services.slack.chat_postMessage(channel=self.services.policy.channel("approvals"),
+        resp = self.slack.chat_postMessage(channel=self.approvals,
                                              text=f"{title(run)}: {run.status.replace('_', ' ')}",
                                              blocks=self._blocks(run))
-        self.services.shown.remember(f"P-{run.id}", CARD, (resp["channel"], resp["ts"]))
+        self.cards.remember(f"P-{run.id}", CARD, resp)
 
     def bulk_changed(self, run: m.BulkRun, rate: float | None = None) -> None:
         if self.where(run) is None:
             return
-        update_card(self.services, f"P-{run.id}", CARD, blocks=self._blocks(run, rate),
+        self.cards.update(f"P-{run.id}", CARD, blocks=self._blocks(run, rate),
                     text=f"{title(run)}: {run.status.replace('_', ' ')} ({run.done:,}/{run.total:,})")
 
     def bulk_failed(self, run: m.BulkRun, reference: str) -> None:
         self.bulk_changed(run)
         where = self.where(run)
         if where:
-            self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1],
+            self.slack.chat_postMessage(channel=where[0], thread_ts=where[1],
                                           text=f":x: {title(run)} stopped after {run.done:,} of {run.total:,} "
                                                f"({reference}). What is done stays done; Approve a new run to finish.")
 
     # -- a club's offboarding: its data handed back, then the signed statement, in the card's thread ------
     def _thread(self, run: m.BulkRun) -> tuple[str, str | None]:
-        return self.where(run) or (dm_channel(self.services.slack, run.requester_id), None)
+        return self.where(run) or (dm_channel(self.slack, run.requester_id), None)
 
     def data_returned(self, run: m.BulkRun, export: ExportFile, passphrase: str) -> str:
         """The archive in the thread (for the requester to hand to the club), its passphrase by DM only."""
         channel, ts = self._thread(run)
         rows = sum(export.counts.values())
-        resp = self.services.slack.files_upload_v2(
+        resp = self.slack.files_upload_v2(
             channel=channel, thread_ts=ts, file=str(export.path), filename=export.name,
             title=f"Club data for return, {title(run)} (AES-256 zip)",
             initial_comment=(f":package: {title(run)}: the club's data for return, {rows:,} rows from "
                              f"{len([n for n in export.counts.values() if n])} tables (per subject type: data.json, "
                              f"its schema, a CSV per table). The passphrase went to <@{run.requester_id}> by direct "
                              "message. Nothing is erased before this archive was handed over."))
-        self.services.slack.chat_postMessage(
-            channel=dm_channel(self.services.slack, run.requester_id),
+        self.slack.chat_postMessage(
+            channel=dm_channel(self.slack, run.requester_id),
             text=(f":key: Passphrase for `{export.name}` ({title(run)}):\n`{passphrase}`\nSend it to the club by a "
                   "different channel than the file. The bot does not store it; this message is its only copy."))
         return resp["file"]["id"] if resp.get("file") else resp["files"][0]["id"]
@@ -81,13 +79,13 @@ class BulkSlackDelivery:
     def withdraw_returned(self, run: m.BulkRun, file_id: str) -> bool:
         """The club's archive leaves the thread after EXPORT_TTL_DAYS; False if Slack refused (tried again)."""
         try:
-            self.services.slack.files_delete(file=file_id)
+            self.slack.files_delete(file=file_id)
         except SlackApiError as exc:
             if exc.response.get("error") not in ("file_not_found", "file_deleted"):
                 log.warning("files.delete of P-%s's archive failed: %s", run.id, exc.response.get("error"))
                 return False
         channel, ts = self._thread(run)
-        self.services.slack.chat_postMessage(channel=channel, thread_ts=ts, text=(
+        self.slack.chat_postMessage(channel=channel, thread_ts=ts, text=(
             f":wastebasket: {title(run)}: the club's data for return was deleted from this thread: its time to live "
             "has passed."))
         return True
@@ -99,7 +97,7 @@ class BulkSlackDelivery:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"offboarding-statement-P{run.id}.json"
             path.write_text(json.dumps(statement, indent=2, sort_keys=True))
-            self.services.slack.files_upload_v2(
+            self.slack.files_upload_v2(
                 channel=channel, thread_ts=ts, file=str(path), filename=path.name,
                 title=f"Completion statement, {title(run)} (signed)",
                 initial_comment=(f":scroll: {title(run)} is complete: {body['subjects']['processed']:,} subjects erased, "

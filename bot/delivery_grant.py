@@ -2,7 +2,11 @@
 current; its thread tells the requester when access starts and both sides when it ends."""
 from __future__ import annotations
 
-from bot.cards import update_card
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+
+from bot.cards import Cards
 from bot.render_grant import grant_blocks, status_line, title, until
 from gdpr import models as m
 
@@ -10,27 +14,28 @@ CARD = "card"
 
 
 class GrantSlackDelivery:
-    def __init__(self, services) -> None:  # noqa: ANN001 - bootstrap.compose.Services
-        self.services = services
+    def __init__(self, slack: WebClient, cards: Cards, masked: Callable[[str, str], dict[str, str] | None],
+                 approvals: str) -> None:
+        """`masked(subject_type, key)`: the subject's masked fields, None once it is gone."""
+        self.slack, self.cards, self.masked, self.approvals = slack, cards, masked, approvals
 
     def _subject(self, grant: m.AccessGrant) -> dict[str, str]:
-        found = self.services.directory.load(grant.subject_type, grant.subject_key)
-        return found.masked() if found else {"number": "erased", "club": "—", "name": "—", "email": "—", "phone": "—"}
+        found = self.masked(grant.subject_type, grant.subject_key)
+        return found or {"number": "erased", "club": "—", "name": "—", "email": "—", "phone": "—"}
 
     def grant_opened(self, grant: m.AccessGrant, subject: dict[str, str]) -> None:
-        resp = self.services.slack.chat_postMessage(channel=self.services.policy.channel("approvals"),
-                                                    text=f"{title(grant)}: awaiting DPO approval",
-                                                    blocks=grant_blocks(grant, subject))
-        self.services.shown.remember(f"G-{grant.id}", CARD, (resp["channel"], resp["ts"]))
+        resp = self.slack.chat_postMessage(channel=self.approvals, text=f"{title(grant)}: awaiting DPO approval",
+                                           blocks=grant_blocks(grant, subject))
+        self.cards.remember(f"G-{grant.id}", CARD, resp)
 
     def grant_changed(self, grant: m.AccessGrant) -> None:
-        update_card(self.services, f"G-{grant.id}", CARD, blocks=grant_blocks(grant, self._subject(grant)),
+        self.cards.update(f"G-{grant.id}", CARD, blocks=grant_blocks(grant, self._subject(grant)),
                     text=f"{title(grant)}: {status_line(grant)}")
 
     def _thread(self, grant: m.AccessGrant, text: str) -> None:
-        where = self.services.shown.where(f"G-{grant.id}", CARD)
+        where = self.cards.where(f"G-{grant.id}", CARD)
         if where is not None:
-            self.services.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
+            self.slack.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
 
     def grant_started(self, grant: m.AccessGrant) -> None:
         self._thread(grant, f":unlock: <@{grant.requester_id}> your access G-{grant.id} is live until "

@@ -61,7 +61,7 @@ class Followups:
         with self._idle:
             self._idle.wait_for(lambda: self._answering == 0, timeout=ACK_PRIORITY_S)
 
-    def submit(self, fn: Callable[[], None], *, user: str, channel: str | None) -> Future:
+    def submit(self, fn: Callable[[], object], *, user: str, channel: str | None) -> Future:
         def run() -> None:
             try:
                 self._acks_first()

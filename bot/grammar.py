@@ -58,6 +58,12 @@ USAGE = {
     "extend": "Usage: `/gdpr extend R-12 [--months 1|2] <reasons the club passes on>`",
     "refuse": "Usage: `/gdpr refuse R-12 <ground: why the request is manifestly unfounded or excessive>`",
 }
+# Every command name `parse` returns; bot/commands/table.py answers each (help is answered in the ack).
+COMMANDS = frozenset({
+    "help", "find", "access", "erase", "extend", "refuse", "crm purge", "retention report", "breach", "breach list",
+    "breach show", "breach register", "breach update", "breach close", "grant", "grants", "revoke", "consent",
+    "withdraw", "object", "audit", "club tokens", "club token create", "club token rotate", "club token revoke",
+    "club offboard", "ropa"})
 REQUEST_REF = re.compile(r"^[Rr]-?(\d{1,9})$")
 GRANT_REF = re.compile(r"^[Gg]-?(\d{1,9})$")
 BREACH_VERBS = {"list": False, "register": False, "show": True, "update": True, "close": True}

@@ -7,9 +7,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.followups import Followups
+
+if TYPE_CHECKING:  # waitress ships no type information: its server class, named for the reader
+    from waitress.server import BaseWSGIServer
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +88,14 @@ def _allowed(addr: str, networks: list) -> bool:
     return any(ip in net for net in networks)
 
 
-def make_server(application: Callable, host: str, port: int, threads: int = 16):  # noqa: ANN201
+def make_server(application: Callable, host: str, port: int, threads: int = 16) -> BaseWSGIServer:
     """A waitress server (call .run(); .close() to stop); port 0 picks a free one."""
     from waitress.server import create_server
     return create_server(application, host=host, port=port, threads=threads, channel_timeout=30,
                          connection_limit=500, clear_untrusted_proxy_headers=True)
 
 
-def stop_gracefully(server, followups, *, grace_s: float, stopped: threading.Event) -> None:  # noqa: ANN001
+def stop_gracefully(server: BaseWSGIServer, followups: Followups, *, grace_s: float, stopped: threading.Event) -> None:
     """SIGTERM: accept no new connection from now on (health checks fail, a load balancer sends traffic
     elsewhere), answer every command already acknowledged - acks still being written, follow-ups still
     queued - for at most `grace_s`, then set `stopped`, which ends `run_until` (the caller's `finally`
@@ -103,7 +109,7 @@ def stop_gracefully(server, followups, *, grace_s: float, stopped: threading.Eve
     threading.Thread(target=drain, daemon=True, name="shutdown").start()
 
 
-def run_until(server, stopped: threading.Event, *, tick_s: float = 0.2) -> None:  # noqa: ANN001 - waitress server
+def run_until(server: BaseWSGIServer, stopped: threading.Event, *, tick_s: float = 0.2) -> None:
     """Waitress's loop, one poll at a time, until `stopped` is set; then its task threads end."""
     adj = server.adj
     try:
@@ -115,7 +121,7 @@ def run_until(server, stopped: threading.Event, *, tick_s: float = 0.2) -> None:
         server.close()
 
 
-def serve_in_thread(server) -> Callable[[], None]:  # noqa: ANN001
+def serve_in_thread(server: BaseWSGIServer) -> Callable[[], None]:
     """Run a waitress server on a daemon thread; returns a function that stops it."""
 
     def run() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.render import mrkdwn, plain
-from gdpr.app.home import Home, Listed
+from gdpr.app.home_view import Home, Listed
 
 STATUS = {"received": "awaiting the DPO", "awaiting_approval": "awaiting the DPO", "approved": "approved",
           "queued": "queued", "running": "running"}

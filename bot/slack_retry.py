@@ -14,6 +14,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 MAX_WAIT_S = 30
 
@@ -21,7 +24,8 @@ MAX_WAIT_S = 30
 class PatientRateLimitHandler(RateLimitErrorRetryHandler):
     """429: wait `Retry-After` (+ jitter) and try again, unless Slack asks for more than MAX_WAIT_S."""
 
-    def _can_retry(self, *, state, request, response=None, error=None) -> bool:  # noqa: ANN001
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
         if response is None or response.status_code != 429:
             return False
         wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])

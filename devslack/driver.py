@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlencode
 
+from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 
 _trigger = itertools.count(1)
@@ -38,7 +39,7 @@ class Reply:
 class SlackDriver:
     """Plays a person in Slack: slash commands, button clicks, modal submissions, all signed."""
 
-    def __init__(self, secret: str, *, app=None, url: str | None = None) -> None:  # noqa: ANN001
+    def __init__(self, secret: str, *, app: App | None = None, url: str | None = None) -> None:
         self.secret, self.app, self.url = secret, app, url
 
     def send(self, body: str, headers: dict[str, str] | None = None) -> Reply:
@@ -51,6 +52,7 @@ class SlackDriver:
             except urllib.error.HTTPError as exc:
                 return Reply(exc.code, exc.read().decode())
         from slack_bolt import BoltRequest
+        assert self.app is not None, "a driver sends to an app in this process, or to a URL"
         resp = self.app.dispatch(BoltRequest(body=body, headers={k: [v] for k, v in headers.items()}))
         return Reply(resp.status, resp.body)
 

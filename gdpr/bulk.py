@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import (
@@ -29,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from gdpr.bulk_parts import Parts
+from gdpr.bulk_parts import Parts, Step
 from gdpr.datamap import DataMap
 from gdpr.erasure import ErasureEngine
 from gdpr.export_files import ExportFiles
@@ -39,15 +38,6 @@ from gdpr.subjects import SubjectDirectory
 
 SAMPLES = 3
 FILE_ACTIONS = {"exports": "export archives", "outbox": "sent mail (.eml files)"}  # files, not rows
-
-
-@dataclass
-class Step:
-    """One batch done: how many rows (or subjects), the last key, rows per table and what happened."""
-    rows: int
-    last_key: str
-    counts: dict[str, dict[str, int]]
-    keys: list | None = None  # the batch's subjects or rows (None where they never reached Python)
 
 
 class BulkEngine:

@@ -9,15 +9,35 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Connection
 
 from gdpr.retention import BulkSpec
 from gdpr.scope import as_key
 
-if TYPE_CHECKING:
-    from gdpr.bulk import BulkEngine, Step
+
+@dataclass
+class Step:
+    """One batch done: how many rows (or subjects), the last key, rows per table and what happened."""
+    rows: int
+    last_key: str
+    counts: dict[str, dict[str, int]]
+    keys: list | None = None  # the batch's subjects or rows (None where they never reached Python)
+
+
+class PartEngine(Protocol):
+    """What Parts asks of the bulk engine (gdpr.bulk.BulkEngine), one part's plain spec at a time."""
+
+    def count(self, spec: BulkSpec, as_of: dt.datetime, *, after: str | None = None,
+              upto: str | None = None) -> int: ...
+    def preview(self, spec: BulkSpec, as_of: dt.datetime) -> dict: ...
+    def step(self, conn: Connection, spec: BulkSpec, as_of: dt.datetime, after: str | None,
+             before: Callable[[list], None] | None = None) -> Step | None: ...
+    def recipients_of(self, conn: Connection, spec: BulkSpec, keys: list) -> list[tuple[str, str, str]]: ...
+    def erased(self, spec: BulkSpec, keys: list[str]) -> list[str]: ...
+    def residue(self, spec: BulkSpec, as_of: dt.datetime) -> int: ...
 
 
 def split(key: str | None) -> tuple[int, str | None]:
@@ -39,7 +59,7 @@ def by_part(keys: list) -> dict[int, list]:
 class Parts:
     """The engine's work for a spec with parts, delegated part by part to the engine itself."""
 
-    def __init__(self, engine: BulkEngine) -> None:
+    def __init__(self, engine: PartEngine) -> None:
         self.engine = engine
 
     def count(self, spec: BulkSpec, as_of: dt.datetime, after: str | None, upto: str | None) -> int:

@@ -2,13 +2,14 @@
 and bootstrap hands them in. Nothing here knows Slack or Dramatiq."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from gdpr import models as m
-    from gdpr.app.home import Home
+    from gdpr.app.home_view import Home
     from gdpr.erasure import ErasureReport
     from gdpr.export import ExportFile
     from gdpr.residue import Hit
@@ -49,11 +50,11 @@ class BulkPresenter(Protocol):
 class BreachPresenter(Protocol):
     """Where a breach is run from (Slack: its alert with the 72-hour clock, the thread, reminders)."""
 
-    def post_alert(self, breach: m.Breach) -> None: ...
+    def post_alert(self, breach: m.Breach) -> str | None: ...  # the response channel it opened, if any
     def refresh(self, breach: m.Breach, now: dt.datetime | None = None) -> None: ...
     def reminder(self, breach: m.Breach, reminder: m.BreachReminder, now: dt.datetime) -> bool: ...  # shown?
     def members_preview(self, breach: m.Breach, count: int) -> None: ...
-    def members_progress(self, breach: m.Breach) -> None: ...
+    def members_progress(self, breach: m.Breach, force: bool = False) -> None: ...
     def closed(self, breach: m.Breach, *, by: str, clubs_told: int, remedial: str, reasoning: str) -> None: ...
 
 
@@ -87,3 +88,15 @@ class JobQueue(Protocol):
     def notice(self, notice_id: int, delay_ms: int = 0) -> None: ...
     def breach_notice(self, notice_id: int, delay_ms: int = 0) -> None: ...
     def member_notices(self, breach_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Presenters:
+    """One implementation of each presenter port (the Slack adapter's, or a test's fakes)."""
+
+    requests: RequestPresenter
+    bulk: BulkPresenter
+    breaches: BreachPresenter
+    owed: OwedUpdates
+    grants: GrantPresenter
+    home: HomePresenter

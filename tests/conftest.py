@@ -315,3 +315,12 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> str:
             client.delete_object(Bucket=S3_BUCKET, Key=obj["Key"], VersionId=obj["VersionId"])  # test starts empty
     client.delete_bucket(Bucket=S3_BUCKET)
     server.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """tests/unit/ is the fast layer (`-m fast`); the slow proofs run first, so that under pytest-xdist none
+    of them starts last and holds up the whole run alone."""
+    for item in items:
+        if item.nodeid.startswith("tests/unit/"):
+            item.add_marker(pytest.mark.fast)
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)

@@ -107,7 +107,7 @@ class FakeBreachPresenter:
     def members_preview(self, breach: m.Breach, count: int) -> None:
         self.previews.append((breach.id, count))
 
-    def members_progress(self, breach: m.Breach) -> None:
+    def members_progress(self, breach: m.Breach, force: bool = False) -> None:
         self.progress.append((breach.id, breach.members_done))
 
     def closed(self, breach: m.Breach, *, by: str, clubs_told: int, remedial: str, reasoning: str) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import PG_ADMIN, ROOT
 
+pytestmark = pytest.mark.slow  # each benchmark in its smoke mode: a process each, seconds to half a minute
+
 LOAD = re.compile(r"load \d+\.\d\d \d+\.\d\d \d+\.\d\d")
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import ast
+import inspect
+import re
 import subprocess
 import sys
 
@@ -38,8 +40,12 @@ def test_the_linter_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_type_checker_finds_nothing_in_the_domain() -> None:
-    """mypy on gdpr/ (the settings are in pyproject.toml)."""
+@pytest.mark.slow
+def test_the_type_checker_finds_nothing_in_any_package() -> None:
+    """mypy on every package of the code (the list and the settings are in pyproject.toml)."""
+    import tomllib
+    checked = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["files"])
+    assert checked == {"api", "bootstrap", "bot", "devslack", "gdpr", "gym", "workers"}
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -51,17 +57,68 @@ def test_the_slack_adapter_opens_no_session_and_writes_no_audit_event() -> None:
     assert offenders == []
 
 
-def test_listeners_are_typed_top_level_functions_one_per_file() -> None:
-    from bot.listeners import actions, events, views
-    from bot.listeners.commands import gdpr_command
-    listeners = list(dict.fromkeys([gdpr_command, *actions.LISTENERS.values(), *views.LISTENERS.values(),
-                                    *events.LISTENERS.values()]))
+def test_no_adapter_is_handed_the_service_container() -> None:
+    """Listeners, presenters, commands, routes and actors name what they use in their signatures: none of
+    them mentions the composition root's container (bootstrap.compose.Services) or reaches into one."""
+    offenders = [(str(p.relative_to(ROOT)), n) for top in ("bot", "api", "workers")
+                 for p in sorted((ROOT / top).rglob("*.py"))
+                 for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\b[Ss]ervices\b", line)]
+    assert offenders == []
+
+
+class _Anything:
+    """Stands for the use cases at registration: each attribute is a distinct sentinel."""
+
+    def __getattr__(self, name: str) -> object:
+        return f"<{name}>"
+
+
+class _Recorder:
+    """Bolt's registration, recorded: (kind, id, listener, what it was bound to)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, object, dict]] = []
+
+    def __getattr__(self, kind: str) -> object:
+        return lambda key: lambda listener, **bound: self.seen.append((kind, key, listener, bound))
+
+
+def _registered() -> list[tuple[str, str, object, dict]]:
+    from bot.commands.table import command_table
+    from bot.listeners import actions, commands, events, views
+    app, use = _Recorder(), _Anything()
+    table = command_table(use, approvals="C0APPROVALS", breach_contact="dpo@example.org")
+    for package in (commands, actions, views, events):
+        package.register(app, use, _Anything(), table)
+    return app.seen
+
+
+def test_listeners_are_typed_top_level_functions_one_per_file_bound_to_what_they_name() -> None:
+    seen = _registered()
+    listeners = list(dict.fromkeys(f for _, _, f, _ in seen))
     modules = [f.__module__ for f in listeners]
     assert len(set(modules)) == len(listeners), modules  # one listener per file (Previous and Next share one)
-    for f in listeners:
+    for _, key, f, bound in seen:
         assert "<locals>" not in f.__qualname__, f  # not a closure inside register()
-        params = [p for p in f.__code__.co_varnames[:f.__code__.co_argcount]]
-        assert params and all(p in f.__annotations__ for p in params) and "return" in f.__annotations__, f
+        spec = inspect.getfullargspec(f)
+        assert spec.args and all(p in spec.annotations for p in [*spec.args, *spec.kwonlyargs, "return"]), f
+        assert set(bound) == set(spec.kwonlyargs) and "bot" in bound, (key, f, bound)  # exactly what it names
+        assert "client" in spec.args, f  # a failure is answered through it
+    assert len(seen) == 1 + 14 + 9 + 1  # /gdpr; buttons; modal submissions; App Home
+
+
+def test_one_command_table_answers_every_command_the_grammar_parses() -> None:
+    from bot.commands.table import command_table
+    from bot.grammar import COMMANDS, parse
+    table = command_table(_Anything(), approvals="C0APPROVALS", breach_contact="x")
+    assert table.names() == COMMANDS - {"help"} and not set(table.answered) & set(table.modals)
+    typed = ["help", "find a@b.example", "access M0001", "erase lead a@b.example --club BXL", "extend R-1 busy busy",
+             "refuse R-2 manifestly excessive", "crm purge", "retention report", "breach", "breach list",
+             "breach show B-1", "breach register", "breach update B-1", "breach close B-1",
+             "grant M0001 2h ticket 1: a look", "grants", "revoke G-1", "consent M0001", "withdraw M0001 marketing",
+             "object M0001 profiling", "audit M0001", "club tokens", "club token create bxl", "club token rotate bxl",
+             "club token revoke bxl", "club offboard bxl", "ropa"]
+    assert {parse(text).name for text in typed} == COMMANDS
 
 
 def test_the_wheel_lists_every_package_of_the_code() -> None:
@@ -80,3 +137,56 @@ def test_env_example_has_no_inline_comments() -> None:
     lines = (ROOT / "config" / "env.example").read_text().splitlines()
     assignments = [x for x in lines if x.strip() and not x.lstrip().startswith("#")]
     assert assignments and all("#" not in x.split("=", 1)[1] for x in assignments)
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Every module of the code and the modules of the code it imports (at any depth, type-only imports too)."""
+    paths = {}
+    for top in ("api", "bootstrap", "bot", "devslack", "gdpr", "gym", "workers"):
+        for path in (ROOT / top).rglob("*.py"):
+            if "migrations" not in path.parts:
+                name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+                paths[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {name: set() for name in paths}
+    for name, path in paths.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            for target in targets:
+                while target and target not in paths:
+                    target = target.rpartition(".")[0]
+                if target and target != name and not name.startswith(target + "."):  # a package's own parents
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_import_circle() -> None:
+    """No module reaches itself through its imports (Tarjan's strongly connected components)."""
+    graph, index, low, stack, on_stack, circles = _module_graph(), {}, {}, [], set(), []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while not component or component[-1] != v:
+                component.append(stack.pop())
+                on_stack.discard(component[-1])
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    assert len(graph) > 150 and circles == []

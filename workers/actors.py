@@ -68,36 +68,36 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{message.message_id if message else 'direct'}"
 
 
-def declare(broker: dramatiq.Broker, services: Callable[[], Jobs]) -> Actors:
-    """Declare the actors on `broker`; `services` returns the job use cases (built lazily, on first message)."""
+def declare(broker: dramatiq.Broker, jobs: Callable[[], Jobs]) -> Actors:
+    """Declare the actors on `broker`; `jobs` returns the job use cases (built lazily, on first message)."""
     if not any(isinstance(m, CurrentMessage) for m in broker.middleware):
         broker.add_middleware(CurrentMessage())
 
     def export_subject(request_id: int) -> None:
-        services().export_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+        jobs().export_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
 
     def erase_subject(request_id: int) -> None:
-        services().erasure_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+        jobs().erasure_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
 
     def withdraw_consent(request_id: int) -> None:
-        services().withdrawal_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+        jobs().withdrawal_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
 
     def uphold_objection(request_id: int) -> None:
-        services().objection_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+        jobs().objection_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
 
     def deliver_notice(notice_id: int) -> None:
         # Backoff lives in the database (the thread shows it); no Dramatiq retries on top.
-        services().notice_job().run(notice_id=notice_id)
+        jobs().notice_job().run(notice_id=notice_id)
 
     def run_bulk(run_id: int) -> None:
-        services().bulk_job().run(run_id=run_id, owner=owner_id())  # resumes from its checkpoint
+        jobs().bulk_job().run(run_id=run_id, owner=owner_id())  # resumes from its checkpoint
 
     def deliver_breach_notice(notice_id: int) -> None:
         # The outbox keeps the notice and its backoff; a delayed message brings the next attempt.
-        services().breach_desk.deliver_notice(notice_id)
+        jobs().breach_desk.deliver_notice(notice_id)
 
     def tell_members(breach_id: int) -> None:
-        services().breach_desk.tell_members(breach_id)  # continues after the members already told
+        jobs().breach_desk.tell_members(breach_id)  # continues after the members already told
 
     return Actors(
         export_subject=_actor(export_subject, broker, queue_name="exports",

@@ -12,7 +12,7 @@ from bootstrap.compose import load_config
 from gdpr import logsafe
 from gdpr.errors import ConfigError
 from gdpr.settings import Settings
-from workers.actors import declare
+from workers.actors import Jobs, declare
 from workers.broker import make_broker
 
 logsafe.configure()  # before Dramatiq's own handlers see a record
@@ -26,13 +26,10 @@ broker = make_broker(_settings)
 
 
 @functools.cache
-def _services():  # noqa: ANN202 - built on first message, in the worker process, never at import
-    from bootstrap.compose import build
-    services = build(_settings, broker=broker, actors=actors)
-    from gdpr.deployment import claim_exports
-    claim_exports(services.db, _settings.export_dir)  # another deployment's folder is never swept as leftovers
-    services.exports.sweep()  # what a worker killed on this machine left in its export folder
-    return services
+def _jobs() -> Jobs:
+    """The job use cases, built on the first message in the worker process (never at import)."""
+    from bootstrap.compose import worker_jobs
+    return worker_jobs(_settings, broker=broker, actors=actors)
 
 
-actors = declare(broker, _services)
+actors = declare(broker, _jobs)

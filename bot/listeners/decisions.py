@@ -4,13 +4,13 @@ then a modal asks the reason; the trigger_id expires 3 s after the click), and t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
-from bot.listeners.deps import deps
+from bot.listeners.deps import Bot
 from bot.slack_io import dm_channel, ephemeral
+from gdpr.access import Actor
 from gdpr.errors import GdprError, NotFound
 
 MIN_REASON = 5
@@ -24,28 +24,27 @@ def item_id_of(body: dict, what: str, missing: type[NotFound] = NotFound) -> int
     return int(value)
 
 
-def approve_later(ack: Ack, body: dict, client: WebClient, context: BoltContext, *, item_id: int, ref: str,
-                  approve: Callable[[Any, Any, int], bool]) -> None:
-    """Ack, then `approve(services, actor, item_id)` on the follow-up pool; False means approved but not queued."""
+def approve_later(ack: Ack, body: dict, client: WebClient, bot: Bot, *, item_id: int, ref: str,
+                  approve: Callable[[Actor, int], bool]) -> None:
+    """Ack, then `approve(actor, item_id)` on the follow-up pool; False means approved but not queued."""
     ack()
-    d = deps(context)
+    d = bot
     user, channel = body["user"]["id"], body["channel"]["id"]
 
     def work() -> None:
         actor = d.actor(user)
-        if not approve(d.services, actor, item_id):
+        if not approve(actor, item_id):
             ephemeral(client, channel=channel, user=user,
                       text=f":warning: {ref}{item_id} is approved, but the job queue is unreachable right now. "
                            "It is recorded and will start automatically when the queue is back.")
     d.followups.submit(work, user=user, channel=channel)
 
 
-def ask_reason(ack: Ack, body: dict, client: WebClient, context: BoltContext, *, item_id: int,
-               check: Callable[[Any, Any, int], None], modal: dict) -> None:
-    """`check(services, actor, item_id)` now (may they decide, still undecided?), then the reason modal."""
+def ask_reason(ack: Ack, body: dict, client: WebClient, bot: Bot, *, item_id: int,
+               check: Callable[[Actor, int], object], modal: dict) -> None:
+    """`check(actor, item_id)` now (may they decide, still undecided?), then the reason modal."""
     ack()
-    d = deps(context)
-    check(d.services, d.actor(body["user"]["id"]), item_id)
+    check(bot.actor(body["user"]["id"]), item_id)
     client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
@@ -59,19 +58,19 @@ def read_reason(ack: Ack, view: dict) -> str | None:
     return reason
 
 
-def reject_with_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext,
-                       reject: Callable[[Any, Any, int, str], None]) -> None:
-    """A reject modal's submission: the reason checked in the modal, `reject(services, actor, id, reason)` after
-    the ack; a refusal is answered by DM (a modal has no channel)."""
+def reject_with_reason(ack: Ack, body: dict, view: dict, client: WebClient, bot: Bot,
+                       reject: Callable[[Actor, int, str], object]) -> None:
+    """A reject modal's submission: the reason checked in the modal, `reject(actor, id, reason)` after the ack;
+    a refusal is answered by DM (a modal has no channel)."""
     reason = read_reason(ack, view)
     if reason is None:
         return
-    d = deps(context)
+    d = bot
     user, item_id = body["user"]["id"], int(view["private_metadata"])
 
     def work() -> None:
         try:
-            reject(d.services, d.actor(user), item_id, reason)
+            reject(d.actor(user), item_id, reason)
         except GdprError as exc:
             client.chat_postMessage(channel=dm_channel(client, user), text=f":warning: {exc}")
     d.followups.submit(work, user=user, channel=None)

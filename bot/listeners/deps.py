@@ -1,24 +1,54 @@
-"""What a listener needs besides Bolt's own arguments, handed over in Bolt's `context` by a middleware
-(bot.app), so each listener is a plain top-level function rather than a closure inside `register`."""
+"""What the Slack adapter is handed by the composition root, typed: the use cases it may call and its own
+Slack-side parts. A listener names what it needs as keyword-only parameters (Bolt injects only the
+positional ones it knows: `ack`, `body`, `client`, ...), and its package's `register` binds exactly those."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from slack_bolt import BoltContext
+from prometheus_client import Counter
 
-KEY = "gdpr_deps"
+from bot.followups import Followups
+from bot.slack_io import SlackUsers
+from gdpr.access import Actor
+from gdpr.app.breaches import BreachDesk
+from gdpr.app.club_api import ClubAccess
+from gdpr.app.consent import ConsentDesk
+from gdpr.app.deadlines import RequestDeadlines
+from gdpr.app.grants import Grants
+from gdpr.app.history import SubjectHistory
+from gdpr.app.home import Overview
+from gdpr.app.lookup import FindSubjects
+from gdpr.app.purges import Purges
+from gdpr.app.requests import SubjectRequests
+from gdpr.app.ropa import Records
 
 
 @dataclass(frozen=True)
-class Deps:
-    services: Any  # bootstrap.compose.Services
-    actors: Any  # bot.slack_io.SlackUsers: roles resolved server-side at each action
-    followups: Any  # bot.followups.Followups: the work after the ack
+class SlackUseCases:
+    """The use cases behind `/gdpr`, its buttons, modals and App Home: nothing else of the domain."""
 
-    def actor(self, user_id: str):  # noqa: ANN201
-        return self.actors.actor(user_id)
+    requests: SubjectRequests
+    deadlines: RequestDeadlines
+    find: FindSubjects
+    history: SubjectHistory
+    grants: Grants
+    purges: Purges
+    breaches: BreachDesk
+    consent: ConsentDesk
+    clubs: ClubAccess
+    records: Records
+    home: Overview
 
 
-def deps(context: BoltContext) -> Deps:
-    return context[KEY]
+@dataclass(frozen=True)
+class Bot:
+    """The Slack side's own parts: who a Slack user is (roles resolved server-side at each action), the pool
+    for the work after the ack, where approvals are asked, and the commands counter."""
+
+    users: SlackUsers
+    followups: Followups
+    approvals: str  # the channel id of the DPO's approvals (config/roles.yaml)
+    commands: Counter
+
+    def actor(self, user_id: str) -> Actor:
+        return self.users.actor(user_id)

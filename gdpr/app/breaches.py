@@ -32,6 +32,44 @@ class RegisterFile:
     passphrase: str  # for the requester's direct message only: never stored, logged or queued
 
 
+@dataclass(frozen=True)
+class AlertView:
+    """What a breach's alert shows, read at one moment: the view model the presenter renders."""
+
+    breach: m.Breach
+    notices: list[m.BreachNotice]
+    clubs: list[Club]
+    deadline: dt.datetime
+    now: dt.datetime
+
+    @property
+    def unnotified(self) -> list[str]:
+        """The codes of the clubs concerned that have not been sent a notice yet."""
+        codes = {c.key: c.code for c in self.clubs}
+        sent = {n.club_id for n in self.notices if n.status == "sent"}
+        return [codes.get(k, k) for k in self.breach.clubs if k not in sent]
+
+
+@dataclass(frozen=True)
+class BreachViews:
+    """The breach presenter's reads (no decision, no audit event): what an alert and its thread show."""
+
+    breaches: BreachService
+    mail: BreachMail
+
+    def now(self) -> dt.datetime:
+        return self.breaches.clock()
+
+    def alert(self, breach: m.Breach | int, now: dt.datetime | None = None) -> AlertView:
+        """The alert's view model, from the register as it is now (pass an id to read the breach again)."""
+        breach = self.breaches.get(breach) if isinstance(breach, int) else breach
+        return AlertView(breach, self.breaches.notices(breach.id), self.mail.clubs(breach.clubs),
+                         self.breaches.deadline(breach), now or self.breaches.clock())
+
+    def clubs(self, breach: m.Breach) -> list[Club]:
+        return self.mail.clubs(breach.clubs)
+
+
 @dataclass
 class BreachDesk:
     authz: Authorizer
@@ -72,7 +110,9 @@ class BreachDesk:
     def report(self, *, actor: Actor, facts: BreachFacts) -> int:
         self.authz.require(actor, "breach.report")
         breach = self.breaches.report(actor=actor, facts=facts)
-        self.presenter.post_alert(breach)
+        channel = self.presenter.post_alert(breach)
+        if channel is not None:  # a channel of its own for the response (config/breaches.yaml)
+            self.breaches.record(breach.id, "gdpr-bot", "channel", f"Response channel <#{channel}> opened.")
         self.breaches.record(breach.id, "gdpr-bot", "alerted", "Alert posted, with the 72-hour clock.")
         return breach.id
 
@@ -176,6 +216,14 @@ class BreachDesk:
         self.reads.record(actor, "breach.read", view="breach show", breach=breach_id, offset=offset)
         events, total = self.breaches.latest_events(breach.id, offset=offset, limit=limit)
         return breach, Page(events, offset, total)
+
+    def now(self) -> dt.datetime:
+        """The register's clock (what a form checks "in the future" against, what a page's ages count from)."""
+        return self.breaches.clock()
+
+    def alert(self, breach: m.Breach) -> AlertView:
+        """The alert's view model for a breach already read through `show` (authorised and audited there)."""
+        return BreachViews(self.breaches, self.mail).alert(breach)
 
     def register_file(self, *, actor: Actor) -> RegisterFile:
         """The whole register as an AES-256 zip, for the supervisory authority (Art. 33(5))."""

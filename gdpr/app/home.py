@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gdpr import models as m
 from gdpr.access import Actor
+from gdpr.app.home_view import Home, Listed
 from gdpr.breaches import BreachService
 from gdpr.db import Database
 from gdpr.grants import GrantService
@@ -26,24 +27,6 @@ from gdpr.shown import ShownMessages
 log = logging.getLogger(__name__)
 SHOWN = 15  # items per list; each list says how many there are
 HOME = "home"
-
-
-@dataclass(frozen=True)
-class Listed:
-    """The first items of a list (plain values: refs, kinds, dates) and how many there are."""
-    items: list[dict]
-    total: int
-
-
-@dataclass(frozen=True)
-class Home:
-    user_id: str
-    now: dt.datetime
-    requests: Listed | None  # open, soonest due first (to those who open, decide or audit requests)
-    approvals: Listed | None  # waiting for this viewer (requests, grants, runs), oldest first (request.decide)
-    grants: Listed | None  # live: the viewer's own (grant.request), or all for the DPO
-    breaches: Listed | None  # open, with their deadline (breach.read)
-    runs: Listed | None  # retention runs waiting for the DPO (retention.read or request.decide)
 
 
 def digest(home: Home) -> str:

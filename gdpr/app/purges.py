@@ -15,9 +15,10 @@ from gdpr.bulk import BulkEngine
 from gdpr.bulk_runs import BulkRuns
 from gdpr.db import Database
 from gdpr.errors import AlreadyDecided, UsageError
+from gdpr.notices import NoticeService
 from gdpr.offboarding import CHOICES, RETURN_AND_DELETE, offboard_spec, withdraw_returned
 from gdpr.ports import BulkPresenter, JobQueue
-from gdpr.retention import RetentionConfig, crm_purge_spec
+from gdpr.retention import BulkSpec, Policy, RetentionConfig, crm_purge_spec
 from gdpr.retention_report import PolicyLine, retention_report
 from gdpr.scheduling import RetentionScheduler
 
@@ -30,6 +31,30 @@ class PurgeOpened:
     total: int
     what: str  # the purge in words (criteria, never personal data)
     already_open: str | None = None  # "P-3 (awaiting approval)" when the same purge was asked for before
+
+
+@dataclass(frozen=True)
+class RunCard:
+    """What a bulk run's card shows beside the run: its policy, a few masked samples, its notices."""
+
+    policy: Policy | None
+    samples: list[dict[str, str]] | None  # while it awaits approval: masked, read now, never stored
+    notices: dict[str, int] | None  # once done
+
+
+@dataclass(frozen=True)
+class BulkViews:
+    """The bulk presenter's reads (no decision, no audit event)."""
+
+    retention: RetentionConfig
+    bulk: BulkEngine
+    notices: NoticeService
+
+    def card(self, run: m.BulkRun) -> RunCard:
+        policy = self.retention.policies.get(run.policy) if run.source == "retention" and run.policy else None
+        samples = self.bulk.samples(BulkSpec.from_json(run.spec), run.as_of) \
+            if run.status == m.AWAITING_APPROVAL else None
+        return RunCard(policy, samples, self.notices.run_summary(run.id) if run.status == m.DONE else None)
 
 
 @dataclass

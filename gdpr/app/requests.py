@@ -34,6 +34,33 @@ class Opened:
     status: str
 
 
+NO_LONGER_THERE = {"number": "—", "club": "—", "name": "(no longer in the system)", "email": "—", "phone": "—"}
+
+
+@dataclass(frozen=True)
+class RequestViews:
+    """The request presenter's reads (no decision, no audit event): a request as it is now, its subject
+    masked (channels always see masked data), its notices to recipients."""
+
+    requests: RequestService
+    directory: SubjectDirectory
+    notice_service: NoticeService
+
+    def request(self, request_id: int) -> m.SubjectRequest:
+        return self.requests.get(request_id)
+
+    def subject(self, subject_type: str, key: str) -> dict[str, str]:
+        return self.masked(subject_type, key) or NO_LONGER_THERE
+
+    def masked(self, subject_type: str, key: str) -> dict[str, str] | None:
+        """A subject's masked fields, or None when it is no longer in the system."""
+        found = self.directory.load(subject_type, key)
+        return None if found is None else found.masked()
+
+    def notices(self, request_id: int) -> list[m.Notice]:
+        return self.notice_service.for_request(request_id)
+
+
 @dataclass
 class SubjectRequests:
     authz: Authorizer

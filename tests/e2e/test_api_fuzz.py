@@ -13,7 +13,7 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
-from api.app import build_api
+from bootstrap.runtime import api_app
 from gdpr import models as m
 from tests.e2e.test_club_api import CLUB, Api, _token
 
@@ -21,7 +21,7 @@ SEED = 22
 
 
 def test_schemathesis_with_every_check_finds_nothing(system, tmp_path: Path) -> None:
-    app = build_api(system.services, per_minute=100_000, per_address=100_000)
+    app = api_app(system.services, per_minute=100_000, per_address=100_000)
     spec = app.openapi()
     validate(spec)
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
@@ -52,7 +52,7 @@ JUNK = [("GET", "/v1/requests/abc"), ("GET", f"/v1/requests/{2**31}"), ("GET", f
 
 @pytest.mark.parametrize("with_token", [True, False], ids=["token", "no-token"])
 def test_junk_is_answered_with_problem_json_and_recorded(system, with_token: bool) -> None:
-    server = Api(build_api(system.services, per_minute=10_000, per_address=10_000))
+    server = Api(api_app(system.services, per_minute=10_000, per_address=10_000))
     try:
         token = _token(system, CLUB) if with_token else None
         before = _recorded(system)

@@ -13,7 +13,7 @@ import time
 
 from sqlalchemy import func, select
 
-from api.app import build_api
+from bootstrap.runtime import api_app
 from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.db import Database
@@ -50,7 +50,7 @@ def _count(system, model) -> int:
 
 
 def test_a_body_is_never_read_before_the_token_nor_past_the_cap(system) -> None:
-    server = Api(build_api(system.services, per_minute=1000))
+    server = Api(api_app(system.services, per_minute=1000))
     try:
         status, got, took = _raw(server.port, _head("POST", "/v1/requests", **{"Content-Length": str(HUGE)}))
         assert status == 401 and b"application/problem+json" in got and took < 5  # not one byte of 150 MB was awaited
@@ -69,7 +69,7 @@ def test_a_body_is_never_read_before_the_token_nor_past_the_cap(system) -> None:
 
 
 def test_junk_from_one_address_is_limited_before_authentication_and_kept_off_the_chain(system) -> None:
-    server = Api(build_api(system.services, per_minute=1000, per_address=20))
+    server = Api(api_app(system.services, per_minute=1000, per_address=20))
     try:
         token = _token(system, CLUB)
         chain, refused = _count(system, m.AuditEvent), _count(system, m.ApiRefusal)
@@ -92,7 +92,7 @@ def test_junk_from_one_address_is_limited_before_authentication_and_kept_off_the
 
 
 def test_a_database_that_is_down_is_a_503_problem(system, monkeypatch) -> None:
-    server = Api(build_api(system.services, per_minute=1000))
+    server = Api(api_app(system.services, per_minute=1000))
     try:
         token = _token(system, CLUB)
         dead = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", immediate=False)
@@ -122,7 +122,7 @@ def _actions(system, request_id: int) -> list[str]:
 
 
 def test_a_dropped_download_leaves_the_link_live_and_a_complete_one_spends_it(system, gym) -> None:
-    server = Api(build_api(system.services, per_minute=1000))
+    server = Api(api_app(system.services, per_minute=1000))
     try:
         token = _token(system, CLUB)
         request_id, path = _ready_download(system, gym, server, token)

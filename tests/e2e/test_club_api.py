@@ -19,7 +19,7 @@ import uvicorn
 from openapi_spec_validator import validate
 from sqlalchemy import select, text
 
-from api.app import build_api
+from bootstrap.runtime import api_app
 from devslack.driver import wait_for
 from gdpr import models as m
 from gdpr.crypto import read_aes_zip
@@ -58,7 +58,7 @@ class Api:
 
 @pytest.fixture
 def api(system):
-    server = Api(build_api(system.services, per_minute=1000))
+    server = Api(api_app(system.services, per_minute=1000))
     yield server
     server.stop()
 
@@ -167,7 +167,7 @@ def test_refusals_are_problem_details(system, gym, api) -> None:
 
 
 def test_the_rate_limit_and_the_openapi_document(system) -> None:
-    server = Api(build_api(system.services, per_minute=3, docs=True))
+    server = Api(api_app(system.services, per_minute=3, docs=True))
     try:
         token = _token(system, CLUB)
         codes = [server.call("GET", "/v1/requests", token)[0] for _ in range(4)]

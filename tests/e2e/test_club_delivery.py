@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api.app import build_api
+from bootstrap.runtime import api_app
 from gdpr import models as m
 from gdpr.crypto import read_aes_zip
 from tests.conftest import ROOT
@@ -48,7 +48,7 @@ def _mailed(system, request_id: int) -> list[str]:
 
 
 def test_both_and_api_deliveries_send_the_archive_where_the_club_asked(system, gym) -> None:
-    server = Api(build_api(system.services))
+    server = Api(api_app(system.services))
     try:
         ghent = _access(system, _member(gym, "ghent-centre"), 1)
         thread = system.standin.thread(*system.where(f"R-{ghent.id}", "request"))

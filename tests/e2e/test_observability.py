@@ -124,8 +124,8 @@ def test_the_alert_rules_pass_promtool_and_their_own_tests() -> None:
 
 
 def test_metrics_lint_clean_and_tell_the_truth_when_the_state_db_is_down(system, monkeypatch) -> None:
-    from api.app import build_api
     from bootstrap.observability import metrics_text
+    from bootstrap.runtime import api_app
     from gdpr.db import Database
     from tests.e2e.test_club_api import CLUB, Api, _token
     status, text = _get(system, "/metrics")
@@ -135,7 +135,7 @@ def test_metrics_lint_clean_and_tell_the_truth_when_the_state_db_is_down(system,
     api_text = metrics_text(system.services, state=False).decode()  # what the api's operations port serves
     assert "gdpr_open_requests" not in api_text and "gdpr_api_calls" in api_text  # the bot alone reports the state DB
 
-    server = Api(build_api(system.services, per_minute=1000))  # a call that ends in 500 is counted too
+    server = Api(api_app(system.services, per_minute=1000))  # a call that ends in 500 is counted too
     try:
         token = _token(system, CLUB)
         monkeypatch.setattr(system.services.club_api, "listed", lambda **_: 1 / 0)

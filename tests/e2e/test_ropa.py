@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from api.app import build_api
+from bootstrap.runtime import api_app
 from devslack.driver import wait_for
 from gdpr.datamap import load_datamap
 from tests.e2e.test_club_api import CLUB, Api, _token
@@ -53,7 +53,7 @@ def test_the_record_names_every_mapped_category_and_is_versioned(system, gym) ->
 
 
 def test_a_club_reads_its_own_part_of_the_record(system, gym) -> None:
-    server = Api(build_api(system.services))
+    server = Api(api_app(system.services))
     try:
         status, body, _ = server.call("GET", "/v1/ropa", _token(system, CLUB))
         assert status == 200 and [c["code"] for c in body["record"]["controllers"]] == [CLUB]

@@ -40,6 +40,7 @@ def _scalar(engine, sql: str) -> int:
         return conn.execute(text(sql)).scalar_one()
 
 
+@pytest.mark.slow
 def test_purge_of_100k_leads_survives_kill_9_half_way_with_exact_counts(pg_url, redis_url, standin,
                                                                          tmp_path: Path) -> None:
     config = config_copy(ROOT / "config", tmp_path / "config", retention={"settings": {"batch_size": 1000,

@@ -26,6 +26,7 @@ def servers():
         server.stop()
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_erasure_rolls_back_and_finishes_once(pg_url, redis_url, standin, servers,
                                                                  tmp_path: Path) -> None:
     config = config_with_recipients(ROOT / "config", tmp_path / "config", servers)

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from devslack.driver import SlackDriver, command_body, sign, wait_for
@@ -154,6 +155,7 @@ def test_a_worker_killed_between_the_erasures_commit_and_its_end_reports_and_pro
         bot.stop()
 
 
+@pytest.mark.slow
 def test_a_prefetched_job_of_a_killed_worker_and_jobs_of_a_flushed_redis_run_within_a_minute(
         pg_url, redis_url, standin, tmp_path: Path) -> None:
     import redis as redis_lib

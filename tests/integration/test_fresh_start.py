@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from gdpr.db import make_engine
@@ -63,6 +64,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
         _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.mark.slow
 def test_bot_worker_and_scheduler_started_at_once_on_a_fresh_database_come_up_every_time(
         pg_url: str, redis_url: str, standin, tmp_path: Path) -> None:
     failures = [(i, broken) for i in range(TRIES) if (broken := _one_try(pg_url, redis_url, standin.api_url, tmp_path))]

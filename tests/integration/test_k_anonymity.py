@@ -53,7 +53,7 @@ def test_every_anonymised_row_reaches_min_k_and_held_rows_point_at_nobody(big_gy
     assert sorted(measured) == sorted(chosen)
     assert min(measured.values()) >= 10, Counter(v for v in measured.values() if v < 10)
     assert min(reported) >= 10  # what the erasure reported is what an outside count finds, or less
-    assert all(measured[i] >= k for i, k in zip(single, reported, strict=True))
+    assert all(measured[i] >= k for i, k in zip(single, reported[:-1], strict=True))  # the last: the batch
 
     with big_gym.connect() as conn:
         erased = ",".join(map(str, chosen))  # ids we chose: integers

@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from devslack.driver import wait_for
@@ -28,6 +29,7 @@ def _scalar(engine, sql: str) -> int:
         return conn.execute(text(sql), {"c": CLUB}).scalar_one()
 
 
+@pytest.mark.slow
 def test_offboarding_20k_members_survives_kill_9_half_way_and_completes_once(pg_url, redis_url, standin,
                                                                              tmp_path: Path) -> None:
     retention = config_copy(ROOT / "config", tmp_path / "retention", retention={"settings": {"batch_size": 500,

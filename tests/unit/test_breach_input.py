@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from bot.breach_ops import read_facts
+from bot.breach_forms import read_facts
 from bot.grammar import parse
 from gdpr.breaches import parse_ref
 from gdpr.errors import UsageError

@@ -1,21 +1,21 @@
 """Risk: high / not high: a modal for the reasoning (and, for a high risk, the Art. 34 decision)."""
 from __future__ import annotations
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.listeners.actions.breach import breach_id_of, value_of
-from bot.listeners.deps import deps
+from bot.listeners.deps import Bot
 from bot.render_breach import members_choice, modal, reason_blocks
+from gdpr.app.breaches import BreachDesk
 from gdpr.breaches import REF
 
 
-def breach_assess(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+def breach_assess(ack: Ack, body: dict, client: WebClient, *, bot: Bot, breaches: BreachDesk) -> None:
     ack()
-    d = deps(context)
     value = value_of(body)
     breach_id, risk = breach_id_of(value), value.split(":", 1)[-1]
-    _, clubs, tables = d.services.breach_desk.members_form(actor=d.actor(body["user"]["id"]), breach_id=breach_id)
+    _, clubs, tables = breaches.members_form(actor=bot.actor(body["user"]["id"]), breach_id=breach_id)
     blocks = [reason_blocks("Reasoning (why the clubs and the authority are or are not told)", block="reasoning")]
     if risk == "high":
         blocks = members_choice(clubs, tables) + blocks

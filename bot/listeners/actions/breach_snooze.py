@@ -1,17 +1,18 @@
 """Snooze a breach reminder: it comes back after `snooze_minutes`."""
 from __future__ import annotations
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack
+from slack_sdk import WebClient
 
 from bot.listeners.actions.breach import value_of
-from bot.listeners.deps import deps
+from bot.listeners.deps import Bot
+from gdpr.app.breaches import BreachDesk
 from gdpr.errors import BreachNotFound
 
 
-def breach_snooze(ack: Ack, body: dict, context: BoltContext) -> None:
+def breach_snooze(ack: Ack, body: dict, client: WebClient, *, bot: Bot, breaches: BreachDesk) -> None:
     ack()
-    d = deps(context)
-    value, actor = value_of(body), d.actor(body["user"]["id"])
+    value, actor = value_of(body), bot.actor(body["user"]["id"])
     if not value.isdigit():
         raise BreachNotFound("That button does not belong to a reminder.")
-    d.services.breach_desk.snooze(actor=actor, reminder_id=int(value))
+    breaches.snooze(actor=actor, reminder_id=int(value))

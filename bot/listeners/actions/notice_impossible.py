@@ -1,18 +1,18 @@
 """'Cannot tell' on a recipient notice: the DPO gives the reason in a modal."""
 from __future__ import annotations
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.listeners.decisions import item_id_of
-from bot.listeners.deps import deps
+from bot.listeners.deps import Bot
 from bot.render import impossible_modal
+from gdpr.app.requests import SubjectRequests
 from gdpr.errors import RequestNotFound
 
 
-def notice_impossible(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+def notice_impossible(ack: Ack, body: dict, client: WebClient, *, bot: Bot, requests: SubjectRequests) -> None:
     ack()
-    d = deps(context)
     notice_id, user = item_id_of(body, "notice", RequestNotFound), body["user"]["id"]
-    recipient = d.services.subject_requests.notice_to_close(actor=d.actor(user), notice_id=notice_id)
+    recipient = requests.notice_to_close(actor=bot.actor(user), notice_id=notice_id)
     client.views_open(trigger_id=body["trigger_id"], view=impossible_modal(notice_id, recipient))

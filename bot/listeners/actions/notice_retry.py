@@ -1,17 +1,17 @@
 """Retry a failed recipient notice (Art. 19); only the DPO may."""
 from __future__ import annotations
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack
+from slack_sdk import WebClient
 
 from bot.listeners.decisions import item_id_of
-from bot.listeners.deps import deps
+from bot.listeners.deps import Bot
+from gdpr.app.requests import SubjectRequests
 from gdpr.errors import RequestNotFound
 
 
-def notice_retry(ack: Ack, body: dict, context: BoltContext) -> None:
+def notice_retry(ack: Ack, body: dict, client: WebClient, *, bot: Bot, requests: SubjectRequests) -> None:
     ack()
-    d = deps(context)
     notice_id, user, channel = item_id_of(body, "notice", RequestNotFound), body["user"]["id"], body["channel"]["id"]
-
-    d.followups.submit(lambda: d.services.subject_requests.retry_notice(actor=d.actor(user), notice_id=notice_id),
-                       user=user, channel=channel)
+    bot.followups.submit(lambda: requests.retry_notice(actor=bot.actor(user), notice_id=notice_id),
+                         user=user, channel=channel)

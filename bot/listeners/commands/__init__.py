@@ -1,8 +1,11 @@
 """Slash command listeners, one per file."""
 from __future__ import annotations
 
+from bot.commands.table import CommandTable
+from bot.listeners import Listeners
 from bot.listeners.commands.gdpr import gdpr_command
+from bot.listeners.deps import Bot, SlackUseCases
 
 
-def register(app) -> None:  # noqa: ANN001 - bot.app's guarded Bolt app
-    app.command("/gdpr")(gdpr_command)
+def register(app: Listeners, use: SlackUseCases, bot: Bot, table: CommandTable) -> None:
+    app.command("/gdpr")(gdpr_command, bot=bot, table=table)

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import breach_ops
-from bot.listeners.deps import Deps
+from slack_sdk import WebClient
+
+from bot.breach_forms import dm_error
+from bot.listeners.deps import Bot
+from gdpr.access import Actor
 from gdpr.errors import GdprError
 
 
-def later(d: Deps, body: dict, work: Callable) -> None:
+def later(bot: Bot, client: WebClient, body: dict, work: Callable[[Actor], object]) -> None:
     user = body["user"]["id"]
-    actor = d.actor(user)
+    actor = bot.actor(user)
 
     def run() -> None:
         try:
             work(actor)
         except GdprError as exc:
-            breach_ops.dm_error(d.services.slack, user, exc)
-    d.followups.submit(run, user=user, channel=None)
+            dm_error(client, user, exc)
+    bot.followups.submit(run, user=user, channel=None)

@@ -1,12 +1,13 @@
 """The request's reject modal: a reason is required; the decision is re-checked in the use case."""
 from __future__ import annotations
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from bot.listeners.decisions import reject_with_reason
+from bot.listeners.deps import Bot
+from gdpr.app.requests import SubjectRequests
 
 
-def reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
-    reject_with_reason(ack, body, view, client, context, lambda services, actor, i, reason:
-                       services.subject_requests.reject(actor=actor, request_id=i, reason=reason))
+def reject_reason(ack: Ack, body: dict, view: dict, client: WebClient, *, bot: Bot, requests: SubjectRequests) -> None:
+    reject_with_reason(ack, body, view, client, bot, lambda actor, i, reason: requests.reject(actor=actor, request_id=i, reason=reason))

@@ -1,13 +1,18 @@
 """`/gdpr consent | withdraw | object` on Slack: call the consent use cases, render what they return."""
 from __future__ import annotations
 
+from slack_sdk import WebClient
+
+from bot.grammar import Command
 from bot.render import mrkdwn, plain, subject_fields
 from bot.slack_io import ephemeral
-from gdpr.app.consent import ConsentView
+from gdpr.access import Actor
+from gdpr.app.consent import ConsentDesk, ConsentView
 
 
-def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
-    desk = services.consent
+def consent_commands(client: WebClient, actor: Actor, channel: str, cmd: Command, *, consent: ConsentDesk) -> None:
+    """`consent` (show), `withdraw`, `object`."""
+    desk = consent
     if cmd.name == "consent":
         view = desk.show(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type, club_code=cmd.club)
         ephemeral(client, channel=channel, user=actor.user_id, text=f"{len(view.agreements)} agreement(s)",

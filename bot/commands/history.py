@@ -3,25 +3,30 @@ from __future__ import annotations
 
 import datetime as dt
 
+from slack_sdk import WebClient
+
+from bot.grammar import Command
 from bot.pages import line_sections, nav, window
 from bot.render import mrkdwn, subject_fields
 from bot.slack_io import ephemeral
-from gdpr.app.history import History
+from gdpr.access import Actor
+from gdpr.app.history import History, SubjectHistory
 from gdpr.app.reads import PER_PAGE
 
 
-def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
-    history = services.subject_history.find(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type,
-                                            club_code=cmd.club)
-    ephemeral(client, channel=channel, user=actor.user_id, **render(history))
+def audit(client: WebClient, actor: Actor, channel: str, cmd: Command, *, history: SubjectHistory) -> None:
+    """`/gdpr audit <identity>`: the first page."""
+    found = history.find(actor=actor, identity=cmd.identity, subject_type=cmd.subject_type,
+                         club_code=cmd.club)
+    ephemeral(client, channel=channel, user=actor.user_id, **render(found))
 
 
-def history_page(services, actor, arg: str, offset: int) -> dict:  # noqa: ANN001
+def history_page(actor: Actor, arg: str, offset: int, *, history: SubjectHistory) -> dict:
     """A page of `/gdpr audit` (the button carries the subject's type, internal key and the first page's
     moment, never its identity)."""
     subject, _, until = arg.partition("@")
     subject_type, _, key = subject.partition(":")
-    return render(services.subject_history.history(
+    return render(history.history(
         actor=actor, subject_type=subject_type, key=key, offset=offset,
         until=dt.datetime.fromtimestamp(float(until), dt.UTC) if until else None))
 

@@ -2,15 +2,19 @@
 as an ephemeral message (nothing that stays in the workspace holds it)."""
 from __future__ import annotations
 
+from slack_sdk import WebClient
+
+from bot.grammar import Command
 from bot.render import escape
 from bot.slack_io import ephemeral
+from gdpr.access import Actor
+from gdpr.app.club_api import ClubAccess
+from gdpr.app.purges import Purges
 
 
-def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
-    access = services.club_access
-    if cmd.name == "club offboard":
-        offboard(services, client, actor, channel, cmd)
-        return
+def club_token(client: WebClient, actor: Actor, channel: str, cmd: Command, *, clubs: ClubAccess) -> None:
+    """`club tokens`, `club token revoke`, `club token issue|rotate`."""
+    access = clubs
     if cmd.name == "club tokens":
         rows = access.listed(actor=actor)
         lines = [f"• `{escape(t.club_code)}` token …{escape(t.hint)} · issued {t.created_at:%d %b %Y} by <@{t.created_by}>"
@@ -32,15 +36,15 @@ def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
                    "Lost it? Rotate: `/gdpr club token rotate`.")
 
 
-def offboard(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
+def offboard(client: WebClient, actor: Actor, channel: str, cmd: Command, *, purges: Purges, approvals: str) -> None:
     """The use case dry-runs the offboarding and shows its card; nothing is returned or erased before Approve."""
-    opened = services.purges.open_offboarding(actor=actor, club=cmd.identity, choice=dict(cmd.options)["choice"])
+    opened = purges.open_offboarding(actor=actor, club=cmd.identity, choice=dict(cmd.options)["choice"])
     if opened.already_open:
         text = f"The offboarding of `{escape(cmd.identity)}` is already open: {opened.already_open}."
     elif opened.run_id is None:
         text = f"Club `{escape(cmd.identity)}` has no member or lead left in the system: nothing to offboard."
     else:
         text = (f":door: Offboarding of `{escape(cmd.identity)}` P-{opened.run_id}: {opened.total:,} members and leads. "
-                f"The dry run is with the DPO in <#{services.policy.channel('approvals')}>; nothing is returned or "
+                f"The dry run is with the DPO in <#{approvals}>; nothing is returned or "
                 "erased before another DPO approves.")
     ephemeral(client, channel=channel, user=actor.user_id, text=text)

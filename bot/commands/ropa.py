@@ -6,9 +6,15 @@ import json
 import tempfile
 from pathlib import Path
 
+from slack_sdk import WebClient
 
-def handle(services, client, actor, channel: str, cmd) -> None:  # noqa: ANN001
-    version, html = services.records.record(actor=actor)
+from bot.grammar import Command
+from gdpr.access import Actor
+from gdpr.app.ropa import Records
+
+
+def ropa(client: WebClient, actor: Actor, channel: str, cmd: Command, *, records: Records) -> None:
+    version, html = records.record(actor=actor)
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for suffix, content in (("html", html), ("json", json.dumps(version.record, indent=2, default=str))):
