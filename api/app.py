@@ -31,10 +31,10 @@ from starlette.routing import Match
 
 from gdpr.app.club_api import ClubApi, RequestStatus, Transfer, expires
 from gdpr.app.ropa import Records
-from gdpr.clubs import Unauthenticated
-from gdpr.db import unavailable
-from gdpr.downloads import LinkBusy, LinkGone
-from gdpr.errors import (
+from gdpr.clubs.downloads import LinkBusy, LinkGone
+from gdpr.clubs.tokens import Unauthenticated
+from gdpr.core.db import unavailable
+from gdpr.core.errors import (
     AlreadyDecided,
     AmbiguousSubject,
     DuplicateRequest,
@@ -397,7 +397,7 @@ def build_api(api: ApiUseCases, *, allow_http: bool = False, per_minute: int = 1
 
     @app.get("/v1/keys", summary="The public keys that verify the statements the processor signs, newest first")
     def keys(code: str = Depends(club)) -> dict:
-        from gdpr.offboarding import SIGNING_PURPOSE
+        from gdpr.clubs.offboarding import SIGNING_PURPOSE
         return {"algorithm": "Ed25519", "purpose": SIGNING_PURPOSE,
                 "keys": api.public_keys(SIGNING_PURPOSE)}
 

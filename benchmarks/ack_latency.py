@@ -36,8 +36,8 @@ from benchmarks import machine
 from bootstrap.runtime import start
 from bot.http import make_server, serve_in_thread, wsgi_app
 from devslack.driver import command_body, sign
-from gdpr.db import make_engine
-from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
+from gdpr.core.db import make_engine
+from gdpr.core.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
 from gym.seed import seed
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
-from gdpr.erasure import ErasureEngine
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import make_engine
+from gdpr.erasure.engine import ErasureEngine
 from gym.seed import seed
 from tests.kanon import k_per_erased_member
 

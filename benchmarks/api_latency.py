@@ -29,7 +29,7 @@ from api.app import NewRequest
 from benchmarks import machine
 from benchmarks.ack_latency import pct, start_beside_standin
 from bootstrap.runtime import api_app
-from gdpr.db import make_engine
+from gdpr.core.db import make_engine
 from gym.seed import seed
 
 CLUB = "ghent-centre"

@@ -28,12 +28,12 @@ from sqlalchemy import column, delete, event, make_url, select, table, text, upd
 
 from benchmarks import machine, with_database
 from bootstrap.compose import Presenters, Services, build
-from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
-from gdpr.erasure import ErasureEngine
-from gdpr.migrate import upgrade_database
-from gdpr.residue import INDEX_PREFIX, ensure_indexes, text_tables
-from gdpr.settings import PROJECT_ROOT, Settings
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import make_engine
+from gdpr.core.migrate import upgrade_database
+from gdpr.core.settings import PROJECT_ROOT, Settings
+from gdpr.erasure.engine import ErasureEngine
+from gdpr.erasure.residue import INDEX_PREFIX, ensure_indexes, text_tables
 from tests.fakes import (
     FakeBreachPresenter,
     FakeBulkPresenter,
@@ -171,7 +171,7 @@ class ResidueClock:
     """The residue check's share of a job (the job calls it through its module)."""
 
     def __init__(self, job) -> None:
-        import gdpr.erasure_job as module
+        import gdpr.erasure.job as module
         self.seconds, inner = 0.0, module.residue_check
 
         def timed(*args, **kwargs):

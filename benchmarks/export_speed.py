@@ -20,13 +20,13 @@ from pathlib import Path
 from sqlalchemy import column, select, table
 
 from benchmarks import machine
-from gdpr.crypto import new_passphrase, write_aes_zip
-from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
-from gdpr.export import Exporter
-from gdpr.scope import subject_rows
-from gdpr.settings import PROJECT_ROOT
-from gdpr.templating import make_environment
+from gdpr.core.crypto import new_passphrase, write_aes_zip
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import make_engine
+from gdpr.core.scope import subject_rows
+from gdpr.core.settings import PROJECT_ROOT
+from gdpr.core.templating import make_environment
+from gdpr.requests.export import Exporter
 from gym import schema
 from gym.seed import add_rows, seed
 

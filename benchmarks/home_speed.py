@@ -22,18 +22,18 @@ from sqlalchemy import insert, make_url, select, text
 
 from benchmarks import machine, with_database
 from bot.render_home import home_view
-from gdpr import models as m
-from gdpr.access import load_policy
 from gdpr.app.home import Home, Listed, Overview
-from gdpr.audit import AuditLog
-from gdpr.breach_config import load_breach_config
-from gdpr.breaches import BreachService
-from gdpr.db import Database
-from gdpr.grants import GrantService
-from gdpr.migrate import upgrade_database
-from gdpr.requests import utcnow
-from gdpr.settings import PROJECT_ROOT
-from gdpr.shown import ShownMessages
+from gdpr.breaches.config import load_breach_config
+from gdpr.breaches.service import BreachService
+from gdpr.core import models as m
+from gdpr.core.access import load_policy
+from gdpr.core.audit import AuditLog
+from gdpr.core.db import Database
+from gdpr.core.migrate import upgrade_database
+from gdpr.core.settings import PROJECT_ROOT
+from gdpr.core.shown import ShownMessages
+from gdpr.grants.service import GrantService
+from gdpr.requests.service import utcnow
 
 UTC = dt.UTC
 

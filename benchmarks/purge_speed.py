@@ -17,18 +17,18 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 
 from benchmarks import machine
-from gdpr import models as m
-from gdpr.audit import AuditLog
-from gdpr.bulk import BulkEngine
-from gdpr.bulk_job import BulkJob
-from gdpr.bulk_runs import BulkRuns
-from gdpr.datamap import load_datamap
-from gdpr.db import Database, make_engine
-from gdpr.erasure import ErasureEngine
-from gdpr.migrate import upgrade_database
-from gdpr.retention import crm_purge_spec, cutoff, load_retention
-from gdpr.settings import PROJECT_ROOT
-from gdpr.subjects import SubjectDirectory
+from gdpr.bulk.engine import BulkEngine
+from gdpr.bulk.job import BulkJob
+from gdpr.bulk.retention import crm_purge_spec, cutoff, load_retention
+from gdpr.bulk.runs import BulkRuns
+from gdpr.core import models as m
+from gdpr.core.audit import AuditLog
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import Database, make_engine
+from gdpr.core.migrate import upgrade_database
+from gdpr.core.settings import PROJECT_ROOT
+from gdpr.core.subjects import SubjectDirectory
+from gdpr.erasure.engine import ErasureEngine
 from gym import schema
 from gym.seed import add_rejected_leads, add_rows, seed
 

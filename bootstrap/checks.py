@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect
 
 from bootstrap.compose import Config, load_config
-from gdpr.datamap import DataMap
-from gdpr.datamap_check import named_errors
-from gdpr.db import make_engine
-from gdpr.errors import ConfigError
-from gdpr.retention import RetentionConfig, check_against_schema
-from gdpr.settings import Settings
+from gdpr.bulk.retention import RetentionConfig, check_against_schema
+from gdpr.core.datamap import DataMap
+from gdpr.core.datamap_check import named_errors
+from gdpr.core.db import make_engine
+from gdpr.core.errors import ConfigError
+from gdpr.core.settings import Settings
 
 
 def check_live_schema(settings: Settings, datamap: DataMap, retention: RetentionConfig, engine: Engine) -> None:
@@ -54,7 +54,7 @@ def check_templates(folder: Path) -> None:
     """Every template the bot renders is in TEMPLATES_DIR and compiles (a syntax error names file and line)."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError
 
-    from gdpr.templating import make_environment
+    from gdpr.core.templating import make_environment
     env = make_environment(folder)
     for name in TEMPLATES:
         try:

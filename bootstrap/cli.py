@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: `gdpr-bot --version` loads none of them
     from bootstrap.compose import Services
-    from gdpr.settings import Settings
+    from gdpr.core.settings import Settings
 
 DEMO_ONLY = ("devslack", "gym")  # the Slack stand-in and the synthetic gym: not in the production image
 STOP_GRACE_S = 25.0  # SIGTERM: how long acknowledged commands may take to be answered (orchestrators wait 30 s)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gdpr import logsafe
+    from gdpr.core import logsafe
     logsafe.configure(os.environ.get("LOG_LEVEL", "INFO"))  # every record scrubbed, whatever a library logs
     os.umask(0o077)  # every file and folder this process (and the workers it starts) writes: owner only
     args = _parser().parse_args(argv)
-    from gdpr.errors import ConfigError
+    from gdpr.core.errors import ConfigError
     try:
         return args.func(args) or 0
     except ConfigError as exc:  # a broken or missing config: refuse to start, say why (no traceback)
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings() -> Settings:
-    from gdpr.settings import Settings
+    from gdpr.core.settings import Settings
     return Settings()
 
 
@@ -127,7 +127,7 @@ def _safe_settings(*, runs_jobs: bool | None) -> Settings:
     variable, when they are unsafe outside the embedded demo (missing or weak secrets, the stand-in's Slack
     credentials; and, for a process that runs jobs, a club's passphrase mailed to a file). `runs_jobs` None:
     the process runs jobs when there is no Redis (the embedded workers)."""
-    from gdpr.errors import ConfigError
+    from gdpr.core.errors import ConfigError
     settings = _settings()
     why = settings.refusal(mail=runs_jobs if runs_jobs is not None else not settings.redis_url)
     if why:
@@ -138,9 +138,9 @@ def _safe_settings(*, runs_jobs: bool | None) -> Settings:
 def _check_before_start() -> None:
     """All of config/, and the data map and retention policies against the live schema (ConfigError)."""
     from bootstrap.checks import check_config
-    from gdpr.db import Database
-    from gdpr.errors import ConfigError
-    from gdpr.migrate import upgrade_database
+    from gdpr.core.db import Database
+    from gdpr.core.errors import ConfigError
+    from gdpr.core.migrate import upgrade_database
     settings = _settings()
     _, problems = check_config(settings)
     db = Database(settings.database_url)
@@ -219,7 +219,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     if not os.environ.get("REDIS_URL"):
-        from gdpr.logsafe import say
+        from gdpr.core.logsafe import say
         say("gdpr-bot worker needs REDIS_URL; on the embedded default the workers run inside `gdpr-bot serve`.")
         return 2
     _safe_settings(runs_jobs=True)
@@ -241,12 +241,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     One scheduler acts at a time (a lease in the state DB); a second one started by mistake waits."""
     from bootstrap.checks import check_live_schema
     from bootstrap.compose import build
-    from gdpr.migrate import upgrade_database
+    from gdpr.core.migrate import upgrade_database
     from workers.scheduler import run_scheduler
     settings = _safe_settings(runs_jobs=False)  # it only enqueues: it never mails
     services = build(settings)
     upgrade_database(services.db)
-    from gdpr.deployment import claim_exports
+    from gdpr.core.deployment import claim_exports
     claim_exports(services.db, settings.export_dir)  # its housekeeping sweeps the folder
     check_live_schema(settings, services.datamap, services.retention, services.system.engine)
     logging.getLogger(__name__).info("%d retention policies", len(services.retention.policies))
@@ -268,8 +268,8 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from gdpr.db import Database
-    from gdpr.migrate import upgrade_database
+    from gdpr.core.db import Database
+    from gdpr.core.migrate import upgrade_database
     db = Database(_settings().database_url)
     upgrade_database(db)
     print("state database is at the latest revision")
@@ -277,7 +277,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from gdpr.db import make_engine
+    from gdpr.core.db import make_engine
     from gym.seed import add_rejected_leads, seed
     engine = make_engine(_settings().system_url, immediate=False)
     started = time.monotonic()
@@ -304,8 +304,8 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from gdpr.audit import verify_chain
-    from gdpr.db import Database
+    from gdpr.core.audit import verify_chain
+    from gdpr.core.db import Database
     settings = _settings()
     db = Database(settings.database_url)
     with db.session() as s:
@@ -320,14 +320,14 @@ def cmd_keys(args: argparse.Namespace) -> int:
     settings = _settings()
     ring = settings.keyring()
     if args.action == "public":
-        from gdpr.offboarding import SIGNING_PURPOSE
+        from gdpr.clubs.offboarding import SIGNING_PURPOSE
         for key in ring.public_keys(SIGNING_PURPOSE):
             print(f"{SIGNING_PURPOSE} Ed25519 {key}")
         return 0
-    from gdpr.audit import AuditLog
-    from gdpr.db import Database
-    from gdpr.migrate import upgrade_database
-    from gdpr.rekey import rekey
+    from gdpr.core.audit import AuditLog
+    from gdpr.core.db import Database
+    from gdpr.core.migrate import upgrade_database
+    from gdpr.core.rekey import rekey
     db = Database(settings.database_url)
     try:
         upgrade_database(db)
@@ -338,7 +338,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _backup_keys(settings: Settings) -> list[bytes]:
-    from gdpr.backup import backup_keys
+    from gdpr.core.backup import backup_keys
     return backup_keys(settings.keyring().keys, settings.backup_key.get_secret_value() if settings.backup_key else None)
 
 
@@ -349,16 +349,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from gdpr.archives import S3Store
-    from gdpr.backup import NAME, prune, write_backup
-    from gdpr.db import Database
+    from gdpr.core.backup import NAME, prune, write_backup
+    from gdpr.core.db import Database
+    from gdpr.requests.archives import S3Store
     settings = _settings()
     target = args.to or settings.backup_dir
     keep = args.keep if args.keep is not None else settings.backup_keep
     key = _backup_keys(settings)[0]
     db = Database(settings.database_url, immediate=False)
     if not target.startswith("s3://"):  # pruning another deployment's backups as its own: refused
-        from gdpr.deployment import claim, deployment_key
+        from gdpr.core.deployment import claim, deployment_key
         try:
             claim(Path(target), deployment_key(db), variable="BACKUP_DIR")
         except Exception:
@@ -388,10 +388,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from gdpr.archives import S3Store
-    from gdpr.backup import NAME, BackupError, restore_backup
-    from gdpr.db import Database
-    from gdpr.migrate import upgrade_database
+    from gdpr.core.backup import NAME, BackupError, restore_backup
+    from gdpr.core.db import Database
+    from gdpr.core.migrate import upgrade_database
+    from gdpr.requests.archives import S3Store
     settings = _settings()
     keys = _backup_keys(settings)
     db = Database(settings.database_url)
@@ -410,7 +410,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             upgrade_database(db)
             done = restore_backup(db, source, keys, settings.keyring().keys)
         except BackupError as exc:
-            from gdpr.logsafe import say
+            from gdpr.core.logsafe import say
             say(f"gdpr-bot: restore refused: {exc}")
             return 2
         finally:
@@ -427,7 +427,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    from gdpr.settings import packaged
+    from gdpr.core.settings import packaged
     target = Path(args.dir).resolve()
     existing = [target / f for f in ("config", "templates") if (target / f).exists()]
     if existing:
@@ -460,10 +460,10 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_datamap(args: argparse.Namespace) -> int:
-    from gdpr.datamap import load_datamap
-    from gdpr.datamap_check import check_datamap
-    from gdpr.db import make_engine
-    from gdpr.errors import ConfigError
+    from gdpr.core.datamap import load_datamap
+    from gdpr.core.datamap_check import check_datamap
+    from gdpr.core.db import make_engine
+    from gdpr.core.errors import ConfigError
     settings = _settings()
     try:
         dm = load_datamap(settings.resolved_config_dir() / "datamap.yaml")
@@ -479,8 +479,8 @@ def cmd_datamap(args: argparse.Namespace) -> int:
 
 def cmd_consent(args: argparse.Namespace) -> int:
     from bootstrap.compose import load_config
-    from gdpr.consent import ConsentRegistry
-    from gdpr.db import make_engine
+    from gdpr.consent.registry import ConsentRegistry
+    from gdpr.core.db import make_engine
     settings = _settings()
     engine = make_engine(settings.system_url, immediate=False)
     found = ConsentRegistry(engine, engine, load_config(settings).datamap).violations()
@@ -493,8 +493,8 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
 def cmd_residue(args: argparse.Namespace) -> int:
     from bootstrap.compose import load_config
-    from gdpr.db import make_engine
-    from gdpr.residue import ensure_indexes
+    from gdpr.core.db import make_engine
+    from gdpr.erasure.residue import ensure_indexes
     engine = make_engine(_settings().system_url, immediate=False)
     if engine.dialect.name != "postgresql":
         print("residue index: only needed on PostgreSQL; SQLite scans are fine at embedded sizes")
@@ -508,14 +508,14 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     """Re-apply every recorded erasure, withdrawal, objection and bulk run (after restoring the system database
     from an older backup)."""
 
-    from gdpr.bulk import BulkEngine
-    from gdpr.consent import ConsentRegistry
-    from gdpr.datamap import load_datamap
-    from gdpr.db import Database
-    from gdpr.erasure import ErasureEngine
-    from gdpr.ledger import replay_bulk_runs, replay_ledger
-    from gdpr.migrate import upgrade_database
-    from gdpr.subjects import SubjectDirectory
+    from gdpr.bulk.engine import BulkEngine
+    from gdpr.consent.registry import ConsentRegistry
+    from gdpr.core.datamap import load_datamap
+    from gdpr.core.db import Database
+    from gdpr.core.migrate import upgrade_database
+    from gdpr.core.subjects import SubjectDirectory
+    from gdpr.erasure.engine import ErasureEngine
+    from gdpr.erasure.ledger import replay_bulk_runs, replay_ledger
     settings = _settings()
     state, system = Database(settings.database_url), Database(settings.system_url)
     reader = Database(settings.system_url, immediate=False)

@@ -11,7 +11,6 @@ from jinja2 import Environment
 from slack_sdk import WebClient
 
 from bootstrap.metrics import METRICS, Metrics
-from gdpr.access import AccessPolicy, load_policy
 from gdpr.app.breaches import BreachDesk, BreachViews
 from gdpr.app.club_api import ClubAccess, ClubApi
 from gdpr.app.club_delivery import ByRequester, ClubDelivery
@@ -26,42 +25,38 @@ from gdpr.app.purges import BulkViews, Purges
 from gdpr.app.reads import AuditedRead
 from gdpr.app.requests import ExportJob, RequestViews, SubjectRequests
 from gdpr.app.ropa import Records
-from gdpr.archives import make_store
-from gdpr.audit import AuditLog
-from gdpr.authz import Authorizer
-from gdpr.breach_config import BreachConfig, load_breach_config
-from gdpr.breach_mail import BreachMail
-from gdpr.breaches import BreachService
-from gdpr.bulk import BulkEngine
-from gdpr.bulk_job import BulkJob
-from gdpr.bulk_runs import BulkRuns
-from gdpr.club_config import load_clubs
-from gdpr.clubs import ClubTokens
-from gdpr.consent import ConsentRegistry
-from gdpr.datamap import DataMap, load_datamap
-from gdpr.db import Database
-from gdpr.deadlines import Deadlines
-from gdpr.deployment import claim_exports
-from gdpr.downloads import Downloads
-from gdpr.erasure import ErasureEngine
-from gdpr.erasure_job import ErasureJob, NoticeJob
-from gdpr.export import Exporter
-from gdpr.export_files import ExportFiles
-from gdpr.grants import GrantService
-from gdpr.jobs import Leases
-from gdpr.keyring import KeyRing
-from gdpr.mail import make_mailer
-from gdpr.notices import NoticeService, Recipient, load_recipients
-from gdpr.offboarding import OffboardingSteps
-from gdpr.ports import JobQueue, Presenters
-from gdpr.replays import SeenRequests
-from gdpr.requests import RequestService
-from gdpr.residue import residue_check
-from gdpr.retention import RetentionConfig, load_retention
-from gdpr.ropa import RecordOfProcessing
-from gdpr.settings import Settings
-from gdpr.shown import ShownMessages
-from gdpr.stores import (
+from gdpr.breaches.config import BreachConfig, load_breach_config
+from gdpr.breaches.mail import BreachMail
+from gdpr.breaches.service import BreachService
+from gdpr.bulk.engine import BulkEngine
+from gdpr.bulk.job import BulkJob
+from gdpr.bulk.retention import RetentionConfig, load_retention
+from gdpr.bulk.runs import BulkRuns
+from gdpr.clubs.config import load_clubs
+from gdpr.clubs.downloads import Downloads
+from gdpr.clubs.offboarding import OffboardingSteps
+from gdpr.clubs.ropa import RecordOfProcessing
+from gdpr.clubs.tokens import ClubTokens
+from gdpr.consent.registry import ConsentRegistry
+from gdpr.core.access import AccessPolicy, load_policy
+from gdpr.core.audit import AuditLog
+from gdpr.core.authz import Authorizer
+from gdpr.core.datamap import DataMap, load_datamap
+from gdpr.core.db import Database
+from gdpr.core.deployment import claim_exports
+from gdpr.core.keyring import KeyRing
+from gdpr.core.mail import make_mailer
+from gdpr.core.ports import JobQueue, Presenters
+from gdpr.core.replays import SeenRequests
+from gdpr.core.settings import Settings
+from gdpr.core.shown import ShownMessages
+from gdpr.core.subjects import SubjectDirectory
+from gdpr.core.templating import make_environment
+from gdpr.erasure.engine import ErasureEngine
+from gdpr.erasure.job import ErasureJob, NoticeJob
+from gdpr.erasure.notices import NoticeService, Recipient, load_recipients
+from gdpr.erasure.residue import residue_check
+from gdpr.erasure.stores import (
     BulkForget,
     DatabaseSearch,
     ErasedSubject,
@@ -71,14 +66,19 @@ from gdpr.stores import (
     SlackMessages,
     SubjectStore,
 )
-from gdpr.subjects import SubjectDirectory
-from gdpr.templating import make_environment
+from gdpr.grants.service import GrantService
+from gdpr.lifecycle.jobs import Leases
+from gdpr.requests.archives import make_store
+from gdpr.requests.deadlines import Deadlines
+from gdpr.requests.export import Exporter
+from gdpr.requests.export_files import ExportFiles
+from gdpr.requests.service import RequestService
 from workers.actors import Actors, declare
 from workers.broker import make_broker
 
 # slack_sdk logs request bodies at DEBUG (the passphrase DM among them): keep it above DEBUG. This is
 # defence in depth only: Bolt sets its loggers' levels from the root logger's, so what keeps bodies
-# out of every log is gdpr.logsafe's record factory, installed by every process at start.
+# out of every log is gdpr.core.logsafe's record factory, installed by every process at start.
 logging.getLogger("slack_sdk").setLevel(logging.INFO)
 
 
@@ -160,7 +160,7 @@ class Services:
                           max_attempts=self.settings.job_max_attempts, stores=self.subject_stores())
 
     def subject_stores(self) -> list[SubjectStore]:
-        """Every store beside the platform's database that holds something about a subject (gdpr/stores.py)."""
+        """Every store beside the platform's database that holds something about a subject (gdpr/erasure/engine/stores.py)."""
         exports, settings = self.exports, self.settings
 
         def state_search(subject: ErasedSubject) -> list[str]:

@@ -11,8 +11,8 @@ from bootstrap.runtime import start
 from devslack.driver import SlackDriver
 from devslack.server import USERS, SlackStandIn
 from devslack.transcript import render
-from gdpr.db import make_engine
-from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
+from gdpr.core.db import make_engine
+from gdpr.core.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
 from gym.seed import seed
 
 HELP = """Commands:

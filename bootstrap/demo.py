@@ -13,10 +13,10 @@ from bootstrap.runtime import Running, start
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from devslack.transcript import render
-from gdpr import models as m
-from gdpr.crypto import read_aes_zip
-from gdpr.db import make_engine
-from gdpr.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
+from gdpr.core import models as m
+from gdpr.core.crypto import read_aes_zip
+from gdpr.core.db import make_engine
+from gdpr.core.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
 from gym.seed import seed
 
 SUPPORT, COLLEAGUE, DPO = "U0SUPPORT1", "U0SUPPORT2", "U0DPO1"

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:  # the composition root builds these collectors from its own Services
     from bootstrap.compose import Services
 
-from gdpr import models as m
+from gdpr.core import models as m
 
 log = logging.getLogger(__name__)
 

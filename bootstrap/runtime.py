@@ -18,10 +18,10 @@ from bootstrap.compose import Services, build
 from bot.app import BotApp, build_app
 from bot.followups import Followups
 from bot.listeners.deps import SlackUseCases
-from gdpr import logsafe
-from gdpr.deployment import claim_exports
-from gdpr.migrate import upgrade_database
-from gdpr.settings import Settings
+from gdpr.core import logsafe
+from gdpr.core.deployment import claim_exports
+from gdpr.core.migrate import upgrade_database
+from gdpr.core.settings import Settings
 from workers.broker import start_local_worker
 from workers.scheduler import OWNER, run_in_thread
 

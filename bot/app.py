@@ -15,8 +15,8 @@ from bot.followups import Followups
 from bot.listeners import Listeners, actions, answer_error, commands, events, views
 from bot.listeners.deps import Bot, SlackUseCases
 from bot.slack_io import SlackUsers
-from gdpr.access import AccessPolicy
-from gdpr.replays import SeenRequests, Unchecked
+from gdpr.core.access import AccessPolicy
+from gdpr.core.replays import SeenRequests, Unchecked
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from slack_sdk import WebClient
 
 from bot.listeners.decisions import MIN_REASON
 from bot.slack_io import dm_channel
-from gdpr.access import Actor
 from gdpr.app.breaches import BreachDesk
-from gdpr.breach_targets import MemberTarget
-from gdpr.breaches import REF, BreachFacts
-from gdpr.errors import GdprError, UsageError
+from gdpr.breaches.service import REF, BreachFacts
+from gdpr.breaches.targets import MemberTarget
+from gdpr.core.access import Actor
+from gdpr.core.errors import GdprError, UsageError
 
 MIN_TEXT = MIN_REASON
 

@@ -15,9 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
-from gdpr import models as m
-from gdpr.ports import Presenters
-from gdpr.shown import ShownMessages
+from gdpr.core import models as m
+from gdpr.core.ports import Presenters
+from gdpr.core.shown import ShownMessages
 
 log = logging.getLogger(__name__)
 RETRYABLE = {"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"}
@@ -89,7 +89,7 @@ class Loaders:
 
 
 class CatchUp:
-    """gdpr.ports.OwedUpdates: render each owed message again from the current state, and update it."""
+    """gdpr.core.ports.OwedUpdates: render each owed message again from the current state, and update it."""
 
     def __init__(self, shown: ShownMessages, load: Loaders, presenters: Presenters | None = None) -> None:
         self.shown, self.load, self.presenters = shown, load, presenters

@@ -1,4 +1,4 @@
-"""The Slack presenter of subject requests (gdpr.ports.RequestPresenter): post the cards, keep them
+"""The Slack presenter of subject requests (gdpr.core.ports.RequestPresenter): post the cards, keep them
 current, DM the passphrase, upload the file, report in the thread."""
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from slack_sdk.errors import SlackApiError
 from bot.cards import Cards
 from bot.render import escape, mrkdwn, notices_blocks, plain, request_blocks
 from bot.slack_io import dm_channel, post
-from gdpr import models as m
 from gdpr.app.requests import RequestViews
-from gdpr.erasure import ErasureReport
-from gdpr.export import ExportFile
-from gdpr.residue import Hit
+from gdpr.core import models as m
+from gdpr.erasure.engine import ErasureReport
+from gdpr.erasure.residue import Hit
+from gdpr.requests.export import ExportFile
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def ref(req: m.SubjectRequest) -> str:
 
 
 class SlackDelivery:
-    """gdpr.ports.RequestPresenter on Slack: renders what `views` reads; `approvals` is the DPO's channel,
+    """gdpr.core.ports.RequestPresenter on Slack: renders what `views` reads; `approvals` is the DPO's channel,
     `deciders` the user groups named when a request is close to its due date."""
 
     def __init__(self, slack: WebClient, cards: Cards, views: RequestViews, *, approvals: str,

@@ -1,4 +1,4 @@
-"""The Slack presenter of breaches (gdpr.ports.BreachPresenter): the alert (kept current), reminders in its
+"""The Slack presenter of breaches (gdpr.core.ports.BreachPresenter): the alert (kept current), reminders in its
 thread, the Art. 34 preview, member-notice progress, the close-out summary."""
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from bot.cards import Cards
 from bot.render import escape, mrkdwn
 from bot.render_breach import alert_blocks, members_preview, reminder_blocks
 from bot.render_bulk import progress_bar
-from gdpr import models as m
 from gdpr.app.breaches import AlertView, BreachViews
-from gdpr.breach_config import BreachConfig
-from gdpr.breaches import REF
+from gdpr.breaches.config import BreachConfig
+from gdpr.breaches.service import REF
+from gdpr.core import models as m
 
 log = logging.getLogger(__name__)
 

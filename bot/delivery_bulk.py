@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError
 from bot.cards import Cards
 from bot.render_bulk import bulk_blocks, title
 from bot.slack_io import dm_channel
-from gdpr import models as m
 from gdpr.app.purges import BulkViews
-from gdpr.export import ExportFile
+from gdpr.core import models as m
+from gdpr.requests.export import ExportFile
 
 log = logging.getLogger(__name__)
 

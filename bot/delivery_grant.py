@@ -1,4 +1,4 @@
-"""The Slack side of temporary access (gdpr.ports.GrantPresenter): the card in the DPO channel, kept
+"""The Slack side of temporary access (gdpr.core.ports.GrantPresenter): the card in the DPO channel, kept
 current; its thread tells the requester when access starts and both sides when it ends."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 
 from bot.cards import Cards
 from bot.render_grant import grant_blocks, status_line, title, until
-from gdpr import models as m
+from gdpr.core import models as m
 
 CARD = "card"
 

@@ -1,4 +1,4 @@
-"""The Slack side of the overview (gdpr.ports.HomePresenter): the user's App Home, published whole."""
+"""The Slack side of the overview (gdpr.core.ports.HomePresenter): the user's App Home, published whole."""
 from __future__ import annotations
 
 from slack_sdk import WebClient

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from slack_sdk import WebClient
 
 from bot.slack_io import ephemeral
-from gdpr.errors import GdprError
+from gdpr.core.errors import GdprError
 
 log = logging.getLogger(__name__)
 

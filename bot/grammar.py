@@ -5,8 +5,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from gdpr.errors import UsageError
-from gdpr.offboarding import CHOICES as OFFBOARD_CHOICES  # Art. 28(3)(g): the club's choice
+from gdpr.clubs.offboarding import CHOICES as OFFBOARD_CHOICES  # Art. 28(3)(g): the club's choice
+from gdpr.core.errors import UsageError
 
 MAX_TEXT = 500
 HELP = """*`/gdpr` — GDPR operations*

@@ -2,9 +2,9 @@
 which Slack never parses: a stored `<!channel>` or `*bold*` shows literally, never pings."""
 from __future__ import annotations
 
-from gdpr import models as m
 from gdpr.app.lookup import SubjectView
-from gdpr.requests import KINDS
+from gdpr.core import models as m
+from gdpr.requests.service import KINDS
 
 STATUS_LABEL = {
     m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",

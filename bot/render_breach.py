@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.render import mrkdwn, plain
-from gdpr import models as m
-from gdpr.breach_config import KINDS, SUBJECT_CATEGORIES
-from gdpr.breaches import REF
-from gdpr.datamap import CATEGORIES
+from gdpr.breaches.config import KINDS, SUBJECT_CATEGORIES
+from gdpr.breaches.service import REF
+from gdpr.core import models as m
+from gdpr.core.datamap import CATEGORIES
 
 NOTICE_LABEL = {"pending": ":hourglass: queued", "sending": ":arrow_right: sending", "retrying": ":repeat: waiting in the outbox (mail not accepted), retrying",
                 "sent": ":white_check_mark: notified", "no_contact": ":warning: no GDPR contact: tell this club by other means"}

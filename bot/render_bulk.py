@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.render import decide_buttons, escape, mrkdwn, plain, reason_modal
-from gdpr import models as m
-from gdpr.bulk import FILE_ACTIONS
-from gdpr.retention import BulkSpec
+from gdpr.bulk.engine import FILE_ACTIONS
+from gdpr.bulk.retention import BulkSpec
+from gdpr.core import models as m
 
 BAR = 20
 LABEL = {

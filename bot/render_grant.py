@@ -6,10 +6,10 @@ import datetime as dt
 
 from bot.pages import nav, window
 from bot.render import decide_buttons, mrkdwn, plain, reason_modal, subject_fields
-from gdpr import models as m
 from gdpr.app.grants import GrantView, hours
 from gdpr.app.reads import PER_PAGE, Page
-from gdpr.requests import aware
+from gdpr.core import models as m
+from gdpr.requests.service import aware
 
 LABEL = {m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval",
          m.APPROVED: ":unlock: live", m.REJECTED: ":no_entry: rejected", m.EXPIRED: ":lock: ended (expired)",

@@ -8,7 +8,7 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from gdpr.access import AccessPolicy, Actor
+from gdpr.core.access import AccessPolicy, Actor
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from devslack.server import SlackStandIn
-from gdpr.settings import LOCAL_BOT_TOKEN
+from gdpr.core.settings import LOCAL_BOT_TOKEN
 
 
 def main() -> None:

@@ -24,9 +24,9 @@ from bootstrap.runtime import Running, start
 from bot.http import make_server, serve_in_thread, wsgi_app
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
-from gdpr import models as m
-from gdpr.db import make_engine
-from gdpr.settings import Settings
+from gdpr.core import models as m
+from gdpr.core.db import make_engine
+from gdpr.core.settings import Settings
 from gym.seed import seed
 
 ROOT = Path(__file__).resolve().parents[1]

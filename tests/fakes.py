@@ -1,10 +1,10 @@
-"""In-memory fakes of the domain's ports (gdpr/ports.py): what would have been shown or enqueued, and
+"""In-memory fakes of the domain's ports (gdpr/core/ports.py): what would have been shown or enqueued, and
 the state of the thing at that moment. They fake the outside (Slack, the broker), never our own code."""
 from __future__ import annotations
 
 import datetime as dt
 
-from gdpr import models as m
+from gdpr.core import models as m
 
 
 class FakeRequestPresenter:

@@ -1,4 +1,4 @@
-"""k over what anonymised rows keep, counted here independently of gdpr/anonymity.py.
+"""k over what anonymised rows keep, counted here independently of gdpr/erasure/engine/anonymity.py.
 
 The definition README states: a row erased at level L is compatible with a live row whose values, cut
 to L, are its own; with another anonymised row when both, cut to the coarser of their levels, agree (a

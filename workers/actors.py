@@ -13,8 +13,8 @@ from dramatiq.middleware import CurrentMessage
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.consent import ObjectionJob, WithdrawalJob
 from gdpr.app.requests import ExportJob
-from gdpr.bulk_job import BulkJob
-from gdpr.erasure_job import ErasureJob, NoticeJob
+from gdpr.bulk.job import BulkJob
+from gdpr.erasure.job import ErasureJob, NoticeJob
 
 # Explicit retry policy (Dramatiq's default is 20 retries over ~35 days).
 RETRIES, MIN_BACKOFF_MS, MAX_BACKOFF_MS = 4, 2_000, 60_000
@@ -45,7 +45,7 @@ class Actors:
     deliver_breach_notice: dramatiq.Actor
     tell_members: dramatiq.Actor
 
-    # gdpr.ports.JobQueue: messages carry ids only
+    # gdpr.core.ports.JobQueue: messages carry ids only
     def request(self, request_id: int, kind: str) -> None:
         {"erase": self.erase_subject, "withdraw": self.withdraw_consent,
          "object": self.uphold_objection}.get(kind, self.export_subject).send(request_id)

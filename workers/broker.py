@@ -7,7 +7,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
-from gdpr.settings import Settings
+from gdpr.core.settings import Settings
 from workers.joblog import JobLog
 
 # A killed worker's messages - running and prefetched - come back after this (Dramatiq's default is

@@ -9,7 +9,7 @@ import sys
 
 from dramatiq.cli import main
 
-from gdpr import logsafe
+from gdpr.core import logsafe
 
 if __name__ == "__main__":
     logsafe.configure()

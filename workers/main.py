@@ -9,9 +9,9 @@ if os.environ.get("WORKER_METRICS_PORT"):  # before anything imports prometheus_
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = DB_PATH
 
 from bootstrap.compose import load_config
-from gdpr import logsafe
-from gdpr.errors import ConfigError
-from gdpr.settings import Settings
+from gdpr.core import logsafe
+from gdpr.core.errors import ConfigError
+from gdpr.core.settings import Settings
 from workers.actors import Jobs, declare
 from workers.broker import make_broker
 

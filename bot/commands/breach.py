@@ -10,10 +10,10 @@ from bot.pages import line_sections, nav, window
 from bot.render import mrkdwn
 from bot.render_breach import breach_line, modal, reason_blocks, report_modal
 from bot.slack_io import dm_channel, ephemeral
-from gdpr.access import Actor
 from gdpr.app.breaches import BreachDesk, RegisterFile
 from gdpr.app.reads import PER_PAGE
-from gdpr.breaches import REF, parse_ref
+from gdpr.breaches.service import REF, parse_ref
+from gdpr.core.access import Actor
 
 
 # -- commands that open a modal (on the listener thread: the trigger_id lives 3 s) ------------------

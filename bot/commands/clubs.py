@@ -7,9 +7,9 @@ from slack_sdk import WebClient
 from bot.grammar import Command
 from bot.render import escape
 from bot.slack_io import ephemeral
-from gdpr.access import Actor
 from gdpr.app.club_api import ClubAccess
 from gdpr.app.purges import Purges
+from gdpr.core.access import Actor
 
 
 def club_token(client: WebClient, actor: Actor, channel: str, cmd: Command, *, clubs: ClubAccess) -> None:

@@ -6,8 +6,8 @@ from slack_sdk import WebClient
 from bot.grammar import Command
 from bot.render import mrkdwn, plain, subject_fields
 from bot.slack_io import ephemeral
-from gdpr.access import Actor
 from gdpr.app.consent import ConsentDesk, ConsentView
+from gdpr.core.access import Actor
 
 
 def consent_commands(client: WebClient, actor: Actor, channel: str, cmd: Command, *, consent: ConsentDesk) -> None:

@@ -6,8 +6,8 @@ from slack_sdk import WebClient
 from bot.grammar import Command
 from bot.render_grant import grants_blocks
 from bot.slack_io import ephemeral
-from gdpr.access import Actor
 from gdpr.app.grants import Grants
+from gdpr.core.access import Actor
 
 
 def grant_commands(client: WebClient, actor: Actor, channel: str, cmd: Command, *, grants: Grants) -> None:

@@ -9,9 +9,9 @@ from bot.grammar import Command
 from bot.pages import line_sections, nav, window
 from bot.render import mrkdwn, subject_fields
 from bot.slack_io import ephemeral
-from gdpr.access import Actor
 from gdpr.app.history import History, SubjectHistory
 from gdpr.app.reads import PER_PAGE
+from gdpr.core.access import Actor
 
 
 def audit(client: WebClient, actor: Actor, channel: str, cmd: Command, *, history: SubjectHistory) -> None:

@@ -6,8 +6,8 @@ from slack_sdk import WebClient
 from bot.grammar import Command
 from bot.render_bulk import report_blocks
 from bot.slack_io import ephemeral
-from gdpr.access import Actor
 from gdpr.app.purges import Purges
+from gdpr.core.access import Actor
 
 
 def crm_purge(client: WebClient, actor: Actor, channel: str, cmd: Command, *, purges: Purges, approvals: str) -> None:

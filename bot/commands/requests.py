@@ -9,10 +9,10 @@ from slack_sdk import WebClient
 from bot import render
 from bot.grammar import Command
 from bot.slack_io import ephemeral
-from gdpr.access import Actor
 from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.requests import SubjectRequests
+from gdpr.core.access import Actor
 
 
 def find(client: WebClient, actor: Actor, channel: str, cmd: Command, *, find: FindSubjects) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from slack_sdk import WebClient
 
 from bot.grammar import Command
-from gdpr.access import Actor
 from gdpr.app.ropa import Records
+from gdpr.core.access import Actor
 
 
 def ropa(client: WebClient, actor: Actor, channel: str, cmd: Command, *, records: Records) -> None:

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.commands import breach, clubs, consent, grants, history, purges, requests, ropa
 from bot.grammar import Command
 from bot.listeners.deps import SlackUseCases
-from gdpr.access import Actor
+from gdpr.core.access import Actor
 
 # client, actor, channel (for a modal: the trigger id), the parsed command
 Handler = Callable[[WebClient, Actor, str, Command], None]

@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 
 from bot.listeners.deps import Bot
 from bot.slack_io import dm_channel, ephemeral
-from gdpr.access import Actor
-from gdpr.errors import GdprError, NotFound
+from gdpr.core.access import Actor
+from gdpr.core.errors import GdprError, NotFound
 
 MIN_REASON = 5
 

@@ -9,7 +9,6 @@ from prometheus_client import Counter
 
 from bot.followups import Followups
 from bot.slack_io import SlackUsers
-from gdpr.access import Actor
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.club_api import ClubAccess
 from gdpr.app.consent import ConsentDesk
@@ -21,6 +20,7 @@ from gdpr.app.lookup import FindSubjects
 from gdpr.app.purges import Purges
 from gdpr.app.requests import SubjectRequests
 from gdpr.app.ropa import Records
+from gdpr.core.access import Actor
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,19 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from gdpr import models as m
-from gdpr.access import Actor
 from gdpr.app.reads import PER_PAGE, AuditedRead, Page, page_bounds
-from gdpr.authz import Authorizer
-from gdpr.breach_mail import BreachMail, Club
-from gdpr.breach_register import build_register
-from gdpr.breach_targets import MemberTarget, read_target
-from gdpr.breaches import BreachFacts, BreachService
-from gdpr.crypto import new_passphrase
-from gdpr.datamap import DataMap
-from gdpr.jobs import resend
+from gdpr.breaches.mail import BreachMail, Club
+from gdpr.breaches.register_file import build_register
+from gdpr.breaches.service import BreachFacts, BreachService
+from gdpr.breaches.targets import MemberTarget, read_target
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
+from gdpr.core.crypto import new_passphrase
+from gdpr.core.datamap import DataMap
+from gdpr.core.ports import BreachPresenter, JobQueue
+from gdpr.lifecycle.jobs import resend
 from gdpr.lifecycle.outbox import SENT
-from gdpr.ports import BreachPresenter, JobQueue
 
 log = logging.getLogger(__name__)
 

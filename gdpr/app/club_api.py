@@ -12,16 +12,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from gdpr import models as m
-from gdpr.access import Actor
 from gdpr.app.reads import Page, page_bounds
 from gdpr.app.requests import SubjectRequests
-from gdpr.authz import Authorizer
-from gdpr.clubs import ClubTokens, Issued
-from gdpr.downloads import Downloads
-from gdpr.errors import NotFound, RequestNotFound, UsageError
-from gdpr.export_files import DOWNLOADED, ExportFiles
-from gdpr.requests import aware
+from gdpr.clubs.downloads import Downloads
+from gdpr.clubs.tokens import ClubTokens, Issued
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
+from gdpr.core.errors import NotFound, RequestNotFound, UsageError
+from gdpr.requests.export_files import DOWNLOADED, ExportFiles
+from gdpr.requests.service import aware
 
 DPO_ONLY = "Only the DPO may manage the clubs' API tokens."
 KINDS = {"access": "access", "portability": "access", "erasure": "erase", "erase": "erase"}

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdpr import models as m
-from gdpr.downloads import Downloads
-from gdpr.errors import GdprError
-from gdpr.export import ExportFile
-from gdpr.mail import Mailer, build_message
-from gdpr.ports import RequestPresenter
+from gdpr.clubs.downloads import Downloads
+from gdpr.core import models as m
+from gdpr.core.errors import GdprError
+from gdpr.core.mail import Mailer, build_message
+from gdpr.core.ports import RequestPresenter
+from gdpr.requests.export import ExportFile
 
 CLUB = "club:"
 

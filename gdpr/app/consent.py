@@ -9,18 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gdpr import models as m
-from gdpr.access import Actor
 from gdpr.app.requests import SubjectRequests
-from gdpr.authz import Authorizer
-from gdpr.consent import Agreement, ConsentRegistry, ConsentViolations, Withdrawal
-from gdpr.erasure import ErasureEngine
-from gdpr.errors import UsageError
-from gdpr.jobs import RequestJob, resend
-from gdpr.ledger import record_change, record_withdrawal
-from gdpr.notices import NoticeService
-from gdpr.ports import JobQueue
-from gdpr.subjects import SubjectDirectory, parse_identity
+from gdpr.consent.registry import Agreement, ConsentRegistry, ConsentViolations, Withdrawal
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
+from gdpr.core.errors import UsageError
+from gdpr.core.ports import JobQueue
+from gdpr.core.subjects import SubjectDirectory, parse_identity
+from gdpr.erasure.engine import ErasureEngine
+from gdpr.erasure.ledger import record_change, record_withdrawal
+from gdpr.erasure.notices import NoticeService
+from gdpr.lifecycle.jobs import RequestJob, resend
 
 
 @dataclass(frozen=True)

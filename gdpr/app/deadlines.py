@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
-from gdpr import models as m
-from gdpr.access import Actor
-from gdpr.authz import Authorizer
-from gdpr.datamap import DataMap
-from gdpr.deadlines import Deadlines
-from gdpr.errors import UsageError
-from gdpr.ports import RequestPresenter
-from gdpr.requests import KINDS, RequestService
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
+from gdpr.core.datamap import DataMap
+from gdpr.core.errors import UsageError
+from gdpr.core.ports import RequestPresenter
+from gdpr.requests.deadlines import Deadlines
+from gdpr.requests.service import KINDS, RequestService
 
 log = logging.getLogger(__name__)
 MIN_TEXT, MAX_TEXT = 10, 1000

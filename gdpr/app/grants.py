@@ -6,15 +6,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from gdpr import models as m
-from gdpr.access import Actor, parse_short_duration
 from gdpr.app.reads import PER_PAGE, Page, page_bounds
-from gdpr.authz import Authorizer
-from gdpr.errors import AlreadyDecided, NotAllowed, UsageError
-from gdpr.grants import GrantService
-from gdpr.ports import GrantPresenter
-from gdpr.requests import RequestService
-from gdpr.subjects import SubjectDirectory, parse_identity
+from gdpr.core import models as m
+from gdpr.core.access import Actor, parse_short_duration
+from gdpr.core.authz import Authorizer
+from gdpr.core.errors import AlreadyDecided, NotAllowed, UsageError
+from gdpr.core.ports import GrantPresenter
+from gdpr.core.subjects import SubjectDirectory, parse_identity
+from gdpr.grants.service import GrantService
+from gdpr.requests.service import RequestService
 
 log = logging.getLogger(__name__)
 MIN_REASON, MAX_REASON = 10, 300

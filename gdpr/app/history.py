@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import DateTime, Engine, column, func, select, table
 
-from gdpr import models as m
-from gdpr.access import Actor
 from gdpr.app.reads import PER_PAGE, AuditedRead, Page, page_bounds
-from gdpr.authz import Authorizer
-from gdpr.datamap import DataMap
-from gdpr.db import Database
-from gdpr.errors import SubjectNotFound
-from gdpr.requests import RequestService, aware
-from gdpr.subjects import SubjectDirectory, parse_identity
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
+from gdpr.core.datamap import DataMap
+from gdpr.core.db import Database
+from gdpr.core.errors import SubjectNotFound
+from gdpr.core.subjects import SubjectDirectory, parse_identity
+from gdpr.requests.service import RequestService, aware
 
 
 @dataclass(frozen=True)

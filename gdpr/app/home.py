@@ -15,14 +15,14 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gdpr import models as m
-from gdpr.access import Actor
 from gdpr.app.home_view import Home, Listed
-from gdpr.breaches import BreachService
-from gdpr.db import Database
-from gdpr.grants import GrantService
-from gdpr.ports import HomePresenter
-from gdpr.shown import ShownMessages
+from gdpr.breaches.service import BreachService
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.db import Database
+from gdpr.core.ports import HomePresenter
+from gdpr.core.shown import ShownMessages
+from gdpr.grants.service import GrantService
 
 log = logging.getLogger(__name__)
 SHOWN = 15  # items per list; each list says how many there are

@@ -1,4 +1,4 @@
-"""A user's overview as the presenter receives it (the view model of gdpr.ports.HomePresenter): plain
+"""A user's overview as the presenter receives it (the view model of gdpr.core.ports.HomePresenter): plain
 values only, so the port and the use case (gdpr/app/home.py) both depend on it and not on each other."""
 from __future__ import annotations
 

@@ -13,15 +13,15 @@ from gdpr.app.deadlines import RequestDeadlines
 from gdpr.app.grants import Grants
 from gdpr.app.home import Overview
 from gdpr.app.purges import Purges
-from gdpr.breaches import BreachService
-from gdpr.bulk_runs import BulkRuns
-from gdpr.clubs import REFUSALS_KEPT, ClubTokens
-from gdpr.export_files import ExportFiles
-from gdpr.jobs import reconcile, resend
-from gdpr.ledger import forget_ended
-from gdpr.notices import NoticeService
-from gdpr.ports import JobQueue, OwedUpdates
-from gdpr.requests import RequestService
+from gdpr.breaches.service import BreachService
+from gdpr.bulk.runs import BulkRuns
+from gdpr.clubs.tokens import REFUSALS_KEPT, ClubTokens
+from gdpr.core.ports import JobQueue, OwedUpdates
+from gdpr.erasure.ledger import forget_ended
+from gdpr.erasure.notices import NoticeService
+from gdpr.lifecycle.jobs import reconcile, resend
+from gdpr.requests.export_files import ExportFiles
+from gdpr.requests.service import RequestService
 
 log = logging.getLogger(__name__)
 

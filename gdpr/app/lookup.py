@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gdpr.access import Actor
-from gdpr.audit import AuditLog
-from gdpr.authz import Authorizer
-from gdpr.db import Database
-from gdpr.requests import RequestService
-from gdpr.subjects import SubjectDirectory, parse_identity
+from gdpr.core.access import Actor
+from gdpr.core.audit import AuditLog
+from gdpr.core.authz import Authorizer
+from gdpr.core.db import Database
+from gdpr.core.subjects import SubjectDirectory, parse_identity
+from gdpr.requests.service import RequestService
 
 
 @dataclass(frozen=True)

@@ -7,20 +7,20 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from gdpr import models as m
-from gdpr.access import Actor
 from gdpr.app.reads import AuditedRead
-from gdpr.authz import Authorizer
-from gdpr.bulk import BulkEngine
-from gdpr.bulk_runs import BulkRuns
-from gdpr.db import Database
-from gdpr.errors import AlreadyDecided, UsageError
-from gdpr.notices import NoticeService
-from gdpr.offboarding import CHOICES, RETURN_AND_DELETE, offboard_spec, withdraw_returned
-from gdpr.ports import BulkPresenter, JobQueue
-from gdpr.retention import BulkSpec, Policy, RetentionConfig, crm_purge_spec
-from gdpr.retention_report import PolicyLine, retention_report
-from gdpr.scheduling import RetentionScheduler
+from gdpr.bulk.engine import BulkEngine
+from gdpr.bulk.retention import BulkSpec, Policy, RetentionConfig, crm_purge_spec
+from gdpr.bulk.retention_report import PolicyLine, retention_report
+from gdpr.bulk.runs import BulkRuns
+from gdpr.bulk.scheduling import RetentionScheduler
+from gdpr.clubs.offboarding import CHOICES, RETURN_AND_DELETE, offboard_spec, withdraw_returned
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
+from gdpr.core.db import Database
+from gdpr.core.errors import AlreadyDecided, UsageError
+from gdpr.core.ports import BulkPresenter, JobQueue
+from gdpr.erasure.notices import NoticeService
 
 log = logging.getLogger(__name__)
 

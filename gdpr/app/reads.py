@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from gdpr.access import Actor
-from gdpr.audit import AuditLog
-from gdpr.db import Database
+from gdpr.core.access import Actor
+from gdpr.core.audit import AuditLog
+from gdpr.core.db import Database
 
 T = TypeVar("T")
 PER_PAGE = 20

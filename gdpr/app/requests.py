@@ -10,19 +10,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gdpr import models as m
-from gdpr.access import Actor
-from gdpr.authz import Authorizer
-from gdpr.crypto import new_passphrase
-from gdpr.erasure import ErasureEngine
-from gdpr.errors import AlreadyDecided, GdprError, RequestNotFound
-from gdpr.export import Exporter, ExportFile
-from gdpr.export_files import ExportFiles
-from gdpr.jobs import RequestJob
-from gdpr.notices import NoticeService
-from gdpr.ports import JobQueue, RequestPresenter
-from gdpr.requests import RequestService
-from gdpr.subjects import SubjectDirectory, parse_identity
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
+from gdpr.core.crypto import new_passphrase
+from gdpr.core.errors import AlreadyDecided, GdprError, RequestNotFound
+from gdpr.core.ports import JobQueue, RequestPresenter
+from gdpr.core.subjects import SubjectDirectory, parse_identity
+from gdpr.erasure.engine import ErasureEngine
+from gdpr.erasure.notices import NoticeService
+from gdpr.lifecycle.jobs import RequestJob
+from gdpr.requests.export import Exporter, ExportFile
+from gdpr.requests.export_files import ExportFiles
+from gdpr.requests.service import RequestService
 
 log = logging.getLogger(__name__)
 DPO_ONLY = "Only the DPO may retry or close recipient notices."

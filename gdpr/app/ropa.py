@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 from jinja2 import Environment
 
-from gdpr.access import Actor
 from gdpr.app.reads import AuditedRead
-from gdpr.authz import Authorizer
-from gdpr.ropa import RecordOfProcessing, Version
+from gdpr.clubs.ropa import RecordOfProcessing, Version
+from gdpr.core.access import Actor
+from gdpr.core.authz import Authorizer
 
 
 @dataclass

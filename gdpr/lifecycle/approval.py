@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gdpr import models as m
-from gdpr.access import Actor
-from gdpr.audit import AuditLog
-from gdpr.db import Database, changed
-from gdpr.errors import AlreadyDecided, NotAllowed
+from gdpr.core import models as m
+from gdpr.core.access import Actor
+from gdpr.core.audit import AuditLog
+from gdpr.core.db import Database, changed
+from gdpr.core.errors import AlreadyDecided, NotAllowed
 
 DECIDE = "request.decide"
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
-from gdpr import models as m
-from gdpr.audit import AuditLog
-from gdpr.db import Database, changed
+from gdpr.core import models as m
+from gdpr.core.audit import AuditLog
+from gdpr.core.db import Database, changed
 
 
 @dataclass(frozen=True)

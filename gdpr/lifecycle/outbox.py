@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from gdpr.db import Database, changed
+from gdpr.core.db import Database, changed
 
 PENDING, SENDING, RETRYING, SENT = "pending", "sending", "retrying", "sent"
 SENDABLE = (PENDING, RETRYING)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gdpr.db import changed
+from gdpr.core.db import changed
 
 
 def due(s: Session, model: Any, now: dt.datetime, *, owner: Any, owner_key: Any, owner_open: Any) -> list[Any]:

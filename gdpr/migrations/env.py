@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from gdpr.models import Base
+from gdpr.core.models import Base
 
 config = context.config
 connection = config.attributes.get("connection")

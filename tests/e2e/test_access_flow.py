@@ -8,9 +8,9 @@ import subprocess
 
 from sqlalchemy import text
 
-from gdpr import models as m
-from gdpr.audit import verify_chain
-from gdpr.crypto import read_aes_zip
+from gdpr.core import models as m
+from gdpr.core.audit import verify_chain
+from gdpr.core.crypto import read_aes_zip
 from tests.helpers import DPO, SUPPORT, block_texts, file_and_approve, unique_member
 
 

@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
 from bootstrap.runtime import api_app
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.e2e.test_club_api import CLUB, Api, _token
 
 SEED = 22

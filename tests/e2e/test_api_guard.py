@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from bootstrap.runtime import api_app
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.db import Database
+from gdpr.core import models as m
+from gdpr.core.db import Database
 from tests.e2e.test_club_api import CLUB, Api, _member, _token
 from tests.helpers import DPO
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from devslack.driver import command_body, sign, wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import ROOT, SIGNING_SECRET, make_system
 from tests.helpers import COLLEAGUE, DPO, STRANGER, SUPPORT, block_texts, ephemerals, unique_member, wait_ephemeral
 

@@ -13,9 +13,9 @@ from sqlalchemy import select, text
 
 from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.breach_targets import MemberTarget
-from gdpr.crypto import read_aes_zip
+from gdpr.breaches.targets import MemberTarget
+from gdpr.core import models as m
+from gdpr.core.crypto import read_aes_zip
 from tests.conftest import ROOT, make_system
 from tests.helpers import DPO, STRANGER, SUPPORT, block_texts, ephemerals, wait_ephemeral
 from tests.smtp import SmtpServer

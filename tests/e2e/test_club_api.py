@@ -21,8 +21,8 @@ from sqlalchemy import select, text
 
 from bootstrap.runtime import api_app
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.crypto import read_aes_zip
+from gdpr.core import models as m
+from gdpr.core.crypto import read_aes_zip
 from tests.helpers import DPO, ephemerals, wait_ephemeral
 
 CLUB, OTHER = "ghent-centre", "antwerp-north"

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from bootstrap.runtime import api_app
-from gdpr import models as m
-from gdpr.crypto import read_aes_zip
+from gdpr.core import models as m
+from gdpr.core.crypto import read_aes_zip
 from tests.conftest import ROOT
 from tests.e2e.test_club_api import Api, _member, _token
 from tests.helpers import DPO, SUPPORT

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import ROOT, SECRET
 from tests.helpers import SUPPORT, ephemerals
 from tests.recipients import RecipientServer, config_with_recipients, serve
@@ -150,7 +150,7 @@ def test_a_restore_then_ledger_replay_applies_an_erasure_a_withdrawal_and_an_obj
     assert out.returncode == 0, out.stdout + out.stderr
     assert "withdrawals and objections: 2 in the ledger, 2 re-applied" in out.stdout, out.stdout
     assert f"re-applied R-{erased.id} (member)" in out.stdout
-    from gdpr.db import make_engine
+    from gdpr.core.db import make_engine
     restored = make_engine(backup, immediate=False)
     try:
         assert _in_force(restored, member["id"], ("virtuagym", "newsletter", "phone_marketing", "profiling")) == 0
@@ -219,7 +219,7 @@ def test_an_upheld_objection_is_applied_again_after_a_restore(system, gym, platf
     out = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0 and "withdrawals and objections: 1 in the ledger, 1 re-applied" in out.stdout, out
-    from gdpr.db import make_engine
+    from gdpr.core.db import make_engine
     restored = make_engine(backup, immediate=False)
     try:
         assert _visits_notes(restored, member)[:2] == (0, 0)

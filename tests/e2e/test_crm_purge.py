@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.audit import verify_chain
-from gdpr.db import make_engine
+from gdpr.core import models as m
+from gdpr.core.audit import verify_chain
+from gdpr.core.db import make_engine
 from gym.seed import add_rejected_leads
 from tests.conftest import ROOT, SECRET
 from tests.helpers import (

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.deadlines import AT, MARKS
-from gdpr.duedates import add_one_month
+from gdpr.core import models as m
+from gdpr.requests.deadlines import AT, MARKS
+from gdpr.requests.duedates import add_one_month
 from tests.helpers import DPO, SUPPORT, ephemerals, unique_member
 
 UTC = dt.UTC

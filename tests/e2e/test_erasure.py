@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import bindparam, inspect, text
 
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.audit import verify_chain
+from gdpr.core import models as m
+from gdpr.core.audit import verify_chain
 from tests.conftest import ROOT, SECRET
 from tests.helpers import DPO, SUPPORT, block_texts, file_and_approve, wait_ephemeral
 from tests.recipients import RecipientServer, config_with_recipients, serve
@@ -180,7 +180,7 @@ def test_ledger_replay_erases_again_after_a_restore(system, gym, platform_backup
     out = subprocess.run([sys.executable, "-m", "bootstrap.cli", "ledger", "replay"], env=env, cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0 and f"re-applied R-{request_id} (member)" in out.stdout, out.stdout + out.stderr
-    from gdpr.db import make_engine
+    from gdpr.core.db import make_engine
     restored = make_engine(backup, immediate=False)
     try:
         text_dump = dump(restored)

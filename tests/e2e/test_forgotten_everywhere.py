@@ -13,8 +13,8 @@ import redis as redis_lib
 from sqlalchemy import inspect, text
 
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.db import make_engine
+from gdpr.core import models as m
+from gdpr.core.db import make_engine
 from tests.e2e.test_erasure import rich_member
 from tests.helpers import file_and_approve
 
@@ -97,7 +97,7 @@ def test_access_then_erasure_leaves_nothing_in_any_store(system, gym) -> None:
 def test_a_member_told_of_a_breach_is_erased_clean(system, gym) -> None:
     """Art. 34: the DPO names the member by number, the notice goes out (an .eml without SMTP); a later
     erasure of that member ends done, and neither the register nor the outbox keeps them."""
-    from gdpr.breach_targets import MemberTarget
+    from gdpr.breaches.targets import MemberTarget
     from tests.e2e.test_breaches import report
     member = rich_member(gym)
     with gym.connect() as conn:

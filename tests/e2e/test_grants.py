@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.helpers import COLLEAGUE, DPO, SUPPORT, block_texts, ephemerals, unique_member
 
 UTC = dt.UTC

@@ -13,13 +13,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from bootstrap.compose import build
-from gdpr import models as m
-from gdpr.clubs import ClubTokens
-from gdpr.crypto import sign_document, verify_document
-from gdpr.downloads import Downloads
-from gdpr.keyring import KeyRing
-from gdpr.offboarding import SIGNING_PURPOSE
-from gdpr.requests import RequestService
+from gdpr.clubs.downloads import Downloads
+from gdpr.clubs.offboarding import SIGNING_PURPOSE
+from gdpr.clubs.tokens import ClubTokens
+from gdpr.core import models as m
+from gdpr.core.crypto import sign_document, verify_document
+from gdpr.core.keyring import KeyRing
+from gdpr.requests.service import RequestService
 from tests.conftest import SECRET
 from tests.helpers import file_and_approve, unique_member
 from tests.integration.test_backup import _cli, _counts, _wipe

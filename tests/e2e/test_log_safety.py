@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from devslack.driver import SlackDriver, command_body, sign, wait_for
-from gdpr.db import make_engine
-from gdpr.logsafe import scrub
+from gdpr.core.db import make_engine
+from gdpr.core.logsafe import scrub
 from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 

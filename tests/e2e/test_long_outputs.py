@@ -9,7 +9,7 @@ import re
 from sqlalchemy import insert
 
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.helpers import DPO, ephemerals, within_block_kit
 
 UTC = dt.UTC

@@ -12,8 +12,8 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gdpr.db import make_engine
-from gdpr.logsafe import JsonFormatter, install
+from gdpr.core.db import make_engine
+from gdpr.core.logsafe import JsonFormatter, install
 from tests.conftest import ROOT
 from tests.e2e.test_breaches import report
 from tests.helpers import STRANGER, SUPPORT, file_and_approve, unique_member, wait_ephemeral
@@ -75,12 +75,12 @@ def test_readyz_names_each_dependency_and_fails_when_one_is_down(system) -> None
 
 def test_json_logs_are_one_scrubbed_event_per_line() -> None:
     install()
-    record = logging.getLogger("gdpr.jobs").makeRecord(
-        "gdpr.jobs", logging.INFO, __file__, 1, "job %s ok for jan.peeters@telenet.be", ("export_subject",), None,
+    record = logging.getLogger("gdpr.lifecycle.jobs").makeRecord(
+        "gdpr.lifecycle.jobs", logging.INFO, __file__, 1, "job %s ok for jan.peeters@telenet.be", ("export_subject",), None,
         extra={"job": "export_subject", "attempt": 2, "duration_ms": 31, "outcome": "ok", "message_id": "m-1"})
     line = JsonFormatter().format(record)
     event = json.loads(line)
-    assert "\n" not in line and event["level"] == "INFO" and event["logger"] == "gdpr.jobs"
+    assert "\n" not in line and event["level"] == "INFO" and event["logger"] == "gdpr.lifecycle.jobs"
     assert event["job"] == "export_subject" and event["attempt"] == 2 and event["outcome"] == "ok"
     assert "jan.peeters" not in line and event["ts"].endswith("Z")
 
@@ -126,7 +126,7 @@ def test_the_alert_rules_pass_promtool_and_their_own_tests() -> None:
 def test_metrics_lint_clean_and_tell_the_truth_when_the_state_db_is_down(system, monkeypatch) -> None:
     from bootstrap.observability import metrics_text
     from bootstrap.runtime import api_app
-    from gdpr.db import Database
+    from gdpr.core.db import Database
     from tests.e2e.test_club_api import CLUB, Api, _token
     status, text = _get(system, "/metrics")
     linted = _promtool("check", "metrics", stdin=text)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.crypto import read_aes_zip, verify_document
-from gdpr.offboarding import SIGNING_PURPOSE
+from gdpr.clubs.offboarding import SIGNING_PURPOSE
+from gdpr.core import models as m
+from gdpr.core.crypto import read_aes_zip, verify_document
 from tests.conftest import ROOT
 from tests.helpers import DPO, SUPPORT, block_texts, bulk_card, ephemerals, file_and_approve, wait_ephemeral
 from tests.recipients import RecipientServer, config_with_recipients, serve

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from bootstrap.runtime import api_app
 from devslack.driver import wait_for
-from gdpr.datamap import load_datamap
+from gdpr.core.datamap import load_datamap
 from tests.e2e.test_club_api import CLUB, Api, _token
 from tests.helpers import DPO, SUPPORT, ephemerals
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from gdpr import models as m
-from gdpr.db import make_engine
+from gdpr.core import models as m
+from gdpr.core.db import make_engine
 from tests.conftest import ROOT, SECRET
 from tests.helpers import SUPPORT, file_and_approve, unique_member, wait_ephemeral
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import boto3
 
-from gdpr.archives import S3Store
+from gdpr.requests.archives import S3Store
 from tests.conftest import S3_BUCKET
 
 
@@ -38,7 +38,7 @@ def test_a_killed_workers_local_archive_is_swept_the_bucket_keeps_the_stored_one
                                                                                  tmp_path: Path) -> None:
     from sqlalchemy import text as sql
 
-    from gdpr.db import make_engine
+    from gdpr.core.db import make_engine
     from tests.conftest import make_system
     from tests.helpers import file_and_approve, unique_member
     system = make_system("embedded", sqlite_url, standin, tmp_path, None, export_store=f"s3://{S3_BUCKET}/exports",

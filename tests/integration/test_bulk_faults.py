@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from gym.seed import add_rejected_leads
 from tests.conftest import ROOT, make_system
 from tests.helpers import (

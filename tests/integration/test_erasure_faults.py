@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import ROOT, make_system
 from tests.e2e.test_erasure import rich_member
 from tests.helpers import DPO, SUPPORT, add_visits, block_texts, file_and_approve

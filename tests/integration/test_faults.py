@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from devslack.driver import SlackDriver, command_body, sign, wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import ROOT, SIGNING_SECRET, credentials, make_system
 from tests.e2e.test_log_safety import _serve as serve_http
 from tests.helpers import SUPPORT, block_texts, file_and_approve, unique_member

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gdpr.db import make_engine
+from gdpr.core.db import make_engine
 from tests.conftest import ROOT, SECRET, _pg_admin, _pg_url, credentials, free_port
 
 TRIES = 10

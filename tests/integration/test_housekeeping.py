@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from devslack.driver import SlackDriver, wait_for
-from gdpr.jobs import purge_exports
+from gdpr.lifecycle.jobs import purge_exports
 from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
 
 
@@ -68,7 +68,7 @@ def test_sent_mail_in_the_outbox_is_deleted_after_its_retention(tmp_path: Path, 
     import yaml
 
     from bootstrap.runtime import housekeeping_pass
-    from gdpr import models as m
+    from gdpr.core import models as m
     from tests.conftest import make_system
     from tests.helpers import config_copy
     shipped = yaml.safe_load((ROOT / "config" / "retention.yaml").read_text())["policies"]

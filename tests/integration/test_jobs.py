@@ -13,7 +13,7 @@ import redis as redis_lib
 from sqlalchemy import text
 
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import make_system
 from tests.helpers import DPO, SUPPORT, add_visits, file_and_approve, unique_member, wait_ephemeral
 

@@ -87,7 +87,7 @@ def test_every_line_of_every_process_is_a_json_event(pg_url: str, redis_url: str
 
 
 def test_an_uncaught_crash_is_one_event_with_its_traceback_inside(tmp_path: Path) -> None:
-    code = ("from gdpr import logsafe; logsafe.configure(); import threading; "
+    code = ("from gdpr.core import logsafe; logsafe.configure(); import threading; "
             "t = threading.Thread(target=lambda: 1 / 0, name='doomed'); t.start(); t.join(); "
             "raise RuntimeError('at 2026-12-06 17:05:00.123456+00:00')")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "LOG_FORMAT": "json"},

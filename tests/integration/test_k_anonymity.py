@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
-from gdpr.erasure import ErasureEngine
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import make_engine
+from gdpr.erasure.engine import ErasureEngine
 from gym.seed import seed
 from tests.conftest import ROOT, _pg_admin, _pg_url
 from tests.kanon import k_per_erased_member

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from devslack.driver import wait_for
-from gdpr import models as m
-from gdpr.crypto import verify_document
-from gdpr.offboarding import SIGNING_PURPOSE
+from gdpr.clubs.offboarding import SIGNING_PURPOSE
+from gdpr.core import models as m
+from gdpr.core.crypto import verify_document
 from gym.seed import add_club
 from tests.conftest import ROOT, make_system
 from tests.e2e.test_offboarding import ADMIN, alone_leads, club_identifiers, club_rows, values_found

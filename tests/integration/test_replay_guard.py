@@ -10,9 +10,9 @@ import pytest
 import redis as redis_lib
 
 from devslack.driver import command_body, sign, wait_for
-from gdpr.db import Database
-from gdpr.replays import SeenRequests, Unchecked
-from gdpr.requests import utcnow
+from gdpr.core.db import Database
+from gdpr.core.replays import SeenRequests, Unchecked
+from gdpr.requests.service import utcnow
 from tests.conftest import SIGNING_SECRET, free_port, make_system
 from tests.helpers import SUPPORT, ephemerals, unique_member
 

@@ -10,7 +10,7 @@ import boto3
 from sqlalchemy import text, update
 
 from devslack.driver import command_body, sign, wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import S3_BUCKET as BUCKET
 from tests.conftest import SIGNING_SECRET, make_system
 from tests.helpers import DPO, SUPPORT

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from bootstrap.runtime import housekeeping_pass
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import ROOT, make_system
 from tests.helpers import DPO, block_texts, bulk_card, config_copy, wait_ephemeral
 

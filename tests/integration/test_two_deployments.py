@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gdpr import models as m
-from gdpr.errors import ConfigError
+from gdpr.core import models as m
+from gdpr.core.errors import ConfigError
 from tests.conftest import ROOT, SECRET, credentials, make_system
 from tests.helpers import file_and_approve, unique_member
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from devslack.driver import wait_for
-from gdpr import models as m
+from gdpr.core import models as m
 from tests.conftest import free_port, make_system
 from tests.helpers import file_and_approve, unique_member
 from tests.integration.test_exposure import _listening

@@ -9,9 +9,9 @@ from dramatiq.brokers.stub import StubBroker
 from slack_sdk import WebClient
 
 from bootstrap.compose import Presenters, Services, build
-from gdpr.db import make_engine
-from gdpr.migrate import upgrade_database
-from gdpr.settings import Settings
+from gdpr.core.db import make_engine
+from gdpr.core.migrate import upgrade_database
+from gdpr.core.settings import Settings
 from tests.conftest import ROOT, SECRET
 from tests.fakes import (
     FakeBreachPresenter,

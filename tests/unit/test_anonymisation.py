@@ -5,8 +5,8 @@ import datetime as dt
 
 from sqlalchemy import bindparam, text
 
-from gdpr.datamap import load_datamap
-from gdpr.erasure import ErasureEngine
+from gdpr.core.datamap import load_datamap
+from gdpr.erasure.engine import ErasureEngine
 from tests.conftest import ROOT
 from tests.e2e.test_erasure import rich_member
 from tests.kanon import k_per_erased_member

@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gdpr import models as m
-from gdpr.access import load_policy
-from gdpr.audit import AuditLog, verify_chain
-from gdpr.bulk_runs import RUNS
-from gdpr.db import Database
-from gdpr.errors import AlreadyDecided, NotAllowed
+from gdpr.bulk.runs import RUNS
+from gdpr.core import models as m
+from gdpr.core.access import load_policy
+from gdpr.core.audit import AuditLog, verify_chain
+from gdpr.core.db import Database
+from gdpr.core.errors import AlreadyDecided, NotAllowed
+from gdpr.core.migrate import upgrade_database
 from gdpr.lifecycle.approval import Approvals
-from gdpr.migrate import upgrade_database
-from gdpr.requests import REQUESTS, utcnow
+from gdpr.requests.service import REQUESTS, utcnow
 from tests.conftest import ROOT
 from tests.helpers import DPO, SUPPORT
 

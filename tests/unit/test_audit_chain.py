@@ -7,9 +7,9 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from gdpr.audit import AuditLog, verify_chain
-from gdpr.db import Database
-from gdpr.migrate import upgrade_database
+from gdpr.core.audit import AuditLog, verify_chain
+from gdpr.core.db import Database
+from gdpr.core.migrate import upgrade_database
 from tests.conftest import ROOT, SECRET
 
 KEY = SECRET.encode()

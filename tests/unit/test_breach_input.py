@@ -7,8 +7,8 @@ import pytest
 
 from bot.breach_forms import read_facts
 from bot.grammar import parse
-from gdpr.breaches import parse_ref
-from gdpr.errors import UsageError
+from gdpr.breaches.service import parse_ref
+from gdpr.core.errors import UsageError
 from tests.e2e.test_breaches import facts
 
 NOW = dt.datetime.now(dt.UTC)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import column, func, select, table, text
 
-from gdpr.breach_targets import MemberTarget, dated_tables, read_target, resolve_numbers, target_condition
-from gdpr.datamap import load_datamap
-from gdpr.errors import UsageError
+from gdpr.breaches.targets import MemberTarget, dated_tables, read_target, resolve_numbers, target_condition
+from gdpr.core.datamap import load_datamap
+from gdpr.core.errors import UsageError
 from tests.conftest import ROOT
 
 DATAMAP = load_datamap(ROOT / "config" / "datamap.yaml")

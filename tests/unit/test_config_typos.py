@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from bootstrap.compose import load_config
-from gdpr.access import ROLES
-from gdpr.breach_config import BREACHES
-from gdpr.club_config import CLUBS
-from gdpr.datamap import DATAMAP
-from gdpr.errors import ConfigError
-from gdpr.notices import INTEGRATIONS
-from gdpr.retention import RETENTION
-from gdpr.settings import Settings
-from gdpr.yamlconf import NAMES, Located
+from gdpr.breaches.config import BREACHES
+from gdpr.bulk.retention import RETENTION
+from gdpr.clubs.config import CLUBS
+from gdpr.core.access import ROLES
+from gdpr.core.datamap import DATAMAP
+from gdpr.core.errors import ConfigError
+from gdpr.core.settings import Settings
+from gdpr.core.yamlconf import NAMES, Located
+from gdpr.erasure.notices import INTEGRATIONS
 from tests.conftest import ROOT
 
 FILES = {"datamap.yaml": DATAMAP, "retention.yaml": RETENTION, "roles.yaml": ROLES, "breaches.yaml": BREACHES,

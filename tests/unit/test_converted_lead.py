@@ -8,14 +8,14 @@ import json
 import pytest
 from sqlalchemy import text
 
-from gdpr.crypto import read_aes_zip
-from gdpr.datamap import load_datamap
-from gdpr.erasure import ErasureEngine
-from gdpr.errors import UsageError
-from gdpr.export import Exporter
-from gdpr.residue import residue_check
-from gdpr.subjects import Identity, SubjectDirectory
-from gdpr.templating import make_environment
+from gdpr.core.crypto import read_aes_zip
+from gdpr.core.datamap import load_datamap
+from gdpr.core.errors import UsageError
+from gdpr.core.subjects import Identity, SubjectDirectory
+from gdpr.core.templating import make_environment
+from gdpr.erasure.engine import ErasureEngine
+from gdpr.erasure.residue import residue_check
+from gdpr.requests.export import Exporter
 from tests.conftest import ROOT
 
 TODAY = dt.date(2026, 11, 27)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gdpr.datamap import load_datamap
-from gdpr.datamap_check import check_datamap
-from gdpr.errors import ConfigError
+from gdpr.core.datamap import load_datamap
+from gdpr.core.datamap_check import check_datamap
+from gdpr.core.errors import ConfigError
 from tests.conftest import ROOT, SECRET
 
 MAP = ROOT / "config" / "datamap.yaml"
@@ -75,9 +75,9 @@ def test_config_errors_name_file_line_and_key(tmp_path: Path) -> None:
 
 
 def test_the_bots_own_tables_are_never_taken_for_the_platforms(engine, db_url: str) -> None:
-    from gdpr import models as m
-    from gdpr.db import Database
-    from gdpr.migrate import upgrade_database
+    from gdpr.core import models as m
+    from gdpr.core.db import Database
+    from gdpr.core.migrate import upgrade_database
     state = Database(db_url)  # the embedded default: the bot's state in the platform's database
     try:
         upgrade_database(state)

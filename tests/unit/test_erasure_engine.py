@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, text
 
-from gdpr.datamap import load_datamap
-from gdpr.erasure import ErasureEngine
+from gdpr.core.datamap import load_datamap
+from gdpr.erasure.engine import ErasureEngine
 from tests.conftest import ROOT
 from tests.e2e.test_erasure import rich_member
 
@@ -54,7 +54,7 @@ def test_a_table_whose_rows_keep_every_column_is_previewed_as_kept_not_anonymise
     import dataclasses
 
     from bot.render import preview_blocks
-    from gdpr import models as m
+    from gdpr.core import models as m
     datamap = load_datamap(ROOT / "config" / "datamap.yaml")
     accounts = datamap.tables["bank_accounts"]
     kept = dataclasses.replace(accounts, columns={c: dataclasses.replace(r, erasure="keep")

@@ -10,10 +10,10 @@ import pytest
 import pyzipper
 from sqlalchemy import text
 
-from gdpr.crypto import new_passphrase, read_aes_zip
-from gdpr.datamap import load_datamap
-from gdpr.export import Exporter
-from gdpr.templating import make_environment
+from gdpr.core.crypto import new_passphrase, read_aes_zip
+from gdpr.core.datamap import load_datamap
+from gdpr.core.templating import make_environment
+from gdpr.requests.export import Exporter
 from tests.conftest import ROOT
 from tests.helpers import unique_member
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from gdpr import models as m
-from gdpr.audit import AuditLog
-from gdpr.db import Database
-from gdpr.export_files import ERASED, ExportFiles
-from gdpr.keyring import KeyRing
-from gdpr.migrate import upgrade_database
-from gdpr.requests import RequestService
+from gdpr.core import models as m
+from gdpr.core.audit import AuditLog
+from gdpr.core.db import Database
+from gdpr.core.keyring import KeyRing
+from gdpr.core.migrate import upgrade_database
+from gdpr.requests.export_files import ERASED, ExportFiles
+from gdpr.requests.service import RequestService
 
 
 def _answered(db: Database, export_dir: Path) -> int:

@@ -6,18 +6,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gdpr.access import load_policy
 from gdpr.app.lookup import FindSubjects
-from gdpr.audit import AuditLog
-from gdpr.authz import Authorizer
-from gdpr.datamap import load_datamap
-from gdpr.db import Database
-from gdpr.errors import NotAllowed
-from gdpr.grants import GrantService
-from gdpr.keyring import KeyRing
-from gdpr.migrate import upgrade_database
-from gdpr.requests import RequestService, utcnow
-from gdpr.subjects import SubjectDirectory
+from gdpr.core.access import load_policy
+from gdpr.core.audit import AuditLog
+from gdpr.core.authz import Authorizer
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import Database
+from gdpr.core.errors import NotAllowed
+from gdpr.core.keyring import KeyRing
+from gdpr.core.migrate import upgrade_database
+from gdpr.core.subjects import SubjectDirectory
+from gdpr.grants.service import GrantService
+from gdpr.requests.service import RequestService, utcnow
 from tests.conftest import ROOT
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gdpr import models as m
-from gdpr.access import load_policy
-from gdpr.errors import ConfigError, DuplicateRequest, NotAllowed, UsageError
+from gdpr.core import models as m
+from gdpr.core.access import load_policy
+from gdpr.core.errors import ConfigError, DuplicateRequest, NotAllowed, UsageError
 from tests.conftest import ROOT
 from tests.helpers import COLLEAGUE, SUPPORT, unique_member
 from tests.unit.conftest import App

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
-from gdpr.errors import AmbiguousSubject, SubjectNotFound
-from gdpr.subjects import SubjectDirectory, parse_identity
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import make_engine
+from gdpr.core.errors import AmbiguousSubject, SubjectNotFound
+from gdpr.core.subjects import SubjectDirectory, parse_identity
 from gym.seed import seed
 from tests.conftest import ROOT
 

@@ -1,14 +1,14 @@
 """Offboarding's pure parts: the spec's order, the part-qualified checkpoint, the signed statement."""
 from __future__ import annotations
 
-from gdpr.bulk_parts import by_part, split, tag
-from gdpr.crypto import public_key_b64, sign_document, signing_key, verify_document
-from gdpr.offboarding import offboard_spec
+from gdpr.bulk.parts import by_part, split, tag
+from gdpr.clubs.offboarding import offboard_spec
+from gdpr.core.crypto import public_key_b64, sign_document, signing_key, verify_document
 from tests.conftest import ROOT
 
 
 def test_leads_go_first_because_a_members_erasure_reaches_the_lead_it_came_from() -> None:
-    from gdpr.datamap import load_datamap
+    from gdpr.core.datamap import load_datamap
     spec = offboard_spec(load_datamap(ROOT / "config" / "datamap.yaml"), club_code="leuven", club_id="4", batch_size=50)
     assert [p["subject"] for p in spec.parts] == ["lead", "member"]
     assert {p["club_id"] for p in spec.parts} == {"4"} and all(p["max_share"] == 1.0 for p in spec.parts)

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from gdpr import models as m
-from gdpr.breaches import BreachFacts
-from gdpr.errors import AlreadyDecided, NotAllowed
+from gdpr.breaches.service import BreachFacts
+from gdpr.core import models as m
+from gdpr.core.errors import AlreadyDecided, NotAllowed
 from tests.helpers import STRANGER, SUPPORT
 from tests.unit.conftest import App
 

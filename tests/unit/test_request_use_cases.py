@@ -1,5 +1,5 @@
 """A request opened, decided and completed through the use cases alone: no Slack, no broker. The
-presenter and the queue are in-memory fakes of the ports (gdpr/ports.py); the database is real."""
+presenter and the queue are in-memory fakes of the ports (gdpr/core/ports.py); the database is real."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from gdpr import models as m
-from gdpr.deadlines import AT, MARKS
-from gdpr.errors import AlreadyDecided, NotAllowed, UsageError
+from gdpr.core import models as m
+from gdpr.core.errors import AlreadyDecided, NotAllowed, UsageError
+from gdpr.requests.deadlines import AT, MARKS
 from tests.helpers import STRANGER, SUPPORT, unique_member
 from tests.unit.conftest import App
 

@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import text
 
-from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
-from gdpr.erasure import ErasureEngine
-from gdpr.residue import ensure_indexes, joined_sql, pattern, residue_check, text_tables
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import make_engine
+from gdpr.erasure.engine import ErasureEngine
+from gdpr.erasure.residue import ensure_indexes, joined_sql, pattern, residue_check, text_tables
 from tests.conftest import ROOT
 
 

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import text
 
 from bot.grammar import parse
-from gdpr.bulk import BulkEngine
-from gdpr.datamap import load_datamap
-from gdpr.db import make_engine
-from gdpr.erasure import ErasureEngine
-from gdpr.errors import ConfigError, UsageError
-from gdpr.retention import check_against_schema, crm_purge_spec, cutoff, load_retention, parse_duration
-from gdpr.subjects import SubjectDirectory
+from gdpr.bulk.engine import BulkEngine
+from gdpr.bulk.retention import check_against_schema, crm_purge_spec, cutoff, load_retention, parse_duration
+from gdpr.core.datamap import load_datamap
+from gdpr.core.db import make_engine
+from gdpr.core.errors import ConfigError, UsageError
+from gdpr.core.subjects import SubjectDirectory
+from gdpr.erasure.engine import ErasureEngine
 from tests.conftest import ROOT
 
 DATAMAP = load_datamap(ROOT / "config" / "datamap.yaml")
@@ -133,13 +133,13 @@ def test_the_bar_reaches_100_percent_only_when_everything_is_done() -> None:
 @pytest.mark.parametrize("schedule, weekday", [("30 3 * * 1", "Monday"), ("0 9 * * 0", "Sunday"), ("0 9 * * 7", "Sunday"),
                                                ("0 9 * * 5", "Friday"), ("0 9 * * mon", "Monday")])
 def test_weekdays_are_numbered_as_in_cron(schedule: str, weekday: str) -> None:
-    from gdpr.retention import cron_trigger
+    from gdpr.bulk.retention import cron_trigger
     after = dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC)  # a Friday
     assert cron_trigger(schedule).get_next_fire_time(None, after).strftime("%A") == weekday
 
 
 def test_a_weekday_range_and_a_step_keep_their_meaning() -> None:
-    from gdpr.retention import cron_trigger
+    from gdpr.bulk.retention import cron_trigger
     after = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)  # a Saturday
     assert cron_trigger("0 9 * * 1-5").get_next_fire_time(None, after).strftime("%A") == "Monday"
     fires = cron_trigger("0 9 */2 * *").get_next_fire_time(None, after)

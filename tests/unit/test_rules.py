@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 
 from bot.grammar import Command, parse
-from gdpr.duedates import add_one_month
-from gdpr.errors import UsageError
-from gdpr.masking import mask_email, mask_name, mask_phone
-from gdpr.subjects import Identity, parse_identity
+from gdpr.core.errors import UsageError
+from gdpr.core.masking import mask_email, mask_name, mask_phone
+from gdpr.core.subjects import Identity, parse_identity
+from gdpr.requests.duedates import add_one_month
 
 PATTERNS = [r"^M\d{7}$"]
 

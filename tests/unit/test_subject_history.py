@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from gdpr.errors import NotAllowed
+from gdpr.core.errors import NotAllowed
 from tests.helpers import SUPPORT, unique_member
 from tests.unit.conftest import App
 

@@ -3,7 +3,7 @@ breach_notify, breach_assess, breach_members_send and breach_snooze; the DPO's r
 checked server-side (breach.manage), in the domain, and refusals are audited."""
 from __future__ import annotations
 
-from gdpr.errors import BreachNotFound
+from gdpr.core.errors import BreachNotFound
 
 
 def value_of(body: dict) -> str:

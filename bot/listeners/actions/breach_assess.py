@@ -8,7 +8,7 @@ from bot.listeners.actions.breach import breach_id_of, value_of
 from bot.listeners.deps import Bot
 from bot.render_breach import members_choice, modal, reason_blocks
 from gdpr.app.breaches import BreachDesk
-from gdpr.breaches import REF
+from gdpr.breaches.service import REF
 
 
 def breach_assess(ack: Ack, body: dict, client: WebClient, *, bot: Bot, breaches: BreachDesk) -> None:

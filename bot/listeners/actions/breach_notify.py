@@ -8,7 +8,7 @@ from bot.listeners.actions.breach import breach_id_of, value_of
 from bot.listeners.deps import Bot
 from bot.render import reason_modal
 from gdpr.app.breaches import BreachDesk
-from gdpr.breaches import REF
+from gdpr.breaches.service import REF
 
 
 def breach_notify(ack: Ack, body: dict, client: WebClient, *, bot: Bot, breaches: BreachDesk) -> None:

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from bot.listeners.actions.breach import value_of
 from bot.listeners.deps import Bot
 from gdpr.app.breaches import BreachDesk
-from gdpr.errors import BreachNotFound
+from gdpr.core.errors import BreachNotFound
 
 
 def breach_snooze(ack: Ack, body: dict, client: WebClient, *, bot: Bot, breaches: BreachDesk) -> None:

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from bot.listeners.decisions import approve_later, item_id_of
 from bot.listeners.deps import Bot
 from gdpr.app.purges import Purges
-from gdpr.errors import RunNotFound
+from gdpr.core.errors import RunNotFound
 
 
 def bulk_approve(ack: Ack, body: dict, client: WebClient, *, bot: Bot, purges: Purges) -> None:

@@ -8,7 +8,7 @@ from bot.listeners.decisions import ask_reason, item_id_of
 from bot.listeners.deps import Bot
 from bot.render_bulk import bulk_reject_modal
 from gdpr.app.purges import Purges
-from gdpr.errors import RunNotFound
+from gdpr.core.errors import RunNotFound
 
 
 def bulk_reject(ack: Ack, body: dict, client: WebClient, *, bot: Bot, purges: Purges) -> None:

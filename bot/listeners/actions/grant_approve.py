@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from bot.listeners.decisions import approve_later, item_id_of
 from bot.listeners.deps import Bot
 from gdpr.app.grants import Grants
-from gdpr.errors import GrantNotFound
+from gdpr.core.errors import GrantNotFound
 
 
 def grant_approve(ack: Ack, body: dict, client: WebClient, *, bot: Bot, grants: Grants) -> None:

@@ -8,7 +8,7 @@ from bot.listeners.decisions import ask_reason, item_id_of
 from bot.listeners.deps import Bot
 from bot.render_grant import reject_modal
 from gdpr.app.grants import Grants
-from gdpr.errors import GrantNotFound
+from gdpr.core.errors import GrantNotFound
 
 
 def grant_reject(ack: Ack, body: dict, client: WebClient, *, bot: Bot, grants: Grants) -> None:

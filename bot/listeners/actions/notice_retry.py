@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 from bot.listeners.decisions import item_id_of
 from bot.listeners.deps import Bot
 from gdpr.app.requests import SubjectRequests
-from gdpr.errors import RequestNotFound
+from gdpr.core.errors import RequestNotFound
 
 
 def notice_retry(ack: Ack, body: dict, client: WebClient, *, bot: Bot, requests: SubjectRequests) -> None:

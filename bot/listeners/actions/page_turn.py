@@ -9,7 +9,7 @@ from bot.commands.table import PageView
 from bot.listeners.deps import Bot
 from bot.pages import parse_value
 from bot.slack_io import ephemeral
-from gdpr.errors import NotFound
+from gdpr.core.errors import NotFound
 
 
 def page_turn(ack: Ack, body: dict, client: WebClient, *, bot: Bot, pages: dict[str, PageView]) -> None:

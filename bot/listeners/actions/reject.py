@@ -8,7 +8,7 @@ from bot.listeners.decisions import ask_reason, item_id_of
 from bot.listeners.deps import Bot
 from bot.render import reject_modal
 from gdpr.app.requests import SubjectRequests
-from gdpr.errors import RequestNotFound
+from gdpr.core.errors import RequestNotFound
 
 
 def reject(ack: Ack, body: dict, client: WebClient, *, bot: Bot, requests: SubjectRequests) -> None:

@@ -12,9 +12,17 @@ from bot.commands.table import CommandTable
 from bot.grammar import HELP, Command, parse
 from bot.listeners.deps import Bot
 from bot.slack_io import ephemeral
-from gdpr.access import Actor
 from gdpr.app.lookup import SubjectView
-from gdpr.errors import AlreadyDecided, AmbiguousSubject, GdprError, NotAllowed, NotFound, SubjectNotFound, UsageError
+from gdpr.core.access import Actor
+from gdpr.core.errors import (
+    AlreadyDecided,
+    AmbiguousSubject,
+    GdprError,
+    NotAllowed,
+    NotFound,
+    SubjectNotFound,
+    UsageError,
+)
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from slack_sdk import WebClient
 
 from bot.breach_forms import dm_error
 from bot.listeners.deps import Bot
-from gdpr.access import Actor
-from gdpr.errors import GdprError
+from gdpr.core.access import Actor
+from gdpr.core.errors import GdprError
 
 
 def later(bot: Bot, client: WebClient, body: dict, work: Callable[[Actor], object]) -> None:

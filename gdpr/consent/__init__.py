@@ -1,0 +1,1 @@
+"""Consent: the platform's agreements as the data map names them, withdrawals and objections."""

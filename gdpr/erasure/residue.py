@@ -1,0 +1,344 @@
+"""Proof of erasure: search every text column of the system database for the former identifiers.
+
+Runs after the erasure committed, with the identifiers of this job only. Rows still under legal hold
+for this subject are excluded (they are kept on purpose). Values that identify the person alone
+(email, phone, IBAN, national id, card and integration ids) are searched in every row; a full name
+only where it can be this person's data (rows linked to this subject, and tables the data map does
+not tie to subjects): the same name in another member's rows is a namesake, counted and reported,
+not a failure.
+
+One pass per table for all identifiers at once: each row's text columns are joined and lower-cased
+once (JSON columns as their text) and tested against every identifier (PostgreSQL: `LIKE ANY`, or
+where the optional trigram index on that text exists, one `LIKE` per identifier that the index
+answers, see `ensure_indexes`; SQLite: one regular expression); only the rows that match are then
+looked at column by column, with one regular expression per identifier. On PostgreSQL the tables
+that must be read whole are read over a few connections at once, largest first.
+
+A phone matches in any format (its last nine digits, with any separators between them:
+`+32 470 12 34 56`, `0470/12.34.56`), an IBAN with or without the spaces between its groups: in free
+text (text and JSON columns, and columns of 1000 characters or more) whatever the separators,
+elsewhere as stored or as digits only.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    column,
+    false,
+    func,
+    inspect,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
+
+from gdpr.core.datamap import DataMap
+from gdpr.core.scope import Keys, other_rows, subject_rows
+from gdpr.erasure.engine import ErasureEngine, Identifiers
+
+PHONE = re.compile(r"^\+?[\d\s().\-/]{8,}$")
+IBAN = re.compile(r"^[a-z]{2}\d{2}(?: ?[a-z0-9]){10,30}$")
+GAP = "[ .()/+-]{0,3}"  # what may stand between a phone's digits: spaces, dots, dashes, slashes, brackets
+
+
+@dataclass(frozen=True)
+class Hit:
+    table: str
+    column: str
+    rows: int
+
+
+@dataclass
+class Residue:
+    hits: list[Hit] = field(default_factory=list)
+    namesakes: int = 0  # rows of other subjects that carry the same full name
+
+
+def pattern(value: str) -> str:
+    """One identifier (lower-cased) as a regular expression over lower-cased text, valid in Python and in
+    PostgreSQL's advanced regular expressions."""
+    digits = re.sub(r"\D", "", value)
+    if PHONE.match(value) and len(digits) >= 8:
+        return GAP.join(digits[-9:])
+    if IBAN.match(value):
+        return " ?".join(re.sub(r"[^0-9a-z]", "", value))
+    return re.escape(value)
+
+
+def alternation(values: set[str]) -> str | None:
+    return "|".join(f"(?:{pattern(v)})" for v in sorted(values)) or None
+
+
+def compact(value: str) -> str | None:
+    """A phone's last nine digits, an IBAN without its spaces; None for anything else."""
+    digits = re.sub(r"\D", "", value)
+    if PHONE.match(value) and len(digits) >= 8:
+        return digits[-9:]
+    if IBAN.match(value):
+        return re.sub(r"[^0-9a-z]", "", value)
+    return None
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+FREE_TEXT = 1000  # varchar(1000) and longer, text and JSON hold free text: phones in any format are looked for there
+SEPARATORS = " .-/()+"  # the characters GAP allows, removed before a free-text column is compared
+CONNECTIONS = 2  # PostgreSQL: tables read at once (each on its own connection)
+INDEX_PREFIX = "gdpr_residue_"
+
+
+@dataclass(frozen=True)
+class TextTable:
+    name: str
+    cols: list[tuple[str, bool]]  # (column, holds free text)
+
+    @property
+    def free(self) -> list[str]:
+        return [c for c, is_free in self.cols if is_free]
+
+
+_PG_TEXT_COLUMNS = text("""
+SELECT c.table_name, c.column_name, c.data_type IN ('text', 'json', 'jsonb') OR c.character_maximum_length IS NULL
+       OR c.character_maximum_length >= :free
+FROM information_schema.columns c JOIN information_schema.tables t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+WHERE c.table_schema = current_schema() AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')
+ORDER BY c.table_name, c.ordinal_position""")
+
+
+def text_tables(engine: Engine) -> list[TextTable]:
+    """Every table with text columns (JSON included), by name; on PostgreSQL one catalog query."""
+    if engine.dialect.name == "postgresql":
+        found: dict[str, list[tuple[str, bool]]] = {}
+        with engine.connect() as conn:
+            for tname, col, is_free in conn.execute(_PG_TEXT_COLUMNS, {"free": FREE_TEXT}):
+                found.setdefault(tname, []).append((col, bool(is_free)))
+        return [TextTable(name, cols) for name, cols in found.items()]
+    insp = inspect(engine)
+    out = []
+    for tname in sorted(insp.get_table_names()):
+        cols = [(c["name"], _free(c["type"])) for c in insp.get_columns(tname)
+                if isinstance(c["type"], (String, Text, JSON))]
+        if cols:
+            out.append(TextTable(tname, cols))
+    return out
+
+
+def residue_check(engine: Engine, datamap: DataMap, erasure: ErasureEngine, *, kind: str, key: str,
+                  identifiers: Identifiers, connections: int = CONNECTIONS) -> Residue:
+    result = Residue()
+    if not identifiers.values and not identifiers.names:
+        return result
+    tables = text_tables(engine)
+    indexed, order = _reads(engine, tables)
+
+    def scan(t: TextTable) -> Residue:
+        with engine.connect() as conn:
+            return _scan(conn, datamap, erasure, t, identifiers, kind, key, indexed)
+
+    if order is None or connections <= 1:
+        parts = [scan(t) for t in tables]
+    else:
+        with ThreadPoolExecutor(connections, thread_name_prefix="residue") as pool:
+            done = dict(zip([t.name for t in order], pool.map(scan, order), strict=True))
+        parts = [done[t.name] for t in tables]
+    for part in parts:
+        result.hits += part.hits
+        result.namesakes += part.namesakes
+    return result
+
+
+def _reads(engine: Engine, tables: list[TextTable]) -> tuple[set[str], list[TextTable] | None]:
+    """PostgreSQL: the names of `ensure_indexes`' indexes present, and when two tables or more have none
+    (they are read whole), every table largest first, so the longest reads start first and none straggles
+    at the end; None when there is nothing worth a second connection (indexed tables take milliseconds)."""
+    if engine.dialect.name != "postgresql":
+        return set(), None
+    with engine.connect() as conn:
+        indexed = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE :p"),
+                                   {"p": INDEX_PREFIX.replace("_", "\\_") + "%"}).scalars())
+        unindexed = [t for t in tables if not indexed & set(_trigrams(conn, t).values())]
+        if len(unindexed) < 2:
+            return indexed, None
+        size = dict(conn.execute(text("SELECT relname, relpages FROM pg_class WHERE relkind = 'r' "
+                                      "AND relnamespace = current_schema()::regnamespace")).all())
+    return indexed, sorted(tables, key=lambda t: -(size.get(t.name) or 0))
+
+
+def _free(sql_type: object) -> bool:
+    return isinstance(sql_type, (Text, JSON)) or (getattr(sql_type, "length", None) or FREE_TEXT) >= FREE_TEXT
+
+
+def joined_sql(conn: Connection, cols: list[str], *, squeeze: bool = False) -> str:
+    """PostgreSQL: the columns' text joined (NULL as empty) and lower-cased once (a fifth cheaper than
+    lower-casing each column); with `squeeze`, without the separators a phone may be written with.
+    Literal SQL, the same in the query and in the index."""
+    quote = conn.dialect.identifier_preparer.quote
+    out = "lower(" + " || E' \\x1f ' || ".join(f"coalesce({quote(c)}::text, '')" for c in cols) + ")"
+    return f"translate({out}, '{SEPARATORS}', '')" if squeeze else out
+
+
+def _joined(conn: Connection, cols: list[str]) -> ColumnElement:
+    """SQLite: the columns' text, lower-cased and joined (NULL as empty)."""
+    out = _text(conn, column(cols[0]))
+    for c in cols[1:]:
+        out = out.concat(" \x1f ").concat(_text(conn, column(c)))
+    return out
+
+
+def _any_match(conn: Connection, t: TextTable, ids: Identifiers, indexed: set[str]) -> ColumnElement:
+    """Whether a row holds any identifier anywhere: one pass over its text. A superset of the per-column
+    matches below, so a row it lets through is looked at column by column."""
+    if conn.dialect.name != "postgresql":
+        row = _joined(conn, [c for c, _ in t.cols])
+        return _matches(conn, row, "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r))
+    cores = sorted({c for c in (compact(v) for v in ids.values) if c})
+    whole, free = joined_sql(conn, [c for c, _ in t.cols]), joined_sql(conn, t.free, squeeze=True)
+    names = _trigrams(conn, t)
+    literal = _like_any(whole, sorted(ids.values | ids.names | set(cores)), names["text"] in indexed)
+    if not cores or not t.free:
+        return literal
+    return or_(literal, _like_any(free, cores, names.get("free") in indexed))
+
+
+def _like_any(sql: str, values: list[str], indexed: bool) -> ColumnElement:
+    """The text computed once and tested against every value (`LIKE ANY`); where a trigram index on that
+    text exists, one `LIKE` per value, ORed, which the index answers (it cannot answer `ANY`; without
+    it the OR would compute the text once per value)."""
+    expr, patterns = literal_column(sql), [_like(v) for v in values]
+    if indexed:
+        return or_(*[expr.like(p) for p in patterns])
+    return expr.like(any_(bindparam(None, patterns, type_=ARRAY(Text), unique=True)))
+
+
+def _text(conn: Connection, col: ColumnElement) -> ColumnElement:
+    return func.coalesce(func.lower(cast(col, Text)), "")
+
+
+def _matches(conn: Connection, text: ColumnElement, regex: str | None) -> ColumnElement:
+    if regex is None:
+        return false()
+    if conn.dialect.name == "postgresql":
+        return text.op("~")(regex)
+    return func.gdpr_regexp(regex, text)  # SQLite: the engine registers it (gdpr.core.db)
+
+
+def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, ids: Identifiers, kind: str, key: Keys,
+          indexed: set[str]) -> Residue:
+    result, tname = Residue(), t.name
+    spec = datamap.tables.get(tname)
+    own: ColumnElement = true()
+    other: ColumnElement = false()  # where a name match is this subject's data / a namesake's
+    linked = spec is not None and bool(datamap.links(spec, kind))
+    dialect = conn.dialect.name
+    if spec is not None:
+        # a row linked to the subject through any link (a converted lead's note too) is the subject's
+        own = subject_rows(datamap, spec, kind, key, dialect) if linked else false()
+        other = other_rows(datamap, spec, kind, key, dialect)
+    exclude_held: ColumnElement = true()
+    if spec is not None and linked and spec.erasure.hold is not None:
+        exclude_held = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
+    names = alternation(ids.names)
+    anywhere = alternation(ids.values)  # free text: a phone in any format
+    as_stored = "|".join(f"(?:{re.escape(v)})|(?:{re.escape(compact(v) or v)})" for v in sorted(ids.values)) or None
+    parts, labels = [], []
+    for c, is_free in t.cols:
+        value, unique = _text(conn, column(c)), anywhere if is_free else as_stored
+        parts.append(func.sum(case((or_(_matches(conn, value, unique), and_(own, _matches(conn, value, names))), 1),
+                                   else_=0)).label(f"h_{c}"))
+        parts.append(func.sum(case((and_(other, _matches(conn, value, names)), 1), else_=0)).label(f"n_{c}"))
+        labels.append(c)
+    if conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
+        # the planner prices lower() as cheap and reads a small table instead, computing its text once per
+        # identifier; with the index it reads the few candidate rows (SET LOCAL: this transaction only)
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+    row = conn.execute(select(*parts).select_from(table(tname)).where(exclude_held)
+                       .where(_any_match(conn, t, ids, indexed))).mappings().first()
+    if row is None:
+        return result
+    for c in labels:
+        if row[f"h_{c}"]:
+            result.hits.append(Hit(tname, c, int(row[f"h_{c}"])))
+        result.namesakes += int(row[f"n_{c}"] or 0)
+    return result
+
+
+def ensure_indexes(engine: Engine, datamap: DataMap, *, progress: Callable[[str], object] = print) -> list[str]:
+    """PostgreSQL, optional (a DBA's choice): per table, a trigram GIN index on the joined text the check
+    reads (and on its free text without separators), and an index on each subject's lower-cased identifier
+    columns (the lookup of values another subject shares). Idempotent; the per-column indexes of earlier
+    versions are dropped. A table whose columns changed needs the command again (its old index no longer
+    matches, the check then reads the table)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    made = []
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        wanted = _wanted_indexes(conn, engine, datamap)
+        present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'gdpr\\_trgm\\_%' "
+                                        "OR indexname LIKE :p"), {"p": INDEX_PREFIX.replace("_", "\\_") + "%"}).scalars())
+        for old in sorted(present - set(wanted)):  # an earlier version's, or one whose table's columns changed
+            conn.execute(text(f'DROP INDEX CONCURRENTLY IF EXISTS "{old}"'))
+        for name, (tname, expr) in wanted.items():
+            if name not in present:
+                conn.execute(text(f'CREATE INDEX CONCURRENTLY "{name}" ON "{tname}" {expr}'))
+            made.append(name)
+            progress(f"  {name}")
+    return made
+
+
+def _wanted_indexes(conn: Connection, engine: Engine, datamap: DataMap) -> dict[str, tuple[str, str]]:
+    """{index name: (table, definition)}; the name carries a digest of the definition, so an index that no
+    longer matches what the check reads (a column added) is told apart and replaced."""
+    out = {}
+    for t in text_tables(engine):
+        for name, expr in _trigrams(conn, t, definitions=True).items():
+            out[name] = (t.name, expr)
+    quote = conn.dialect.identifier_preparer.quote
+    for subject in datamap.subjects.values():
+        spec = datamap.tables.get(subject.table)
+        for c, rule in (spec.columns.items() if spec else []):
+            if rule.identifier:
+                expr = f"(lower({quote(c)}))"
+                out[_index_name(subject.table, c, expr)] = (subject.table, expr)
+    return out
+
+
+def _trigrams(conn: Connection, t: TextTable, *, definitions: bool = False) -> dict[str, str]:
+    """A table's trigram indexes: {part: index name} ("text": all its text, "free": its free text without
+    separators), or with `definitions` {index name: definition}."""
+    exprs = {"text": joined_sql(conn, [c for c, _ in t.cols])}
+    if t.free:
+        exprs["free"] = joined_sql(conn, t.free, squeeze=True)
+    defs = {part: f"USING gin (({expr}) gin_trgm_ops)" for part, expr in exprs.items()}
+    names = {part: _index_name(t.name, part, d) for part, d in defs.items()}
+    return {names[p]: defs[p] for p in defs} if definitions else names
+
+
+def _index_name(tname: str, part: str, definition: str) -> str:
+    return f"{INDEX_PREFIX}{tname[:30]}_{part[:16]}_{hashlib.sha1(definition.encode()).hexdigest()[:8]}"
+
+

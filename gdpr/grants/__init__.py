@@ -1,0 +1,1 @@
+"""Temporary support access to one subject, approved by the DPO, ending by itself."""
