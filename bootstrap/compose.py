@@ -67,11 +67,11 @@ from gdpr.erasure.stores import (
     SubjectStore,
 )
 from gdpr.grants.service import GrantService
-from gdpr.lifecycle.jobs import Leases
 from gdpr.requests.archives import make_store
 from gdpr.requests.deadlines import Deadlines
 from gdpr.requests.export import Exporter
 from gdpr.requests.export_files import ExportFiles
+from gdpr.requests.jobs import Leases
 from gdpr.requests.service import RequestService
 from workers.actors import Actors, declare
 from workers.broker import make_broker

@@ -6,6 +6,7 @@ import inspect
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -190,3 +191,36 @@ def test_no_import_circle() -> None:
         if v not in index:
             visit(v)
     assert len(graph) > 150 and circles == []
+
+
+WINGS = {"requests", "erasure", "bulk", "breaches", "consent", "grants", "clubs"}
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The modules a file imports when it runs (imports under `if TYPE_CHECKING:` are for the reader only)."""
+    found: set[str] = set()
+
+    def walk(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+                continue
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                walk(getattr(node, field, []) or [])
+    walk(ast.parse(path.read_text(), str(path)).body)
+    return found
+
+
+def test_the_domain_is_capability_packages_over_a_shared_core() -> None:
+    """gdpr/ holds no loose module: a wing per capability, the shared core, the lifecycles, the use cases; the
+    core and the lifecycles import no wing (and no use case) when they run."""
+    top = ROOT / "gdpr"
+    assert sorted(p.name for p in top.glob("*.py")) == ["__init__.py"]
+    packages = {p.parent.name for p in top.glob("*/__init__.py")}
+    assert packages == WINGS | {"core", "lifecycle", "app", "migrations"}
+    offenders = [(str(p.relative_to(ROOT)), mod) for base in ("core", "lifecycle") for p in sorted((top / base).rglob("*.py"))
+                 for mod in _runtime_imports(p) if mod.split(".")[:2][-1] in WINGS | {"app"} and mod.startswith("gdpr.")]
+    assert offenders == []

@@ -11,7 +11,7 @@ import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
-log = logging.getLogger("gdpr.lifecycle.jobs")
+log = logging.getLogger("gdpr.requests.jobs")
 
 
 class JobLog(Middleware):

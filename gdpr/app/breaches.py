@@ -19,8 +19,8 @@ from gdpr.core.authz import Authorizer
 from gdpr.core.crypto import new_passphrase
 from gdpr.core.datamap import DataMap
 from gdpr.core.ports import BreachPresenter, JobQueue
-from gdpr.lifecycle.jobs import resend
 from gdpr.lifecycle.outbox import SENT
+from gdpr.requests.jobs import resend
 
 log = logging.getLogger(__name__)
 

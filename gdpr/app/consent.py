@@ -20,7 +20,7 @@ from gdpr.core.subjects import SubjectDirectory, parse_identity
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.ledger import record_change, record_withdrawal
 from gdpr.erasure.notices import NoticeService
-from gdpr.lifecycle.jobs import RequestJob, resend
+from gdpr.requests.jobs import RequestJob, resend
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from gdpr.clubs.tokens import REFUSALS_KEPT, ClubTokens
 from gdpr.core.ports import JobQueue, OwedUpdates
 from gdpr.erasure.ledger import forget_ended
 from gdpr.erasure.notices import NoticeService
-from gdpr.lifecycle.jobs import reconcile, resend
 from gdpr.requests.export_files import ExportFiles
+from gdpr.requests.jobs import reconcile, resend
 from gdpr.requests.service import RequestService
 
 log = logging.getLogger(__name__)

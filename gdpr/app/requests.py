@@ -19,9 +19,9 @@ from gdpr.core.ports import JobQueue, RequestPresenter
 from gdpr.core.subjects import SubjectDirectory, parse_identity
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.notices import NoticeService
-from gdpr.lifecycle.jobs import RequestJob
 from gdpr.requests.export import Exporter, ExportFile
 from gdpr.requests.export_files import ExportFiles
+from gdpr.requests.jobs import RequestJob
 from gdpr.requests.service import RequestService
 
 log = logging.getLogger(__name__)

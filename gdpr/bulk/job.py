@@ -18,7 +18,7 @@ from gdpr.core import models as m
 from gdpr.core.db import Database, changed
 from gdpr.core.ports import BulkPresenter, JobQueue
 from gdpr.erasure.notices import NoticeService
-from gdpr.lifecycle.jobs import LeaseLost, heartbeat, resend
+from gdpr.requests.jobs import LeaseLost, heartbeat, resend
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0  # chat.update at most once a second

@@ -23,8 +23,8 @@ from gdpr.core.audit import AuditLog
 from gdpr.core.db import Database, changed
 from gdpr.core.errors import RunNotFound
 from gdpr.lifecycle.approval import Approvals, Decidable
-from gdpr.lifecycle.jobs import LeaseLost
 from gdpr.lifecycle.leases import Leased, LeasedJobs
+from gdpr.requests.jobs import LeaseLost
 from gdpr.requests.service import lost_jobs
 
 SCHEDULER = "scheduler"

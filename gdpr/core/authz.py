@@ -3,17 +3,24 @@ with every refusal written to the audit chain (who, which permission, about what
 data). Use cases call it; adapters never check permissions themselves."""
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Protocol
 
+from gdpr.core import models as m
 from gdpr.core.access import AccessPolicy, Actor
 from gdpr.core.audit import AuditLog
 from gdpr.core.db import Database
 from gdpr.core.errors import NotAllowed
-from gdpr.grants.service import GrantService
+
+
+class LiveGrants(Protocol):
+    """The per-subject grants the authorizer honours (gdpr/grants/service.py)."""
+
+    def live(self, *, user_id: str, subject_ref: str, now: dt.datetime | None = None) -> m.AccessGrant | None: ...
 
 
 class Authorizer:
-    def __init__(self, policy: AccessPolicy, db: Database, audit: AuditLog, grants: GrantService) -> None:
+    def __init__(self, policy: AccessPolicy, db: Database, audit: AuditLog, grants: LiveGrants) -> None:
         self.policy, self.db, self.audit, self.grants = policy, db, audit, grants
 
     def require(self, actor: Actor, permission: str, *, refusal: str | None = None, **details: Any) -> None:

@@ -5,12 +5,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gdpr.core.yamlconf import ANY, BOOL, INT, NAMES, Located, Schema
-from gdpr.erasure.anonymity import parse_level
 
 CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",
               "free_text", "integration", "location"}
 ERASURE_RULES = {"erase", "mask", "generalise", "replace", "keep"}
 COLUMN_FIELDS = ("purpose", "basis", "retention", "recipients")
+
+# A quasi-identifier's generalisation levels, as the data map writes them (gdpr/erasure/anonymity.py applies them)
+DATE_LEVELS = ("day", "month", "year", "decade")
+NONE = "none"
+
+
+def parse_level(name: str, level: object) -> str:
+    """A step's level for a column, as written in the data map (ValueError says what is wrong)."""
+    text_level = str(level)
+    if text_level in (NONE, "null", "None"):
+        return NONE
+    if text_level in DATE_LEVELS[1:] or text_level.isdigit():
+        return text_level
+    raise ValueError(f"'{name}': month, year, decade, a prefix length or none, not '{text_level}'")
 
 
 @dataclass(frozen=True)

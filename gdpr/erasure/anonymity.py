@@ -28,8 +28,7 @@ from sqlalchemy import Date, DateTime, Integer, TableClause, cast, column, func,
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-DATE_LEVELS = ("day", "month", "year", "decade")
-NONE = "none"
+from gdpr.core.datamap import NONE, parse_level
 
 
 @dataclass(frozen=True)
@@ -247,16 +246,6 @@ def _sql_coarsen(dialect: str, col: ColumnElement, level: str, kind: object) -> 
     else:
         text_day = func.date(col, f"start of {level}")
     return func.datetime(text_day) if is_ts else func.date(text_day)
-
-
-def parse_level(name: str, level: object) -> str:
-    """A step's level for a column, as written in the data map (ValueError says what is wrong)."""
-    text_level = str(level)
-    if text_level in (NONE, "null", "None"):
-        return NONE
-    if text_level in DATE_LEVELS[1:] or text_level.isdigit():
-        return text_level
-    raise ValueError(f"'{name}': month, year, decade, a prefix length or none, not '{text_level}'")
 
 
 def base_levels(quasi: Sequence[str], rules: dict[str, tuple[str, str]], types: dict[str, object]) -> dict[str, str]:

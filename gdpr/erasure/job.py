@@ -14,8 +14,8 @@ from gdpr.erasure.ledger import confirm_erasure, erasure_intent, forget_identifi
 from gdpr.erasure.notices import NoticeService
 from gdpr.erasure.residue import Hit, residue_check
 from gdpr.erasure.stores import ErasedSubject, StoreProof, SubjectStore, forget_everywhere
-from gdpr.lifecycle.jobs import RequestJob, resend
 from gdpr.requests.export_files import ExportFiles
+from gdpr.requests.jobs import RequestJob, resend
 from gdpr.requests.service import RequestService, record
 
 Erased = tuple[m.SubjectRequest, ErasureReport, list[Hit], list[StoreProof]]

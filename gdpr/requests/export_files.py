@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 
 from gdpr.core import models as m
-from gdpr.lifecycle.jobs import old_exports, purge_exports
 from gdpr.requests.archives import ArchiveStore, LocalStore
+from gdpr.requests.jobs import old_exports, purge_exports
 from gdpr.requests.service import RequestService, record
 
 log = logging.getLogger(__name__)

@@ -75,12 +75,12 @@ def test_readyz_names_each_dependency_and_fails_when_one_is_down(system) -> None
 
 def test_json_logs_are_one_scrubbed_event_per_line() -> None:
     install()
-    record = logging.getLogger("gdpr.lifecycle.jobs").makeRecord(
-        "gdpr.lifecycle.jobs", logging.INFO, __file__, 1, "job %s ok for jan.peeters@telenet.be", ("export_subject",), None,
+    record = logging.getLogger("gdpr.requests.jobs").makeRecord(
+        "gdpr.requests.jobs", logging.INFO, __file__, 1, "job %s ok for jan.peeters@telenet.be", ("export_subject",), None,
         extra={"job": "export_subject", "attempt": 2, "duration_ms": 31, "outcome": "ok", "message_id": "m-1"})
     line = JsonFormatter().format(record)
     event = json.loads(line)
-    assert "\n" not in line and event["level"] == "INFO" and event["logger"] == "gdpr.lifecycle.jobs"
+    assert "\n" not in line and event["level"] == "INFO" and event["logger"] == "gdpr.requests.jobs"
     assert event["job"] == "export_subject" and event["attempt"] == 2 and event["outcome"] == "ok"
     assert "jan.peeters" not in line and event["ts"].endswith("Z")
 

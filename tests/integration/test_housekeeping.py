@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from devslack.driver import SlackDriver, wait_for
-from gdpr.lifecycle.jobs import purge_exports
+from gdpr.requests.jobs import purge_exports
 from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
 
 
