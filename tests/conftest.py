@@ -25,7 +25,8 @@ from bot.http import make_server, serve_in_thread, wsgi_app
 from devslack.driver import SlackDriver, wait_for
 from devslack.server import SlackStandIn
 from gdpr.core import models as m
-from gdpr.core.db import make_engine
+from gdpr.core.db import Database, make_engine
+from gdpr.core.migrate import upgrade_database
 from gdpr.core.settings import Settings
 from gym.seed import seed
 
@@ -58,13 +59,30 @@ def _pg_admin(sql: str) -> None:
 
 
 # -- databases ------------------------------------------------------------------------------------
+def _seed_and_migrate(url: str) -> None:
+    """A template: the synthetic gym, and the bot's own tables at head (each copy starts where a bot that
+    has run once leaves it; tests of a fresh or an empty database make their own)."""
+    engine = make_engine(url, immediate=False)
+    seed(engine, members=SEED_MEMBERS, seed_value=SEED)
+    engine.dispose()
+    db = Database(url)
+    upgrade_database(db)
+    db.dispose()
+
+
+def _own_deployment(url: str) -> None:
+    """A copy of a template is a deployment of its own: the key the migration drew is drawn again."""
+    engine = make_engine(url, immediate=False)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE deployment SET key = :key"), {"key": secrets.token_hex(16)})
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> str:
     name = f"gdpr_tmpl_{secrets.token_hex(4)}"
     _pg_admin(f"CREATE DATABASE {name}")
-    engine = make_engine(_pg_url(name), immediate=False)
-    seed(engine, members=SEED_MEMBERS, seed_value=SEED)
-    engine.dispose()
+    _seed_and_migrate(_pg_url(name))
     yield name
     _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -73,6 +91,7 @@ def pg_template() -> str:
 def pg_url(pg_template: str) -> str:
     name = f"gdpr_t_{secrets.token_hex(4)}"
     _pg_admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    _own_deployment(_pg_url(name))
     yield _pg_url(name)
     _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -80,9 +99,7 @@ def pg_url(pg_template: str) -> str:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tmpl") / "gym.sqlite3"
-    engine = make_engine(f"sqlite:///{path}", immediate=False)
-    seed(engine, members=SEED_MEMBERS, seed_value=SEED)
-    engine.dispose()
+    _seed_and_migrate(f"sqlite:///{path}")
     return path
 
 
@@ -90,6 +107,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     dest = tmp_path / "state.sqlite3"
     shutil.copy(sqlite_template, dest)
+    _own_deployment(f"sqlite:///{dest}")
     return f"sqlite:///{dest}"
 
 

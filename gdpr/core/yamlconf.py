@@ -17,6 +17,8 @@ NAMES = "*"
 Schema = dict
 BOOL, INT, TEXT = bool, int, str
 _TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "text"}
+# libyaml's parser where PyYAML was built with it (its wheels are): the data map is read at every start
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Located:
@@ -26,13 +28,14 @@ class Located:
         self.path = path
         self.lines: dict[tuple, int] = {}
         try:
-            node = yaml.compose(path.read_text(encoding="utf-8"))
+            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except FileNotFoundError:
             raise ConfigError(f"{path}: file not found") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0
             raise ConfigError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        self._scalars = yaml.constructor.SafeConstructor()
         self.data = self._build(node, ()) if node is not None else {}
 
     def _build(self, node: yaml.Node, path: tuple) -> Any:
@@ -48,7 +51,7 @@ class Located:
         if node.tag == "tag:yaml.org,2002:str" or (node.tag == "tag:yaml.org,2002:bool"
                                                    and node.value.lower() not in ("true", "false")):
             return node.value  # YAML 1.2: only true and false are booleans (`no` is Norway, `yes` a typo)
-        return yaml.safe_load(yaml.serialize(node))
+        return self._scalars.construct_object(node, deep=True)  # ints, floats, null: as YAML resolved them
 
     def error(self, path: tuple, message: str) -> ConfigError:
         """A ConfigError pointing at the nearest known line of `path`."""
