@@ -1,17 +1,20 @@
 """`gdpr-bot console`: type `/gdpr ...` as a chosen Slack user and press buttons, on the embedded default."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 
 from bootstrap.runtime import start
 from devslack.driver import SlackDriver
 from devslack.server import USERS, SlackStandIn
 from devslack.transcript import render
-from gdpr.core.db import make_engine
+from gdpr.core import models as m
+from gdpr.core.db import Database, make_engine
 from gdpr.core.settings import LOCAL_BOT_TOKEN, LOCAL_SIGNING_SECRET, Settings
 from gym.seed import seed
 
@@ -42,8 +45,11 @@ def _ensure_gym(url: str) -> None:
 
 
 class Console:
-    def __init__(self, driver: SlackDriver, standin: SlackStandIn) -> None:
-        self.driver, self.standin = driver, standin
+    MAX_WAIT_S = 120.0  # a job that runs longer is shown when it ends, after the next command
+
+    def __init__(self, driver: SlackDriver, standin: SlackStandIn, busy: Callable[[], bool] = lambda: False) -> None:
+        """`busy()`: whether an approved job is queued or running (its messages are still to come)."""
+        self.driver, self.standin, self.busy = driver, standin, busy
         self.user = "U0SUPPORT1"
         self.seen = 0
         self.modal: tuple[str, str] | None = None  # (callback_id, private_metadata) of the open modal
@@ -76,11 +82,15 @@ class Console:
         return out
 
     def settle(self) -> None:
-        """Wait until the bot has been quiet for a moment, then print what it said."""
-        last, quiet_since = -1, time.monotonic()
-        while time.monotonic() - quiet_since < 0.4:
+        """Wait until the bot has been quiet for a moment and no job it started is still queued or running (on a
+        busy machine an export can pause longer than the quiet moment), then print what it said."""
+        last, quiet_since, started = -1, time.monotonic(), time.monotonic()
+        while True:
             if len(self.standin.calls) != last:
                 last, quiet_since = len(self.standin.calls), time.monotonic()
+            if time.monotonic() - quiet_since >= 0.4 and (
+                    time.monotonic() - started > self.MAX_WAIT_S or not self.busy()):
+                break
             time.sleep(0.05)
         new = self.standin.calls[self.seen:]
         self.seen = len(self.standin.calls)
@@ -153,13 +163,20 @@ def _when(value: str) -> int:
         return int(now.timestamp())
 
 
+def _jobs_under_way(db: Database) -> bool:
+    r = m.SubjectRequest
+    with db.session() as s:
+        return bool(s.scalar(select(func.count()).select_from(r).where(r.status.in_((m.APPROVED, m.QUEUED, m.RUNNING)))))
+
+
 def run_console() -> int:
     settings = Settings()
     _ensure_gym(settings.system_url)
     standin = SlackStandIn(LOCAL_BOT_TOKEN, settings.export_dir.parent / "console-slack-files")
     settings = settings.model_copy(update={"slack_api_url": standin.start(), "redis_url": None})
     running = start(settings)
-    console = Console(SlackDriver(LOCAL_SIGNING_SECRET, app=running.app), standin)
+    console = Console(SlackDriver(LOCAL_SIGNING_SECRET, app=running.app), standin,
+                      busy=functools.partial(_jobs_under_way, running.services.db))
     print(HELP.format(users=", ".join(USERS)))
     print(f"You are {USERS[console.user]} ({console.user}).")
     try:
