@@ -6,13 +6,12 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dramatiq
-from fastapi import FastAPI
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from api.app import ApiUseCases, build_api
 from bootstrap.checks import check_live_schema
 from bootstrap.compose import Services, build
 from bot.app import BotApp, build_app
@@ -24,6 +23,9 @@ from gdpr.core.migrate import upgrade_database
 from gdpr.core.settings import Settings
 from workers.broker import start_local_worker
 from workers.scheduler import OWNER, run_in_thread
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ def slack_app(services: Services) -> BotApp:
 def api_app(services: Services, *, allow_http: bool = False, per_minute: int = 120, per_address: int | None = None,
             docs: bool | None = None) -> FastAPI:
     """The clubs' API, handed its use cases (and nothing else of the domain); limits from the settings."""
+    from api.app import ApiUseCases, build_api  # FastAPI: only in the processes that serve the API
     s, settings = services, services.settings
     api = ApiUseCases(clubs=s.club_api, records=s.records, portability_schema=s.exporter.schema,
                       public_keys=s.ring.public_keys, calls=s.metrics.api_calls)

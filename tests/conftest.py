@@ -29,6 +29,7 @@ from gdpr.core.db import Database, make_engine
 from gdpr.core.migrate import upgrade_database
 from gdpr.core.settings import Settings
 from gym.seed import seed
+from workers.broker import start_local_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -284,14 +285,16 @@ def system_config() -> Path:
 
 @pytest.fixture(params=["embedded", "postgres+redis"])
 def system(request: pytest.FixtureRequest, standin: SlackStandIn, tmp_path: Path, system_config: Path) -> System:
-    """The whole product on one backend: the embedded default, or PostgreSQL + Redis + a worker process."""
+    """The whole product on one backend: the embedded default, or PostgreSQL + Redis with a Dramatiq worker on
+    that Redis (threads of this process: the fault tests start `dramatiq workers.main` processes of their own,
+    and kill them)."""
     if request.param == "embedded":
         sys_ = make_system("embedded", request.getfixturevalue("sqlite_url"), standin, tmp_path, None,
                            config_dir=system_config)
     else:
         sys_ = make_system("postgres+redis", request.getfixturevalue("pg_url"), standin, tmp_path,
                            request.getfixturevalue("redis_url"), config_dir=system_config)
-        sys_.start_worker()
+        sys_.running.worker = start_local_worker(sys_.services.broker, threads=2)  # stopped with the bot
     yield sys_
     sys_.stop()
 
