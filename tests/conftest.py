@@ -344,4 +344,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.nodeid.startswith("tests/unit/"):
             item.add_marker(pytest.mark.fast)
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(900))  # at scale, beside three other workers on two cores
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
