@@ -56,7 +56,7 @@ def test_offboarding_20k_members_survives_kill_9_half_way_and_completes_once(pg_
         run_id = int(card["blocks"][-1]["elements"][0]["value"])
         bot.slack.click(DPO, "bulk.approve", str(run_id), card["channel"], card["ts"])
         total = MEMBERS + leads
-        wait_for(lambda: bot.services.runs.get(run_id).done >= total // 2, timeout=240, what="half the offboarding")
+        wait_for(lambda: bot.services.runs.get(run_id).done >= total // 2, timeout=480, what="half the offboarding")
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
         half = bot.services.runs.get(run_id)
@@ -65,14 +65,14 @@ def test_offboarding_20k_members_survives_kill_9_half_way_and_completes_once(pg_
         bot.start_worker()
         bot.spawn("-m", "bootstrap.cli", "scheduler", log_name="scheduler", RECONCILE_INTERVAL_SECONDS="2")
         run = wait_for(lambda: (r := bot.services.runs.get(run_id)).status in (m.DONE, m.FAILED) and r,
-                       timeout=300, what="the resumed offboarding")
+                       timeout=600, what="the resumed offboarding")
         assert run.status == m.DONE and run.attempts == 2, run.error
         assert run.done == run.total == total and run.residue == 0
         assert run.counts["members"]["delete"] == MEMBERS and run.counts["crm_leads"]["delete"] >= leads
 
         # exactly once: one archive returned (before the kill), one statement once the notices settled
         files = wait_for(lambda: len(f := [f for msg in bot.standin.thread(card["channel"], card["ts"])
-                                           for f in msg.get("files", [])]) >= 2 and f, timeout=180,
+                                           for f in msg.get("files", [])]) >= 2 and f, timeout=420,
                          what="the statement, once every notice settled")
         assert [f["name"] for f in files] == [f"club-return-P{run_id}.zip", f"offboarding-statement-P{run_id}.json"]
         statement = json.loads(Path(files[1]["path"]).read_text())
