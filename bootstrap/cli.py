@@ -258,7 +258,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     """`gdpr-bot health scheduler`: its last pass completed within --max-age seconds (a standby's too:
     it ticks, waiting for the lease)."""
     from workers.scheduler import heartbeat_age
-    limit = args.max_age or 4 * int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "15"))
+    limit = args.max_age or 4 * _settings().reconcile_interval_seconds  # the interval the scheduler itself reads
     age = heartbeat_age()
     if age is None or age > limit:
         print(f"scheduler: {'no pass completed yet' if age is None else f'last pass {age:.0f} s ago'} (limit {limit} s)")
