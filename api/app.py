@@ -324,8 +324,9 @@ class ApiUseCases:
     calls: Counter  # by route template and status
 
 
-def build_api(api: ApiUseCases, *, allow_http: bool = False, per_minute: int = 120, per_address: int = 60,
-              max_body: int = 32 * 1024, docs: bool = False) -> FastAPI:
+def build_api(api: ApiUseCases, *, allow_http: bool, per_minute: int, per_address: int, max_body: int,
+              docs: bool) -> FastAPI:
+    """The limits come from the settings (bootstrap.runtime.api_app): no second set of defaults here."""
     use = api.clubs
     app = FastAPI(title="gdpr-ops-bot: the clubs' API", version="1",
                   description="Data-subject requests for your club's members (access, portability, erasure), "
