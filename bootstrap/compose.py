@@ -67,6 +67,7 @@ from gdpr.erasure.stores import (
     SubjectStore,
 )
 from gdpr.grants.service import GrantService
+from gdpr.lifecycle.outbox import send_lease
 from gdpr.requests.archives import make_store
 from gdpr.requests.deadlines import Deadlines
 from gdpr.requests.export import Exporter
@@ -297,7 +298,8 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     grants = GrantService(db, audit, requests.clock)
     authz = Authorizer(policy, db, audit, grants)
     breach_config = config.breaches
-    breaches = BreachService(db, audit, breach_config, requests.clock)
+    sending_for = send_lease(settings.lease_seconds)  # then a claim of a sender that died is handed out again
+    breaches = BreachService(db, audit, breach_config, requests.clock, sending_for=sending_for)
     services = Services(
         settings=settings, db=db, system=system, datamap=datamap, policy=policy, authz=authz,
         find_subjects=FindSubjects(db, audit, authz, directory, requests), reads=AuditedRead(db, audit),
@@ -316,7 +318,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         system_writer=system_writer, erasure=erasure, ring=ring,
         notices=NoticeService(db, audit, ring, config.recipients,
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
-                              backoff_s=settings.notice_backoff_seconds))
+                              backoff_s=settings.notice_backoff_seconds, sending_for=sending_for))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
     services.queue = queue or services.actors
     return _use_cases(services, presenters or slack_presenters(services))

@@ -20,8 +20,8 @@ from gdpr.core.db import Database, changed
 from gdpr.core.errors import BreachNotFound, GdprError, UsageError
 from gdpr.lifecycle import reminders
 from gdpr.lifecycle.outbox import PENDING as NOTICE_PENDING
+from gdpr.lifecycle.outbox import SEND_LEASE_FLOOR, Outbox
 from gdpr.lifecycle.outbox import SENT as NOTICE_SENT
-from gdpr.lifecycle.outbox import Outbox
 
 NOTICE_NO_CONTACT = "no_contact"  # a club without a GDPR contact: nothing to send until one is recorded
 REF = "B-"
@@ -57,9 +57,9 @@ NOT_TOLD = {False: "Members not told, the controller's exemption (Art. 34(3)): "
 
 class BreachService:
     def __init__(self, db: Database, audit: AuditLog, config: BreachConfig,
-                 clock: Callable[[], dt.datetime]) -> None:
+                 clock: Callable[[], dt.datetime], *, sending_for: dt.timedelta = SEND_LEASE_FLOOR) -> None:
         self.db, self.audit, self.config, self.clock = db, audit, config, clock
-        self.outbox = Outbox(db, clock)
+        self.outbox = Outbox(db, clock, sending_for=sending_for)
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, breach_id: int) -> m.Breach:

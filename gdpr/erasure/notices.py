@@ -27,7 +27,7 @@ from gdpr.core.db import Database, changed
 from gdpr.core.errors import GdprError
 from gdpr.core.keyring import KeyRing
 from gdpr.core.yamlconf import ANY, NAMES, Located, Schema
-from gdpr.lifecycle.outbox import Outbox, backoff
+from gdpr.lifecycle.outbox import SEND_LEASE_FLOOR, Outbox, backoff
 
 BACKOFF_BASE_S = 2.0
 
@@ -103,10 +103,11 @@ def _unique(rows: list[dict]) -> list[dict]:
 class NoticeService:
     def __init__(self, db: Database, audit: AuditLog, ring: KeyRing, recipients: dict[str, Recipient], *,
                  clock: Callable[[], dt.datetime], max_attempts: int = 6, backoff_s: float = BACKOFF_BASE_S,
-                 post: Callable[[Recipient, dict, str], int] = http_post) -> None:
+                 post: Callable[[Recipient, dict, str], int] = http_post,
+                 sending_for: dt.timedelta = SEND_LEASE_FLOOR) -> None:
         self.db, self.audit, self.recipients, self.clock = db, audit, recipients, clock
         self.max_attempts, self._post, self._backoff_s = max_attempts, post, backoff_s
-        self.outbox = Outbox(db, clock)
+        self.outbox = Outbox(db, clock, sending_for=sending_for)
         self._fernet = ring.sealer("notices")
 
     def get(self, notice_id: int) -> m.Notice | None:

@@ -24,6 +24,14 @@ from gdpr.core.db import Database, changed
 PENDING, SENDING, RETRYING, SENT = "pending", "sending", "retrying", "sent"
 SENDABLE = (PENDING, RETRYING)
 MAX_BACKOFF = dt.timedelta(minutes=15)
+# One send is bounded by its timeouts (HTTP 10 s, SMTP 15 s); a claim held past this lease belongs to a sender
+# that died, and the row is handed out again (with the same idempotency key).
+SEND_LEASE_FLOOR = dt.timedelta(seconds=60)
+
+
+def send_lease(job_lease_seconds: int) -> dt.timedelta:
+    """How long a claimed row stays with its sender: the job lease, never shorter than the floor."""
+    return max(dt.timedelta(seconds=job_lease_seconds), SEND_LEASE_FLOOR)
 
 
 def backoff(attempts: int, base_s: float) -> dt.timedelta:
@@ -33,7 +41,7 @@ def backoff(attempts: int, base_s: float) -> dt.timedelta:
 
 class Outbox:
     def __init__(self, db: Database, clock: Callable[[], dt.datetime], *,
-                 sending_for: dt.timedelta = dt.timedelta(minutes=5)) -> None:
+                 sending_for: dt.timedelta = SEND_LEASE_FLOOR) -> None:
         self.db, self.clock, self.sending_for = db, clock, sending_for
 
     def claim(self, model: Any, item_id: int) -> Any | None:

@@ -96,3 +96,21 @@ def test_a_breach_notice_waiting_for_its_backoff_is_not_sent_before_its_time(app
                   {"t": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), "i": notice})
     assert [desk.deliver_notice(notice), desk.deliver_notice(notice)] == ["sent", "skipped"]
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_a_notice_claimed_by_a_sender_that_died_is_handed_out_again_after_a_minute_not_five(app: App) -> None:
+    """A send is bounded by its timeouts (HTTP 10 s, SMTP 15 s): the claim's lease is the job lease, at least
+    60 s; past it the reconciler hands the row out again (same idempotency key), before it, not."""
+    desk = app.services.breach_desk
+    breach_id = desk.report(actor=app.actor(SUPPORT), facts=_facts(["1"]))
+    [notice] = desk.notify(actor=app.dpo(), breach_id=breach_id)
+    claimed = app.services.breaches.outbox.claim(m.BreachNotice, notice)  # and the sender is killed here
+    assert claimed is not None and claimed.status == "sending"
+    lease = claimed.next_attempt_at.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(seconds=55) < lease <= dt.timedelta(seconds=60)  # LEASE_SECONDS=30 < the 60 s floor
+    assert app.services.breaches.notices_due(grace=dt.timedelta(0)) == []  # still its sender's
+    with app.services.db.session() as s:  # a minute later
+        s.execute(text("UPDATE breach_notices SET next_attempt_at = :t WHERE id = :i"),
+                  {"t": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), "i": notice})
+    assert app.services.breaches.notices_due(grace=dt.timedelta(0)) == [notice]
+    assert [desk.deliver_notice(notice), desk.deliver_notice(notice)] == ["sent", "skipped"]
