@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect
 
-from bootstrap.compose import Config, load_config
+from bootstrap.config import Config, load_config
 from gdpr.bulk.retention import RetentionConfig, check_against_schema
 from gdpr.core.datamap import DataMap
 from gdpr.core.datamap_check import named_errors

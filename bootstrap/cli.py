@@ -163,9 +163,19 @@ def _ops_server(services: Services, host: str, port: int, *, state: bool = True)
     return serve_in_thread(server)
 
 
+def _files_checked(settings: Settings) -> None:
+    """config/ and the templates, read and checked before the rest of the process is loaded: a refusal is
+    said within half a second (what needs the database is checked by `start`)."""
+    from bootstrap.checks import check_templates
+    from bootstrap.config import load_config
+    load_config(settings)
+    check_templates(settings.templates_dir())
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bootstrap.runtime import start
     settings = _safe_settings(runs_jobs=None)
+    _files_checked(settings)
+    from bootstrap.runtime import start
     running = start(settings)
     from bot.http import make_server, run_until, stop_gracefully, wsgi_app
     stop_ops = _ops_server(running.services, settings.ops_host, settings.ops_port)
@@ -196,10 +206,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_api(args: argparse.Namespace) -> int:
     """The clubs' API under uvicorn; TLS is the proxy's (its X-Forwarded-* believed from TRUSTED_PROXIES)."""
+    settings = _safe_settings(runs_jobs=None)
+    _files_checked(settings)
     import uvicorn
 
     from bootstrap.runtime import api_app, start
-    settings = _safe_settings(runs_jobs=None)
     running = start(settings)  # the same services (and, on the embedded default, the workers) as the bot
     stop_ops = _ops_server(running.services, settings.ops_host, settings.api_ops_port, state=False)  # the bot's
     app = api_app(running.services, allow_http=settings.api_allow_http, per_minute=settings.api_rate_per_minute)
@@ -239,11 +250,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """Enqueue only: re-send lost jobs, open the retention policies' due slots, fire breach reminders.
     One scheduler acts at a time (a lease in the state DB); a second one started by mistake waits."""
+    settings = _safe_settings(runs_jobs=False)  # it only enqueues: it never mails
+    _files_checked(settings)
     from bootstrap.checks import check_live_schema
     from bootstrap.compose import build
     from gdpr.core.migrate import upgrade_database
     from workers.scheduler import run_scheduler
-    settings = _safe_settings(runs_jobs=False)  # it only enqueues: it never mails
     services = build(settings)
     upgrade_database(services.db)
     from gdpr.core.deployment import claim_exports
@@ -478,7 +490,7 @@ def cmd_datamap(args: argparse.Namespace) -> int:
 
 
 def cmd_consent(args: argparse.Namespace) -> int:
-    from bootstrap.compose import load_config
+    from bootstrap.config import load_config
     from gdpr.consent.registry import ConsentRegistry
     from gdpr.core.db import make_engine
     settings = _settings()
@@ -492,7 +504,7 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
 
 def cmd_residue(args: argparse.Namespace) -> int:
-    from bootstrap.compose import load_config
+    from bootstrap.config import load_config
     from gdpr.core.db import make_engine
     from gdpr.erasure.residue import ensure_indexes
     engine = make_engine(_settings().system_url, immediate=False)

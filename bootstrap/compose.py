@@ -10,6 +10,7 @@ import dramatiq
 from jinja2 import Environment
 from slack_sdk import WebClient
 
+from bootstrap.config import load_config
 from bootstrap.metrics import METRICS, Metrics
 from gdpr.app.breaches import BreachDesk, BreachViews
 from gdpr.app.club_api import ClubAccess, ClubApi
@@ -25,23 +26,22 @@ from gdpr.app.purges import BulkViews, Purges
 from gdpr.app.reads import AuditedRead
 from gdpr.app.requests import ExportJob, RequestViews, SubjectRequests
 from gdpr.app.ropa import Records
-from gdpr.breaches.config import BreachConfig, load_breach_config
+from gdpr.breaches.config import BreachConfig
 from gdpr.breaches.mail import BreachMail
 from gdpr.breaches.service import BreachService
 from gdpr.bulk.engine import BulkEngine
 from gdpr.bulk.job import BulkJob
-from gdpr.bulk.retention import RetentionConfig, load_retention
+from gdpr.bulk.retention import RetentionConfig
 from gdpr.bulk.runs import BulkRuns
-from gdpr.clubs.config import load_clubs
 from gdpr.clubs.downloads import Downloads
 from gdpr.clubs.offboarding import OffboardingSteps
 from gdpr.clubs.ropa import RecordOfProcessing
 from gdpr.clubs.tokens import ClubTokens
 from gdpr.consent.registry import ConsentRegistry
-from gdpr.core.access import AccessPolicy, load_policy
+from gdpr.core.access import AccessPolicy
 from gdpr.core.audit import AuditLog
 from gdpr.core.authz import Authorizer
-from gdpr.core.datamap import DataMap, load_datamap
+from gdpr.core.datamap import DataMap
 from gdpr.core.db import Database
 from gdpr.core.deployment import claim_exports
 from gdpr.core.keyring import KeyRing
@@ -54,7 +54,7 @@ from gdpr.core.subjects import SubjectDirectory
 from gdpr.core.templating import make_environment
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.job import ErasureJob, NoticeJob
-from gdpr.erasure.notices import NoticeService, Recipient, load_recipients
+from gdpr.erasure.notices import NoticeService
 from gdpr.erasure.residue import residue_check
 from gdpr.erasure.stores import (
     BulkForget,
@@ -248,27 +248,6 @@ def make_slack_client(settings: Settings) -> WebClient:
     from bot.slack_retry import slack_retries
     return WebClient(token=settings.bot_token, base_url=url, timeout=15,
                      retry_handlers=slack_retries())
-
-
-@dataclass(frozen=True)
-class Config:
-    """Every operator-edited file, validated (ConfigError names the file, the line and the key)."""
-    datamap: DataMap
-    retention: RetentionConfig
-    policy: AccessPolicy
-    breaches: BreachConfig
-    recipients: dict[str, Recipient]
-    deliveries: dict[str, str]  # club code -> slack | api | both (config/clubs.yaml)
-
-
-def load_config(settings: Settings) -> Config:
-    """Read and check all of config/; every process calls it at start and refuses to start on an error.
-    Reads files only: nothing connects."""
-    folder = settings.resolved_config_dir()
-    datamap = load_datamap(folder / "datamap.yaml")
-    return Config(datamap=datamap, retention=load_retention(folder / "retention.yaml", datamap),
-                  policy=load_policy(folder / "roles.yaml"), breaches=load_breach_config(folder / "breaches.yaml"),
-                  recipients=load_recipients(folder / "integrations.yaml"), deliveries=load_clubs(folder / "clubs.yaml"))
 
 
 def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = None,

@@ -8,7 +8,7 @@ if os.environ.get("WORKER_METRICS_PORT"):  # before anything imports prometheus_
     from dramatiq.middleware.prometheus import DB_PATH
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = DB_PATH
 
-from bootstrap.compose import load_config
+from bootstrap.config import load_config
 from gdpr.core import logsafe
 from gdpr.core.errors import ConfigError
 from gdpr.core.settings import Settings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.compose import load_config
+from bootstrap.config import load_config
 from gdpr.breaches.config import BREACHES
 from gdpr.bulk.retention import RETENTION
 from gdpr.clubs.config import CLUBS
