@@ -57,7 +57,8 @@ class SlackStandIn:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="slack-standin").start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                         name="slack-standin").start()  # a stop waits at most one poll
         return self.api_url
 
     def stop(self) -> None:

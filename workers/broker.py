@@ -45,6 +45,6 @@ def _prometheus(broker: dramatiq.Broker, host: str, port: int) -> None:
 
 def start_local_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
     """Worker threads inside this process: the embedded default's queue consumer."""
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=200)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)  # a stop takes two of these
     worker.start()
     return worker

@@ -26,8 +26,10 @@ def test_a_wheel_in_a_fresh_venv_runs_the_demo_from_an_empty_folder(tmp_path: Pa
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("gdpr_ops_bot-*.whl"))
     venv = tmp_path / "venv"
-    assert _run([sys.executable, "-m", "venv", str(venv)], tmp_path, env).returncode == 0
-    installed = _run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], tmp_path, env, timeout=600)
+    assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path, env).returncode == 0
+    # this pip installs into the new environment (`--python`): the wheel and what it requires, nothing else
+    installed = _run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                      "--no-compile", str(wheel)], tmp_path, env, timeout=600)
     assert installed.returncode == 0, installed.stderr[-2000:]
 
     empty = tmp_path / "empty"

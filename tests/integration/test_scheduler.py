@@ -17,7 +17,7 @@ from tests.conftest import ROOT, make_system
 from tests.helpers import DPO, block_texts, bulk_card, config_copy, wait_ephemeral
 
 DAY = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)  # a Friday: no Monday or 1st-of-month policy is due
-TICK = dt.timedelta(minutes=10)
+TICK = dt.timedelta(minutes=20)  # 73 ticks: every phase edge and every slot of the day falls between two
 
 
 def _config(tmp_path: Path) -> Path:
@@ -37,7 +37,7 @@ def _runs(services) -> list[m.BulkRun]:
 
 
 def _day(services, phases: list[tuple[str, str, str]], extra: dict[str, tuple[str, str]]) -> dict[str, int]:
-    """Tick every 10 minutes of the clock; each phase is one scheduler's life (owner, from, to)."""
+    """Tick every 20 minutes of the clock; each phase is one scheduler's life (owner, from, to)."""
     acted = {owner: 0 for owner, *_ in phases} | {owner: 0 for owner in extra}
     now = DAY
     while now <= DAY + dt.timedelta(days=1, minutes=5):
