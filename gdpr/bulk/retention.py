@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from gdpr.core.datamap import DataMap
+from gdpr.core.db import live_columns
 from gdpr.core.errors import UsageError
 from gdpr.core.yamlconf import ANY, NAMES, Located, Schema
 
@@ -285,15 +286,15 @@ def _spec(doc: Located, at: tuple, name: str, action: str, raw: dict, datamap: D
 def check_against_schema(config: RetentionConfig, engine: Engine) -> None:
     """Every table and column a policy names exists in the system database."""
     doc = Located(config.path)
-    insp = inspect(engine)
-    tables = set(insp.get_table_names())
+    live = live_columns(engine)
+    tables = set(live)
     for name, policy in config.policies.items():
         spec, at = policy.spec, ("policies", name)
         if spec.table is None:
             continue
         if spec.table not in tables:
             raise doc.error(at + ("table",), f"unknown table '{spec.table}' in the system database")
-        columns = {c["name"] for c in insp.get_columns(spec.table)}
+        columns = set(live[spec.table])
         for key, col in [("age_column", spec.age_column)] + [(("where", c), c) for c in spec.where]:
             if col is not None and col not in columns:
                 path = at + (key if isinstance(key, tuple) else (key,))
@@ -304,7 +305,7 @@ def check_against_schema(config: RetentionConfig, engine: Engine) -> None:
     if crm.table not in tables:
         raise doc.error(("crm_purge", "subject"), f"the table '{crm.table}' of subject '{crm.subject}' is not in the "
                                                   "system database")
-    columns = {c["name"] for c in insp.get_columns(crm.table)}
+    columns = set(live[crm.table])
     for key in ("age_column", "status_column"):
         if getattr(crm, key) not in columns:
             raise doc.error(("crm_purge", key), f"unknown column '{getattr(crm, key)}' in table '{crm.table}'")

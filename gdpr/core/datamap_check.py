@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import Engine, column, inspect, select, table, types
+from sqlalchemy import Engine, column, select, table, types
 
 from gdpr.core import models as m
 from gdpr.core.datamap import DataMap
+from gdpr.core.db import live_columns
 from gdpr.core.yamlconf import Located
 
 PERSONAL_NAME = re.compile(
@@ -50,8 +51,7 @@ class CheckReport:
 
 def check_datamap(dm: DataMap, engine: Engine) -> CheckReport:
     report = CheckReport()
-    insp = inspect(engine)
-    live = {t: {c["name"]: c["type"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
+    live = live_columns(engine)
     _check_named(dm, live, report)
     for tname, cols in live.items():
         if tname in dm.non_personal_tables or tname in BOT_TABLES:
@@ -71,8 +71,7 @@ def check_datamap(dm: DataMap, engine: Engine) -> CheckReport:
 def named_errors(dm: DataMap, engine: Engine) -> list[str]:
     """Only the tables and columns the data map names that the live schema lacks (cheap: every process
     checks this at start; `check_datamap` also samples unmapped columns for personal data)."""
-    insp = inspect(engine)
-    live = {t: {c["name"]: c["type"] for c in insp.get_columns(t)} for t in insp.get_table_names()}
+    live = live_columns(engine)
     report = CheckReport()
     _check_named(dm, live, report)
     return report.errors

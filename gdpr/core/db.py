@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeEngine
 
 T = TypeVar("T")
 
@@ -106,3 +107,10 @@ def unavailable(exc: BaseException) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
     return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError))
+
+
+def live_columns(engine: Engine) -> dict[str, dict[str, TypeEngine]]:
+    """Every table of the database's default schema and its columns' types: on PostgreSQL one catalog query
+    for all tables (every process checks the schema at start; a query per table was most of its start)."""
+    found = inspect(engine).get_multi_columns()
+    return {table: {c["name"]: c["type"] for c in cols} for (_, table), cols in found.items()}
