@@ -59,6 +59,22 @@ def _pg_admin(sql: str) -> None:
     engine.dispose()
 
 
+_TO_DROP: list[str] = []
+
+
+def drop_later(name: str) -> None:
+    """A test's database is dropped when this pytest process ends, not when the test does: every DROP DATABASE
+    forces a checkpoint of the whole server, which in the middle of the run stalls every other worker's tests."""
+    _TO_DROP.append(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_databases_at_the_end() -> None:
+    yield
+    for name in _TO_DROP:
+        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 # -- databases ------------------------------------------------------------------------------------
 def _seed_and_migrate(url: str) -> None:
     """A template: the synthetic gym, and the bot's own tables at head (each copy starts where a bot that
@@ -94,7 +110,7 @@ def pg_url(pg_template: str) -> str:
     _pg_admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
     _own_deployment(_pg_url(name))
     yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    drop_later(name)
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +150,7 @@ def platform_backup(tmp_path: Path):
         return _pg_url(name)
     yield backup
     for name in made:
-        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_later(name)
 
 
 @pytest.fixture
@@ -143,7 +159,7 @@ def pg_empty_url() -> str:
     name = f"gdpr_s_{secrets.token_hex(4)}"
     _pg_admin(f"CREATE DATABASE {name}")
     yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    drop_later(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from gdpr.core.db import make_engine
-from tests.conftest import ROOT, SECRET, _pg_admin, _pg_url, credentials, free_port
+from tests.conftest import ROOT, SECRET, _pg_admin, _pg_url, credentials, drop_later, free_port
 
 TRIES = 10
 
@@ -61,7 +61,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait(timeout=30)
-        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_later(name)
 
 
 @pytest.mark.slow

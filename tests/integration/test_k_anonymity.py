@@ -15,7 +15,7 @@ from gdpr.core.datamap import load_datamap
 from gdpr.core.db import make_engine
 from gdpr.erasure.engine import ErasureEngine
 from gym.seed import seed
-from tests.conftest import ROOT, _pg_admin, _pg_url
+from tests.conftest import ROOT, _pg_admin, _pg_url, drop_later
 from tests.kanon import k_per_erased_member
 
 MEMBERS, ERASED, BATCH = 3000, 150, 30
@@ -34,7 +34,7 @@ def big_gym(request: pytest.FixtureRequest, tmp_path: Path):
     yield engine
     engine.dispose()
     if name:
-        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_later(name)
 
 
 def test_every_anonymised_row_reaches_min_k_and_held_rows_point_at_nobody(big_gym) -> None:
