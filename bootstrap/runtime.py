@@ -5,6 +5,7 @@ import datetime as dt
 import gc
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,9 +38,12 @@ class Running:
     followups: Followups
     worker: dramatiq.Worker | None
     _stop: threading.Event
+    listeners: ThreadPoolExecutor | None = None
 
     def stop(self) -> None:
         self._stop.set()
+        if self.listeners is not None:  # idle listener threads end now, busy ones when their listener returns
+            self.listeners.shutdown(wait=False, cancel_futures=True)
         self.followups.shutdown()
         if self.worker is not None:
             self.worker.stop(timeout=10_000)
@@ -64,7 +68,8 @@ def start(settings: Settings | None = None, *, slack: WebClient | None = None, h
     if sent:
         log.info("re-enqueued %d request(s) at start", len(sent))
     bot = slack_app(services)
-    running = Running(services=services, app=bot.app, followups=bot.followups, worker=worker, _stop=stop)
+    running = Running(services=services, app=bot.app, followups=bot.followups, worker=worker, _stop=stop,
+                      listeners=bot.listeners)
     # Everything built so far lives as long as the process: keep it out of the cyclic GC's
     # full collections, whose pauses otherwise land on random acks.
     gc.freeze()

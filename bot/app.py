@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from prometheus_client import Counter
@@ -23,17 +24,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BotApp:
-    """The Bolt app and the follow-up pool its listeners hand work to (drained on shutdown)."""
+    """The Bolt app, the pool its listeners run on, and the follow-up pool they hand work to (drained on
+    shutdown)."""
 
     app: App
     followups: Followups
+    listeners: ThreadPoolExecutor  # Bolt's listener threads: ours, so that a stopped bot leaves none behind
 
 
 def build_app(use: SlackUseCases, *, slack: WebClient, signing_secret: str, seen: SeenRequests,
               policy: AccessPolicy, breach_contact: str, commands_counter: Counter) -> BotApp:
     """`policy`: who holds which role (resolved from Slack user groups at each action) and the approvals
     channel; `seen`: the replay guard; `breach_contact`: the DPO contact the breach report form starts with."""
-    app = App(client=slack, signing_secret=signing_secret, token_verification_enabled=False, process_before_response=False)
+    listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="bolt-listener")  # Bolt's own default size
+    app = App(client=slack, signing_secret=signing_secret, token_verification_enabled=False,
+              process_before_response=False, listener_executor=listeners)
     followups = Followups(slack, threads=2)
     bot = Bot(users=SlackUsers(slack, policy), followups=followups, approvals=policy.channel("approvals"),
               commands=commands_counter)
@@ -59,4 +64,4 @@ def build_app(use: SlackUseCases, *, slack: WebClient, signing_secret: str, seen
     table = command_table(use, approvals=bot.approvals, breach_contact=breach_contact)
     for package in (commands, actions, views, events):
         package.register(Listeners(app), use, bot, table)
-    return BotApp(app, followups)
+    return BotApp(app, followups, listeners)

@@ -135,4 +135,5 @@ def serve_in_thread(server: BaseWSGIServer) -> Callable[[], None]:
     def stop() -> None:
         server.close()
         thread.join(timeout=5)
+        server.task_dispatcher.shutdown()  # its task threads end too (they would outlive the server)
     return stop
