@@ -93,3 +93,24 @@ def test_sent_mail_in_the_outbox_is_deleted_after_its_retention(tmp_path: Path, 
         assert not old.exists() and recent.exists() and other.exists()
     finally:
         system.stop()
+
+
+def test_a_stopped_bot_leaves_no_thread_behind(sqlite_url: str, standin, tmp_path: Path) -> None:
+    """Its HTTP servers' task threads, Bolt's listener pool, the follow-ups and the embedded workers all end
+    with it (an API or test process that starts bots repeatedly must not gather threads). Dramatiq's
+    time-limit watcher is the one exception: it has no stop, and sleeps a second at a time."""
+    import threading
+
+    from tests.conftest import make_system
+    from tests.helpers import SUPPORT, wait_ephemeral
+
+    def ours() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if type(t).__name__ != "_CtypesTimeoutManager"}
+
+    before = ours()
+    bot = make_system("embedded", sqlite_url, standin, tmp_path, None)
+    bot.slack.command(SUPPORT, "find M0000001")  # every pool has run something
+    wait_ephemeral(standin, SUPPORT, 1)
+    assert len(ours() - before) >= 10
+    bot.stop()
+    wait_for(lambda: not (ours() - before), timeout=10, what="the bot's threads to end")
