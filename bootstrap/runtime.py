@@ -42,8 +42,8 @@ class Running:
 
     def stop(self) -> None:
         self._stop.set()
-        if self.listeners is not None:  # idle listener threads end now, busy ones when their listener returns
-            self.listeners.shutdown(wait=False, cancel_futures=True)
+        if self.listeners is not None:  # idle listener threads end now, busy ones once their listener returns
+            self.listeners.shutdown(wait=False)
         self.followups.shutdown()
         if self.worker is not None:
             self.worker.stop(timeout=10_000)
