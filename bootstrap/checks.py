@@ -6,31 +6,37 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from bootstrap.config import Config, load_config
 from gdpr.bulk.retention import RetentionConfig, check_against_schema
 from gdpr.core.datamap import DataMap
 from gdpr.core.datamap_check import named_errors
-from gdpr.core.db import make_engine
+from gdpr.core.db import live_columns, make_engine
 from gdpr.core.errors import ConfigError
 from gdpr.core.settings import Settings
 
 
 def check_live_schema(settings: Settings, datamap: DataMap, retention: RetentionConfig, engine: Engine) -> None:
-    _not_empty(datamap, engine)
-    check_against_schema(retention, engine)
-    problems = named_errors(datamap, engine)
+    problems = _schema_problems(datamap, retention, engine)
     if problems:
         more = f" (and {len(problems) - 1} more; `gdpr-bot config check` lists them)" if len(problems) > 1 else ""
         raise ConfigError(f"{problems[0]}{more}")
 
 
-def _not_empty(datamap: DataMap, engine: Engine) -> None:
+def _schema_problems(datamap: DataMap, retention: RetentionConfig, engine: Engine) -> list[str]:
+    """The live schema, read once (one catalog query on PostgreSQL), against the retention policies (the first
+    mistake is raised) and the data map (every problem returned)."""
+    live = live_columns(engine)
+    _not_empty(datamap, live)
+    check_against_schema(retention, live)
+    return named_errors(datamap, live)
+
+
+def _not_empty(datamap: DataMap, live: dict) -> None:
     """A system database with none of the data map's tables is the wrong one (or, for the demo, not seeded
     yet): said once, plainly, rather than as the first table a policy names."""
-    live = set(inspect(engine).get_table_names())
-    if not live & set(datamap.tables):
+    if not set(live) & set(datamap.tables):
         raise ConfigError(f"SYSTEM_DATABASE_URL: the system database has none of the {len(datamap.tables)} tables "
                           f"the data map names (e.g. {sorted(datamap.tables)[0]}): point SYSTEM_DATABASE_URL at "
                           "your platform's database, or run `gdpr-bot seed --members 2000` for the synthetic demo gym")
@@ -43,9 +49,7 @@ def check_config(settings: Settings) -> tuple[Config, list[str]]:
     check_templates(settings.templates_dir())
     engine = make_engine(settings.system_url, immediate=False)
     try:
-        _not_empty(config.datamap, engine)
-        check_against_schema(config.retention, engine)
-        return config, named_errors(config.datamap, engine)
+        return config, _schema_problems(config.datamap, config.retention, engine)
     finally:
         engine.dispose()
 

@@ -11,10 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
 
 from gdpr.core.datamap import DataMap
-from gdpr.core.db import live_columns
 from gdpr.core.errors import UsageError
 from gdpr.core.yamlconf import ANY, NAMES, Located, Schema
 
@@ -283,10 +281,10 @@ def _spec(doc: Located, at: tuple, name: str, action: str, raw: dict, datamap: D
                     max_share=float(raw.get("max_share", max_share)))
 
 
-def check_against_schema(config: RetentionConfig, engine: Engine) -> None:
-    """Every table and column a policy names exists in the system database."""
+def check_against_schema(config: RetentionConfig, live: dict[str, dict]) -> None:
+    """Every table and column a policy names exists in the system database (`live`: its tables' columns,
+    from `live_columns`)."""
     doc = Located(config.path)
-    live = live_columns(engine)
     tables = set(live)
     for name, policy in config.policies.items():
         spec, at = policy.spec, ("policies", name)

@@ -68,10 +68,9 @@ def check_datamap(dm: DataMap, engine: Engine) -> CheckReport:
     return report
 
 
-def named_errors(dm: DataMap, engine: Engine) -> list[str]:
-    """Only the tables and columns the data map names that the live schema lacks (cheap: every process
-    checks this at start; `check_datamap` also samples unmapped columns for personal data)."""
-    live = live_columns(engine)
+def named_errors(dm: DataMap, live: dict[str, dict]) -> list[str]:
+    """Only the tables and columns the data map names that the live schema (`live_columns`) lacks (cheap:
+    every process checks this at start; `check_datamap` also samples unmapped columns for personal data)."""
     report = CheckReport()
     _check_named(dm, live, report)
     return report.errors

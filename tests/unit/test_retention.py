@@ -12,7 +12,7 @@ from bot.grammar import parse
 from gdpr.bulk.engine import BulkEngine
 from gdpr.bulk.retention import check_against_schema, crm_purge_spec, cutoff, load_retention, parse_duration
 from gdpr.core.datamap import load_datamap
-from gdpr.core.db import make_engine
+from gdpr.core.db import live_columns, make_engine
 from gdpr.core.errors import ConfigError, UsageError
 from gdpr.core.subjects import SubjectDirectory
 from gdpr.erasure.engine import ErasureEngine
@@ -55,7 +55,7 @@ def test_a_mistake_is_reported_with_file_line_and_key(tmp_path: Path, db_url: st
     engine = make_engine(db_url, immediate=False)
     try:
         with pytest.raises(ConfigError) as err:
-            check_against_schema(_load(tmp_path, broken), engine)
+            check_against_schema(_load(tmp_path, broken), live_columns(engine))
     finally:
         engine.dispose()
     assert where in str(err.value) and f"retention.yaml:{line}:" in str(err.value)
