@@ -55,6 +55,7 @@ from gdpr.core.templating import make_environment
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.job import ErasureJob, NoticeJob
 from gdpr.erasure.notices import NoticeService
+from gdpr.erasure.proofs import ProofGroup
 from gdpr.erasure.residue import residue_check
 from gdpr.erasure.stores import (
     BulkForget,
@@ -135,8 +136,12 @@ class Services:
     housekeeping: Housekeeping = field(init=False)
     leases: Leases = field(init=False)
 
+    proofs: ProofGroup = field(init=False)
+
     def __post_init__(self) -> None:
         self.leases = Leases(self.requests, dt.timedelta(seconds=self.settings.lease_seconds))
+        self.proofs = ProofGroup(self.db, self.system.engine, self.datamap, self.erasure, self.ring.sealer("erasure"),
+                                 self.requests.clock, send_lease(self.settings.lease_seconds))
 
     # -- the jobs the actors run (use cases on the ports: the Slack presenters and the queue) ---------
     def bulk_job(self) -> BulkJob:
@@ -157,7 +162,7 @@ class Services:
     def erasure_job(self) -> ErasureJob:
         return ErasureJob(requests=self.requests, leases=self.leases, engine=self.erasure, system=self.system,
                           datamap=self.datamap, notices=self.notices, delivery=self.presenters.requests,
-                          queue=self.queue, exports=self.exports, ring=self.ring,
+                          queue=self.queue, exports=self.exports, ring=self.ring, proofs=self.proofs,
                           max_attempts=self.settings.job_max_attempts, stores=self.subject_stores())
 
     def subject_stores(self) -> list[SubjectStore]:

@@ -8,14 +8,14 @@ from devslack.driver import wait_for
 SUPPORT, COLLEAGUE, DPO, STRANGER = "U0SUPPORT1", "U0SUPPORT2", "U0DPO1", "U0STRANGER"
 
 
-def unique_member(engine: Engine, *, with_notes: bool = False) -> dict:
-    """A member whose email belongs to nobody else."""
+def unique_member(engine: Engine, *, with_notes: bool = False, skip: int = 0) -> dict:
+    """A member whose email belongs to nobody else (with `skip`, the next ones)."""
     notes = "AND EXISTS (SELECT 1 FROM staff_notes n WHERE n.member_id = m.id)" if with_notes else ""
     with engine.connect() as conn:
         row = conn.execute(text(
             "SELECT m.id, m.email, m.member_number, m.first_name, m.last_name, m.phone FROM members m "
             "WHERE m.email IS NOT NULL AND (SELECT COUNT(*) FROM members o WHERE o.email = m.email) = 1 "
-            f"{notes} ORDER BY m.id LIMIT 1")).mappings().one()
+            f"{notes} ORDER BY m.id LIMIT 1 OFFSET :skip"), {"skip": skip}).mappings().one()
     return dict(row)
 
 

@@ -170,6 +170,11 @@ class LedgerEntry(Base):
     sealed: Mapped[str | None] = mapped_column(Text)  # the identifiers, encrypted, while the job runs
     change: Mapped[str] = mapped_column(String(20), default=ERASURE_CHANGE, server_default=ERASURE_CHANGE)
     detail: Mapped[dict | None] = mapped_column(JSON)  # a withdrawal: {"codes": [...]}: what replay re-applies
+    # shared proofs (gdpr/erasure/proofs.py): waiting since, claimed by whom until when, the result
+    proof_wanted: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    prover: Mapped[str | None] = mapped_column(String(64))
+    proving_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    proof: Mapped[dict | None] = mapped_column(JSON)  # {"hits": [[table, column, rows]], "namesakes": n}
 
 
 # Bulk runs (issue 4): a CRM purge or one slot of a retention policy, approved, batched, checkpointed.

@@ -12,7 +12,8 @@ from gdpr.core.ports import JobQueue, RequestPresenter
 from gdpr.erasure.engine import ErasureEngine, ErasureReport, Identifiers
 from gdpr.erasure.ledger import confirm_erasure, erasure_intent, forget_identifiers, record_intent
 from gdpr.erasure.notices import NoticeService
-from gdpr.erasure.residue import Hit, residue_check
+from gdpr.erasure.proofs import ProofGroup
+from gdpr.erasure.residue import Hit
 from gdpr.erasure.stores import ErasedSubject, StoreProof, SubjectStore, forget_everywhere
 from gdpr.requests.export_files import ExportFiles
 from gdpr.requests.jobs import RequestJob, resend
@@ -30,6 +31,7 @@ class ErasureJob(RequestJob[Erased]):
     queue: JobQueue
     exports: ExportFiles
     ring: KeyRing
+    proofs: ProofGroup  # the residue proof, shared with erasures that reach it at the same time
     stores: list[SubjectStore]  # every other store the bot writes about a subject (gdpr/erasure/engine/stores.py)
 
     def work(self, req: m.SubjectRequest, still_mine: Callable[[], None]) -> Erased:
@@ -56,8 +58,7 @@ class ErasureJob(RequestJob[Erased]):
         if report.already_erased and intent is not None:  # this request's own erasure, by an attempt that died:
             report = ErasureReport(counts=intent.counts, recovered=True)  # what it did (or planned, if unconfirmed)
         confirm_erasure(self.requests.db, request_id=req.id, report=report)
-        residue = residue_check(self.system.engine, self.datamap, self.engine, kind=kind, key=key,
-                                identifiers=identifiers)
+        residue = self.proofs.prove(request_id=req.id, identifiers=identifiers, still_mine=still_mine)
         report.namesakes = residue.namesakes
         platform = StoreProof("platform", not residue.hits, {"hits": [f"{h.table}.{h.column}:{h.rows}"
                                                                       for h in residue.hits],

@@ -53,7 +53,8 @@ def confirm_erasure(db: Database, *, request_id: int, report: ErasureReport) -> 
 def forget_identifiers(db: Database, *, request_id: int) -> None:
     """The job has ended: its sealed identifiers go (the keyed fingerprint stays)."""
     with db.session() as s:
-        s.execute(update(m.LedgerEntry).where(m.LedgerEntry.request_id == request_id).values(sealed=None))
+        s.execute(update(m.LedgerEntry).where(m.LedgerEntry.request_id == request_id)
+                  .values(sealed=None, proof_wanted=None, prover=None, proving_until=None))
 
 
 def forget_ended(db: Database) -> int:
@@ -63,7 +64,7 @@ def forget_ended(db: Database) -> int:
         ended = select(r.id).where(r.status.in_(m.TERMINAL))
         return changed(s.execute(update(m.LedgerEntry).where(m.LedgerEntry.sealed.is_not(None),
                                                              m.LedgerEntry.request_id.in_(ended))
-                                 .values(sealed=None)))
+                                 .values(sealed=None, proof_wanted=None, prover=None, proving_until=None)))
 
 
 def record_withdrawal(db: Database, *, request_id: int, kind: str, key: str, codes: list[str], objection: bool,

@@ -51,7 +51,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 from gdpr.core.datamap import DataMap
 from gdpr.core.scope import Keys, other_rows, subject_rows
@@ -147,17 +147,41 @@ def text_tables(engine: Engine) -> list[TextTable]:
     return out
 
 
+@dataclass(frozen=True)
+class Sought:
+    """One erased subject whose former identifiers a proof looks for."""
+    kind: str
+    key: str
+    identifiers: Identifiers
+
+    @property
+    def empty(self) -> bool:
+        return not self.identifiers.values and not self.identifiers.names
+
+
 def residue_check(engine: Engine, datamap: DataMap, erasure: ErasureEngine, *, kind: str, key: str,
                   identifiers: Identifiers, connections: int = CONNECTIONS) -> Residue:
-    result = Residue()
-    if not identifiers.values and not identifiers.names:
-        return result
+    return residue_checks(engine, datamap, erasure, [Sought(kind, key, identifiers)], connections=connections)[0]
+
+
+def residue_checks(engine: Engine, datamap: DataMap, erasure: ErasureEngine, sought: list[Sought], *,
+                   connections: int = CONNECTIONS) -> list[Residue]:
+    """The proof for several erased subjects at once (one result each, in order): each table is read once
+    for all their identifiers, and only the rows that hold one of a subject's are then looked at for that
+    subject, with its own rules (its rows, its legal holds, its namesakes). A hit for one never touches
+    another's result."""
+    live = [s for s in sought if not s.empty]
+    if not live:
+        return [Residue() for _ in sought]
     tables = text_tables(engine)
     indexed, order = _reads(engine, tables)
 
-    def scan(t: TextTable) -> Residue:
-        with engine.connect() as conn:
-            return _scan(conn, datamap, erasure, t, identifiers, kind, key, indexed)
+    def scan(t: TextTable) -> list[Residue]:
+        if len(live) == 1:
+            with engine.connect() as conn:
+                return [_scan(conn, datamap, erasure, t, live[0], indexed)]
+        with _snapshot(engine) as conn:
+            return _shared_scan(conn, datamap, erasure, t, live, indexed)
 
     if order is None or connections <= 1:
         parts = [scan(t) for t in tables]
@@ -165,10 +189,78 @@ def residue_check(engine: Engine, datamap: DataMap, erasure: ErasureEngine, *, k
         with ThreadPoolExecutor(connections, thread_name_prefix="residue") as pool:
             done = dict(zip([t.name for t in order], pool.map(scan, order), strict=True))
         parts = [done[t.name] for t in tables]
+    results = {id(s): Residue() for s in live}
     for part in parts:
-        result.hits += part.hits
-        result.namesakes += part.namesakes
-    return result
+        for s, found in zip(live, part, strict=True):
+            results[id(s)].hits += found.hits
+            results[id(s)].namesakes += found.namesakes
+    return [results.get(id(s)) or Residue() for s in sought]
+
+
+def _snapshot(engine: Engine) -> Connection:
+    """A connection whose reads all see one snapshot (PostgreSQL: REPEATABLE READ; SQLite's transaction
+    already does), so the rows found in a shared pass are the rows each subject's look then reads."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    return engine.connect()
+
+
+def _shared_scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: list[Sought],
+                 indexed: set[str]) -> list[Residue]:
+    """One read of the table for every subject's identifiers; then, per subject whose identifiers a found
+    row holds, that subject's own look (`_scan`) restricted to those rows."""
+    rows = _candidates(conn, t, sought, indexed)
+    out = []
+    for s in sought:
+        mine = [row_id for row_id, whole, free in rows if _holds(conn, s.identifiers, whole, free)]
+        out.append(_scan(conn, datamap, erasure, t, s, indexed, within=mine) if mine else Residue())
+    return out
+
+
+def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: set[str]) -> list[tuple[str, str, str]]:
+    """(row id, its joined text, its free text without separators) of every row that holds an identifier of
+    any subject: on PostgreSQL one `LIKE` per identifier answered by the table's trigram indexes where both
+    exist, else one pass with `LIKE ANY`; on SQLite one pass with one regular expression."""
+    if conn.dialect.name != "postgresql":
+        joined = _joined(conn, [c for c, _ in t.cols])
+        regex = "|".join(r for s in sought for r in (alternation(s.identifiers.values), alternation(s.identifiers.names)) if r)
+        found = conn.execute(select(literal_column("rowid"), joined).select_from(table(t.name))
+                             .where(_matches(conn, joined, regex))).all()
+        return [(str(r[0]), r[1] or "", "") for r in found]
+    whole, free = joined_sql(conn, [c for c, _ in t.cols]), joined_sql(conn, t.free, squeeze=True) if t.free else "''"
+    values = sorted({v for s in sought for v in _literals(s.identifiers)})
+    cores = sorted({c for s in sought for c in _cores(s.identifiers)}) if t.free else []
+    names = _trigrams(conn, t)
+    params = {"p": [_like(v) for v in values], "c": [_like(c) for c in cores]}
+    if names["text"] in indexed and (not t.free or names.get("free") in indexed):
+        # one index lookup per identifier (a parameter per loop: planned once, not once per identifier)
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        sql = (f'SELECT DISTINCT ON (x.ctid) x.ctid::text, x.w, x.f FROM ('
+               f'SELECT h.ctid, h.w, h.f FROM unnest(CAST(:p AS text[])) AS p(pat) CROSS JOIN LATERAL '
+               f'(SELECT ctid, {whole} AS w, {free} AS f FROM "{t.name}" WHERE {whole} LIKE p.pat) h '
+               f'UNION ALL SELECT h.ctid, h.w, h.f FROM unnest(CAST(:c AS text[])) AS c(pat) CROSS JOIN LATERAL '
+               f'(SELECT ctid, {whole} AS w, {free} AS f FROM "{t.name}" WHERE {free} LIKE c.pat) h) x')
+    else:
+        sql = (f'SELECT ctid::text, {whole}, {free} FROM "{t.name}" '
+               f'WHERE {whole} LIKE ANY(CAST(:p AS text[])) OR {free} LIKE ANY(CAST(:c AS text[]))')
+    return [(r[0], r[1] or "", r[2] or "") for r in conn.execute(text(sql), params).all()]
+
+
+def _literals(ids: Identifiers) -> set[str]:
+    return ids.values | ids.names | set(_cores(ids))
+
+
+def _cores(ids: Identifiers) -> list[str]:
+    return sorted({c for c in (compact(v) for v in ids.values) if c})
+
+
+def _holds(conn: Connection, ids: Identifiers, whole: str, free: str) -> bool:
+    """Whether a found row passes this subject's `_any_match` (the same test, on the text the database
+    computed): then its own look reads the row."""
+    if conn.dialect.name != "postgresql":
+        regex = "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r)
+        return bool(regex) and re.search(regex, whole) is not None
+    return any(v in whole for v in _literals(ids)) or any(c in free for c in _cores(ids))
 
 
 def _reads(engine: Engine, tables: list[TextTable]) -> tuple[set[str], list[TextTable] | None]:
@@ -246,9 +338,12 @@ def _matches(conn: Connection, text: ColumnElement, regex: str | None) -> Column
     return func.gdpr_regexp(regex, text)  # SQLite: the engine registers it (gdpr.core.db)
 
 
-def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, ids: Identifiers, kind: str, key: Keys,
-          indexed: set[str]) -> Residue:
-    result, tname = Residue(), t.name
+def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought, indexed: set[str],
+          *, within: list[str] | None = None) -> Residue:
+    """One subject's hits and namesakes in one table, column by column: in the rows that hold one of its
+    identifiers (all of them, or `within` those a shared pass found: row ids of one snapshot)."""
+    result, tname, ids, kind = Residue(), t.name, sought.identifiers, sought.kind
+    key: Keys = sought.key
     spec = datamap.tables.get(tname)
     own: ColumnElement = true()
     other: ColumnElement = false()  # where a name match is this subject's data / a namesake's
@@ -271,12 +366,14 @@ def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTab
                                    else_=0)).label(f"h_{c}"))
         parts.append(func.sum(case((and_(other, _matches(conn, value, names)), 1), else_=0)).label(f"n_{c}"))
         labels.append(c)
-    if conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
+    query = select(*parts).select_from(table(tname)).where(exclude_held).where(_any_match(conn, t, ids, indexed))
+    if within is not None:
+        query = query.where(_row_in(conn, within))
+    elif conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
         # the planner prices lower() as cheap and reads a small table instead, computing its text once per
         # identifier; with the index it reads the few candidate rows (SET LOCAL: this transaction only)
         conn.execute(text("SET LOCAL enable_seqscan = off"))
-    row = conn.execute(select(*parts).select_from(table(tname)).where(exclude_held)
-                       .where(_any_match(conn, t, ids, indexed))).mappings().first()
+    row = conn.execute(query).mappings().first()
     if row is None:
         return result
     for c in labels:
@@ -284,6 +381,12 @@ def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTab
             result.hits.append(Hit(tname, c, int(row[f"h_{c}"])))
         result.namesakes += int(row[f"n_{c}"] or 0)
     return result
+
+
+def _row_in(conn: Connection, row_ids: list[str]) -> ColumnElement | TextClause:
+    if conn.dialect.name == "postgresql":
+        return text("ctid = ANY(CAST(:row_ids AS tid[]))").bindparams(bindparam("row_ids", row_ids, type_=ARRAY(Text)))
+    return literal_column("rowid").in_([int(r) for r in row_ids])
 
 
 def ensure_indexes(engine: Engine, datamap: DataMap, *, progress: Callable[[str], object] = print) -> list[str]:

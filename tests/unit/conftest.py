@@ -53,7 +53,17 @@ class App:
 @pytest.fixture
 def app(sqlite_url: str, tmp_path: Path):
     """State and system in one SQLite file (the embedded default); mail goes to .eml files."""
-    settings = Settings(database_url=sqlite_url, secret_key=SECRET, export_dir=tmp_path / "exports",
+    yield from _app(sqlite_url, tmp_path)
+
+
+@pytest.fixture
+def app_on(db_url: str, tmp_path: Path):
+    """The same on each engine: one SQLite file, or one PostgreSQL database."""
+    yield from _app(db_url, tmp_path)
+
+
+def _app(url: str, tmp_path: Path):
+    settings = Settings(database_url=url, secret_key=SECRET, export_dir=tmp_path / "exports",
                         outbox_dir=tmp_path / "outbox", config_dir=ROOT / "config")
     fakes = App(None, FakeRequestPresenter(), FakeBulkPresenter(), FakeBreachPresenter(), FakeQueue(),  # type: ignore[arg-type]
                 FakeGrantPresenter())

@@ -3,6 +3,8 @@ presenter and the queue are in-memory fakes of the ports (gdpr/core/ports.py); t
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
@@ -110,3 +112,51 @@ def test_a_deadline_reminder_slack_could_not_take_stays_due(app: App) -> None:
         services.subject_requests.open(actor=services.policy.actor(SUPPORT), kind="erase", identity=member["email"],
                                        subject_type="member", club_code=None,
                                        club_received_on=dt.date.today() + dt.timedelta(days=1))
+
+
+def test_erasures_that_reach_their_proof_together_share_one_pass_and_keep_their_own_results(app_on: App) -> None:
+    """Four erasures run at once. The first pass (of the one, or the few, that asked first) is held until
+    all four wait for their proof, so the rest are proven together by one second pass; a former email of the second, left in a table the data
+    map does not know, fails that request alone."""
+    services = app_on.services
+    members = [unique_member(services.system.engine, skip=i) for i in range(4)]
+    with services.system.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE call_notes (id INTEGER PRIMARY KEY, note TEXT)"))
+        conn.execute(text("INSERT INTO call_notes VALUES (1, :n)"), {"n": f"asked to write to {members[1]['email']}"})
+    ids = []
+    for member in members:
+        opened = services.subject_requests.open(actor=services.policy.actor(SUPPORT), kind="erase",
+                                                identity=member["member_number"], subject_type="member", club_code=None)
+        services.subject_requests.approve(actor=app_on.dpo(), request_id=opened.request_id)
+        ids.append(opened.request_id)
+    proofs, inner, sizes = services.proofs, services.proofs.check, []
+    all_waiting = threading.Event()
+
+    def held(engine, datamap, erasure, sought):
+        sizes.append(len(sought))
+        if len(sizes) == 1:  # the first pass: until every other erasure waits for its proof
+            assert all_waiting.wait(60)
+        return inner(engine, datamap, erasure, sought)
+
+    def watch() -> None:
+        while not all_waiting.is_set():
+            with services.db.session() as s:
+                if s.execute(text("SELECT COUNT(*) FROM erasure_ledger WHERE proof_wanted IS NOT NULL")).scalar() == 4:
+                    all_waiting.set()
+            with proofs._woken:
+                proofs._woken.wait(0.05)
+
+    proofs.check = held
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda r: services.erasure_job().run(request_id=r, owner=f"w{r}"), ids))
+    all_waiting.set()
+    assert len(sizes) == proofs.passes == 2 and sum(sizes) == 4
+    final = [services.requests.get(r) for r in ids]
+    assert [r.status == m.FAILED for r in final] == [False, True, False, False]
+    assert final[1].result["residue"] == ["call_notes.note"] and final[1].error == "residue found after erasure"
+    assert all(r.result["residue"] == [] and r.result["rows"] > 0 for r in final[::2] + final[3:])
+    with services.db.session() as s:
+        assert s.execute(text("SELECT COUNT(*) FROM erasure_ledger WHERE sealed IS NOT NULL "
+                              "OR proof_wanted IS NOT NULL OR prover IS NOT NULL")).scalar() == 0

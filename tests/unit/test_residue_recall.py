@@ -11,7 +11,15 @@ from sqlalchemy import text
 from gdpr.core.datamap import load_datamap
 from gdpr.core.db import make_engine
 from gdpr.erasure.engine import ErasureEngine
-from gdpr.erasure.residue import ensure_indexes, joined_sql, pattern, residue_check, text_tables
+from gdpr.erasure.residue import (
+    Sought,
+    ensure_indexes,
+    joined_sql,
+    pattern,
+    residue_check,
+    residue_checks,
+    text_tables,
+)
 from tests.conftest import ROOT
 
 
@@ -20,18 +28,25 @@ def erased(engine):
     return _erase(engine)
 
 
-def _erase(engine):
-    """A member with a phone and an IBAN, erased; their identifiers as the job held them."""
+def _erase(engine, n: int = 1):
+    """A member with a phone and an IBAN, erased; their identifiers as the job held them (with `n`, the
+    first of n such members, erased together; the others' identifiers as a list)."""
     datamap = load_datamap(ROOT / "config" / "datamap.yaml")
     erasure = ErasureEngine(engine, datamap)
     with engine.connect() as conn:
-        member = conn.execute(text(
+        members = conn.execute(text(
             "SELECT m.id, m.email, m.phone, m.first_name, m.last_name, b.iban FROM members m "
             "JOIN bank_accounts b ON b.member_id = m.id WHERE m.email IS NOT NULL AND m.phone IS NOT NULL "
-            "AND (SELECT COUNT(*) FROM members o WHERE o.email = m.email) = 1 ORDER BY m.id LIMIT 1")).mappings().one()
-    ids = erasure.identifiers(kind="member", key=str(member["id"]))
-    erasure.erase(kind="member", key=str(member["id"]))
-    return dict(member), ids, datamap, erasure
+            "AND (SELECT COUNT(*) FROM members o WHERE o.email = m.email) = 1 ORDER BY m.id LIMIT :n"),
+            {"n": n}).mappings().all()
+    assert len(members) == n
+    ids = [erasure.identifiers(kind="member", key=str(m["id"])) for m in members]
+    for m in members:
+        erasure.erase(kind="member", key=str(m["id"]))
+    if n > 1:
+        return dict(members[0]), ids[0], datamap, erasure, [Sought("member", str(m["id"]), i)
+                                                            for m, i in zip(members, ids, strict=True)]
+    return dict(members[0]), ids[0], datamap, erasure
 
 
 def _check(engine, erased):
@@ -87,6 +102,41 @@ def test_the_optional_indexes_find_the_same_and_a_changed_table_is_still_searche
     with engine.connect() as conn:
         present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'gdpr_residue%'")).scalars())
     assert present == set(again)
+    engine.dispose()
+
+
+def _found(residue) -> dict[tuple[str, str], int]:
+    return {(h.table, h.column): h.rows for h in residue.hits}
+
+
+def test_one_shared_proof_for_many_finds_each_subjects_hits_and_only_theirs(engine) -> None:
+    """Five members erased together, proven by one shared pass: the identifiers planted for the first are
+    found for the first alone, in every kind of column, exactly as its own proof finds them; the others
+    are clean, and each result (hits and namesakes) equals that subject's own proof."""
+    member, _, datamap, erasure, sought = _erase(engine, 5)
+    assert [r.hits for r in residue_checks(engine, datamap, erasure, sought)] == [[]] * 5
+    _plant(engine, member)
+    shared = residue_checks(engine, datamap, erasure, sought)
+    assert [_found(r) for r in shared] == [PLANTED, {}, {}, {}, {}]
+    alone = [residue_check(engine, datamap, erasure, kind=s.kind, key=s.key, identifiers=s.identifiers) for s in sought]
+    assert [(r.hits, r.namesakes) for r in shared] == [(r.hits, r.namesakes) for r in alone]
+
+
+def test_a_shared_proof_through_the_indexes_finds_the_same_and_reads_a_changed_table(pg_url: str) -> None:
+    """On PostgreSQL with `residue index`: the shared pass asks the trigram indexes and finds the planted
+    identifiers for their subject only; a table whose columns changed after indexing is read whole."""
+    engine = make_engine(pg_url, immediate=False)
+    member, _, datamap, erasure, sought = _erase(engine, 4)
+    _plant(engine, member)
+    ensure_indexes(engine, datamap, progress=lambda _: None)
+    assert [_found(r) for r in residue_checks(engine, datamap, erasure, sought)] == [PLANTED, {}, {}, {}]
+    third = sought[2]
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE support_tickets ADD COLUMN note VARCHAR(200)"))
+        conn.execute(text("INSERT INTO support_tickets (id, note) VALUES (7, :n)"),
+                     {"n": f"mail {next(v for v in third.identifiers.values if '@' in v)}"})
+    found = [_found(r) for r in residue_checks(engine, datamap, erasure, sought)]
+    assert found == [PLANTED, {}, {("support_tickets", "note"): 1}, {}]
     engine.dispose()
 
 
