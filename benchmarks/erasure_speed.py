@@ -20,6 +20,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dramatiq.brokers.stub import StubBroker
@@ -33,7 +34,7 @@ from gdpr.core.db import make_engine
 from gdpr.core.migrate import upgrade_database
 from gdpr.core.settings import PROJECT_ROOT, Settings
 from gdpr.erasure.engine import ErasureEngine
-from gdpr.erasure.residue import INDEX_PREFIX, ensure_indexes, text_tables
+from gdpr.erasure.residue import INDEX_PREFIX, Sought, ensure_indexes, text_tables
 from tests.fakes import (
     FakeBreachPresenter,
     FakeBulkPresenter,
@@ -168,20 +169,83 @@ class Jobs:
 
 
 class ResidueClock:
-    """The residue check's share of a job (the job calls it through its module)."""
+    """The residue proof's share of a job (the passes its proof group runs)."""
 
     def __init__(self, job) -> None:
-        import gdpr.erasure.job as module
-        self.seconds, inner = 0.0, module.residue_check
+        group, self.seconds = job.proofs, 0.0
+        inner = group.check
 
-        def timed(*args, **kwargs):
+        def timed(*args):
             t0 = time.perf_counter()
             try:
-                return inner(*args, **kwargs)
+                return inner(*args)
             finally:
                 self.seconds += time.perf_counter() - t0
-                module.residue_check = inner
-        module.residue_check = timed
+                group.check = inner
+        group.check = timed
+
+
+class Alone:
+    """The baseline of `--at-once`: each erasure proven by a pass of its own, as many at once as there are
+    worker threads (what every job did before proofs were shared)."""
+
+    def __init__(self, services: Services, check) -> None:
+        self.services, self.check = services, check
+
+    def prove(self, *, request_id: int, identifiers, still_mine) -> object:
+        req, s = self.services.requests.get(request_id), self.services
+        return self.check(s.system.engine, s.datamap, s.erasure, [Sought(req.subject_type, req.subject_key,
+                                                                         identifiers)])[0]
+
+
+def at_once(engine, jobs: Jobs, members: list[str], threads: int, shared: bool) -> dict[str, float]:
+    """N erasure requests approved at once and run by `threads` worker threads: seconds from the first
+    approval to the last job's end, the seconds spent in proof passes (summed over passes; with the
+    baseline, over jobs, some of them at the same time) and the number of passes; then a text pass."""
+    services, dpo = jobs.services, jobs.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
+    request_ids = [jobs.opened(key) for key in members]
+    group, timed = services.proofs, {"seconds": 0.0, "passes": 0}
+    inner = group.check
+
+    def measured(*args):
+        t0 = time.perf_counter()
+        try:
+            return inner(*args)
+        finally:
+            timed["seconds"] += time.perf_counter() - t0
+            timed["passes"] += 1
+    group.check = measured
+    if not shared:
+        services.proofs = Alone(services, measured)  # type: ignore[assignment]
+    try:
+        t0 = time.perf_counter()
+        for request_id in request_ids:
+            assert services.subject_requests.approve(actor=dpo, request_id=request_id)
+        with ThreadPoolExecutor(threads) as pool:
+            statuses = list(pool.map(lambda r: services.erasure_job().run(request_id=r, owner="bench"), request_ids))
+        total = time.perf_counter() - t0
+    finally:
+        group.check, services.proofs = inner, group
+    assert all(s in ("done", "notifying", "failed") for s in statuses), statuses
+    return {"total": total, "proof": timed["seconds"], "passes": timed["passes"], "pass": text_pass(engine)}
+
+
+def report_at_once(n: int, threads: int, shared: dict[str, float], alone: dict[str, float]) -> None:
+    tp = (shared["pass"] + alone["pass"]) / 2
+    for label, r in (("shared proofs", shared), ("one proof each", alone)):
+        print(f"    {n:5d} at once, {label:15s} last done {r['total']:8.2f} s = {r['total'] / tp:6.1f} text passes; "
+              f"proof {r['proof']:7.2f} s in {r['passes']:5d} passes = {r['proof'] / tp:6.1f} text passes")
+    print(f"          one text pass {tp * 1000:.0f} ms; {threads} worker threads; {machine()}")
+
+
+def spare(engine, picks: list[str], n: int) -> list[str]:
+    """n members not erased yet and not among the profiles' picks, from the highest id down."""
+    with engine.connect() as conn:
+        found = [str(r[0]) for r in conn.execute(text(
+            "SELECT id FROM members WHERE first_name <> 'Anonymised' AND email IS NOT NULL "
+            "AND NOT (id = ANY(CAST(:p AS integer[]))) ORDER BY id DESC LIMIT :n"), {"p": [int(p) for p in picks], "n": n})]
+    assert len(found) == n, "not enough members left: seed a larger database"
+    return found
 
 
 def pick_members(engine, n: int) -> list[str]:
@@ -235,6 +299,11 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=5)
     p.add_argument("--history", type=int, default=0, help="also a long-standing member: this many extra visits")
     p.add_argument("--keep-indexes", action="store_true", help="leave `residue index`'s indexes in place")
+    p.add_argument("--at-once", default="1,10,100", help="erasures approved at once, shared proofs beside one "
+                                                          "proof each (comma-separated sizes; empty: none)")
+    p.add_argument("--at-once-unindexed", default="1,10", help="the same without the indexes")
+    p.add_argument("--threads", type=int, default=8, help="worker threads (the default deployment: 2 x 4)")
+    p.add_argument("--only-at-once", action="store_true", help="skip the single-erasure profiles")
     args = p.parse_args()
     if args.smoke:
         smoke(args)
@@ -253,6 +322,7 @@ def smoke(args: argparse.Namespace) -> None:
         seed(engine, members=400, seed_value=11)
         engine.dispose()
         args.database_url, args.samples, args.history = with_database(args.database_url, name), 1, 50
+        args.at_once, args.at_once_unindexed = "1,3", "3"
         run(args)
     finally:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -295,7 +365,12 @@ def run(args: argparse.Namespace) -> None:
             text_pass(engine)  # warm the caches: both phases start from the same state
             for label, batch in batches.items():
                 half = batch[4 * args.samples:] if indexed else batch[:4 * args.samples]
-                report(label, profile_rounds(engine, datamap, erasure, jobs, clock, half, rows_of))
+                if not args.only_at_once:
+                    report(label, profile_rounds(engine, datamap, erasure, jobs, clock, half, rows_of))
+            for n in [int(x) for x in (args.at_once if indexed else args.at_once_unindexed).split(",") if x]:
+                shared = at_once(engine, jobs, spare(engine, picks, n), args.threads, shared=True)
+                alone = at_once(engine, jobs, spare(engine, picks, n), args.threads, shared=False)
+                report_at_once(n, args.threads, shared, alone)
         jobs.services.close()
     if not args.keep_indexes:
         _drop_indexes(engine)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.fernet import MultiFernet
-from sqlalchemy import Engine, null, or_, select, update
+from sqlalchemy import Engine, null, or_, select, text, update
 
 from gdpr.core import models as m
 from gdpr.core.datamap import DataMap
@@ -27,6 +27,7 @@ from gdpr.erasure.engine import ErasureEngine, Identifiers
 from gdpr.erasure.residue import Hit, Residue, Sought, residue_checks
 from gdpr.requests.jobs import heartbeat
 
+CLAIM_LOCK = 0x67647072  # PostgreSQL advisory lock: one claim at a time, across processes
 Check = Callable[[Engine, DataMap, ErasureEngine, list[Sought]], list[Residue]]
 
 
@@ -74,6 +75,8 @@ class ProofGroup:
         e, now, token = m.LedgerEntry, self.clock(), uuid.uuid4().hex
         live = e.prover.is_not(None) & (e.proving_until >= now) & e.proof.is_(None)
         with self.db.session() as s:
+            if s.get_bind().dialect.name == "postgresql":  # the check and the claim as one (SQLite: IMMEDIATE)
+                s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
             if s.execute(select(e.id).where(live).limit(1)).first() is not None:
                 return None
             waiting = (select(e.id).where(e.proof_wanted.is_not(None), e.proof.is_(None), e.sealed.is_not(None),
