@@ -233,13 +233,15 @@ def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: s
     names = _trigrams(conn, t)
     params = {"p": [_like(v) for v in values], "c": [_like(c) for c in cores]}
     if names["text"] in indexed and (not t.free or names.get("free") in indexed):
-        # one index lookup per identifier (a parameter per loop: planned once, not once per identifier)
+        # one index lookup per identifier (a parameter per loop: planned once, not once per identifier);
+        # no JIT: the disabled sequential scan's cost would make PostgreSQL compile a query of milliseconds
         conn.execute(text("SET LOCAL enable_seqscan = off"))
-        sql = (f'SELECT DISTINCT ON (x.ctid) x.ctid::text, x.w, x.f FROM ('
-               f'SELECT h.ctid, h.w, h.f FROM unnest(CAST(:p AS text[])) AS p(pat) CROSS JOIN LATERAL '
-               f'(SELECT ctid, {whole} AS w, {free} AS f FROM "{t.name}" WHERE {whole} LIKE p.pat) h '
-               f'UNION ALL SELECT h.ctid, h.w, h.f FROM unnest(CAST(:c AS text[])) AS c(pat) CROSS JOIN LATERAL '
-               f'(SELECT ctid, {whole} AS w, {free} AS f FROM "{t.name}" WHERE {free} LIKE c.pat) h) x')
+        conn.execute(text("SET LOCAL jit = off"))
+        lookups = [(whole, "p")] + ([(free, "c")] if cores else [])
+        sql = "SELECT DISTINCT ON (x.ctid) x.ctid::text, x.w, x.f FROM (" + " UNION ALL ".join(
+            f'SELECT h.ctid, h.w, h.f FROM unnest(CAST(:{arg} AS text[])) AS {arg}(pat) CROSS JOIN LATERAL '
+            f'(SELECT ctid, {whole} AS w, {free} AS f FROM "{t.name}" WHERE {expr} LIKE {arg}.pat) h'
+            for expr, arg in lookups) + ") x"
     else:
         sql = (f'SELECT ctid::text, {whole}, {free} FROM "{t.name}" '
                f'WHERE {whole} LIKE ANY(CAST(:p AS text[])) OR {free} LIKE ANY(CAST(:c AS text[]))')
@@ -366,13 +368,19 @@ def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTab
                                    else_=0)).label(f"h_{c}"))
         parts.append(func.sum(case((and_(other, _matches(conn, value, names)), 1), else_=0)).label(f"n_{c}"))
         labels.append(c)
-    query = select(*parts).select_from(table(tname)).where(exclude_held).where(_any_match(conn, t, ids, indexed))
-    if within is not None:
+    query = select(*parts).select_from(table(tname)).where(exclude_held)
+    if within is not None:  # rows that passed this subject's `_any_match` already (`_holds`)
         query = query.where(_row_in(conn, within))
-    elif conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL jit = off"))  # a few rows by their ids
+    else:
+        query = query.where(_any_match(conn, t, ids, indexed))
+    if within is None and conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
         # the planner prices lower() as cheap and reads a small table instead, computing its text once per
-        # identifier; with the index it reads the few candidate rows (SET LOCAL: this transaction only)
+        # identifier; with the index it reads the few candidate rows (SET LOCAL: this transaction only;
+        # no JIT, which the disabled scan's cost would otherwise bring in for a query of milliseconds)
         conn.execute(text("SET LOCAL enable_seqscan = off"))
+        conn.execute(text("SET LOCAL jit = off"))
     row = conn.execute(query).mappings().first()
     if row is None:
         return result
