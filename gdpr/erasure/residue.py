@@ -21,6 +21,7 @@ elsewhere as stored or as digits only.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -158,6 +159,23 @@ class Sought:
     def empty(self) -> bool:
         return not self.identifiers.values and not self.identifiers.names
 
+    @functools.cached_property
+    def literals(self) -> tuple[str, ...]:
+        """What `_any_match` looks for in a row's joined text (PostgreSQL)."""
+        return tuple(sorted(_literals(self.identifiers)))
+
+    @functools.cached_property
+    def cores(self) -> tuple[str, ...]:
+        """What it looks for in a row's free text without separators (PostgreSQL)."""
+        return tuple(_cores(self.identifiers))
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern | None:
+        """What it looks for in a row's joined text (SQLite)."""
+        ids = self.identifiers
+        expr = "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r)
+        return re.compile(expr) if expr else None
+
 
 def residue_check(engine: Engine, datamap: DataMap, erasure: ErasureEngine, *, kind: str, key: str,
                   identifiers: Identifiers, connections: int = CONNECTIONS) -> Residue:
@@ -208,28 +226,76 @@ def _snapshot(engine: Engine) -> Connection:
 def _shared_scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: list[Sought],
                  indexed: set[str]) -> list[Residue]:
     """One read of the table for every subject's identifiers; then, per subject whose identifiers a found
-    row holds, that subject's own look (`_scan`) restricted to those rows."""
+    row holds, the tests of `_scan` on those rows (`_attribute`)."""
     rows = _candidates(conn, t, sought, indexed)
     out = []
     for s in sought:
-        mine = [row_id for row_id, whole, free in rows if _holds(conn, s.identifiers, whole, free)]
-        out.append(_scan(conn, datamap, erasure, t, s, indexed, within=mine) if mine else Residue())
+        mine = [r for r in rows if _holds(conn, s, r.whole, r.free)]
+        out.append(_attribute(conn, datamap, erasure, t, s, mine) if mine else Residue())
     return out
 
 
-def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: set[str]) -> list[tuple[str, str, str]]:
+def _attribute(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought,
+               rows: list[Found]) -> Residue:
+    """`_scan`'s per-column tests for one subject on the rows found for it: the row's links to the subject
+    (its own, someone else's, held) read by row id, the regular expressions run here on the text the
+    database lower-cased (the same expressions, valid in both)."""
+    rules, result = Rules.of(conn, datamap, erasure, t, sought), Residue()
+    row_id = literal_column("ctid::text" if conn.dialect.name == "postgresql" else "rowid")
+    links = {str(r[0]): (r[1], r[2], r[3]) for r in conn.execute(
+        select(row_id, rules.own, rules.other, rules.looked_at).select_from(table(t.name))
+        .where(_row_in(conn, [r.row_id for r in rows])))}
+    names, hits = _regex(rules.names), dict.fromkeys([c for c, _ in t.cols], 0)
+    for r in rows:
+        own, other, looked_at = links.get(r.row_id, (None, None, None))
+        if not looked_at:
+            continue
+        for (c, is_free), value in zip(t.cols, r.values, strict=True):
+            named = names is not None and names.search(value) is not None
+            unique = _regex(rules.anywhere if is_free else rules.as_stored)
+            if (unique is not None and unique.search(value) is not None) or (own and named):
+                hits[c] += 1
+            if other and named:
+                result.namesakes += 1
+    result.hits = [Hit(t.name, c, n) for c, n in hits.items() if n]
+    return result
+
+
+def _regex(expr: str | None) -> re.Pattern | None:
+    return None if expr is None else _compiled(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(expr: str) -> re.Pattern:
+    return re.compile(expr)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A row a shared pass found: its id in this snapshot, its joined text, its free text without
+    separators, and each text column lower-cased (in the table's column order)."""
+    row_id: str
+    whole: str
+    free: str
+    values: tuple[str, ...]
+
+
+def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: set[str]) -> list[Found]:
     """(row id, its joined text, its free text without separators) of every row that holds an identifier of
     any subject: on PostgreSQL one `LIKE` per identifier answered by the table's trigram indexes where both
     exist, else one pass with `LIKE ANY`; on SQLite one pass with one regular expression."""
     if conn.dialect.name != "postgresql":
         joined = _joined(conn, [c for c, _ in t.cols])
         regex = "|".join(r for s in sought for r in (alternation(s.identifiers.values), alternation(s.identifiers.names)) if r)
-        found = conn.execute(select(literal_column("rowid"), joined).select_from(table(t.name))
-                             .where(_matches(conn, joined, regex))).all()
-        return [(str(r[0]), r[1] or "", "") for r in found]
+        found = conn.execute(select(literal_column("rowid"), joined, *[_text(conn, column(c)) for c, _ in t.cols])
+                             .select_from(table(t.name)).where(_matches(conn, joined, regex))).all()
+        return [Found(str(r[0]), r[1] or "", "", tuple(v or "" for v in r[2:])) for r in found]
     whole, free = joined_sql(conn, [c for c, _ in t.cols]), joined_sql(conn, t.free, squeeze=True) if t.free else "''"
-    values = sorted({v for s in sought for v in _literals(s.identifiers)})
-    cores = sorted({c for s in sought for c in _cores(s.identifiers)}) if t.free else []
+    quote = conn.dialect.identifier_preparer.quote
+    each = ", ".join(f"coalesce(lower({quote(c)}::text), '') AS v{i}" for i, (c, _) in enumerate(t.cols))
+    cols = ", ".join(f"h.v{i}" for i in range(len(t.cols)))
+    values = sorted({v for s in sought for v in s.literals})
+    cores = sorted({c for s in sought for c in s.cores}) if t.free else []
     names = _trigrams(conn, t)
     params = {"p": [_like(v) for v in values], "c": [_like(c) for c in cores]}
     if names["text"] in indexed and (not t.free or names.get("free") in indexed):
@@ -238,14 +304,14 @@ def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: s
         conn.execute(text("SET LOCAL enable_seqscan = off"))
         conn.execute(text("SET LOCAL jit = off"))
         lookups = [(whole, "p")] + ([(free, "c")] if cores else [])
-        sql = "SELECT DISTINCT ON (x.ctid) x.ctid::text, x.w, x.f FROM (" + " UNION ALL ".join(
-            f'SELECT h.ctid, h.w, h.f FROM unnest(CAST(:{arg} AS text[])) AS {arg}(pat) CROSS JOIN LATERAL '
-            f'(SELECT ctid, {whole} AS w, {free} AS f FROM "{t.name}" WHERE {expr} LIKE {arg}.pat) h'
+        sql = "SELECT DISTINCT ON (x.ctid) x.* FROM (" + " UNION ALL ".join(
+            f'SELECT h.ctid, h.w, h.f, {cols} FROM unnest(CAST(:{arg} AS text[])) AS {arg}(pat) CROSS JOIN LATERAL '
+            f'(SELECT ctid, {whole} AS w, {free} AS f, {each} FROM "{t.name}" WHERE {expr} LIKE {arg}.pat) h'
             for expr, arg in lookups) + ") x"
     else:
-        sql = (f'SELECT ctid::text, {whole}, {free} FROM "{t.name}" '
+        sql = (f'SELECT ctid, {whole}, {free}, {each} FROM "{t.name}" '
                f'WHERE {whole} LIKE ANY(CAST(:p AS text[])) OR {free} LIKE ANY(CAST(:c AS text[]))')
-    return [(r[0], r[1] or "", r[2] or "") for r in conn.execute(text(sql), params).all()]
+    return [Found(str(r[0]), r[1] or "", r[2] or "", tuple(r[3:])) for r in conn.execute(text(sql), params).all()]
 
 
 def _literals(ids: Identifiers) -> set[str]:
@@ -256,13 +322,12 @@ def _cores(ids: Identifiers) -> list[str]:
     return sorted({c for c in (compact(v) for v in ids.values) if c})
 
 
-def _holds(conn: Connection, ids: Identifiers, whole: str, free: str) -> bool:
+def _holds(conn: Connection, sought: Sought, whole: str, free: str) -> bool:
     """Whether a found row passes this subject's `_any_match` (the same test, on the text the database
     computed): then its own look reads the row."""
     if conn.dialect.name != "postgresql":
-        regex = "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r)
-        return bool(regex) and re.search(regex, whole) is not None
-    return any(v in whole for v in _literals(ids)) or any(c in free for c in _cores(ids))
+        return sought.regex is not None and sought.regex.search(whole) is not None
+    return any(v in whole for v in sought.literals) or any(c in free for c in sought.cores)
 
 
 def _reads(engine: Engine, tables: list[TextTable]) -> tuple[set[str], list[TextTable] | None]:
@@ -340,42 +405,52 @@ def _matches(conn: Connection, text: ColumnElement, regex: str | None) -> Column
     return func.gdpr_regexp(regex, text)  # SQLite: the engine registers it (gdpr.core.db)
 
 
-def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought, indexed: set[str],
-          *, within: list[str] | None = None) -> Residue:
-    """One subject's hits and namesakes in one table, column by column: in the rows that hold one of its
-    identifiers (all of them, or `within` those a shared pass found: row ids of one snapshot)."""
-    result, tname, ids, kind = Residue(), t.name, sought.identifiers, sought.kind
-    key: Keys = sought.key
-    spec = datamap.tables.get(tname)
-    own: ColumnElement = true()
-    other: ColumnElement = false()  # where a name match is this subject's data / a namesake's
-    linked = spec is not None and bool(datamap.links(spec, kind))
-    dialect = conn.dialect.name
-    if spec is not None:
-        # a row linked to the subject through any link (a converted lead's note too) is the subject's
-        own = subject_rows(datamap, spec, kind, key, dialect) if linked else false()
-        other = other_rows(datamap, spec, kind, key, dialect)
-    exclude_held: ColumnElement = true()
-    if spec is not None and linked and spec.erasure.hold is not None:
-        exclude_held = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
-    names = alternation(ids.names)
-    anywhere = alternation(ids.values)  # free text: a phone in any format
-    as_stored = "|".join(f"(?:{re.escape(v)})|(?:{re.escape(compact(v) or v)})" for v in sorted(ids.values)) or None
+@dataclass(frozen=True)
+class Rules:
+    """One subject's rules in one table: which rows are its own (a name there is its data), which are
+    someone else's (a name there is a namesake's), which are looked at (not under its legal hold); and its
+    identifiers as regular expressions over lower-cased text."""
+    own: ColumnElement
+    other: ColumnElement
+    looked_at: ColumnElement
+    names: str | None
+    anywhere: str | None  # free text: a phone in any format
+    as_stored: str | None  # elsewhere: as stored, or as digits only
+
+    @classmethod
+    def of(cls, conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought) -> Rules:
+        spec, kind, dialect, ids = datamap.tables.get(t.name), sought.kind, conn.dialect.name, sought.identifiers
+        key: Keys = sought.key
+        own: ColumnElement = true()
+        other: ColumnElement = false()
+        looked_at: ColumnElement = true()
+        linked = spec is not None and bool(datamap.links(spec, kind))
+        if spec is not None:
+            # a row linked to the subject through any link (a converted lead's note too) is the subject's
+            own = subject_rows(datamap, spec, kind, key, dialect) if linked else false()
+            other = other_rows(datamap, spec, kind, key, dialect)
+            if linked and spec.erasure.hold is not None:
+                looked_at = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
+        as_stored = "|".join(f"(?:{re.escape(v)})|(?:{re.escape(compact(v) or v)})" for v in sorted(ids.values)) or None
+        return cls(own, other, looked_at, alternation(ids.names), alternation(ids.values), as_stored)
+
+
+def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought,
+          indexed: set[str]) -> Residue:
+    """One subject's hits and namesakes in one table, column by column, in the rows that hold one of its
+    identifiers."""
+    result, tname, ids = Residue(), t.name, sought.identifiers
+    rules = Rules.of(conn, datamap, erasure, t, sought)
+    own, other, names = rules.own, rules.other, rules.names
     parts, labels = [], []
     for c, is_free in t.cols:
-        value, unique = _text(conn, column(c)), anywhere if is_free else as_stored
+        value, unique = _text(conn, column(c)), rules.anywhere if is_free else rules.as_stored
         parts.append(func.sum(case((or_(_matches(conn, value, unique), and_(own, _matches(conn, value, names))), 1),
                                    else_=0)).label(f"h_{c}"))
         parts.append(func.sum(case((and_(other, _matches(conn, value, names)), 1), else_=0)).label(f"n_{c}"))
         labels.append(c)
-    query = select(*parts).select_from(table(tname)).where(exclude_held)
-    if within is not None:  # rows that passed this subject's `_any_match` already (`_holds`)
-        query = query.where(_row_in(conn, within))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL jit = off"))  # a few rows by their ids
-    else:
-        query = query.where(_any_match(conn, t, ids, indexed))
-    if within is None and conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
+    query = select(*parts).select_from(table(tname)).where(rules.looked_at).where(_any_match(conn, t, ids, indexed))
+    if conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
         # the planner prices lower() as cheap and reads a small table instead, computing its text once per
         # identifier; with the index it reads the few candidate rows (SET LOCAL: this transaction only;
         # no JIT, which the disabled scan's cost would otherwise bring in for a query of milliseconds)
