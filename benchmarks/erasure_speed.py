@@ -387,7 +387,7 @@ def _vacuum(engine, tables: tuple[str, ...] = ()) -> None:
 def _recreate(engine, url: str) -> None:
     name = make_url(url).database
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # a killed run's sessions
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
 
