@@ -53,6 +53,7 @@ from gdpr.core.shown import ShownMessages
 from gdpr.core.subjects import SubjectDirectory
 from gdpr.core.templating import make_environment
 from gdpr.erasure.engine import ErasureEngine
+from gdpr.erasure.indexes import ResidueIndexes
 from gdpr.erasure.job import ErasureJob, NoticeJob
 from gdpr.erasure.notices import NoticeService
 from gdpr.erasure.proofs import ProofGroup
@@ -137,9 +138,11 @@ class Services:
     leases: Leases = field(init=False)
 
     proofs: ProofGroup = field(init=False)
+    residue_indexes: ResidueIndexes = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = Leases(self.requests, dt.timedelta(seconds=self.settings.lease_seconds))
+        self.residue_indexes = ResidueIndexes(self.system.engine, self.datamap, enabled=self.settings.residue_indexes)
         self.proofs = ProofGroup(self.db, self.system.engine, self.datamap, self.erasure, self.ring.sealer("erasure"),
                                  self.requests.clock, send_lease(self.settings.lease_seconds))
 
@@ -352,5 +355,6 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                   purges=s.purges, breach_desk=s.breach_desk, access_grants=s.access_grants,
                                   request_deadlines=s.request_deadlines, overview=s.overview, queue=queue, exports=s.exports, owed=presenters.owed,
                                   quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock,
-                                  club_tokens=s.club_tokens, statements=lambda: s.offboarding_steps().settle_due())
+                                  club_tokens=s.club_tokens, statements=lambda: s.offboarding_steps().settle_due(),
+                                  residue_indexes=s.residue_indexes.keep)
     return s

@@ -1,6 +1,7 @@
 """The scheduler's pass: the state database leads, so whatever the queue lost is sent again from it,
 the retention policies' due slots are opened (by one scheduler at a time), and every open breach's
-clock is kept current with its reminders, as is every open request's month; temporary access that reached its end is closed."""
+clock is kept current with its reminders, as is every open request's month; temporary access that reached its end is closed;
+the residue proof's indexes are kept current (PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -44,6 +45,7 @@ class Housekeeping:
     clock: Callable[[], dt.datetime]
     club_tokens: ClubTokens | None = None  # its record of refused anonymous API calls is kept REFUSALS_KEPT
     statements: Callable[[], int] | None = None  # OffboardingSteps.settle_due: statements whose notices settled
+    residue_indexes: Callable[[], object] | None = None  # ResidueIndexes.keep: a build started when they are stale
 
     def reconcile(self) -> list[int]:
         """Re-enqueue what the queue may have lost; returns the subject requests sent again."""
@@ -75,3 +77,5 @@ class Housekeeping:
             self.overview.refresh(now=now, limit=50)  # the App Homes that were opened, kept current
             if self.club_tokens is not None:
                 self.club_tokens.forget_refusals(before=now - REFUSALS_KEPT)
+            if self.residue_indexes is not None:
+                self.residue_indexes()  # in the background: the pass goes on

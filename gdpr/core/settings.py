@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     # requeue_after + interval (45 s): under a minute. A re-sent message of a job that was only waiting
     # in a long queue is harmless: the claim lets one delivery run it.
     lease_seconds: int = 30
+    residue_indexes: bool = True  # PostgreSQL: the scheduler builds and keeps the residue proof's indexes
     reconcile_interval_seconds: int = 15
     requeue_after_seconds: int = 30
     job_max_attempts: int = 5

@@ -337,8 +337,7 @@ def _reads(engine: Engine, tables: list[TextTable]) -> tuple[set[str], list[Text
     if engine.dialect.name != "postgresql":
         return set(), None
     with engine.connect() as conn:
-        indexed = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE :p"),
-                                   {"p": INDEX_PREFIX.replace("_", "\\_") + "%"}).scalars())
+        indexed = _present_indexes(conn)
         unindexed = [t for t in tables if not indexed & set(_trigrams(conn, t).values())]
         if len(unindexed) < 2:
             return indexed, None
@@ -483,17 +482,33 @@ def ensure_indexes(engine: Engine, datamap: DataMap, *, progress: Callable[[str]
     made = []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-        wanted = _wanted_indexes(conn, engine, datamap)
-        present = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'gdpr\\_trgm\\_%' "
-                                        "OR indexname LIKE :p"), {"p": INDEX_PREFIX.replace("_", "\\_") + "%"}).scalars())
+        wanted, present = _wanted_indexes(conn, engine, datamap), _present_indexes(conn)
         for old in sorted(present - set(wanted)):  # an earlier version's, or one whose table's columns changed
             conn.execute(text(f'DROP INDEX CONCURRENTLY IF EXISTS "{old}"'))
         for name, (tname, expr) in wanted.items():
             if name not in present:
+                conn.execute(text(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"'))  # left invalid by a cut build
                 conn.execute(text(f'CREATE INDEX CONCURRENTLY "{name}" ON "{tname}" {expr}'))
             made.append(name)
             progress(f"  {name}")
     return made
+
+
+def stale_indexes(engine: Engine, datamap: DataMap) -> bool:
+    """PostgreSQL: whether an index `ensure_indexes` makes is missing or no longer matches its table (a
+    column added or changed since), or an old one is left; two catalog queries."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return set(_wanted_indexes(conn, engine, datamap)) != _present_indexes(conn)
+
+
+def _present_indexes(conn: Connection) -> set[str]:
+    """Ours (and an earlier version's), valid only: one that a build cut short left invalid counts as missing."""
+    return set(conn.execute(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE i.indisvalid "
+        "AND c.relnamespace = current_schema()::regnamespace AND (c.relname LIKE 'gdpr\\_trgm\\_%' "
+        "OR c.relname LIKE :p)"), {"p": INDEX_PREFIX.replace("_", "\\_") + "%"}).scalars())
 
 
 def _wanted_indexes(conn: Connection, engine: Engine, datamap: DataMap) -> dict[str, tuple[str, str]]:
