@@ -46,6 +46,8 @@ def test_the_erasure_benchmark_runs_on_a_password_url_and_reports_residue_rather
     url = PG_ADMIN.replace("postgres@", "postgres:any-password@", 1)  # trust auth: the password must survive
     out = _smoke("erasure_speed", "--database-url", url)
     assert out.count("whole job, Approve -> done") == 4, out  # two profiles, without and with the indexes
+    assert out.count("2 at once, shared proofs") == out.count("2 at once, one proof each") == 2, out
+    assert out.count("proven afterwards: all in one pass") == 2, out
 
 
 def test_a_benchmark_database_url_keeps_its_password() -> None:

@@ -41,10 +41,11 @@ class ProofGroup:
     box: MultiFernet  # the ledger's sealer of identifiers
     clock: Callable[[], dt.datetime]
     lease: dt.timedelta  # how long a claim holds before another worker may prove those erasures
-    poll: float = 0.05
+    poll: float = 0.1  # seconds between two looks at a pass another process runs
     batch: int = 1000  # erasures proven by one pass at most
     check: Check = residue_checks
     passes: int = 0  # shared passes run by this process (measured by the benchmark)
+    _proving: int = 0  # passes of this process under way: its waiters need not poll the database
     _woken: threading.Condition = field(default_factory=threading.Condition)
 
     def prove(self, *, request_id: int, identifiers: Identifiers, still_mine: Callable[[], None]) -> Residue:
@@ -58,8 +59,8 @@ class ProofGroup:
             found = self._result(request_id)
             if found is not None:
                 return found
-            with self._woken:
-                self._woken.wait(self.poll)
+            with self._woken:  # a pass of this process wakes its waiters when it ends; another's is polled
+                self._woken.wait(self.lease.total_seconds() if self._proving else self.poll)
 
     def _ask(self, request_id: int, identifiers: Identifiers) -> None:
         """Wanted now; any earlier result or claim (an attempt that died) is void."""
@@ -93,16 +94,21 @@ class ProofGroup:
             rows = s.execute(select(e.request_id, e.subject_type, e.subject_key, e.sealed)
                              .where(e.prover == token, e.proof.is_(None))).all()
         sought = [Sought(kind, key, Identifiers.unseal(self.box, sealed or "")) for _, kind, key, sealed in rows]
-        with heartbeat(lambda: self._renew(token), interval=self.lease / 3, name="proof"):  # a pass may be long
-            results = self.check(self.system, self.datamap, self.engine, sought)
-        self.passes += 1
-        with self.db.session() as s:
-            for (request_id, *_), residue in zip(rows, results, strict=True):
-                s.execute(update(e).where(e.request_id == request_id, e.prover == token)
-                          .values(proof={"hits": [[h.table, h.column, h.rows] for h in residue.hits],
-                                         "namesakes": residue.namesakes}))
         with self._woken:
-            self._woken.notify_all()
+            self._proving += 1
+        try:
+            with heartbeat(lambda: self._renew(token), interval=self.lease / 3, name="proof"):  # a pass may be long
+                results = self.check(self.system, self.datamap, self.engine, sought)
+            self.passes += 1
+            with self.db.session() as s:
+                for (request_id, *_), residue in zip(rows, results, strict=True):
+                    s.execute(update(e).where(e.request_id == request_id, e.prover == token)
+                              .values(proof={"hits": [[h.table, h.column, h.rows] for h in residue.hits],
+                                             "namesakes": residue.namesakes}))
+        finally:
+            with self._woken:
+                self._proving -= 1
+                self._woken.notify_all()
 
     def _renew(self, token: str) -> bool:
         e = m.LedgerEntry
