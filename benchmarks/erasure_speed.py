@@ -168,21 +168,32 @@ class Jobs:
         return elapsed, clock.seconds, len((req.result or {}).get("residue") or [])
 
 
-class ResidueClock:
-    """The residue proof's share of a job (the passes its proof group runs)."""
+class PassClock:
+    """The time a proof group's passes take (and how many ran), from now until `stop`."""
 
-    def __init__(self, job) -> None:
-        group, self.seconds = job.proofs, 0.0
-        inner = group.check
+    def __init__(self, group, *, once: bool = False) -> None:
+        self.group, self.inner, self.seconds, self.passes = group, group.check, 0.0, 0
 
         def timed(*args):
             t0 = time.perf_counter()
             try:
-                return inner(*args)
+                return self.inner(*args)
             finally:
-                self.seconds += time.perf_counter() - t0
-                group.check = inner
+                self.seconds, self.passes = self.seconds + time.perf_counter() - t0, self.passes + 1
+                if once:
+                    self.stop()
+        self.timed = timed
         group.check = timed
+
+    def stop(self) -> None:
+        self.group.check = self.inner
+
+
+class ResidueClock(PassClock):
+    """The residue proof's share of one job (the pass its proof group runs)."""
+
+    def __init__(self, job) -> None:
+        super().__init__(job.proofs, once=True)
 
 
 class Alone:
@@ -205,19 +216,10 @@ def at_once(engine, jobs: Jobs, members: list[str], threads: int, shared: bool) 
     services, dpo = jobs.services, jobs.services.policy.actor(DPO, frozenset({"S0DPOTEAM"}))
     request_ids = [jobs.opened(key) for key in members]
     sought = [Sought("member", key, services.erasure.identifiers(kind="member", key=key)) for key in members]
-    group, timed = services.proofs, {"seconds": 0.0, "passes": 0}
-    inner = group.check
-
-    def measured(*args):
-        t0 = time.perf_counter()
-        try:
-            return inner(*args)
-        finally:
-            timed["seconds"] += time.perf_counter() - t0
-            timed["passes"] += 1
-    group.check = measured
+    group = services.proofs
+    clock = PassClock(group)
     if not shared:
-        services.proofs = Alone(services, measured)  # type: ignore[assignment]
+        services.proofs = Alone(services, clock.timed)  # type: ignore[assignment]
     try:
         t0 = time.perf_counter()
         for request_id in request_ids:
@@ -226,9 +228,10 @@ def at_once(engine, jobs: Jobs, members: list[str], threads: int, shared: bool) 
             statuses = list(pool.map(lambda r: services.erasure_job().run(request_id=r, owner="bench"), request_ids))
         total = time.perf_counter() - t0
     finally:
-        group.check, services.proofs = inner, group
+        clock.stop()
+        services.proofs = group
     assert all(s in ("done", "notifying", "failed") for s in statuses), statuses
-    out = {"total": total, "proof": timed["seconds"], "passes": timed["passes"], "pass": text_pass(engine)}
+    out = {"total": total, "proof": clock.seconds, "passes": clock.passes, "pass": text_pass(engine)}
     if shared:  # the proof alone, after the fact: all N in one pass, and each in a pass of its own
         s = services
         t0 = time.perf_counter()
