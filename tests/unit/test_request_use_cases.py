@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from gdpr.core import models as m
 from gdpr.core.errors import AlreadyDecided, NotAllowed, UsageError
+from gdpr.erasure.ledger import record_intent
 from gdpr.requests.deadlines import AT, MARKS
 from tests.helpers import STRANGER, SUPPORT, unique_member
 from tests.unit.conftest import App
@@ -160,3 +161,25 @@ def test_erasures_that_reach_their_proof_together_share_one_pass_and_keep_their_
     with services.db.session() as s:
         assert s.execute(text("SELECT COUNT(*) FROM erasure_ledger WHERE sealed IS NOT NULL "
                               "OR proof_wanted IS NOT NULL OR prover IS NOT NULL")).scalar() == 0
+
+
+def test_an_erasure_a_dead_prover_had_claimed_is_proven_by_the_next_pass(app: App) -> None:
+    """A worker died in the middle of a shared pass: its claim's lease ends, and the next erasure to ask
+    for its proof claims that one too; both are proven by one pass, each with its own result."""
+    services, proofs = app.services, app.services.proofs
+    a, b = (unique_member(services.system.engine, skip=i) for i in range(2))
+    ids = {}
+    for request_id, member in ((901, a), (902, b)):
+        ids[request_id] = services.erasure.identifiers(kind="member", key=str(member["id"]))
+        record_intent(services.db, request_id=request_id, kind="member", key=str(member["id"]), fingerprint="f",
+                      planned={}, sealed=ids[request_id].seal(services.ring.sealer("erasure")), at=services.requests.clock())
+        services.erasure.erase(kind="member", key=str(member["id"]))
+    then = services.requests.clock() - dt.timedelta(minutes=5)
+    with services.db.session() as s:
+        s.execute(text("UPDATE erasure_ledger SET proof_wanted = :t, prover = 'dead-worker', proving_until = :t "
+                       "WHERE request_id = 902"), {"t": then})
+    assert proofs.prove(request_id=901, identifiers=ids[901], still_mine=lambda: None).hits == []
+    assert proofs.passes == 1
+    with services.db.session() as s:
+        rows = s.execute(text("SELECT request_id, prover, proof FROM erasure_ledger ORDER BY request_id")).all()
+    assert [r[1] == "dead-worker" for r in rows] == [False, False] and all(r[2] is not None for r in rows)
