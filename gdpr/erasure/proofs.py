@@ -6,8 +6,10 @@ identifiers sealed there already). Whoever asks next claims every erasure waitin
 (`residue_checks`: one read of each table for all their identifiers, each hit attributed to its
 subject) and writes each erasure's own result on its row. A job whose erasure another worker is proving
 waits for that result - woken at once in this process, looking again every `poll` seconds across
-processes - and claims it itself if that prover's lease ends first (it died; a live prover renews it). The rows hold table and
-column names and counts, never a value; the sealed identifiers go when the job ends, as before.
+processes - and claims it itself if that prover's lease ends first (it died; a live prover renews it).
+The rows hold table and column names and counts, never a value; the sealed identifiers go when the job
+ends, as before. The claim is a batch of rows under one token, which the leased-job lifecycle (one item
+by id, with a status and attempts) does not model; its lease is the same idea, written here once.
 """
 from __future__ import annotations
 
@@ -111,10 +113,11 @@ class ProofGroup:
                 self._woken.notify_all()
 
     def _renew(self, token: str) -> bool:
+        """Extend the claim; False once another worker took its erasures over (its writes are refused then)."""
         e = m.LedgerEntry
         with self.db.session() as s:
-            s.execute(update(e).where(e.prover == token).values(proving_until=self.clock() + self.lease))
-        return True
+            return changed(s.execute(update(e).where(e.prover == token)
+                                     .values(proving_until=self.clock() + self.lease))) > 0
 
     def _result(self, request_id: int) -> Residue | None:
         with self.db.session() as s:

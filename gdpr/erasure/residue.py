@@ -172,8 +172,7 @@ class Sought:
     @functools.cached_property
     def regex(self) -> re.Pattern | None:
         """What it looks for in a row's joined text (SQLite)."""
-        ids = self.identifiers
-        expr = "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r)
+        expr = _any_regex(self.identifiers)
         return re.compile(expr) if expr else None
 
 
@@ -286,7 +285,7 @@ def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: s
     exist, else one pass with `LIKE ANY`; on SQLite one pass with one regular expression."""
     if conn.dialect.name != "postgresql":
         joined = _joined(conn, [c for c, _ in t.cols])
-        regex = "|".join(r for s in sought for r in (alternation(s.identifiers.values), alternation(s.identifiers.names)) if r)
+        regex = "|".join(r for r in (_any_regex(s.identifiers) for s in sought) if r)
         found = conn.execute(select(literal_column("rowid"), joined, *[_text(conn, column(c)) for c, _ in t.cols])
                              .select_from(table(t.name)).where(_matches(conn, joined, regex))).all()
         return [Found(str(r[0]), r[1] or "", "", tuple(v or "" for v in r[2:])) for r in found]
@@ -312,6 +311,11 @@ def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: s
         sql = (f'SELECT ctid, {whole}, {free}, {each} FROM "{t.name}" '
                f'WHERE {whole} LIKE ANY(CAST(:p AS text[])) OR {free} LIKE ANY(CAST(:c AS text[]))')
     return [Found(str(r[0]), r[1] or "", r[2] or "", tuple(r[3:])) for r in conn.execute(text(sql), params).all()]
+
+
+def _any_regex(ids: Identifiers) -> str:
+    """Every identifier as one regular expression over a row's joined text (SQLite's `_any_match`)."""
+    return "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r)
 
 
 def _literals(ids: Identifiers) -> set[str]:
@@ -372,11 +376,11 @@ def _any_match(conn: Connection, t: TextTable, ids: Identifiers, indexed: set[st
     matches below, so a row it lets through is looked at column by column."""
     if conn.dialect.name != "postgresql":
         row = _joined(conn, [c for c, _ in t.cols])
-        return _matches(conn, row, "|".join(r for r in (alternation(ids.values), alternation(ids.names)) if r))
-    cores = sorted({c for c in (compact(v) for v in ids.values) if c})
+        return _matches(conn, row, _any_regex(ids))
+    cores = _cores(ids)
     whole, free = joined_sql(conn, [c for c, _ in t.cols]), joined_sql(conn, t.free, squeeze=True)
     names = _trigrams(conn, t)
-    literal = _like_any(whole, sorted(ids.values | ids.names | set(cores)), names["text"] in indexed)
+    literal = _like_any(whole, sorted(_literals(ids)), names["text"] in indexed)
     if not cores or not t.free:
         return literal
     return or_(literal, _like_any(free, cores, names.get("free") in indexed))
