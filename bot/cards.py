@@ -41,6 +41,23 @@ class Cards:
         where = posted if isinstance(posted, tuple) else (posted["channel"], posted["ts"])
         self.shown.remember(ref, role, where)
 
+    def post_once(self, ref: str, role: str, post: Callable[[], SlackResponse | None]) -> None:
+        """Post the `role` message of `ref` once, though deliveries in other threads or processes want it at the
+        same moment (a thread's recipients, a progress bar): the one that claims it posts; the others leave it
+        owed, so the catch-up renders the latest state into it once it is posted. A post that fails frees it."""
+        if not self.shown.claim(ref, role):
+            self.shown.owe(ref, role)
+            return
+        try:
+            posted = post()
+        except BaseException:
+            self.shown.release(ref, role)
+            raise
+        if posted is None:
+            self.shown.release(ref, role)
+        else:
+            self.remember(ref, role, posted)
+
     def update(self, ref: str, role: str, **message: Any) -> bool:
         """Update the `role` message of `ref`; False (and owed, when worth retrying) if Slack did not take it."""
         where = self.shown.where(ref, role)

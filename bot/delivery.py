@@ -227,9 +227,8 @@ class SlackDelivery:
         card = self.where(req, APPROVAL) or self.where(req, REQUEST)  # a withdrawal has no approval card
         if card is None:
             return
-        resp = self.slack.chat_postMessage(channel=card[0], thread_ts=card[1], text=text,
-                                             blocks=notices_blocks(req, notices))
-        self.cards.remember(ref(req), NOTICES, resp)
+        self.cards.post_once(ref(req), NOTICES, lambda: self.slack.chat_postMessage(
+            channel=card[0], thread_ts=card[1], text=text, blocks=notices_blocks(req, notices)))
 
     def _thread(self, req: m.SubjectRequest, text: str) -> None:
         for role in (REQUEST, APPROVAL):

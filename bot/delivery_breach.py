@@ -100,9 +100,7 @@ class BreachSlackDelivery:
         if shown:
             self.cards.update(f"{REF}{breach.id}", MEMBERS, text=text)
         else:
-            resp = self._thread(breach, text=text)
-            if resp is not None:
-                self.cards.remember(f"{REF}{breach.id}", MEMBERS, resp)
+            self.cards.post_once(f"{REF}{breach.id}", MEMBERS, lambda: self._thread(breach, text=text))
         if final:
             self.refresh(breach)
 
