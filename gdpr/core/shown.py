@@ -54,7 +54,7 @@ class ShownMessages:
         with self.db.session() as s:
             return changed(s.execute(update(shown).where(
                 shown.ref == ref, shown.role == role, shown.ts == PENDING, shown.stale_since < now - CLAIM_TTL)
-                .values(stale_since=now, attempts=0)))
+                .values(stale_since=now, attempts=0))) > 0
 
     def release(self, ref: str, role: str) -> None:
         """A claimed message that was not posted (Slack refused it): the next delivery may claim it."""
