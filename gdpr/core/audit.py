@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from gdpr.core.models import AuditEvent, AuditHead
@@ -49,20 +49,42 @@ class AuditLog:
     def record(self, session: Session, *, actor: str, action: str, request_id: int | None = None,
                subject_ref: str | None = None, **details: Any) -> int:
         """Append one event inside the caller's unit of work; returns its sequence number."""
+        return self.record_many(session, [Event(actor, action, request_id, subject_ref, details)])
+
+    def record_many(self, session: Session, events: Sequence[Event]) -> int:
+        """Append events in order inside the caller's unit of work, in three statements whatever their
+        number; returns the last one's sequence number."""
         # The UPDATE takes the head's row lock (PostgreSQL) / the write lock (SQLite) first,
         # so concurrent appends serialise and the chain never forks.
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + len(events)))
         head = session.execute(
             select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
         ).scalar_one()
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-        body = _canonical(details)
-        digest = _event_hash(self._secret, head.last_hash, head.seq, at, actor, action, request_id, subject_ref, body)
-        session.add(AuditEvent(seq=head.seq, at=at, actor=actor, action=action, request_id=request_id,
-                               subject_ref=subject_ref, details=body, prev_hash=head.last_hash, hash=digest))
-        head.last_hash = digest
+        seq, last, rows = head.seq - len(events), head.last_hash, []
+        for event in events:
+            seq += 1
+            at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+            body = _canonical(event.details)
+            digest = _event_hash(self._secret, last, seq, at, event.actor, event.action, event.request_id,
+                                 event.subject_ref, body)
+            rows.append({"seq": seq, "at": at, "actor": event.actor, "action": event.action,
+                         "request_id": event.request_id, "subject_ref": event.subject_ref, "details": body,
+                         "prev_hash": last, "hash": digest})
+            last = digest
+        session.execute(insert(AuditEvent), rows)
+        head.last_hash = last
         session.flush()
-        return head.seq
+        return seq
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event to append: who did what, about which request and subject (by pseudonym), with what."""
+    actor: str
+    action: str
+    request_id: int | None
+    subject_ref: str | None
+    details: dict[str, Any]
 
 
 @dataclass

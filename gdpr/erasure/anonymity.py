@@ -23,10 +23,29 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast as cast_type
 
-from sqlalchemy import Date, DateTime, Integer, TableClause, cast, column, func, select, table, update
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    TableClause,
+    and_,
+    case,
+    cast,
+    column,
+    false,
+    func,
+    literal,
+    not_,
+    select,
+    table,
+    true,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
 
 from gdpr.core.datamap import NONE, parse_level
 
@@ -89,14 +108,19 @@ def _coarser(spec: AnonymitySpec, name: str, a: str, b: str) -> str:
     return a if rank.get(a, 0) >= rank.get(b, 0) else b
 
 
+Levels = tuple[tuple[int, str], ...]  # (quasi column index, level) of each value a row keeps
+
+
 class Partition:
     """The rows of one partition (one club): live rows as they are, anonymised rows as they are kept.
     Anonymised rows are counted per distinct kept tuple (coarsened rows share a handful of tuples), and
-    live rows per signature of levels, so a k costs the distinct tuples, not the rows."""
+    live rows per signature of levels - in Python, or by the database in one query for the signatures an
+    erasure needs - so a k costs the distinct tuples, not the rows."""
 
     def __init__(self, spec: AnonymitySpec) -> None:
         self.spec = spec
-        self.live: list[tuple] = []
+        self.live: list[tuple] = []  # the live rows' quasi values, read into Python (`measure`)
+        self.live_counted: dict[tuple[Levels, tuple], int] | None = None  # or counted by the database (`enforce`)
         self.anonymised: dict[int, tuple] = {}  # row id -> its kept quasi values
         self._kinds: Counter = Counter()  # kept tuple -> how many anonymised rows keep exactly that
         self._counts: dict[tuple, Counter] = {}
@@ -110,13 +134,19 @@ class Partition:
         self.anonymised[row_id] = kept
         self._kinds[kept] += 1
 
+    def signature(self, kept: tuple) -> tuple[Levels, tuple]:
+        """What a live row must equal to be compatible with these kept values: ((column index, level) of
+        each kept value, the kept values at those levels)."""
+        names = self.spec.quasi
+        levels = tuple((i, self._level(n, v)) for i, (n, v) in enumerate(zip(names, kept, strict=True)) if v is not None)
+        return levels, tuple(coarsen(kept[i], lv) if lv != "exact" else kept[i] for i, lv in levels)
+
     def k(self, kept: tuple) -> int:
         """How many rows of the partition are compatible with these kept values (the row itself included
         when it is in the partition as anonymised)."""
         names = self.spec.quasi
-        levels = tuple((i, self._level(n, v)) for i, (n, v) in enumerate(zip(names, kept, strict=True)) if v is not None)
-        key = tuple(coarsen(kept[i], lv) if lv != "exact" else kept[i] for i, lv in levels)
-        total = self._live_counts(levels)[key]
+        levels, key = self.signature(kept)
+        total = self.live_counted[(levels, key)] if self.live_counted is not None else self._live_counts(levels)[key]
         for values, count in self._kinds.items():
             if count and all(values[i] is None or self._agree(names[i], kept[i], lv, values[i]) for i, lv in levels):
                 total += count
@@ -150,11 +180,13 @@ class Anonymity:
         cols = [column("id", Integer)] + [column(n, self.types[n]) for n in self.spec.quasi]  # type: ignore[arg-type]
         return table(self.tname, *cols)
 
-    def partitions(self, conn: Connection, groups: Sequence[object]) -> dict[object, Partition]:
-        """The partitions holding these groups (club ids), read once each."""
+    def partitions(self, conn: Connection, groups: Sequence[object], *, live: bool = True) -> dict[object, Partition]:
+        """The partitions holding these groups (club ids), read once each (without live rows: the
+        anonymised ones only, their live rows left to `count_live`)."""
         tbl, names = self._table(), self.spec.quasi
-        rows = conn.execute(select(tbl.c.id, *[tbl.c[n] for n in names], self.anonymised.label("_anon"))
-                            .where(tbl.c[names[0]].in_(list(groups))))
+        query = select(tbl.c.id, *[tbl.c[n] for n in names], self.anonymised.label("_anon")).where(
+            tbl.c[names[0]].in_(list(groups)))
+        rows = conn.execute(query if live else query.where(self.anonymised))
         out: dict[object, Partition] = {g: Partition(self.spec) for g in groups}
         for row in rows:
             values = tuple(_norm(v) for v in row[1:1 + len(names)])
@@ -172,7 +204,11 @@ class Anonymity:
         tbl, names = self._table(), self.spec.quasi
         mine = {r.id: tuple(_norm(v) for v in r[1:]) for r in
                 conn.execute(select(tbl.c.id, *[tbl.c[n] for n in names]).where(tbl.c.id.in_(list(ids))))}
-        parts = self.partitions(conn, sorted({v[0] for v in mine.values()}, key=str))
+        parts = self.partitions(conn, sorted({v[0] for v in mine.values()}, key=str), live=False)
+        for group, part in parts.items():
+            wanted = {part.signature(self._at(values, step)) for values in mine.values() if values[0] == group
+                      for step in range(len(self.spec.steps) + 1)}
+            part.live_counted = self.count_live(conn, group, sorted(wanted, key=repr))
         chosen: dict[int, int] = {}
         result: dict[int, int] = {}
         for row_id, values in sorted(mine.items()):
@@ -188,6 +224,32 @@ class Anonymity:
             rows = [i for i, s in chosen.items() if s == step]
             conn.execute(update(tbl).where(tbl.c.id.in_(rows)).values(self._assignments(conn, step)))
         return result
+
+    def count_live(self, conn: Connection, group: object, wanted: Sequence[tuple[Levels, tuple]],
+                   chunk: int = 100) -> dict[tuple[Levels, tuple], int]:
+        """How many live rows of the partition each signature matches, counted by the database: one pass
+        over the partition per `chunk` signatures, each a SUM of its condition (the partition's index
+        finds the rows; nothing of them leaves the database)."""
+        tbl, names, out = self._table(), self.spec.quasi, {}
+        live = not_(func.coalesce(self.anonymised, false()))  # NULL counts as live, as in `partitions`
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start:start + chunk]
+            sums = [func.coalesce(func.sum(case((and_(true(), *[
+                self._matches(tbl.c[names[i]], lv, value) for (i, lv), value in zip(levels, key, strict=True)]), 1),
+                else_=0)), 0) for levels, key in part]
+            counts = conn.execute(select(*sums).where(tbl.c[names[0]] == group, live)).one()
+            out.update(zip(part, (int(c) for c in counts), strict=True))
+        return out
+
+    def _matches(self, col: ColumnElement, level: str, value: object) -> ColumnElement[bool]:
+        """A live row's value is `value` at `level`, as `coarsen(_norm(v), level) == value` decides. A date is
+        a half-open range of its period (nothing computed per row: a partition is read whole)."""
+        kind = cast_type(TypeEngine, self.types[col.name])
+        if isinstance(value, dt.date) and isinstance(kind, (Date, DateTime)):
+            return and_(col >= literal(value, Date()), col < literal(_period_end(value, level), Date()))
+        if level.isdigit():
+            return func.substr(col, 1, int(level)) == literal(value, kind)
+        return col == literal(value, kind)
 
     def measure(self, conn: Connection) -> dict[int, int]:
         """k of every anonymised row of the table, as it stands."""
@@ -224,6 +286,15 @@ def _norm(value: object) -> object:
         except ValueError:
             return value
     return value
+
+
+def _period_end(start: dt.date, level: str) -> dt.date:
+    """The first day after the period of this level that starts on `start` (exact: the day)."""
+    if level == "month":
+        return dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    if level in ("year", "decade"):
+        return dt.date(start.year + (10 if level == "decade" else 1), 1, 1)
+    return start + dt.timedelta(days=1)
 
 
 def _sql_coarsen(dialect: str, col: ColumnElement, level: str, kind: object) -> object:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gdpr.core import models as m
+from gdpr.core.audit import Event
 from gdpr.core.datamap import DataMap
 from gdpr.core.db import Database
 from gdpr.core.keyring import KeyRing
@@ -17,7 +19,7 @@ from gdpr.erasure.residue import Hit
 from gdpr.erasure.stores import ErasedSubject, StoreProof, SubjectStore, forget_everywhere
 from gdpr.requests.export_files import ExportFiles
 from gdpr.requests.jobs import RequestJob, resend
-from gdpr.requests.service import RequestService, record
+from gdpr.requests.service import RequestService
 
 Erased = tuple[m.SubjectRequest, ErasureReport, list[Hit], list[StoreProof]]
 
@@ -73,14 +75,16 @@ class ErasureJob(RequestJob[Erased]):
         if self.requests.has_event(request_id=req.id, action="erasure.residue"):
             return
         files = next((p.detail for p in proofs if p.store == "files" and "exports_deleted" in p.detail), {})
+        def event(action: str, **details: Any) -> Event:
+            return Event("gdpr-bot", action, req.id, req.subject_ref, details)
         with self.requests.db.session() as s:
-            for table, counts in report.counts.items():
-                record(s, self.requests.audit, req, "gdpr-bot", "erasure.table", table=table,
-                       recovered=report.recovered, **counts)
-            record(s, self.requests.audit, req, "gdpr-bot", "erasure.residue", ok=all(p.clean for p in proofs),
-                   hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], namesake_rows=report.namesakes,
-                   exports_deleted=files.get("exports_deleted", 0), already_erased=report.already_erased,
-                   recovered=report.recovered, stores=[p.as_json() for p in proofs])
+            self.requests.audit.record_many(s, [
+                *[event("erasure.table", table=table, recovered=report.recovered, **counts)
+                  for table, counts in report.counts.items()],
+                event("erasure.residue", ok=all(p.clean for p in proofs),
+                      hits=[f"{h.table}.{h.column}:{h.rows}" for h in hits], namesake_rows=report.namesakes,
+                      exports_deleted=files.get("exports_deleted", 0), already_erased=report.already_erased,
+                      recovered=report.recovered, stores=[p.as_json() for p in proofs])])
 
     def finish(self, request_id: int, owner: str, done: Erased) -> str:
         req, report, hits, proofs = done

@@ -7,7 +7,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from gdpr.core.audit import AuditLog, verify_chain
+from gdpr.core.audit import AuditLog, Event, verify_chain
 from gdpr.core.db import Database
 from gdpr.core.migrate import upgrade_database
 from tests.conftest import ROOT, SECRET
@@ -20,9 +20,11 @@ def state(state_url: str) -> Database:
     db = Database(state_url)
     upgrade_database(db)
     log = AuditLog(KEY)
-    for i in range(5):
+    for i in range(2):  # two appended alone, then three in one batch (an erasure's per-table events)
         with db.session() as s:
             log.record(s, actor="U1", action="request.received", request_id=i + 1, subject_ref=f"ref{i}", n=i)
+    with db.session() as s:
+        assert log.record_many(s, [Event("U1", "request.received", i + 1, f"ref{i}", {"n": i}) for i in range(2, 5)]) == 5
     yield db
     db.dispose()
 
