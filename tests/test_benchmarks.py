@@ -48,6 +48,9 @@ def test_the_erasure_benchmark_runs_on_a_password_url_and_reports_residue_rather
     assert out.count("whole job, Approve -> done") == 4, out  # two profiles, without and with the indexes
     assert out.count("2 at once, shared proofs") == out.count("2 at once, one proof each") == 2, out
     assert out.count("proven afterwards: all in one pass") == 2, out
+    parts = re.findall(r"identifiers, plan, ledger, audit +([\d.]+) ms", out)
+    assert len(parts) == 4 and all(float(p) > 0 for p in parts), out  # each job's parts were timed
+    assert len(re.findall(r"of which k-anonymity +[1-9][\d.]* ms", out)) == 4, out
 
 
 def test_a_benchmark_database_url_keeps_its_password() -> None:

@@ -190,7 +190,7 @@ def residue_checks(engine: Engine, datamap: DataMap, erasure: ErasureEngine, sou
     live = [s for s in sought if not s.empty]
     if not live:
         return [Residue() for _ in sought]
-    tables = text_tables(engine)
+    tables = _holding_rows(engine, text_tables(engine))
     indexed, order = _reads(engine, tables)
 
     def scan(t: TextTable) -> list[Residue]:
@@ -332,6 +332,19 @@ def _holds(conn: Connection, sought: Sought, whole: str, free: str) -> bool:
     if conn.dialect.name != "postgresql":
         return sought.regex is not None and sought.regex.search(whole) is not None
     return any(v in whole for v in sought.literals) or any(c in free for c in sought.cores)
+
+
+def _holding_rows(engine: Engine, tables: list[TextTable]) -> list[TextTable]:
+    """The tables that hold a row now, in one query (an EXISTS each): an empty table has nothing left to
+    find, and its per-table query would cost its building alone. A row written after this is as missed as
+    one written into a table after it was read."""
+    if not tables:
+        return tables
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.connect() as conn:
+        held = set(conn.execute(text(" UNION ALL ".join(
+            f"SELECT {i} WHERE EXISTS (SELECT 1 FROM {quote(t.name)})" for i, t in enumerate(tables)))).scalars())
+    return [t for i, t in enumerate(tables) if i in held]
 
 
 def _reads(engine: Engine, tables: list[TextTable]) -> tuple[set[str], list[TextTable] | None]:

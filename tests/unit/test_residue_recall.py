@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from gdpr.core.datamap import load_datamap
 from gdpr.core.db import make_engine
@@ -75,6 +75,28 @@ def test_planted_identifiers_are_found_in_every_kind_of_column(engine, erased) -
     assert _check(engine, erased).hits == []  # the erasure left nothing: the check says so
     _plant(engine, erased[0])
     assert {(h.table, h.column): h.rows for h in _check(engine, erased).hits} == PLANTED
+
+
+def test_an_empty_table_is_not_read_and_is_read_once_it_holds_a_row(engine, erased) -> None:
+    """The proof asks once which tables hold rows and reads only those; a table that was empty and now
+    holds a former identifier is read and the identifier found, for one subject and shared."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE empty_notes (id INTEGER PRIMARY KEY, note VARCHAR(200))"))
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert _check(engine, erased).hits == []
+        reads = [s for s in statements if "empty_notes" in s and not s.startswith("PRAGMA")]  # SQLite: its columns
+        assert len(reads) == 1 and "EXISTS" in reads[0], reads  # asked whether it holds a row; not read
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO empty_notes (id, note) VALUES (1, :n)"), {"n": f"to {erased[0]['email']}"})
+        assert _found(_check(engine, erased)) == {("empty_notes", "note"): 1}
+        member, ids, datamap, erasure = erased
+        assert _found(residue_checks(engine, datamap, erasure, [Sought("member", str(member["id"]), ids)] * 2)[1]) \
+            == {("empty_notes", "note"): 1}
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
 
 
 def test_the_optional_indexes_find_the_same_and_a_changed_table_is_still_searched(pg_url: str) -> None:
