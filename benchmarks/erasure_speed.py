@@ -358,7 +358,7 @@ def report(label: str, r: dict[str, list[float]]) -> None:
         print(f"        {name:30s}{ms('part:' + name)}")
     print(f"    erasure: engine, database time    {ms('engine')}")
     print(f"    erasure: set-based floor          {ms('floor')}")
-    print(f"    erasure: row by row (baseline)    {ms('slow')} = {med(r['slow']) / med(r['engine']):.0f}x the engine")
+    print(f"    erasure: row by row (baseline)    {ms('slow')} = {med(r['slow']) / med(r['engine']):.1f}x the engine")
 
 
 def main() -> None:

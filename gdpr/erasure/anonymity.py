@@ -34,10 +34,8 @@ from sqlalchemy import (
     case,
     cast,
     column,
-    false,
     func,
     literal,
-    not_,
     select,
     table,
     true,
@@ -111,6 +109,11 @@ def _coarser(spec: AnonymitySpec, name: str, a: str, b: str) -> str:
 Levels = tuple[tuple[int, str], ...]  # (quasi column index, level) of each value a row keeps
 
 
+def _at_levels(values: tuple, levels: Levels) -> tuple:
+    """A row's values at these levels (a live row's, to compare with a signature's)."""
+    return tuple(coarsen(values[i], lv) if lv != "exact" else values[i] for i, lv in levels)
+
+
 class Partition:
     """The rows of one partition (one club): live rows as they are, anonymised rows as they are kept.
     Anonymised rows are counted per distinct kept tuple (coarsened rows share a handful of tuples), and
@@ -139,7 +142,7 @@ class Partition:
         each kept value, the kept values at those levels)."""
         names = self.spec.quasi
         levels = tuple((i, self._level(n, v)) for i, (n, v) in enumerate(zip(names, kept, strict=True)) if v is not None)
-        return levels, tuple(coarsen(kept[i], lv) if lv != "exact" else kept[i] for i, lv in levels)
+        return levels, _at_levels(kept, levels)
 
     def k(self, kept: tuple) -> int:
         """How many rows of the partition are compatible with these kept values (the row itself included
@@ -165,8 +168,7 @@ class Partition:
 
     def _live_counts(self, levels: tuple) -> Counter:
         if levels not in self._counts:
-            self._counts[levels] = Counter(
-                tuple(coarsen(row[i], lv) if lv != "exact" else row[i] for i, lv in levels) for row in self.live)
+            self._counts[levels] = Counter(_at_levels(row, levels) for row in self.live)
         return self._counts[levels]
 
 
@@ -208,7 +210,7 @@ class Anonymity:
         for group, part in parts.items():
             wanted = {part.signature(self._at(values, step)) for values in mine.values() if values[0] == group
                       for step in range(len(self.spec.steps) + 1)}
-            part.live_counted = self.count_live(conn, group, sorted(wanted, key=repr))
+            part.live_counted = self.count_live(conn, group, sorted(wanted, key=repr), list(part.anonymised.values()))
         chosen: dict[int, int] = {}
         result: dict[int, int] = {}
         for row_id, values in sorted(mine.items()):
@@ -226,19 +228,21 @@ class Anonymity:
         return result
 
     def count_live(self, conn: Connection, group: object, wanted: Sequence[tuple[Levels, tuple]],
-                   chunk: int = 100) -> dict[tuple[Levels, tuple], int]:
-        """How many live rows of the partition each signature matches, counted by the database: one pass
-        over the partition per `chunk` signatures, each a SUM of its condition (the partition's index
-        finds the rows; nothing of them leaves the database)."""
+                   anonymised: Sequence[tuple], chunk: int = 100) -> dict[tuple[Levels, tuple], int]:
+        """How many live rows of the partition each signature matches: the database counts every row of the
+        partition (one pass per `chunk` signatures, a SUM of each condition over the quasi columns alone,
+        which `residue index`'s index on them answers without reading the table), less the partition's
+        `anonymised` rows (their stored values) that match, counted here."""
         tbl, names, out = self._table(), self.spec.quasi, {}
-        live = not_(func.coalesce(self.anonymised, false()))  # NULL counts as live, as in `partitions`
         for start in range(0, len(wanted), chunk):
             part = wanted[start:start + chunk]
             sums = [func.coalesce(func.sum(case((and_(true(), *[
                 self._matches(tbl.c[names[i]], lv, value) for (i, lv), value in zip(levels, key, strict=True)]), 1),
                 else_=0)), 0) for levels, key in part]
-            counts = conn.execute(select(*sums).where(tbl.c[names[0]] == group, live)).one()
+            counts = conn.execute(select(*sums).where(tbl.c[names[0]] == group)).one()
             out.update(zip(part, (int(c) for c in counts), strict=True))
+        for levels, key in wanted:
+            out[(levels, key)] -= sum(1 for values in anonymised if _at_levels(values, levels) == key)
         return out
 
     def _matches(self, col: ColumnElement, level: str, value: object) -> ColumnElement[bool]:

@@ -542,6 +542,10 @@ def _wanted_indexes(conn: Connection, engine: Engine, datamap: DataMap) -> dict[
             if rule.identifier:
                 expr = f"(lower({quote(c)}))"
                 out[_index_name(subject.table, c, expr)] = (subject.table, expr)
+    for tname, spec in datamap.tables.items():  # the k-anonymity count reads a partition's quasi columns only
+        if spec.anonymity is not None:
+            expr = "(" + ", ".join(quote(c) for c in spec.anonymity.quasi) + ")"
+            out[_index_name(tname, "k", expr)] = (tname, expr)
     return out
 
 
