@@ -512,7 +512,7 @@ def cmd_residue(args: argparse.Namespace) -> int:
         print("residue index: only needed on PostgreSQL; SQLite scans are fine at embedded sizes")
         return 0
     made = ensure_indexes(engine, load_config(_settings()).datamap)
-    print(f"residue index: {len(made)} indexes in place (trigram on each table's text, lower-cased identifiers)")
+    print(f"residue index: {len(made)} indexes in place (trigram on each table's text, lower-cased identifiers, quasi-identifiers)")
     return 0
 
 
