@@ -33,6 +33,7 @@ from gdpr.app.club_api import ClubApi, RequestStatus, Transfer, expires
 from gdpr.app.ropa import Records
 from gdpr.clubs.downloads import LinkBusy, LinkGone
 from gdpr.clubs.tokens import Unauthenticated
+from gdpr.core.crypto import canonical
 from gdpr.core.db import unavailable
 from gdpr.core.errors import (
     AlreadyDecided,
@@ -40,6 +41,7 @@ from gdpr.core.errors import (
     DuplicateRequest,
     GdprError,
     NotAllowed,
+    NotEnded,
     NotFound,
     SubjectNotFound,
     UsageError,
@@ -61,7 +63,7 @@ class OutOfWindow(GdprError):
 PROBLEMS: list[tuple[type[Exception], int, str]] = [
     (Unauthenticated, 401, "unauthenticated"), (NotAllowed, 403, "forbidden"), (SubjectNotFound, 404, "not-found"),
     (NotFound, 404, "not-found"), (LinkGone, 410, "gone"), (LinkBusy, 409, "conflict"), (DuplicateRequest, 409, "conflict"),
-    (AlreadyDecided, 409, "conflict"), (OutOfWindow, 409, "received-on-out-of-window"), (AmbiguousSubject, 422, "ambiguous-subject"), (UsageError, 422, "invalid"),
+    (AlreadyDecided, 409, "conflict"), (NotEnded, 409, "not-ended"), (OutOfWindow, 409, "received-on-out-of-window"), (AmbiguousSubject, 422, "ambiguous-subject"), (UsageError, 422, "invalid"),
 ]
 TITLES = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           409: "Conflict", 410: "Gone", 413: "Body too large", 422: "Invalid request", 429: "Too many calls",
@@ -380,6 +382,11 @@ def build_api(api: ApiUseCases, *, allow_http: bool, per_minute: int, per_addres
     def status(request: Request, request_id: int = Path(ge=1, le=INT32), code: str = Depends(club)) -> RequestOut:
         return _out(request, use.status(club=code, request_id=request_id))
 
+    @app.get("/v1/requests/{request_id}/certificate", summary="The signed certificate of an ended request",
+             responses={409: {"description": "the request has not ended yet"}})
+    def certificate(request_id: int = Path(ge=1, le=INT32), code: str = Depends(club)) -> Response:
+        return Response(canonical(use.certificate(club=code, request_id=request_id)), media_type="application/json")
+
     @app.get("/v1/requests", response_model=RequestList, summary="Your club's requests, newest first")
     def listed(request: Request, offset: int = Query(0, ge=0, le=INT32), limit: int = Query(50, ge=1, le=100),
                code: str = Depends(club)) -> RequestList:
@@ -399,8 +406,9 @@ def build_api(api: ApiUseCases, *, allow_http: bool, per_minute: int, per_addres
     @app.get("/v1/keys", summary="The public keys that verify the statements the processor signs, newest first")
     def keys(code: str = Depends(club)) -> dict:
         from gdpr.clubs.offboarding import SIGNING_PURPOSE
-        return {"algorithm": "Ed25519", "purpose": SIGNING_PURPOSE,
-                "keys": api.public_keys(SIGNING_PURPOSE)}
+        from gdpr.requests.certificates import PURPOSE
+        return {"algorithm": "Ed25519", "purpose": SIGNING_PURPOSE, "keys": api.public_keys(SIGNING_PURPOSE),
+                "by_purpose": {p: api.public_keys(p) for p in (SIGNING_PURPOSE, PURPOSE)}}
 
     @app.get("/v1/downloads/{token}", name="download", summary="The export (AES-256 zip), once",
              response_class=Response, responses={200: {"content": {"application/zip": {"schema": {

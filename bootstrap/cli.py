@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: `gdpr-bot --version` loads none of them
@@ -111,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
                       help="rotate: after SECRET_KEY changed (the old one in SECRET_KEY_FALLBACKS), re-key what can be; "
                            "public: the public keys that verify signed statements, newest first")
     keys.set_defaults(func=cmd_keys)
+    verify = sub.add_parser("verify", help="check a request's certificate offline against pinned public keys "
+                                           "(exit 0 valid, 1 not)")
+    verify.add_argument("file", help="the certificate (JSON) as the API or the request's thread gave it")
+    verify.add_argument("--key", action="append", default=[],
+                        help="a pinned public key (base64, from GET /v1/keys or the record of processing); repeat "
+                             "for keys before a rotation. Without it: this deployment's keys (SECRET_KEY)")
+    verify.set_defaults(func=cmd_verify)
     ledger = sub.add_parser("ledger", help="erasure ledger")
     ledger.add_argument("action", choices=["replay"])
     ledger.set_defaults(func=cmd_ledger)
@@ -328,13 +336,29 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """A certificate checked against the keys pinned on the command line (never the one it names itself)."""
+    from gdpr.requests.certificates import PURPOSE, verify
+    try:
+        document = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"gdpr-bot verify: cannot read {args.file}: {exc.strerror}")
+        return 2
+    keys = args.key or _settings().keyring().public_keys(PURPOSE)
+    ok, why = verify(document, keys)
+    print(why)
+    return 0 if ok else 1
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     settings = _settings()
     ring = settings.keyring()
     if args.action == "public":
         from gdpr.clubs.offboarding import SIGNING_PURPOSE
-        for key in ring.public_keys(SIGNING_PURPOSE):
-            print(f"{SIGNING_PURPOSE} Ed25519 {key}")
+        from gdpr.requests.certificates import PURPOSE
+        for purpose in (SIGNING_PURPOSE, PURPOSE):
+            for key in ring.public_keys(purpose):
+                print(f"{purpose} Ed25519 {key}")
         return 0
     from gdpr.core.audit import AuditLog
     from gdpr.core.db import Database

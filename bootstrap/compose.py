@@ -34,7 +34,7 @@ from gdpr.bulk.job import BulkJob
 from gdpr.bulk.retention import RetentionConfig
 from gdpr.bulk.runs import BulkRuns
 from gdpr.clubs.downloads import Downloads
-from gdpr.clubs.offboarding import OffboardingSteps
+from gdpr.clubs.offboarding import SIGNING_PURPOSE, OffboardingSteps
 from gdpr.clubs.ropa import RecordOfProcessing
 from gdpr.clubs.tokens import ClubTokens
 from gdpr.consent.registry import ConsentRegistry
@@ -71,6 +71,8 @@ from gdpr.erasure.stores import (
 from gdpr.grants.service import GrantService
 from gdpr.lifecycle.outbox import send_lease
 from gdpr.requests.archives import make_store
+from gdpr.requests.certificates import PURPOSE as CERTIFICATES
+from gdpr.requests.certificates import Certificates
 from gdpr.requests.deadlines import Deadlines
 from gdpr.requests.export import Exporter
 from gdpr.requests.export_files import ExportFiles
@@ -83,6 +85,8 @@ from workers.broker import make_broker
 # defence in depth only: Bolt sets its loggers' levels from the root logger's, so what keeps bodies
 # out of every log is gdpr.core.logsafe's record factory, installed by every process at start.
 logging.getLogger("slack_sdk").setLevel(logging.INFO)
+
+SIGNED = (CERTIFICATES, SIGNING_PURPOSE)  # what the processor signs: its keys are published (API, record)
 
 
 @dataclass
@@ -139,6 +143,7 @@ class Services:
 
     proofs: ProofGroup = field(init=False)
     residue_indexes: ResidueIndexes = field(init=False)
+    certificates: Certificates = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = Leases(self.requests, dt.timedelta(seconds=self.settings.lease_seconds))
@@ -337,11 +342,13 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            templates=s.templates, controller=s.exporter.controller,
                                            presenter=presenters.requests)
     from bot.slack_io import SlackUsers  # the workspace's user groups: who holds which role now
+    s.certificates = Certificates(requests=s.requests, notices=s.notices, ring=s.ring, delivery=presenters.requests)
     s.club_api = ClubApi(tokens=s.club_tokens, subject_requests=s.subject_requests, downloads=s.downloads,
                          files=s.exports, club_key=s.directory.club_key,
-                         refusal_notice=s.request_deadlines.refusal_notice)
+                         refusal_notice=s.request_deadlines.refusal_notice, certify=s.certificates.issue)
     s.records = Records(authz=s.authz, reads=reads, templates=s.templates,
-                        ropa=RecordOfProcessing(s.db, s.datamap, s.system.engine, s.requests.clock))
+                        ropa=RecordOfProcessing(s.db, s.datamap, s.system.engine, s.requests.clock,
+                                                keys=lambda: {p: s.ring.public_keys(p) for p in SIGNED}))
     s.club_access = ClubAccess(authz=s.authz, tokens=s.club_tokens, club_key=s.directory.club_key)
     s.overview = Overview(db=s.db, staff=SlackUsers(s.slack, s.policy).actor, grants=s.grants, breaches=s.breaches, shown=s.shown,
                           presenter=presenters.home)
@@ -356,5 +363,5 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                   request_deadlines=s.request_deadlines, overview=s.overview, queue=queue, exports=s.exports, owed=presenters.owed,
                                   quiet=dt.timedelta(seconds=s.settings.requeue_after_seconds), clock=s.requests.clock,
                                   club_tokens=s.club_tokens, statements=lambda: s.offboarding_steps().settle_due(),
-                                  residue_indexes=s.residue_indexes.keep)
+                                  residue_indexes=s.residue_indexes.keep, certificates=s.certificates.issue_due)
     return s

@@ -59,6 +59,7 @@ class ClubApi:
     files: ExportFiles  # where the archives are kept (EXPORT_DIR, or a bucket every machine sees)
     club_key: Callable[[str], str | None]  # a club's code -> its key in the platform (None: no such club)
     refusal_notice: Callable[[m.SubjectRequest], str] | None = None  # RequestDeadlines.refusal_notice
+    certify: Callable[[int], dict] | None = None  # Certificates.issue: an ended request's signed certificate
 
     def authenticate(self, *, token: str | None, address: str) -> str:
         """The club whose live token this is, calling from an allowed address (raises otherwise)."""
@@ -84,6 +85,13 @@ class ClubApi:
         req = self._own(club, request_id)
         notice = self.refusal_notice(req) if req.status == m.REFUSED and self.refusal_notice else None
         return _status(req, club, self.downloads.live(request_id=req.id) if req.status == m.DONE else None, notice)
+
+    def certificate(self, *, club: str, request_id: int) -> dict:
+        """The signed certificate of one of the club's requests, once it has ended (NotEnded before)."""
+        req = self._own(club, request_id)
+        if self.certify is None:
+            raise NotFound("Certificates are not issued by this deployment.")
+        return self.certify(req.id)
 
     def listed(self, *, club: str, offset: int = 0, limit: int = 50) -> Page[RequestStatus]:
         """The club's requests (those it opened and those opened for its members in Slack), newest first."""

@@ -1,7 +1,7 @@
 """The scheduler's pass: the state database leads, so whatever the queue lost is sent again from it,
 the retention policies' due slots are opened (by one scheduler at a time), and every open breach's
 clock is kept current with its reminders, as is every open request's month; temporary access that reached its end is closed;
-the residue proof's indexes are kept current (PostgreSQL)."""
+the residue proof's indexes are kept current (PostgreSQL); every request that ended is certified."""
 from __future__ import annotations
 
 import datetime as dt
@@ -46,6 +46,7 @@ class Housekeeping:
     club_tokens: ClubTokens | None = None  # its record of refused anonymous API calls is kept REFUSALS_KEPT
     statements: Callable[[], int] | None = None  # OffboardingSteps.settle_due: statements whose notices settled
     residue_indexes: Callable[[], object] | None = None  # ResidueIndexes.keep: a build started when they are stale
+    certificates: Callable[[], int] | None = None  # Certificates.issue_due: ended requests signed, shown in their thread
 
     def reconcile(self) -> list[int]:
         """Re-enqueue what the queue may have lost; returns the subject requests sent again."""
@@ -79,3 +80,5 @@ class Housekeeping:
                 self.club_tokens.forget_refusals(before=now - REFUSALS_KEPT)
             if self.residue_indexes is not None:
                 self.residue_indexes()  # in the background: the pass goes on
+            if self.certificates is not None:
+                self.certificates()  # every request that ended since: signed, and shown in its thread (one leader)

@@ -31,8 +31,9 @@ class Version:
     changes: list[str]
 
 
-def build_record(datamap: DataMap, system: Engine, now: dt.datetime) -> dict:
-    """The record as it stands (plain JSON values, sorted: the same inputs give the same record)."""
+def build_record(datamap: DataMap, system: Engine, now: dt.datetime, keys: dict[str, list[str]] | None = None) -> dict:
+    """The record as it stands (plain JSON values, sorted: the same inputs give the same record); `keys`: the
+    public keys that verify what the processor signs, by purpose (certificates, offboarding statements)."""
     categories = datamap.categories(list(datamap.tables.values()))
     disclosures = datamap.disclosures
     return {
@@ -46,6 +47,7 @@ def build_record(datamap: DataMap, system: Engine, now: dt.datetime) -> dict:
         "subprocessors": sorted([*disclosures.get("subprocessors", []), SLACK], key=lambda s: s["name"]),
         "transfers": disclosures.get("transfers", ""),
         "security_measures": list(disclosures.get("security_measures", [])),
+        **({"signing_keys": {"algorithm": "Ed25519", **{p: list(k) for p, k in sorted(keys.items())}}} if keys else {}),
         "generated_on": now.date().isoformat(),
     }
 
@@ -76,20 +78,21 @@ def changes(before: dict | None, after: dict) -> list[str]:
         for name in sorted(set(old) & set(new)):
             if old[name] != new[name]:
                 out.append(f"{section}: changed {name}")
-    for section in ("processor", "transfers", "security_measures"):
+    for section in ("processor", "transfers", "security_measures", "signing_keys"):
         if before.get(section) != after.get(section):
             out.append(f"{section}: changed")
     return out
 
 
 class RecordOfProcessing:
-    def __init__(self, db: Database, datamap: DataMap, system: Engine, clock: Callable[[], dt.datetime]) -> None:
-        self.db, self.datamap, self.system, self.clock = db, datamap, system, clock
+    def __init__(self, db: Database, datamap: DataMap, system: Engine, clock: Callable[[], dt.datetime],
+                 keys: Callable[[], dict[str, list[str]]] | None = None) -> None:
+        self.db, self.datamap, self.system, self.clock, self.keys = db, datamap, system, clock, keys
 
     def current(self) -> Version:
         """The record now: the latest version, or a new one when anything changed since (with what)."""
         now = self.clock()
-        record = build_record(self.datamap, self.system, now)
+        record = build_record(self.datamap, self.system, now, self.keys() if self.keys else None)
         body = {k: v for k, v in record.items() if k != "generated_on"}
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
         r = m.RopaVersion

@@ -54,6 +54,12 @@ def _canonical(body: dict) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+def canonical(doc: dict) -> bytes:
+    """A signed document as it is handed out: canonical JSON (sorted keys, no spaces, UTF-8), so the same
+    document is the same bytes wherever it is fetched and a changed byte is a changed document."""
+    return _canonical(doc)
+
+
 def signing_key(secret: bytes, purpose: str) -> Ed25519PrivateKey:
     """An Ed25519 key derived from SECRET_KEY (HKDF, one key per purpose): anyone holding the public key
     checks a signed document; only the bot can sign one."""
@@ -65,10 +71,12 @@ def public_key_b64(key: Ed25519PrivateKey) -> str:
     return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
+SCHEME = {"algorithm": "Ed25519", "canonical": "JSON, sorted keys, no spaces"}  # what every signature says of itself
+
+
 def sign_document(body: dict, key: Ed25519PrivateKey) -> dict:
     """`body` with a detached Ed25519 signature over its canonical JSON (sorted keys, no spaces)."""
-    return {"statement": body, "signature": {"algorithm": "Ed25519", "canonical": "JSON, sorted keys, no spaces",
-                                             "public_key": public_key_b64(key),
+    return {"statement": body, "signature": {**SCHEME, "public_key": public_key_b64(key),
                                              "value": base64.b64encode(key.sign(_canonical(body))).decode()}}
 
 

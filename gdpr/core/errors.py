@@ -56,3 +56,7 @@ class GrantNotFound(NotFound):
 
 class ConfigError(GdprError):
     """An operator-edited config file is invalid; the message names file, line and key."""
+
+
+class NotEnded(GdprError):
+    """The request has not ended: there is nothing to certify yet."""

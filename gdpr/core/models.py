@@ -66,6 +66,9 @@ class SubjectRequest(Base):
     original_due_on: Mapped[dt.date | None] = mapped_column(Date)  # set when extended
     extended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     extension_reason: Mapped[str | None] = mapped_column(Text)  # what the club must pass on to the person
+    # Once ended: the signed certificate for the club (gdpr/requests/certificates.py), and when its thread had it
+    certificate: Mapped[dict | None] = mapped_column(JSON)
+    certificate_shown_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Decision(Base):

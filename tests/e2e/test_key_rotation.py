@@ -19,6 +19,7 @@ from gdpr.clubs.tokens import ClubTokens
 from gdpr.core import models as m
 from gdpr.core.crypto import sign_document, verify_document
 from gdpr.core.keyring import KeyRing
+from gdpr.requests.certificates import PURPOSE as CERTIFICATES
 from gdpr.requests.service import RequestService
 from tests.conftest import SECRET
 from tests.helpers import file_and_approve, unique_member
@@ -71,8 +72,11 @@ def test_a_key_rotation_keeps_tokens_chain_links_pseudonyms_backups_and_signatur
     assert _cli("audit", "verify", db=url, **rotated).returncode == 0
     assert _cli("audit", "verify", db=url, SECRET_KEY=new_key).returncode == 1
     # signatures: the statement signed before verifies against the published keys, as does a new one
-    published = [line.split()[-1] for line in _cli("keys", "public", db=url, **rotated).stdout.splitlines()]
+    lines = _cli("keys", "public", db=url, **rotated).stdout.splitlines()
+    published = [line.split()[-1] for line in lines if line.startswith(f"{SIGNING_PURPOSE} ")]
     assert len(published) == 2 and published == new.ring.public_keys(SIGNING_PURPOSE)
+    assert [line.split()[-1] for line in lines if line.startswith(f"{CERTIFICATES} ")] == new.ring.public_keys(CERTIFICATES)
+    assert not set(new.ring.public_keys(CERTIFICATES)) & set(published)  # one key per purpose
     assert verify_document(statement, published)
     assert verify_document(sign_document({"club": CLUB}, new.ring.signer(SIGNING_PURPOSE)), published[:1])
     assert not verify_document(statement, published[:1])

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from gdpr.core import models as m
-from gdpr.core.errors import AlreadyDecided, NotAllowed, UsageError
+from gdpr.core.errors import AlreadyDecided, NotAllowed, NotEnded, UsageError
 from gdpr.erasure.ledger import record_intent
 from gdpr.requests.deadlines import AT, MARKS
 from tests.helpers import STRANGER, SUPPORT, unique_member
@@ -183,3 +183,38 @@ def test_an_erasure_a_dead_prover_had_claimed_is_proven_by_the_next_pass(app: Ap
     with services.db.session() as s:
         rows = s.execute(text("SELECT request_id, prover, proof FROM erasure_ledger ORDER BY request_id")).all()
     assert [r[1] == "dead-worker" for r in rows] == [False, False] and all(r[2] is not None for r in rows)
+
+
+def test_each_ended_request_is_certified_once_and_a_thread_slack_refused_gets_it_on_a_later_pass(app_on: App) -> None:
+    """On each engine: two rejected requests and one still open; the reconciler's pass signs the two (the open
+    one waits), shows each in its thread once; the thread Slack refused is shown on the next pass, the
+    other is not shown again; the certificate kept is the one signed first."""
+    services, presenter = app_on.services, app_on.requests
+    ids = []
+    for skip in range(3):
+        member = unique_member(services.system.engine, skip=skip)
+        ids.append(services.subject_requests.open(actor=services.policy.actor(SUPPORT), kind="access",
+                                                  identity=member["member_number"], subject_type="member",
+                                                  club_code=None).request_id)
+    for request_id in ids[:2]:
+        services.subject_requests.reject(actor=app_on.dpo(), request_id=request_id, reason="asked twice by mistake")
+    notes = presenter.request_note
+    refused: list[int] = []
+
+    def slack_refuses_the_first(req: m.SubjectRequest, text: str) -> None:
+        if req.id == ids[0] and not refused:
+            refused.append(req.id)
+            raise ConnectionError("slack down")
+        assert text.startswith(f":scroll: Certificate for R-{req.id} ")
+        notes(req, text)
+    presenter.request_note = slack_refuses_the_first  # type: ignore[method-assign]
+    assert services.certificates.issue_due() == 1 and refused == [ids[0]]
+    first = services.requests.get(ids[0]).certificate
+    assert first is not None and services.requests.get(ids[2]).certificate is None
+    assert services.certificates.issue_due() == 1  # the refused thread, now
+    assert services.certificates.issue_due() == 0
+    assert [what for what in presenter.shown if what[0] == "note"] == [("note", ids[1], m.REJECTED), ("note", ids[0], m.REJECTED)]
+    assert services.certificates.issue(ids[0]) == first  # never signed again
+    assert first["statement"]["outcome"] == {"rejected": True, "ground": "asked twice by mistake", "article": None}
+    with pytest.raises(NotEnded):
+        services.certificates.issue(ids[2])
