@@ -125,7 +125,15 @@ class OffboardingSteps:
             if not self.runs.claim_artifacts(run_id=run_id, expected=art, artifacts={**art, "statement": signed}):
                 return False  # another process signed it first
             art["statement"] = signed
-        self.presenter.statement_issued(run, art["statement"])
+        # one caller hands it over: the one whose claim takes it from due (the run's job and the notice job
+        # that settled the last notice can both get here; each posting it gave the club two statements)
+        if not self.runs.claim_artifacts(run_id=run_id, expected=art, artifacts={**art, "statement_due": False}):
+            return False
+        try:
+            self.presenter.statement_issued(run, art["statement"])
+        except Exception:
+            self.runs.update_artifacts(run_id=run_id, artifacts=art)  # due again: the next caller hands it over
+            raise
         self.runs.update_artifacts(run_id=run_id, artifacts={**art, "statement_delivered": True,
                                                              "statement_due": False})
         club = BulkSpec.from_json(run.spec).club_code
