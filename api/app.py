@@ -406,9 +406,9 @@ def build_api(api: ApiUseCases, *, allow_http: bool, per_minute: int, per_addres
     @app.get("/v1/keys", summary="The public keys that verify the statements the processor signs, newest first")
     def keys(code: str = Depends(club)) -> dict:
         from gdpr.clubs.offboarding import SIGNING_PURPOSE
-        from gdpr.requests.certificates import PURPOSE
+        from gdpr.requests.certificates import PUBLISHED
         return {"algorithm": "Ed25519", "purpose": SIGNING_PURPOSE, "keys": api.public_keys(SIGNING_PURPOSE),
-                "by_purpose": {p: api.public_keys(p) for p in (SIGNING_PURPOSE, PURPOSE)}}
+                "by_purpose": {p: api.public_keys(p) for p in PUBLISHED}}
 
     @app.get("/v1/downloads/{token}", name="download", summary="The export (AES-256 zip), once",
              response_class=Response, responses={200: {"content": {"application/zip": {"schema": {

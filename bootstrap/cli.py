@@ -354,9 +354,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
     settings = _settings()
     ring = settings.keyring()
     if args.action == "public":
-        from gdpr.clubs.offboarding import SIGNING_PURPOSE
-        from gdpr.requests.certificates import PURPOSE
-        for purpose in (SIGNING_PURPOSE, PURPOSE):
+        from gdpr.requests.certificates import PUBLISHED
+        for purpose in PUBLISHED:
             for key in ring.public_keys(purpose):
                 print(f"{purpose} Ed25519 {key}")
         return 0

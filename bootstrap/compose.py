@@ -34,7 +34,7 @@ from gdpr.bulk.job import BulkJob
 from gdpr.bulk.retention import RetentionConfig
 from gdpr.bulk.runs import BulkRuns
 from gdpr.clubs.downloads import Downloads
-from gdpr.clubs.offboarding import SIGNING_PURPOSE, OffboardingSteps
+from gdpr.clubs.offboarding import OffboardingSteps
 from gdpr.clubs.ropa import RecordOfProcessing
 from gdpr.clubs.tokens import ClubTokens
 from gdpr.consent.registry import ConsentRegistry
@@ -71,8 +71,7 @@ from gdpr.erasure.stores import (
 from gdpr.grants.service import GrantService
 from gdpr.lifecycle.outbox import send_lease
 from gdpr.requests.archives import make_store
-from gdpr.requests.certificates import PURPOSE as CERTIFICATES
-from gdpr.requests.certificates import Certificates
+from gdpr.requests.certificates import PUBLISHED, Certificates
 from gdpr.requests.deadlines import Deadlines
 from gdpr.requests.export import Exporter
 from gdpr.requests.export_files import ExportFiles
@@ -85,8 +84,6 @@ from workers.broker import make_broker
 # defence in depth only: Bolt sets its loggers' levels from the root logger's, so what keeps bodies
 # out of every log is gdpr.core.logsafe's record factory, installed by every process at start.
 logging.getLogger("slack_sdk").setLevel(logging.INFO)
-
-SIGNED = (CERTIFICATES, SIGNING_PURPOSE)  # what the processor signs: its keys are published (API, record)
 
 
 @dataclass
@@ -348,7 +345,7 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                          refusal_notice=s.request_deadlines.refusal_notice, certify=s.certificates.issue)
     s.records = Records(authz=s.authz, reads=reads, templates=s.templates,
                         ropa=RecordOfProcessing(s.db, s.datamap, s.system.engine, s.requests.clock,
-                                                keys=lambda: {p: s.ring.public_keys(p) for p in SIGNED}))
+                                                keys=lambda: {p: s.ring.public_keys(p) for p in PUBLISHED}))
     s.club_access = ClubAccess(authz=s.authz, tokens=s.club_tokens, club_key=s.directory.club_key)
     s.overview = Overview(db=s.db, staff=SlackUsers(s.slack, s.policy).actor, grants=s.grants, breaches=s.breaches, shown=s.shown,
                           presenter=presenters.home)

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from gdpr.clubs.offboarding import SIGNING_PURPOSE
 from gdpr.core import models as m
 from gdpr.core.crypto import SCHEME, canonical, sign_document, verify_document
 from gdpr.core.db import changed
@@ -30,6 +31,7 @@ from gdpr.requests.service import RequestService, aware, record
 
 log = logging.getLogger(__name__)
 PURPOSE = "request-certificate"
+PUBLISHED = (PURPOSE, SIGNING_PURPOSE)  # every purpose the processor signs for: its keys are published
 ENDED = (m.DONE, m.REFUSED, m.REJECTED, m.CLOSED)  # a failed request may be tried again: nothing to certify yet
 KIND = "gdpr-ops-bot request certificate"
 
@@ -162,4 +164,4 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return aware(value).isoformat() if isinstance(value, dt.datetime) else value.isoformat()  # type: ignore[union-attr]
 
 
-__all__ = ["ENDED", "PURPOSE", "Certificates", "NotEnded", "note", "verify"]
+__all__ = ["ENDED", "PUBLISHED", "PURPOSE", "Certificates", "NotEnded", "note", "verify"]
