@@ -25,7 +25,7 @@ from gdpr.core.datamap import load_datamap
 from gdpr.core.db import make_engine
 from gdpr.core.scope import subject_rows
 from gdpr.core.settings import PROJECT_ROOT
-from gdpr.core.templating import make_environment
+from gdpr.core.templating import Templates
 from gdpr.requests.export import Exporter
 from gym import schema
 from gym.seed import add_rows, seed
@@ -73,7 +73,7 @@ def run_variant(variant: str, db: Path) -> None:
     before = rss_mb()
     t0 = time.perf_counter()
     if variant == "streaming":
-        Exporter(engine, datamap, make_environment(PROJECT_ROOT / "templates"), out).build(
+        Exporter(engine, datamap, Templates(PROJECT_ROOT / "templates"), out).build(
             request_id=1, kind="member", key=str(MEMBER), passphrase=new_passphrase())
     else:
         naive_export(engine, datamap, out, new_passphrase())

@@ -55,18 +55,27 @@ def check_config(settings: Settings) -> tuple[Config, list[str]]:
 
 
 def check_templates(folder: Path) -> None:
-    """Every template the bot renders is in TEMPLATES_DIR and compiles (a syntax error names file and line)."""
+    """Every template the bot renders is in TEMPLATES_DIR and compiles (a syntax error names file and line),
+    and every language's catalog is there and reads."""
+    from babel.messages.pofile import PoFileError
     from jinja2 import TemplateNotFound, TemplateSyntaxError
 
-    from gdpr.core.templating import make_environment
-    env = make_environment(folder)
-    for name in TEMPLATES:
+    from gdpr.core.templating import LANGUAGES, catalog_path, make_environment
+    for language in LANGUAGES:
         try:
-            env.get_template(name)
-        except TemplateNotFound:
-            raise ConfigError(f"TEMPLATES_DIR {folder}: {name} is missing (`gdpr-bot init` writes every one)") from None
-        except TemplateSyntaxError as exc:
-            raise ConfigError(f"{folder / name}:{exc.lineno}: {exc.message}") from None
+            env = make_environment(folder, language)
+        except FileNotFoundError:
+            raise ConfigError(f"TEMPLATES_DIR {folder}: {catalog_path(folder, language).relative_to(folder)} is missing "
+                              "(`gdpr-bot init` writes every one)") from None
+        except PoFileError as exc:
+            raise ConfigError(f"{catalog_path(folder, language)}: {exc}") from None
+        for name in TEMPLATES:
+            try:
+                env.get_template(name)
+            except TemplateNotFound:
+                raise ConfigError(f"TEMPLATES_DIR {folder}: {name} is missing (`gdpr-bot init` writes every one)") from None
+            except TemplateSyntaxError as exc:
+                raise ConfigError(f"{folder / name}:{exc.lineno}: {exc.message}") from None
 
 
 TEMPLATES = ("access_summary.html.j2", "breach_club_notice.txt.j2", "breach_member_notice.txt.j2",

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 
 import dramatiq
-from jinja2 import Environment
 from slack_sdk import WebClient
 
 from bootstrap.config import load_config
@@ -51,7 +50,7 @@ from gdpr.core.replays import SeenRequests
 from gdpr.core.settings import Settings
 from gdpr.core.shown import ShownMessages
 from gdpr.core.subjects import SubjectDirectory
-from gdpr.core.templating import make_environment
+from gdpr.core.templating import Templates
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.indexes import ResidueIndexes
 from gdpr.erasure.job import ErasureJob, NoticeJob
@@ -97,7 +96,7 @@ class Services:
     requests: RequestService
     directory: SubjectDirectory
     exporter: Exporter
-    templates: Environment
+    templates: Templates
     slack: WebClient
     broker: dramatiq.Broker
     system_writer: Database
@@ -269,7 +268,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
     db = Database(settings.database_url)
     system = Database(settings.system_url, immediate=False)
     datamap = config.datamap
-    templates = make_environment(settings.templates_dir())
+    templates = Templates(settings.templates_dir(), config.languages)
     audit = AuditLog(ring.current)
     requests = RequestService(db, audit, ring)
     system_writer = Database(settings.system_url)

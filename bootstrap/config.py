@@ -22,6 +22,7 @@ class Config:
     breaches: BreachConfig
     recipients: dict[str, Recipient]
     deliveries: dict[str, str]  # club code -> slack | api | both (config/clubs.yaml)
+    languages: dict[str, str]  # club code -> en | nl | fr | de (config/clubs.yaml)
 
 
 def load_config(settings: Settings) -> Config:
@@ -29,6 +30,8 @@ def load_config(settings: Settings) -> Config:
     Reads files only: nothing connects."""
     folder = settings.resolved_config_dir()
     datamap = load_datamap(folder / "datamap.yaml")
+    clubs = load_clubs(folder / "clubs.yaml")
     return Config(datamap=datamap, retention=load_retention(folder / "retention.yaml", datamap),
                   policy=load_policy(folder / "roles.yaml"), breaches=load_breach_config(folder / "breaches.yaml"),
-                  recipients=load_recipients(folder / "integrations.yaml"), deliveries=load_clubs(folder / "clubs.yaml"))
+                  recipients=load_recipients(folder / "integrations.yaml"), deliveries=clubs.deliveries,
+                  languages=clubs.languages)

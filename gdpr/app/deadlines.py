@@ -7,16 +7,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jinja2 import Environment
-
 from gdpr.core import models as m
 from gdpr.core.access import Actor
 from gdpr.core.authz import Authorizer
 from gdpr.core.datamap import DataMap
 from gdpr.core.errors import UsageError
 from gdpr.core.ports import RequestPresenter
+from gdpr.core.templating import Templates
 from gdpr.requests.deadlines import Deadlines
-from gdpr.requests.service import KINDS, RequestService
+from gdpr.requests.service import RequestService
 
 log = logging.getLogger(__name__)
 MIN_TEXT, MAX_TEXT = 10, 1000
@@ -35,7 +34,7 @@ class RequestDeadlines:
     requests: RequestService
     deadlines: Deadlines
     datamap: DataMap
-    templates: Environment
+    templates: Templates
     controller: Callable[[str, str], dict]  # (subject type, key) -> the club: name, contact, country
     presenter: RequestPresenter
 
@@ -62,11 +61,13 @@ class RequestDeadlines:
 
     def refusal_notice(self, req: m.SubjectRequest) -> str:
         club = self.controller(req.subject_type, req.subject_key)
-        return self.templates.get_template("refusal_notice.txt.j2").render(
-            ref=f"R-{req.id}", kind_label=KINDS.get(req.kind, req.kind), club=club, processor=self.datamap.processor,
+        notice, _ = self.templates.render(  # in the club's language (config/clubs.yaml)
+            "refusal_notice.txt.j2", self.templates.language(club.get("code")),
+            ref=f"R-{req.id}", kind=req.kind, club=club, processor=self.datamap.processor,
             authority=self.datamap.authority(club.get("country")), ground=req.reject_reason,
             received=req.club_received_on or req.received_at, decided=req.decided_at,
             due=req.original_due_on if req.extended_at and req.original_due_on else req.due_on)  # Art. 12(4): one month
+        return notice
 
     def fire_reminders(self, now: dt.datetime) -> int:
         """The scheduler's pass: per open request, its most urgent due reminder is posted, then marked fired

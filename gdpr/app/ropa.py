@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jinja2 import Environment
-
 from gdpr.app.reads import AuditedRead
 from gdpr.clubs.ropa import RecordOfProcessing, Version
 from gdpr.core.access import Actor
 from gdpr.core.authz import Authorizer
+from gdpr.core.templating import Templates
 
 
 @dataclass
@@ -17,7 +16,7 @@ class Records:
     authz: Authorizer
     reads: AuditedRead
     ropa: RecordOfProcessing
-    templates: Environment
+    templates: Templates
 
     def record(self, *, actor: Actor) -> tuple[Version, str]:
         """The whole record (every controller) and its HTML rendering (`audit.read`)."""

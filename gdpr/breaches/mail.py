@@ -7,16 +7,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jinja2 import Environment
 from sqlalchemy import ColumnElement, Engine, column, false, func, select, table
 from sqlalchemy.sql.expression import ColumnClause
 
-from gdpr.breaches.config import KINDS, SUBJECT_CATEGORIES, BreachConfig
+from gdpr.breaches.config import BreachConfig
 from gdpr.breaches.service import REF, BreachService
 from gdpr.breaches.targets import MemberTarget, dated_tables, resolve_numbers, target_condition
 from gdpr.core import models as m
 from gdpr.core.datamap import DataMap, SubjectSpec
 from gdpr.core.mail import Mailer, MailError, build_message
+from gdpr.core.templating import Templates
 from gdpr.lifecycle.outbox import MAX_BACKOFF, backoff
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class Club:
 
 
 class BreachMail:
-    def __init__(self, breaches: BreachService, engine: Engine, datamap: DataMap, templates: Environment,
+    def __init__(self, breaches: BreachService, engine: Engine, datamap: DataMap, templates: Templates,
                  mailer: Mailer, config: BreachConfig, backoff_s: float = 30.0) -> None:
         self.breaches, self._engine, self._map, self._templates = breaches, engine, datamap, templates
         self.mailer, self.config, self._backoff_s = mailer, config, backoff_s
@@ -61,13 +61,11 @@ class BreachMail:
         if club is None or not club.contact_email:
             self.breaches.notice_failed(notice, "no GDPR contact", MAX_BACKOFF)
             return "no contact", MAX_BACKOFF
-        body = self._templates.get_template("breach_club_notice.txt.j2").render(
-            breach=breach, notice=notice, club=club, ref=f"{REF}{breach.id}", processor=self._map.processor,
-            kinds=[KINDS.get(k, k) for k in breach.kinds],
-            subject_categories=[SUBJECT_CATEGORIES.get(c, c) for c in breach.subject_categories])
-        subject = (f"{'Follow-up: ' if notice.phase > 1 else ''}Personal data breach {REF}{breach.id} "
-                   f"affecting {club.name}")
-        msg = build_message(sender=self.config.sender, to=club.contact_email, subject=subject, body=body,
+        body, subject = self._templates.render(  # in the club's language (config/clubs.yaml)
+            "breach_club_notice.txt.j2", self._templates.language(club.code), breach=breach, notice=notice,
+            club=club, ref=f"{REF}{breach.id}", processor=self._map.processor, kinds=breach.kinds,
+            subject_categories=breach.subject_categories)
+        msg = build_message(sender=self.config.sender, to=club.contact_email, subject=subject or REF, body=body,
                             idempotency_key=f"breach-{breach.id}-club-{club.key}-phase-{notice.phase}")
         try:
             self.mailer.send(msg)
@@ -116,7 +114,7 @@ class BreachMail:
         spec, email, names, cond = self._members(breach)
         self.breaches.members_progress(breach_id=breach_id, total=self.count_members(breach), status="running")
         clubs = {c.key: c for c in self.clubs(breach.clubs)}
-        template, sent, last = self._templates.get_template("breach_member_notice.txt.j2"), 0, breach.members_last_key
+        sent, last = 0, breach.members_last_key
         key = column(spec.key)
         while True:
             query = select(key, column(spec.club), column(email), *names).select_from(table(spec.table)).where(cond)
@@ -131,10 +129,10 @@ class BreachMail:
                 if str(row[0]) in done_keys:
                     continue
                 club = clubs[str(row[1])]
-                name = " ".join(str(v) for v in row[3:] if v) or "member"
-                body = template.render(breach=breach, club=club, name=name, ref=f"{REF}{breach.id}")
-                self.mailer.send(build_message(sender=self.config.sender, to=row[2], body=body,
-                                               subject=f"A security incident involving your data at {club.name}",
+                name = " ".join(str(v) for v in row[3:] if v) or None  # the template says "member" in its language
+                body, subject = self._templates.render("breach_member_notice.txt.j2", self._templates.language(club.code),
+                                                       breach=breach, club=club, name=name, ref=f"{REF}{breach.id}")
+                self.mailer.send(build_message(sender=self.config.sender, to=row[2], body=body, subject=subject or REF,
                                                idempotency_key=f"breach-{breach.id}-member-{row[0]}"))
                 self._told(breach_id, str(row[0]))
                 sent += 1

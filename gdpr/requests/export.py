@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from jinja2 import Environment
 from sqlalchemy import Engine, column, literal, select, table
 
 from gdpr.core.crypto import write_aes_zip
 from gdpr.core.datamap import DataMap, TableSpec
 from gdpr.core.scope import Keys, subject_rows
+from gdpr.core.templating import Templates
 
 BATCH = 2000
 ACCESS_FORMAT = "gdpr-ops-bot/access-export"
@@ -49,7 +49,7 @@ def _plain(value: object) -> object:
 
 
 class Exporter:
-    def __init__(self, engine: Engine, datamap: DataMap, templates: Environment, export_dir: Path) -> None:
+    def __init__(self, engine: Engine, datamap: DataMap, templates: Templates, export_dir: Path) -> None:
         self._engine, self._map, self._templates, self._dir = engine, datamap, templates, export_dir
 
     def build(self, *, request_id: int, kind: str, key: str, passphrase: str) -> ExportFile:
@@ -143,8 +143,9 @@ class Exporter:
                                "tables": {"type": "object", "properties": tables}}}
 
     def _summary(self, request_id: int, kind: str, key: str, counts: dict[str, int]) -> str:
-        return self._templates.get_template("access_summary.html.j2").render(**self.summary_context(
-            request_id=request_id, kind=kind, key=key, counts=counts))
+        context = self.summary_context(request_id=request_id, kind=kind, key=key, counts=counts)
+        return self._templates.render("access_summary.html.j2", self._templates.language(context["controller"]["code"]),
+                                      **context)[0]
 
     def summary_context(self, *, request_id: int, kind: str, key: str, counts: dict[str, int]) -> dict:
         """Everything Art. 15(1)(a)-(h) asks for, built from the data map."""

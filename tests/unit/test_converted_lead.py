@@ -12,7 +12,7 @@ from gdpr.core.crypto import read_aes_zip
 from gdpr.core.datamap import load_datamap
 from gdpr.core.errors import UsageError
 from gdpr.core.subjects import Identity, SubjectDirectory
-from gdpr.core.templating import make_environment
+from gdpr.core.templating import Templates
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.residue import residue_check
 from gdpr.requests.export import Exporter
@@ -48,7 +48,7 @@ def converted_member(engine) -> dict:
 
 def test_export_holds_the_converted_leads_notes_and_consents(engine, datamap, tmp_path) -> None:
     member = converted_member(engine)
-    exporter = Exporter(engine, datamap, make_environment(ROOT / "templates"), tmp_path)
+    exporter = Exporter(engine, datamap, Templates(ROOT / "templates"), tmp_path)
     export = exporter.build(request_id=1, kind="member", key=str(member["id"]), passphrase="pass phrase")
     data = json.loads(read_aes_zip(export.path, "pass phrase")["data.json"])
     notes = [n["body"] for n in data["tables"]["crm_notes"]]

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from gdpr.core.crypto import new_passphrase, read_aes_zip
 from gdpr.core.datamap import load_datamap
-from gdpr.core.templating import make_environment
+from gdpr.core.templating import Templates
 from gdpr.requests.export import Exporter
 from tests.conftest import ROOT
 from tests.helpers import unique_member
@@ -20,7 +20,7 @@ from tests.helpers import unique_member
 
 @pytest.fixture
 def exporter(engine, tmp_path) -> Exporter:
-    return Exporter(engine, load_datamap(ROOT / "config" / "datamap.yaml"), make_environment(ROOT / "templates"),
+    return Exporter(engine, load_datamap(ROOT / "config" / "datamap.yaml"), Templates(ROOT / "templates"),
                     tmp_path / "exports")
 
 
