@@ -1,6 +1,7 @@
 """The data map (config/datamap.yaml): the only place that knows the platform's tables."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from gdpr.core.yamlconf import ANY, BOOL, INT, NAMES, Located, Schema
 CATEGORIES = {"identity", "contact", "financial", "health", "behavioural", "contractual", "consent",
               "free_text", "integration", "location"}
 ERASURE_RULES = {"erase", "mask", "generalise", "replace", "keep"}
+# Art. 15(4): a column holding another person's data is left out of the subject's copy (withhold), or, free
+# text, handed over with what names or reaches someone else replaced (redact).
+THIRD_PARTY = ("withhold", "redact")
 COLUMN_FIELDS = ("purpose", "basis", "retention", "recipients")
 
 # A quasi-identifier's generalisation levels, as the data map writes them (gdpr/erasure/anonymity.py applies them)
@@ -38,6 +42,7 @@ class ColumnSpec:
     replace_with: str | None = None
     identifier: bool = False
     to: str = "year"  # generalise: a date to its 'year' or its 'month'
+    third_party: str | None = None  # withhold | redact: another person's data, kept from the subject's copy
 
 
 @dataclass(frozen=True)
@@ -92,9 +97,17 @@ class TableSpec:
         return all(row[c] is None or self.is_replacement(c, row[c], row_id)
                    for c, rule in self.columns.items() if rule.identifier)
 
-    def exported_columns(self) -> list[str]:
-        """Columns shown to the subject: context first, then the personal ones; never excluded ones."""
-        return list(self.context) + [c for c in self.columns if c not in self.context]
+    def exported_columns(self, *, withhold: bool = False) -> list[str]:
+        """Columns exported: context first, then the personal ones; never excluded ones. With `withhold` (a
+        subject's own copy, Art. 15(4)) not those holding another person's data either."""
+        return list(self.context) + [c for c, spec in self.columns.items() if c not in self.context
+                                     and not (withhold and spec.third_party == "withhold")]
+
+    def withheld(self) -> list[str]:
+        return [c for c, spec in self.columns.items() if spec.third_party == "withhold"]
+
+    def redacted(self) -> list[str]:
+        return [c for c, spec in self.columns.items() if spec.third_party == "redact"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +172,7 @@ class DataMap:
     non_personal_tables: dict[str, str] = field(default_factory=dict)
     disclosures: dict = field(default_factory=dict)
     consent: ConsentSpec | None = None
+    third_party_patterns: tuple[str, ...] = ()  # what else names another person in free text (regular expressions)
 
     @property
     def processor(self) -> dict[str, str]:
@@ -219,7 +233,7 @@ class DataMap:
 
 
 _COLUMN = {**{k: ANY for k in ("category", "purpose", "basis", "retention", "recipients", "erasure",
-                               "replace_with", "to")}, "identifier": BOOL}
+                               "replace_with", "to", "third_party")}, "identifier": BOOL}
 DATAMAP: Schema = {
     "version": ANY,
     "recipients": {NAMES: {"name": ANY, "purpose": ANY}},
@@ -234,6 +248,7 @@ DATAMAP: Schema = {
                        "anonymity": {"min_k": INT, "quasi": ANY, "steps": ANY}}},
     "controllers": {k: ANY for k in ("table", "key", "code", "name", "contact_name", "contact_email", "country")},
     "non_personal_tables": {NAMES: ANY},
+    "third_party_patterns": ANY,
     "consent": {"table": ANY, "agreement": ANY, "version": ANY, "channel": ANY, "granted_at": ANY, "withdrawn_at": ANY,
                 "withdrawable": ANY, "types": {k: ANY for k in ("table", "key", "code", "title", "purpose",
                                                                 "current_version")},
@@ -261,7 +276,19 @@ def load_datamap(path: Path) -> DataMap:
                                  country=ctl.get("country"))
     return DataMap(path=path, subjects=subjects, tables=tables, recipients=recipients, controllers=controllers,
                    non_personal_tables=data.get("non_personal_tables") or {}, disclosures=_disclosures(doc, data),
-                   consent=_consent(doc, data.get("consent"), tables))
+                   consent=_consent(doc, data.get("consent"), tables), third_party_patterns=_patterns(doc, data))
+
+
+def _patterns(doc: Located, data: dict) -> tuple[str, ...]:
+    raw = data.get("third_party_patterns") or []
+    if not isinstance(raw, list):
+        raise doc.error(("third_party_patterns",), "a list of regular expressions")
+    for i, pattern in enumerate(raw):
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise doc.error(("third_party_patterns", i), f"not a regular expression: {exc}") from None
+    return tuple(str(p) for p in raw)
 
 
 def _consent(doc: Located, raw: dict | None, tables: dict[str, TableSpec]) -> ConsentSpec | None:
@@ -424,9 +451,15 @@ def _column(doc: Located, at: tuple, name: str, spec: dict, defaults: dict, reci
             raise doc.error(at + ("recipients",), f"unknown recipient '{r}'")
     if erasure == "replace" and not merged.get("replace_with"):
         raise doc.error(at, "erasure 'replace' needs 'replace_with'")
+    third_party = merged.get("third_party")
+    if third_party is not None and third_party not in THIRD_PARTY:
+        raise doc.error(at + ("third_party",), f"one of {', '.join(THIRD_PARTY)}, not '{third_party}'")
+    if third_party == "redact" and category != "free_text":
+        raise doc.error(at + ("third_party",), "redact is for free text (category free_text); withhold the column")
     to = merged.get("to", "year")
     if to not in ("year", "month"):
         raise doc.error(at + ("to",), f"generalise 'to' is 'year' or 'month', not '{to}'")
     return ColumnSpec(name=name, category=category, purpose=merged["purpose"], basis=merged["basis"],
                       retention=merged["retention"], recipients=tuple(merged["recipients"]), erasure=erasure,
-                      replace_with=merged.get("replace_with"), identifier=bool(merged.get("identifier", False)), to=to)
+                      replace_with=merged.get("replace_with"), identifier=bool(merged.get("identifier", False)), to=to,
+                      third_party=third_party)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from sqlalchemy import Engine, column, select, table, types
 
 from gdpr.core import models as m
 from gdpr.core.datamap import DataMap
 from gdpr.core.db import live_columns
+from gdpr.core.names import first_names
 from gdpr.core.yamlconf import Located
 
 PERSONAL_NAME = re.compile(
@@ -23,20 +23,6 @@ ADDRESS = re.compile(r"\b(straat|laan|weg|rue|avenue|street|st\.|road|plein|stee
 SAMPLE = 200
 # The bot's own state (on the embedded default it shares the database): never the platform's data.
 BOT_TABLES = frozenset(m.Base.metadata.tables) | {"alembic_version"}
-
-
-@lru_cache(maxsize=1)
-def _first_names() -> frozenset[str]:
-    from faker import Faker  # only needed for the content check
-    names: set[str] = set()
-    for loc in ("nl_BE", "fr_BE", "en_US", "de_DE"):
-        provider = Faker(loc).providers
-        for p in provider:
-            for attr in ("first_names", "first_names_female", "first_names_male"):
-                value = getattr(p, attr, None)
-                if value:
-                    names.update(n.lower() for n in (value.keys() if isinstance(value, dict) else value))
-    return frozenset(names)
 
 
 @dataclass
@@ -53,6 +39,11 @@ def check_datamap(dm: DataMap, engine: Engine) -> CheckReport:
     report = CheckReport()
     live = live_columns(engine)
     _check_named(dm, live, report)
+    for mapped in dm.tables.values():
+        for cname, col in mapped.columns.items():
+            if col.category == "free_text" and col.third_party is None:
+                report.warnings.append(f"{mapped.name}.{cname} is free text: it may name other people; set "
+                                       "`third_party: redact` so a subject's copy leaves them out (Art. 15(4))")
     for tname, cols in live.items():
         if tname in dm.non_personal_tables or tname in BOT_TABLES:
             continue
@@ -133,7 +124,7 @@ def _text_verdict(texts: list[str]) -> str | None:
         ("phone numbers", lambda v: bool(PHONE.match(v))),
         ("IBANs", lambda v: bool(IBAN.match(v.upper()))),
         ("addresses", lambda v: bool(ADDRESS.search(v))),
-        ("names", lambda v: v.split()[0].lower() in _first_names() if v.split() else False),
+        ("names", lambda v: v.split()[0].lower() in first_names() if v.split() else False),
     ]
     for label, test in tests:
         if sum(1 for v in texts if test(v)) > 0.3 * n:

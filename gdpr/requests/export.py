@@ -23,6 +23,7 @@ from gdpr.core.crypto import write_aes_zip
 from gdpr.core.datamap import DataMap, TableSpec
 from gdpr.core.scope import Keys, subject_rows
 from gdpr.core.templating import Templates
+from gdpr.requests.others import KeptBack, Redactor
 
 BATCH = 2000
 ACCESS_FORMAT = "gdpr-ops-bot/access-export"
@@ -59,10 +60,11 @@ class Exporter:
         work = self._dir / f".work-{request_id}-{secrets.token_hex(4)}"
         work.mkdir(mode=0o700)
         try:
+            kept = KeptBack()  # the subject's own copy: other people's data stays out (Art. 15(4))
             counts = self._write_data(work, kind, key, {"format": ACCESS_FORMAT, "version": 1,
-                                                        "request": f"R-{request_id}", "subject_type": kind})
-            (work / "schema.json").write_text(json.dumps(self.schema(kind), indent=2))
-            (work / "summary.html").write_text(self._summary(request_id, kind, key, counts), encoding="utf-8")
+                                                        "request": f"R-{request_id}", "subject_type": kind}, kept)
+            (work / "schema.json").write_text(json.dumps(self.schema(kind, withhold=True), indent=2))
+            (work / "summary.html").write_text(self._summary(request_id, kind, key, counts, kept), encoding="utf-8")
             files = [("summary.html", work / "summary.html"), ("data.json", work / "data.json"),
                      ("schema.json", work / "schema.json")]
             files += [(f"csv/{t}.csv", work / f"{t}.csv") for t in counts]
@@ -95,20 +97,38 @@ class Exporter:
             shutil.rmtree(work, ignore_errors=True)
         return ExportFile(path=self._dir / name, name=name, counts=counts)
 
-    def _write_data(self, work: Path, kind: str, key: Keys, header: dict) -> dict[str, int]:
+    def _write_data(self, work: Path, kind: str, key: Keys, header: dict, kept: KeptBack | None = None) -> dict[str, int]:
+        """data.json and a CSV per table. With `kept` (a subject's own copy) other people's data is withheld or
+        redacted as the data map says, and what was is counted there and listed in data.json."""
         counts: dict[str, int] = {}
+        redact = Redactor(self.own_details(kind, str(key)), self._map.third_party_patterns) if kept is not None else None
         with open(work / "data.json", "w", encoding="utf-8") as out:
             out.write(json.dumps({**header, "generated_at": dt.datetime.now(dt.UTC).isoformat()})[:-1])
             out.write(', "tables": {')
             for i, spec in enumerate(self._map.tables_for(kind)):
                 out.write(("," if i else "") + f"\n{json.dumps(spec.name)}: [")
-                counts[spec.name] = self._stream_table(spec, kind, key, out, work / f"{spec.name}.csv")
+                counts[spec.name] = self._stream_table(spec, kind, key, out, work / f"{spec.name}.csv", redact, kept)
                 out.write("]")
-            out.write("\n}}\n")
+            out.write("\n}")
+            if kept is not None:
+                out.write(f', "withheld_for_others": {json.dumps(kept.as_json(), ensure_ascii=False)}')
+            out.write("}\n")
         return counts
 
-    def _stream_table(self, spec: TableSpec, kind: str, key: Keys, out: IO[str], csv_path: Path) -> int:
-        cols = spec.exported_columns()
+    def own_details(self, kind: str, key: str) -> list[object]:
+        """The subject's own name, email and phone (what a redaction of free text leaves: they are theirs)."""
+        subject = self._map.subject(kind)
+        cols = [c for spec in subject.display.values() for c in ((spec,) if isinstance(spec, str) else spec)]
+        with self._engine.connect() as conn:
+            row = conn.execute(select(*[column(c) for c in cols]).select_from(table(subject.table)).where(
+                column(subject.key) == (int(key) if key.isdigit() else key))).first()
+        return list(row) if row else []
+
+    def _stream_table(self, spec: TableSpec, kind: str, key: Keys, out: IO[str], csv_path: Path,
+                      redact: Redactor | None = None, kept: KeptBack | None = None) -> int:
+        cols = spec.exported_columns(withhold=kept is not None)
+        redacted = [i for i, c in enumerate(cols) if c in spec.redacted()] if redact is not None else []
+        passages, touched = 0, 0
         order = column(spec.context[0]) if spec.context else column(cols[0])
         query = (select(*[column(c) for c in cols]).select_from(table(spec.name))
                  .where(subject_rows(self._map, spec, kind, key, self._engine.dialect.name)).order_by(order))
@@ -120,19 +140,29 @@ class Exporter:
             for part in result.partitions():
                 for row in part:
                     values = [_plain(v) for v in row]
+                    for i in redacted:
+                        text = values[i]
+                        if isinstance(text, str) and redact is not None:
+                            values[i], found = redact(text)
+                            passages, touched = passages + found, touched + bool(found)
                     writer.writerow(values)
                     out.write(("," if n else "") + "\n  " + json.dumps(dict(zip(cols, values, strict=True)), ensure_ascii=False))
                     n += 1
+        if kept is not None and n and spec.withheld():
+            kept.withheld[spec.name] = {"columns": spec.withheld(), "rows": n}
+        if kept is not None and passages:
+            kept.redacted[spec.name] = {"columns": spec.redacted(), "passages": passages, "rows": touched}
         return n
 
-    def schema(self, kind: str) -> dict:
-        """The JSON Schema of `data.json` (Art. 20: structured, machine-readable), from the data map."""
+    def schema(self, kind: str, *, withhold: bool = False) -> dict:
+        """The JSON Schema of `data.json` (Art. 20: structured, machine-readable), from the data map; with
+        `withhold`, of a subject's own copy (without the columns kept back for others, Art. 15(4))."""
         tables = {}
         for spec in self._map.tables_for(kind):
             props = {c: {"type": ["string", "number", "integer", "boolean", "null"],
                          "description": (f"{spec.columns[c].category}: {spec.columns[c].purpose}"
                                          if c in spec.columns else "context")}
-                     for c in spec.exported_columns()}
+                     for c in spec.exported_columns(withhold=withhold)}
             tables[spec.name] = {"type": "array", "items": {"type": "object", "properties": props,
                                                             "additionalProperties": False}}
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Access export",
@@ -140,10 +170,16 @@ class Exporter:
                 "properties": {"format": {"const": ACCESS_FORMAT}, "version": {"const": 1},
                                "request": {"type": "string"}, "subject_type": {"type": "string"},
                                "generated_at": {"type": "string", "format": "date-time"},
-                               "tables": {"type": "object", "properties": tables}}}
+                               "tables": {"type": "object", "properties": tables},
+                               "withheld_for_others": {
+                                   "type": "object", "description": "Art. 15(4): columns left out of this copy "
+                                   "(withheld: another person's data) and free text where another person's details "
+                                   "were replaced with [redacted], per table"}}}
 
-    def _summary(self, request_id: int, kind: str, key: str, counts: dict[str, int]) -> str:
-        context = self.summary_context(request_id=request_id, kind=kind, key=key, counts=counts)
+    def _summary(self, request_id: int, kind: str, key: str, counts: dict[str, int], kept: KeptBack | None = None) -> str:
+        kept = kept or KeptBack()
+        context = {**self.summary_context(request_id=request_id, kind=kind, key=key, counts=counts),
+                   "withheld": kept.withheld, "redacted": kept.redacted}
         return self._templates.render("access_summary.html.j2", self._templates.language(context["controller"]["code"]),
                                       **context)[0]
 

@@ -114,3 +114,34 @@ def test_a_card_update_never_steps_back_to_an_older_state(system, gym) -> None:
     channel, ts = system.where(f"R-{request_id}", "approval")
     shown = next(msg for msg in system.standin.channel(channel) if msg["ts"] == ts)
     assert shown["text"].endswith(": running"), shown["text"]
+
+
+def test_other_people_s_data_stays_out_of_the_copy_and_the_summary_says_so(system, gym) -> None:
+    """Art. 15(4), through Slack on both backends: the emergency contact's name and number are withheld, a staff
+    note naming another member is redacted, the member's own note is whole; the summary says what and why."""
+    member, other = unique_member(gym), unique_member(gym, skip=1)
+    with gym.begin() as conn:
+        conn.execute(text("DELETE FROM emergency_contacts WHERE member_id = :i"), {"i": member["id"]})
+        conn.execute(text("DELETE FROM staff_notes WHERE member_id = :i"), {"i": member["id"]})
+        conn.execute(text("INSERT INTO emergency_contacts (id, member_id, contact_name, contact_phone, relation) "
+                          "VALUES (900001, :i, 'Griet Vandamme', '+32 477 61 52 43', 'parent')"), {"i": member["id"]})
+        conn.execute(text("INSERT INTO staff_notes (id, member_id, author_staff_id, created_at, body) VALUES "
+                          "(900001, :i, 1, '2026-01-02 10:00:00', :a), (900002, :i, 1, '2026-01-03 10:00:00', :b)"),
+                     {"i": member["id"], "a": f"Trained with {other['first_name']} {other['last_name']} today.",
+                      "b": "Asked to freeze the membership for two months (travel)."})
+    request_id = file_and_approve(system, "access", member["member_number"])
+    done = system.wait_status(request_id)
+    assert done.status == m.DONE, done.error
+    thread = system.standin.thread(*system.where(f"R-{done.id}", "request"))
+    (file,) = [f for msg in thread for f in msg.get("files", [])]
+    files = read_aes_zip(file["path"], _passphrase(system.standin, SUPPORT))
+    everything = "\n".join(v.decode() for v in files.values())
+    for gone in ("Griet", "Vandamme", "477 61 52 43", f"{other['first_name']} {other['last_name']}"):
+        assert gone not in everything, gone
+    data = json.loads(files["data.json"])
+    assert [n["body"] for n in data["tables"]["staff_notes"]] == [
+        "Trained with [redacted] today.", "Asked to freeze the membership for two months (travel)."]
+    assert data["tables"]["members"][0]["email"] == member["email"]  # the member's own data is all there
+    summary = files["summary.html"].decode()
+    assert "emergency contacts: contact name, contact phone withheld in 1 row(s)" in summary
+    assert "1 passage(s) naming or reaching another person replaced with [redacted], in 1 row(s)" in summary

@@ -123,19 +123,18 @@ def test_breach_notices_go_to_each_club_and_its_members_in_the_club_s_language(s
         assert "What you can do" not in body and f"B-{breach_id}" in body
 
 
-def _open_access(system, member: dict, request_id: int) -> int:
+def _open_access(system, member: dict, request_id: int) -> tuple[int, dict]:
     system.slack.command(SUPPORT, f"access {member['member_number']}")
-    system.card(request_id=request_id)
-    return request_id
+    return request_id, system.card(request_id=request_id)
 
 
 def test_an_export_summary_and_a_refusal_notice_are_in_the_club_s_language(system) -> None:
     gym = system.services.system.engine
     # An access export for a member of brussels-south (fr): its summary.html is French.
     member = _member(gym, "brussels-south")
-    request_id = _open_access(system, member, 1)
+    request_id, card = _open_access(system, member, 1)
     system.wait_status(request_id, (m.AWAITING_APPROVAL,), timeout=20)
-    system.slack.click(DPO, "request.approve", str(request_id), *system.where(f"R-{request_id}", "approval"))
+    system.slack.click(DPO, "request.approve", str(request_id), card["channel"], card["ts"])
     done = system.wait_status(request_id)
     assert done.status == m.DONE, done.error
     thread = system.standin.thread(*system.where(f"R-{done.id}", "request"))
@@ -149,7 +148,7 @@ def test_an_export_summary_and_a_refusal_notice_are_in_the_club_s_language(syste
 
     # A refusal for a member of antwerp-north (nl): the notice in the thread and through the club's API.
     member = _member(gym, "antwerp-north")
-    request_id = _open_access(system, member, 2)
+    request_id, _ = _open_access(system, member, 2)
     system.wait_status(request_id, (m.AWAITING_APPROVAL,), timeout=20)
     system.slack.command(DPO, f"refuse R-{request_id} the fourth identical request this month, answered on 2 Nov")
     refused = system.wait_status(request_id, (m.REFUSED,), timeout=20)
@@ -170,7 +169,7 @@ def test_an_export_summary_and_a_refusal_notice_are_in_the_club_s_language(syste
 
     # leuven set no language: English, in the same deployment.
     member = _member(gym, "leuven")
-    request_id = _open_access(system, member, 3)
+    request_id, _ = _open_access(system, member, 3)
     system.wait_status(request_id, (m.AWAITING_APPROVAL,), timeout=20)
     system.slack.command(DPO, f"refuse R-{request_id} the fourth identical request this month, answered on 2 Nov")
     english = system.services.request_deadlines.refusal_notice(system.wait_status(request_id, (m.REFUSED,), timeout=20))

@@ -32,7 +32,9 @@ def access_summary() -> dict:
             "recipients": [{"name": "Payment provider", "purpose": "collecting fees"}],
             "counts": {"members": 1, "check_ins": 12, "payments": 0},
             "disclosures": {"transfers": "No transfers outside the EEA.", "automated_decisions": "None.",
-                            "profiling": "No profiling."}}
+                            "profiling": "No profiling."},
+            "withheld": {"emergency_contacts": {"columns": ["contact_name", "contact_phone"], "rows": 1}},
+            "redacted": {"staff_notes": {"columns": ["body"], "passages": 3, "rows": 2}}}
 
 
 def breach_club_notice(phase: int = 2, late: bool = True) -> dict:

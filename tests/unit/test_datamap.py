@@ -90,3 +90,27 @@ def test_the_bots_own_tables_are_never_taken_for_the_platforms(engine, db_url: s
     report = check_datamap(load_datamap(MAP), engine)
     said = " ".join(report.errors + report.warnings)
     assert report.errors == [] and not any(t in said for t in m.Base.metadata.tables), said
+
+
+def test_third_party_marks_are_checked_and_free_text_without_one_is_flagged(engine, tmp_path: Path) -> None:
+    """Art. 15(4): `third_party` is withhold or redact (redact only for free text), the patterns compile, and
+    `datamap check` warns about free text that would go out to a subject as it is."""
+    shipped = MAP.read_text()
+    assert check_datamap(load_datamap(MAP), engine).warnings == []
+    (tmp_path / "datamap.yaml").write_text(shipped.replace("third_party: withhold}", "third_party: hide}", 1))
+    with pytest.raises(ConfigError, match="one of withhold, redact, not 'hide'"):
+        load_datamap(tmp_path / "datamap.yaml")
+    (tmp_path / "datamap.yaml").write_text(shipped.replace("contact_phone: {category: contact, erasure: erase, "
+                                                           "third_party: withhold}",
+                                                           "contact_phone: {category: contact, erasure: erase, "
+                                                           "third_party: redact}"))
+    with pytest.raises(ConfigError, match="redact is for free text"):
+        load_datamap(tmp_path / "datamap.yaml")
+    (tmp_path / "datamap.yaml").write_text(shipped.replace("  - 'staff #\\d+'", "  - 'staff #(\\d+'"))
+    with pytest.raises(ConfigError, match=r"third_party_patterns.*not a regular expression"):
+        load_datamap(tmp_path / "datamap.yaml")
+    (tmp_path / "datamap.yaml").write_text(shipped.replace("body: {category: free_text, erasure: erase, third_party: redact}",
+                                                           "body: {category: free_text, erasure: erase}"))
+    warnings = check_datamap(load_datamap(tmp_path / "datamap.yaml"), engine).warnings
+    assert sorted(w.split(" ")[0] for w in warnings) == ["crm_notes.body", "staff_notes.body"]
+    assert all("third_party: redact" in w and "Art. 15(4)" in w for w in warnings)

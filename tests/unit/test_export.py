@@ -99,3 +99,64 @@ def test_summary_names_only_the_integrations_the_member_is_linked_to(engine, exp
     assert any(n.startswith("milon") for n in names)
     assert not any(n.startswith(("Virtuagym", "Clubplanner", "Technogym")) for n in names), names
     assert "The club (controller) and its staff" in names
+
+
+def test_a_subject_s_copy_keeps_other_people_s_data_back_and_says_what_and_why(engine, exporter: Exporter) -> None:
+    """Art. 15(4): the emergency contact's name and number are withheld, staff notes are handed over with
+    another person's name, address, number and a colleague's reference replaced; the member's own details
+    stay; the summary and data.json say what was kept back; the club's own copy is whole."""
+    member, other = unique_member(engine), unique_member(engine, skip=1)
+    with engine.begin() as conn:
+        full = conn.execute(text("SELECT first_name, last_name, phone FROM members WHERE id = :i"),
+                            {"i": member["id"]}).one()
+        conn.execute(text("DELETE FROM emergency_contacts WHERE member_id = :i"), {"i": member["id"]})
+        conn.execute(text("DELETE FROM staff_notes WHERE member_id = :i"), {"i": member["id"]})
+        conn.execute(text("INSERT INTO emergency_contacts (id, member_id, contact_name, contact_phone, relation) "
+                          "VALUES (900001, :i, 'Griet Vandamme', '+32 477 61 52 43', 'parent')"), {"i": member["id"]})
+        notes = [f"Came in with {other['first_name']} {other['last_name']} ({other['email']}), call them on 0498 12 34 56.",
+                 "Complained about the changing rooms, handed to staff #7.",
+                 f"Prefers {full.phone} after 18:00; {full.first_name} {full.last_name} asked for a freeze.",
+                 "Knee injury mentioned, advised to see the physiotherapist."]
+        for i, body in enumerate(notes):
+            conn.execute(text("INSERT INTO staff_notes (id, member_id, author_staff_id, created_at, body) "
+                              "VALUES (:id, :i, 1, '2026-01-02 10:00:00', :b)"), {"id": 900001 + i, "i": member["id"], "b": body})
+    phrase = new_passphrase()
+    export = exporter.build(request_id=8, kind="member", key=str(member["id"]), passphrase=phrase)
+    files = read_aes_zip(export.path, phrase)
+    everything = "\n".join(v.decode() for v in files.values())  # a search that does not use the data map
+    for gone in ("Griet", "Vandamme", "477 61 52 43", other["first_name"] + " " + other["last_name"], other["email"],
+                 "0498 12 34 56", "staff #7"):
+        assert gone not in everything, gone
+    data = json.loads(files["data.json"])
+    assert data["tables"]["emergency_contacts"] == [{"id": 900001, "relation": "parent"}]
+    assert csv.DictReader(io.StringIO(files["csv/emergency_contacts.csv"].decode())).fieldnames == ["id", "relation"]
+    bodies = [r["body"] for r in data["tables"]["staff_notes"]]
+    assert bodies[0] == "Came in with [redacted] ([redacted]), call them on [redacted]."
+    assert bodies[1] == "Complained about the changing rooms, handed to [redacted]."
+    assert bodies[2] == notes[2] and bodies[3] == notes[3]  # the member's own name and number are theirs
+    assert data["withheld_for_others"] == {
+        "withheld": {"emergency_contacts": {"columns": ["contact_name", "contact_phone"], "rows": 1}},
+        "redacted": {"staff_notes": {"columns": ["body"], "passages": 4, "rows": 2}}}
+    summary = files["summary.html"].decode()
+    assert "Other people&#39;s data (Art. 15(4))" in summary or "Other people's data (Art. 15(4))" in summary
+    assert "emergency contacts: contact name, contact phone withheld in 1 row(s)" in summary
+    assert "4 passage(s) naming or reaching another person replaced with [redacted], in 2 row(s)" in summary
+    schema = json.loads(files["schema.json"])
+    assert set(schema["properties"]["tables"]["properties"]["emergency_contacts"]["items"]["properties"]) == {"id", "relation"}
+
+    club_copy = exporter.build_return(name="return.zip", parts=[("member", [member["id"]])],
+                                      header={"club": "test"}, passphrase=phrase)
+    returned = json.loads(read_aes_zip(club_copy.path, phrase)["member/data.json"])
+    assert returned["tables"]["emergency_contacts"][0]["contact_name"] == "Griet Vandamme"  # the controller's: whole
+    assert returned["tables"]["staff_notes"][0]["body"] == notes[0] and "withheld_for_others" not in returned
+
+
+def test_a_member_without_other_people_s_data_gets_no_such_section(engine, exporter: Exporter) -> None:
+    member = unique_member(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM emergency_contacts WHERE member_id = :i"), {"i": member["id"]})
+        conn.execute(text("DELETE FROM staff_notes WHERE member_id = :i"), {"i": member["id"]})
+    phrase = new_passphrase()
+    files = read_aes_zip(exporter.build(request_id=9, kind="member", key=str(member["id"]), passphrase=phrase).path, phrase)
+    assert json.loads(files["data.json"])["withheld_for_others"] == {"withheld": {}, "redacted": {}}
+    assert "Art. 15(4)" not in files["summary.html"].decode()
