@@ -112,9 +112,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="rotate: after SECRET_KEY changed (the old one in SECRET_KEY_FALLBACKS), re-key what can be; "
                            "public: the public keys that verify signed statements, newest first")
     keys.set_defaults(func=cmd_keys)
-    verify = sub.add_parser("verify", help="check a request's certificate offline against pinned public keys "
-                                           "(exit 0 valid, 1 not)")
-    verify.add_argument("file", help="the certificate (JSON) as the API or the request's thread gave it")
+    verify = sub.add_parser("verify", help="check a request's certificate or a breach file offline against pinned "
+                                           "public keys (exit 0 valid, 1 not)")
+    verify.add_argument("file", help="the certificate (JSON) as the API or the request's thread gave it, or the "
+                                     "JSON of a breach file (`/gdpr breach file B-12`)")
     verify.add_argument("--key", action="append", default=[],
                         help="a pinned public key (base64, from GET /v1/keys or the record of processing); repeat "
                              "for keys before a rotation. Without it: this deployment's keys (SECRET_KEY)")
@@ -337,14 +338,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """A certificate checked against the keys pinned on the command line (never the one it names itself)."""
-    from gdpr.requests.certificates import PURPOSE, verify
+    """A certificate or a breach file checked against the keys pinned on the command line (never the one it
+    names itself)."""
+    from gdpr.requests.certificates import purpose_of, verify
     try:
         document = Path(args.file).read_bytes()
     except OSError as exc:
         print(f"gdpr-bot verify: cannot read {args.file}: {exc.strerror}")
         return 2
-    keys = args.key or _settings().keyring().public_keys(PURPOSE)
+    keys = args.key or _settings().keyring().public_keys(purpose_of(document))
     ok, why = verify(document, keys)
     print(why)
     return 0 if ok else 1

@@ -332,7 +332,8 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                       presenter=presenters.bulk, queue=queue,
                       scheduler_lease=dt.timedelta(seconds=3 * s.settings.reconcile_interval_seconds))
     s.breach_desk = BreachDesk(authz=s.authz, breaches=s.breaches, mail=s.breach_mail, datamap=s.datamap, reads=reads,
-                               export_dir=s.settings.export_dir, presenter=presenters.breaches, queue=queue)
+                               export_dir=s.settings.export_dir, presenter=presenters.breaches, queue=queue,
+                               ring=s.ring)
     s.request_deadlines = RequestDeadlines(authz=s.authz, requests=s.requests,
                                            deadlines=Deadlines(s.db, s.audit, s.requests.clock), datamap=s.datamap,
                                            templates=s.templates, controller=s.exporter.controller,

@@ -21,6 +21,7 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr breach` — report a personal-data breach (a form; the 72-hour clock starts from awareness)
 • `/gdpr breach list | show B-12 | register` — the breach register (the register as an encrypted file)
 • `/gdpr breach update B-12 | close B-12` — new facts (a follow-up notice to the clubs), close-out
+• `/gdpr breach file B-12` — one breach's signed, encrypted file for the supervisory authority (Art. 33(5))
 • `/gdpr grant [lead] <email | member number> <30m | 2h> <investigation>` — temporary unmasked access to one subject (the DPO approves; at most your role's cap; ends by itself)
 • `/gdpr grants` — live and pending temporary access (the DPO sees all, others their own)
 • `/gdpr revoke G-12 [reason]` — end temporary access now (DPO)
@@ -42,7 +43,7 @@ USAGE = {
            "(durations: `30d`, `12w`, `24mo`, `1y`)",
     "retention": "Usage: `/gdpr retention report`",
     "breach": "Usage: `/gdpr breach` (report), `/gdpr breach list`, `/gdpr breach show B-12`, "
-              "`/gdpr breach register`, `/gdpr breach update B-12`, `/gdpr breach close B-12`",
+              "`/gdpr breach register`, `/gdpr breach update B-12`, `/gdpr breach close B-12`, `/gdpr breach file B-12`",
     "grant": "Usage: `/gdpr grant [lead] <email | member number> <duration: 30m, 2h> <investigation>` "
              "(e.g. `/gdpr grant M0001234 2h ticket 4411: billing dispute`)",
     "grants": "Usage: `/gdpr grants`",
@@ -61,12 +62,12 @@ USAGE = {
 # Every command name `parse` returns; bot/commands/table.py answers each (help is answered in the ack).
 COMMANDS = frozenset({
     "help", "find", "access", "erase", "extend", "refuse", "crm purge", "retention report", "breach", "breach list",
-    "breach show", "breach register", "breach update", "breach close", "grant", "grants", "revoke", "consent",
+    "breach show", "breach register", "breach update", "breach close", "breach file", "grant", "grants", "revoke", "consent",
     "withdraw", "object", "audit", "club tokens", "club token create", "club token rotate", "club token revoke",
     "club offboard", "ropa"})
 REQUEST_REF = re.compile(r"^[Rr]-?(\d{1,9})$")
 GRANT_REF = re.compile(r"^[Gg]-?(\d{1,9})$")
-BREACH_VERBS = {"list": False, "register": False, "show": True, "update": True, "close": True}
+BREACH_VERBS = {"list": False, "register": False, "show": True, "update": True, "close": True, "file": True}
 BULK_OPTIONS = {"--status", "--older-than", "--club"}
 
 

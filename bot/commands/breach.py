@@ -51,6 +51,10 @@ def breach_register(client: WebClient, actor: Actor, channel: str, cmd: Command,
     send_register(client, actor, channel, breaches.register_file(actor=actor))
 
 
+def breach_file(client: WebClient, actor: Actor, channel: str, cmd: Command, *, breaches: BreachDesk) -> None:
+    send_register(client, actor, channel, breaches.breach_file(actor=actor, breach_id=parse_ref(cmd.identity)))
+
+
 def register_page(actor: Actor, arg: str, offset: int, *, breaches: BreachDesk) -> dict:
     """A page of `/gdpr breach list` (its text and blocks)."""
     now, page = breaches.now(), breaches.register(actor=actor, offset=offset)
@@ -73,11 +77,14 @@ def timeline_page(actor: Actor, arg: str, offset: int, *, breaches: BreachDesk) 
 
 
 def send_register(client: WebClient, actor: Actor, channel: str, register: RegisterFile) -> None:
+    """The encrypted register, or one breach's file, in the channel; its passphrase to the requester by DM."""
     client.chat_postMessage(channel=dm_channel(client, actor.user_id),
-                            text=f":key: Passphrase for `{register.path.name}` (breach register): `{register.passphrase}`")
+                            text=f":key: Passphrase for `{register.path.name}` ({register.title}): `{register.passphrase}`")
+    what = (f"The breach register ({register.breaches} breach(es))." if register.title == "breach register" else
+            f"The {register.title} for the supervisory authority (Art. 33(5)), signed (Ed25519, `breach-file`: "
+            "check it with `gdpr-bot verify`).")
     client.files_upload_v2(channel=channel, file=str(register.path), filename=register.path.name,
-                           title="Breach register (AES-256 zip)",
-                           initial_comment=f"The breach register ({register.breaches} breach(es)). The passphrase "
-                                           f"went to <@{actor.user_id}> by direct message.")
+                           title=f"{register.title[0].upper()}{register.title[1:]} (AES-256 zip)",
+                           initial_comment=f"{what} The passphrase went to <@{actor.user_id}> by direct message.")
 
 

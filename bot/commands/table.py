@@ -45,6 +45,7 @@ def command_table(use: SlackUseCases, *, approvals: str, breach_contact: str) ->
             "breach list": partial(breach.breach_list, breaches=use.breaches),
             "breach show": partial(breach.breach_show, breaches=use.breaches),
             "breach register": partial(breach.breach_register, breaches=use.breaches),
+            "breach file": partial(breach.breach_file, breaches=use.breaches),
             "grant": grant, "grants": grant, "revoke": grant,
             "consent": agreement, "withdraw": agreement, "object": agreement,
             "audit": partial(history.audit, history=use.history),

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gdpr.app.reads import PER_PAGE, AuditedRead, Page, page_bounds
+from gdpr.breaches.breach_file import build_file
 from gdpr.breaches.mail import BreachMail, Club
 from gdpr.breaches.register_file import build_register
-from gdpr.breaches.service import BreachFacts, BreachService
+from gdpr.breaches.service import REF, BreachFacts, BreachService
 from gdpr.breaches.targets import MemberTarget, read_target
 from gdpr.core import models as m
 from gdpr.core.access import Actor
 from gdpr.core.authz import Authorizer
 from gdpr.core.crypto import new_passphrase
 from gdpr.core.datamap import DataMap
+from gdpr.core.keyring import KeyRing
 from gdpr.core.ports import BreachPresenter, JobQueue
 from gdpr.lifecycle.outbox import SENT
 from gdpr.requests.jobs import resend
@@ -27,9 +29,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RegisterFile:
+    """An encrypted file of the register (every breach) or of one breach, for the supervisory authority."""
     path: Path
     breaches: int
     passphrase: str  # for the requester's direct message only: never stored, logged or queued
+    title: str = "breach register"
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class BreachDesk:
     export_dir: Path
     presenter: BreachPresenter
     queue: JobQueue
+    ring: KeyRing  # signs the breach file for the authority
 
     # -- forms ------------------------------------------------------------------------------------
     def report_form(self, *, actor: Actor) -> list[Club]:
@@ -232,3 +237,17 @@ class BreachDesk:
         path, count = build_register(self.breaches, self.export_dir, passphrase)
         self.reads.record(actor, "breach.read", view="breach register", breaches=count)
         return RegisterFile(path, count, passphrase)
+
+    def breach_file(self, *, actor: Actor, breach_id: int) -> RegisterFile:
+        """One breach's file for the supervisory authority (Art. 33(5)): the register entry, the timeline, every
+        notice sent with its Message-ID, the clubs' instructions and the decisions with their reasons, signed
+        (Ed25519, `breach-file`) in an AES-256 zip. The DPO's, who answers to the authority."""
+        self.authz.require(actor, "breach.manage", refusal="Only the DPO may produce a breach's file for the authority.",
+                           breach=breach_id)
+        self.breaches.get(breach_id)  # no such breach: said before anything is written
+        passphrase = new_passphrase()
+        path = build_file(self.breaches, self.ring, breach_id,
+                          lambda keys: {c.key: (c.code, c.name) for c in self.mail.clubs(keys)},
+                          self.export_dir, passphrase)
+        self.reads.record(actor, "breach.read", view="breach file", breach=breach_id)
+        return RegisterFile(path, 1, passphrase, title=f"breach file {REF}{breach_id}")

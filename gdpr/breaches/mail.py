@@ -74,7 +74,7 @@ class BreachMail:
             self.breaches.notice_failed(notice, str(exc), delay)
             log.warning("B-%s notice %s not sent: %s", breach.id, notice.id, exc)
             return "retrying", delay
-        self.breaches.notice_sent(notice)
+        self.breaches.notice_sent(notice, message_id=msg["Message-ID"])
         return "sent", None
 
     # -- to the members --------------------------------------------------------------------------

@@ -187,9 +187,9 @@ class BreachService:
     def claim_notice(self, notice_id: int) -> m.BreachNotice | None:
         return self.outbox.claim(m.BreachNotice, notice_id)
 
-    def notice_sent(self, notice: m.BreachNotice) -> None:
+    def notice_sent(self, notice: m.BreachNotice, message_id: str | None = None) -> None:
         with self.db.session() as s:
-            if not self.outbox.sent(s, m.BreachNotice, notice.id, sent_at=self.clock()):
+            if not self.outbox.sent(s, m.BreachNotice, notice.id, sent_at=self.clock(), message_id=message_id):
                 return
             self._event(s, notice.breach_id, "gdpr-bot", "notice_sent",
                         f"Notice (phase {notice.phase}) sent to club {notice.club_id}.")

@@ -308,6 +308,7 @@ class BreachNotice(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     late_reason: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(250))  # the mail's Message-ID, once sent (the breach file)
 
 
 class BreachReminder(Base):

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from gdpr.breaches.breach_file import KIND as BREACH_FILE_KIND
+from gdpr.breaches.breach_file import PURPOSE as BREACH_FILE
 from gdpr.clubs.offboarding import SIGNING_PURPOSE
 from gdpr.core import models as m
 from gdpr.core.crypto import SCHEME, canonical, sign_document, verify_document
@@ -31,7 +33,7 @@ from gdpr.requests.service import RequestService, aware, record
 
 log = logging.getLogger(__name__)
 PURPOSE = "request-certificate"
-PUBLISHED = (PURPOSE, SIGNING_PURPOSE)  # every purpose the processor signs for: its keys are published
+PUBLISHED = (PURPOSE, SIGNING_PURPOSE, BREACH_FILE)  # every purpose the processor signs for: its keys are published
 ENDED = (m.DONE, m.REFUSED, m.REJECTED, m.CLOSED)  # a failed request may be tried again: nothing to certify yet
 KIND = "gdpr-ops-bot request certificate"
 
@@ -155,7 +157,18 @@ def verify(document: bytes, trusted: list[str]) -> tuple[bool, str]:
     if not verify_document(doc, [sig["public_key"]]):
         return False, "INVALID: the signature does not match the pinned key(s); the certificate was changed or not signed by this processor"
     st = doc["statement"]
+    if st.get("file") == BREACH_FILE_KIND:
+        return True, f"valid: {st.get('breach')} (breach file, {st.get('article')}), generated {st.get('generated_at')}"
     return True, f"valid: {st.get('request')} ({st.get('kind')}, {st.get('status')}), issued {st.get('issued_at')}"
+
+
+def purpose_of(document: bytes) -> str:
+    """Whose keys check this document when none are pinned: a breach file's, or a certificate's."""
+    try:
+        statement = json.loads(document).get("statement")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return PURPOSE
+    return BREACH_FILE if isinstance(statement, dict) and statement.get("file") == BREACH_FILE_KIND else PURPOSE
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
@@ -164,4 +177,4 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return aware(value).isoformat() if isinstance(value, dt.datetime) else value.isoformat()  # type: ignore[union-attr]
 
 
-__all__ = ["ENDED", "PUBLISHED", "PURPOSE", "Certificates", "NotEnded", "note", "verify"]
+__all__ = ["ENDED", "PUBLISHED", "PURPOSE", "Certificates", "NotEnded", "note", "purpose_of", "verify"]

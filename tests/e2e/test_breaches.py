@@ -432,3 +432,87 @@ def test_a_reminder_whose_alert_is_not_posted_yet_stays_due_until_it_is_shown(de
     desk.services.shown.remember(f"B-{breach_id}", "alert", alert_at)  # the alert's post completed
     housekeeping_pass(desk.services, owner="sched", now=aware + dt.timedelta(hours=24, minutes=2))
     assert len(reminders()) == 1 and "24 hours since" in block_texts(reminders()[0])
+
+
+def test_the_breach_file_for_the_authority_is_signed_encrypted_and_complete(desk, smtp: SmtpServer) -> None:
+    """`/gdpr breach file B-n` (issue 26): the register entry, the timeline, every club notice with the
+    Message-ID it went out with, the members told (how many, when), the clubs' instructions and each decision
+    with its reasons, signed (breach-file key) in an AES-256 zip whose passphrase reaches the DPO only; a
+    changed byte fails the check; only the DPO may ask; no member's identifier is in it."""
+    from gdpr.requests.certificates import verify
+
+    breach_id = report(desk)
+    click(desk, DPO, "breach.notify", str(breach_id), breach_id)
+    wait_for(lambda: len(smtp.received) == 2, timeout=60, what="the club notices")
+    with desk.services.system.engine.connect() as conn:
+        named = conn.execute(text("SELECT member_number FROM members WHERE club_id IN (1, 2) AND email IS NOT NULL "
+                                  "ORDER BY id LIMIT 3")).scalars().all()
+        identifiers = [v for row in conn.execute(text(
+            "SELECT member_number, email, last_name FROM members WHERE member_number IN ('"
+            + "', '".join(named) + "')")) for v in row]
+    click(desk, DPO, "breach.assess", f"{breach_id}:high", breach_id)
+    instructed = {"type": "checkboxes", "selected_options": [{"value": CLUBS["antwerp-north"]},
+                                                             {"value": CLUBS["ghent-centre"]}]}
+    desk.slack.submit_view(DPO, "breach.assess", f"{breach_id}:high", {
+        "members": {"type": "radio_buttons", "selected_option": {"value": "notify"}},
+        "reasoning": "Bank account numbers and emails together: a high risk of fraud for members.",
+        "instructed": instructed, "numbers": "\n".join(named)})
+    preview = wait_for(lambda: [r for r in desk.standin.thread(*desk.where(f"B-{breach_id}", "alert"))
+                                if "Art. 34 preview" in (r.get("text") or "")], timeout=20, what="the preview")[0]
+    desk.slack.click(DPO, "breach.members_send", str(breach_id), preview["channel"], preview["ts"])
+    wait_for(lambda: desk.services.breaches.get(breach_id).members_status == "done", timeout=120, what="members told")
+    desk.slack.command(DPO, f"breach close B-{breach_id}")
+    desk.slack.submit_view(DPO, "breach.close", str(breach_id), {
+        "remedial": "Full-disk encryption enforced on all staff laptops.",
+        "reasoning": "Clubs and members told because the risk of fraud was high."})
+    wait_for(lambda: desk.services.breaches.get(breach_id).status == m.BREACH_CLOSED, timeout=20, what="closed")
+
+    desk.slack.command(SUPPORT, f"breach file B-{breach_id}")  # support staff: not theirs to hand to the authority
+    assert "Only the DPO" in wait_ephemeral(desk.standin, SUPPORT)["text"]
+    assert not desk.standin.uploaded_files()
+    desk.slack.command(DPO, f"breach file B-{breach_id}")
+    upload = wait_for(lambda: desk.standin.uploaded_files(), timeout=30, what="the breach file")[0]
+    dm = wait_for(lambda: [msg for c, msgs in desk.standin.messages.items() if c.startswith("D")
+                           for msg in msgs if f"breach file B-{breach_id}" in (msg.get("text") or "")],
+                  timeout=10, what="the DM")
+    passphrase = dm[0]["text"].split("`")[-2]
+    assert passphrase not in desk.standin.all_text().replace(dm[0]["text"], "")
+    assert f"B-{breach_id}" in upload["name"] and not any(i in upload["name"] for i in identifiers)
+    (raw,) = read_aes_zip(Path(upload["path"]), passphrase).values()
+
+    keys = desk.services.ring.public_keys("breach-file")
+    ok, said = verify(raw, keys)
+    assert ok and said.startswith(f"valid: B-{breach_id} (breach file, Art. 33(5) GDPR)"), said
+    assert not verify(raw, desk.services.ring.public_keys("request-certificate"))[0]  # another purpose's key
+    for at in range(0, len(raw) - 1, max(1, len(raw) // 60)):  # any byte changed: refused
+        changed = raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1:]
+        assert not verify(changed, keys)[0], at
+
+    from tests.e2e.test_certificates import _verify_cli
+    path = desk.tmp / f"B-{breach_id}.json"
+    path.write_bytes(raw)
+    cli = _verify_cli(path, keys[0])
+    assert cli.returncode == 0 and cli.stdout.startswith(f"valid: B-{breach_id} (breach file"), cli.stdout + cli.stderr
+
+    doc = json.loads(raw)["statement"]
+    text_of = raw.decode()
+    assert not [i for i in identifiers if str(i) in text_of]  # never who the members are
+    assert doc["register_entry"]["ref"] == f"B-{breach_id}" and doc["register_entry"]["risk"] == "high"
+    assert doc["register_entry"]["description"].startswith("A staff laptop")
+    steps = [s["step"] for s in doc["timeline"]]
+    assert {"reported", "notify", "notice_sent", "risk", "members", "members_send", "members_told", "closed"} <= set(steps)
+    sent = {n["club"]: n for n in doc["notices_to_clubs"] if n["status"] == "sent"}
+    assert set(sent) == {"antwerp-north", "ghent-centre"}
+    assert [n["club"] for n in doc["notices_to_clubs"] if n["status"] != "sent"] == ["bruges"]  # no GDPR contact
+    for code, address in (("antwerp-north", "privacy@antwerp-north.example"), ("ghent-centre", "dpo@ghent-centre.example")):
+        (mail,) = smtp.to(address)
+        assert sent[code]["message_id"] == mail["Message-ID"] and sent[code]["sent_at"]  # the mail that carried it
+    told = doc["members_told"]
+    assert told["decision"] == "notify" and told["sent"] == told["total"] == 3
+    assert told["first_sent_at"] <= told["last_sent_at"] and told["approved_at"]
+    assert [c["club"] for c in doc["clubs_instructions"]["members_notified_on_the_instruction_of"]] == [
+        "antwerp-north", "ghent-centre"]
+    decisions = {d["decision"]: d for d in doc["decisions"]}
+    assert decisions["members"]["value"] == "notify" and "high risk of fraud" in decisions["members"]["reasons"]
+    assert decisions["close"]["value"].startswith("Full-disk") and "risk of fraud" in decisions["close"]["reasons"]
+    assert decisions["risk"]["value"] == "high"
