@@ -14,18 +14,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
 
 import anyio
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
@@ -37,6 +37,7 @@ from gdpr.core.crypto import canonical
 from gdpr.core.db import unavailable
 from gdpr.core.errors import (
     AlreadyDecided,
+    AlreadyInEffect,
     AmbiguousSubject,
     DuplicateRequest,
     GdprError,
@@ -63,22 +64,62 @@ class OutOfWindow(GdprError):
 PROBLEMS: list[tuple[type[Exception], int, str]] = [
     (Unauthenticated, 401, "unauthenticated"), (NotAllowed, 403, "forbidden"), (SubjectNotFound, 404, "not-found"),
     (NotFound, 404, "not-found"), (LinkGone, 410, "gone"), (LinkBusy, 409, "conflict"), (DuplicateRequest, 409, "conflict"),
-    (AlreadyDecided, 409, "conflict"), (NotEnded, 409, "not-ended"), (OutOfWindow, 409, "received-on-out-of-window"), (AmbiguousSubject, 422, "ambiguous-subject"), (UsageError, 422, "invalid"),
+    (AlreadyDecided, 409, "conflict"), (AlreadyInEffect, 409, "conflict"), (NotEnded, 409, "not-ended"), (OutOfWindow, 409, "received-on-out-of-window"), (AmbiguousSubject, 422, "ambiguous-subject"), (UsageError, 422, "invalid"),
 ]
 TITLES = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           409: "Conflict", 410: "Gone", 413: "Body too large", 422: "Invalid request", 429: "Too many calls",
           500: "Internal error", 503: "Service unavailable"}
 
 
+MEMBER = Field(description="the member's number (M and 7 digits) or email address in your club",
+               examples=["M0001234"], min_length=8, max_length=200, pattern=MEMBER_PATTERN)
+TEXT = r"^(?:\s*\S){10}[\s\S]*$"  # ten characters besides spaces: what is left once spaces are folded
+
+
 class NewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["access", "portability", "erasure"] = Field(
         description="access, portability (the same export, machine-readable JSON inside) or erasure", examples=["access"])
-    member: str = Field(description="the member's number (M and 7 digits) or email address in your club",
-                        examples=["M0001234"], min_length=8, max_length=200, pattern=MEMBER_PATTERN)
+    member: str = MEMBER
     received_on: dt.date | None = Field(None, description="when your club received the request (default: today; "
                                                           "not in the future, nor more than 90 days ago); the month "
                                                           "of Art. 12(3) runs from it")
+
+
+class NewRestriction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["restriction"] = Field(description="restrict processing (Art. 18(1)): applied at once, the "
+                                                     "recipients told (Art. 19)")
+    member: str = MEMBER
+    ground: str = Field(description="why (e.g. the member contests the accuracy of their address, Art. 18(1)(a))",
+                        min_length=10, max_length=1000, pattern=TEXT)
+
+
+class NewLift(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["restriction-lift"] = Field(description="lift a restriction (Art. 18(3): tell the person first); "
+                                                          "the DPO approves it")
+    member: str = MEMBER
+    reason: str = Field(description="why it is lifted", min_length=10, max_length=1000, pattern=TEXT)
+
+
+def rectification_model(fields: dict[str, tuple[str, int | None]]) -> type[BaseModel]:
+    """`changes`: the data map's rectifiable columns, each typed as the column it goes into, at least one."""
+    def absent(schema: dict) -> None:  # a field left out is not null: the schema allows no null
+        schema.pop("default", None)
+
+    def field(kind: str, length: int | None) -> tuple[Any, Any]:
+        if kind == "date":
+            return dt.date, Field(None, json_schema_extra=absent)
+        pattern = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$" if kind == "email" else r"\S"
+        return str, Field(None, min_length=1, max_length=length or 1000, pattern=pattern, json_schema_extra=absent)
+    changes = create_model("Changes", __config__=ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1}),
+                           **{name: field(*spec) for name, spec in fields.items()})  # type: ignore[call-overload]
+    defined: dict[str, Any] = {
+        "kind": (Literal["rectification"], Field(description="correct the member's data (Art. 16); the DPO approves "
+                                                             "it, the recipients are told (Art. 19)")),
+        "member": (str, MEMBER), "changes": (changes, Field(description="the corrected values, by field"))}
+    return create_model("NewRectification", __config__=ConfigDict(extra="forbid"), **defined)
 
 
 class RequestOut(BaseModel):
@@ -324,6 +365,7 @@ class ApiUseCases:
     portability_schema: Callable[[str], dict]  # subject type -> the JSON Schema of an export's data.json
     public_keys: Callable[[str], list[str]]  # purpose -> the verifying keys, newest first
     calls: Counter  # by route template and status
+    rectifiable: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # a member's correctable fields
 
 
 def build_api(api: ApiUseCases, *, allow_http: bool, per_minute: int, per_address: int, max_body: int,
@@ -368,15 +410,27 @@ def build_api(api: ApiUseCases, *, allow_http: bool, per_minute: int, per_addres
     def healthz() -> dict:
         return {"ok": True}
 
-    @app.post("/v1/requests", status_code=201, response_model=RequestOut, summary="Open a request for a member")
     def open_request(body: NewRequest, request: Request, code: str = Depends(club)) -> JSONResponse:
+        received_on = getattr(body, "received_on", None)
         today = dt.date.today()
-        if body.received_on is not None and not today - dt.timedelta(days=90) <= body.received_on <= today:
+        if received_on is not None and not today - dt.timedelta(days=90) <= received_on <= today:
             raise OutOfWindow("`received_on` is when your club received the request: not in the future, nor more "
                               "than 90 days ago (a request that old is answered with the DPO, not opened here).")
-        opened = _out(request, use.open(club=code, kind=body.kind, member=body.member, received_on=body.received_on))
+        changes = getattr(body, "changes", None)
+        opened = _out(request, use.open(
+            club=code, kind=body.kind, member=body.member, received_on=received_on, ground=getattr(body, "ground", None),
+            reason=getattr(body, "reason", None),
+            changes={k: str(v) for k, v in changes.model_dump(exclude_none=True).items()} if changes else None))
         return JSONResponse(opened.model_dump(mode="json"), status_code=201,
                             headers={"Location": str(request.url_for("status", request_id=opened.id))})
+    kinds: list[Any] = [NewRequest, NewRestriction, NewLift]
+    if api.rectifiable:
+        kinds.append(rectification_model(api.rectifiable))
+    # the body is one of these by its `kind` (the schema says so, so a body the schema allows is one the use case
+    # takes); set on the function object, as the models are built here, from the data map
+    open_request.__annotations__["body"] = Annotated[Union[tuple(kinds)], Body(discriminator="kind")]  # noqa: UP007
+    app.post("/v1/requests", status_code=201, response_model=RequestOut, summary="Open a request for a member")(
+        open_request)
 
     @app.get("/v1/requests/{request_id}", response_model=RequestOut, name="status", summary="One request's status")
     def status(request: Request, request_id: int = Path(ge=1, le=INT32), code: str = Depends(club)) -> RequestOut:

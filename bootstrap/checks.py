@@ -79,4 +79,4 @@ def check_templates(folder: Path) -> None:
 
 
 TEMPLATES = ("access_summary.html.j2", "breach_club_notice.txt.j2", "breach_member_notice.txt.j2",
-             "refusal_notice.txt.j2", "ropa.html.j2")
+             "refusal_notice.txt.j2", "restriction_lifted.txt.j2", "ropa.html.j2")

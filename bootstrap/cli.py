@@ -545,6 +545,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     """Re-apply every recorded erasure, withdrawal, objection and bulk run (after restoring the system database
     from an older backup)."""
 
+    from gdpr.app.rights import INSTRUCTIONS
     from gdpr.bulk.engine import BulkEngine
     from gdpr.consent.registry import ConsentRegistry
     from gdpr.core.datamap import load_datamap
@@ -553,6 +554,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from gdpr.core.subjects import SubjectDirectory
     from gdpr.erasure.engine import ErasureEngine
     from gdpr.erasure.ledger import replay_bulk_runs, replay_ledger
+    from gdpr.requests.rights import PlatformRights
     settings = _settings()
     state, system = Database(settings.database_url), Database(settings.system_url)
     reader = Database(settings.system_url, immediate=False)
@@ -560,7 +562,9 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     datamap = load_datamap(settings.resolved_config_dir() / "datamap.yaml")
     engine = ErasureEngine(reader.engine, datamap, writer=system.engine)
     consent = ConsentRegistry(reader.engine, system.engine, datamap) if datamap.consent is not None else None
-    replay = replay_ledger(state, engine, consent)
+    sealer = settings.keyring().sealer(INSTRUCTIONS)
+    replay = replay_ledger(state, engine, consent, PlatformRights(system.engine, datamap),
+                           lambda sealed: sealer.decrypt(sealed.encode()).decode())
     for request_id, kind, rows in replay.reapplied:
         print(f"re-applied R-{request_id} ({kind}): {rows} rows erased again")
     for request_id, codes in replay.rewithdrawn:
@@ -568,6 +572,9 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     print(f"ledger replay: {replay.entries} erasure(s) in the ledger, {len(replay.reapplied)} re-applied, "
           f"{replay.entries - len(replay.reapplied)} already in effect")
     print(f"withdrawals and objections: {replay.withdrawals} in the ledger, {len(replay.rewithdrawn)} re-applied")
+    for request_id, what in replay.reapplied_rights:
+        print(f"re-applied R-{request_id}: {what}")
+    print(f"restrictions and rectifications: {replay.rights} in the ledger, {len(replay.reapplied_rights)} re-applied")
     bulk = BulkEngine(reader.engine, datamap, engine, SubjectDirectory(reader.engine, datamap))
     redone = replay_bulk_runs(state, bulk, system)
     for run_id, policy, rows in redone:

@@ -24,6 +24,7 @@ from gdpr.app.lookup import FindSubjects
 from gdpr.app.purges import BulkViews, Purges
 from gdpr.app.reads import AuditedRead
 from gdpr.app.requests import ExportJob, RequestViews, SubjectRequests
+from gdpr.app.rights import INSTRUCTIONS, LiftNotice, RectificationJob, RestrictionJob, RightsDesk
 from gdpr.app.ropa import Records
 from gdpr.breaches.config import BreachConfig
 from gdpr.breaches.mail import BreachMail
@@ -54,11 +55,13 @@ from gdpr.core.templating import Templates
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.indexes import ResidueIndexes
 from gdpr.erasure.job import ErasureJob, NoticeJob
+from gdpr.erasure.ledger import forget_corrections
 from gdpr.erasure.notices import NoticeService
 from gdpr.erasure.proofs import ProofGroup
 from gdpr.erasure.residue import residue_check
 from gdpr.erasure.stores import (
     BulkForget,
+    Corrections,
     DatabaseSearch,
     ErasedSubject,
     ExportArchives,
@@ -75,6 +78,7 @@ from gdpr.requests.deadlines import Deadlines
 from gdpr.requests.export import Exporter
 from gdpr.requests.export_files import ExportFiles
 from gdpr.requests.jobs import Leases
+from gdpr.requests.rights import PlatformRights
 from gdpr.requests.service import RequestService
 from workers.actors import Actors, declare
 from workers.broker import make_broker
@@ -119,6 +123,7 @@ class Services:
     downloads: Downloads
     club_tokens: ClubTokens
     seen: SeenRequests  # the Slack replay guard (the state DB)
+    platform_rights: PlatformRights  # restriction and rectification in the platform (the system database)
     metrics: Metrics = field(default_factory=lambda: METRICS)  # this process's own series (Prometheus)
     actors: Actors = field(init=False)
     queue: JobQueue = field(init=False)  # the actors, unless a test hands in its own
@@ -130,6 +135,7 @@ class Services:
     request_deadlines: RequestDeadlines = field(init=False)
     subject_history: SubjectHistory = field(init=False)
     consent: ConsentDesk = field(init=False)
+    rights_desk: RightsDesk = field(init=False)
     overview: Overview = field(init=False)
     club_api: ClubApi = field(init=False)
     club_access: ClubAccess = field(init=False)
@@ -155,7 +161,7 @@ class Services:
                        pause_s=self.retention.pause_ms / 1000, notices=self.notices, queue=self.queue,
                        offboarding=self.offboarding_steps(),
                        forget=BulkForget(self.requests.pseudonym, self.requests.refs_with_requests,
-                                         [s for s in self.subject_stores() if s.name in ("slack", "exports")]))
+                                         [s for s in self.subject_stores() if s.name in ("slack", "exports", "corrections")]))
 
     def offboarding_steps(self) -> OffboardingSteps:
         return OffboardingSteps(runs=self.runs, engine=self.bulk, exporter=self.exporter, datamap=self.datamap,
@@ -189,7 +195,8 @@ class Services:
                               grant_changed=self.presenters.grants.grant_changed, owed=self.shown.owed),
                 ExportArchives(remove=lambda ref: exports.erase_subject(subject_ref=ref),
                                left=lambda ref: exports.subject_left(subject_ref=ref), kind=exports.store.kind),
-                MailFiles(settings.outbox_dir), RedisStore(redis_client)]
+                MailFiles(settings.outbox_dir), RedisStore(redis_client),
+                Corrections(lambda kind, key: forget_corrections(self.db, kind=kind, key=key))]
 
     def withdrawal_job(self) -> WithdrawalJob:
         return WithdrawalJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,
@@ -200,6 +207,21 @@ class Services:
         return ObjectionJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,
                             max_attempts=self.settings.job_max_attempts, erasure=self.erasure, notices=self.notices,
                             queue=self.queue, clock=self.requests.clock)
+
+    def restriction_job(self) -> RestrictionJob:
+        lifted = LiftNotice(templates=self.templates, mailer=make_mailer(self.settings.smtp_url, self.settings.outbox_dir),
+                            controller=self.exporter.controller, datamap=self.datamap, sender=self.breach_config.sender,
+                            requests=self.requests)
+        return RestrictionJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,
+                              max_attempts=self.settings.job_max_attempts, rights=self.platform_rights,
+                              erasure=self.erasure, notices=self.notices, queue=self.queue, clock=self.requests.clock,
+                              lifted=lifted)
+
+    def rectification_job(self) -> RectificationJob:
+        return RectificationJob(requests=self.requests, leases=self.leases, delivery=self.presenters.requests,
+                                max_attempts=self.settings.job_max_attempts, rights=self.platform_rights,
+                                erasure=self.erasure, notices=self.notices, queue=self.queue,
+                                clock=self.requests.clock, sealer=self.ring.sealer(INSTRUCTIONS))
 
     def notice_job(self) -> NoticeJob:
         return NoticeJob(requests=self.requests, notices=self.notices, delivery=self.presenters.requests,
@@ -294,6 +316,7 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         shown=ShownMessages(db, requests.clock), grants=grants, deliveries=config.deliveries,
         downloads=Downloads(db, audit, ring, requests.clock, dt.timedelta(hours=settings.download_ttl_hours)),
         club_tokens=ClubTokens(db, audit, ring, requests.clock), seen=SeenRequests(db, requests.clock),
+        platform_rights=PlatformRights(system_writer.engine, datamap),
         audit=audit, requests=requests,
         directory=directory, retention=retention, bulk=bulk, breach_config=breach_config, breaches=breaches,
         exports=exports,
@@ -306,7 +329,10 @@ def build(settings: Settings | None = None, *, broker: dramatiq.Broker | None = 
         system_writer=system_writer, erasure=erasure, ring=ring,
         notices=NoticeService(db, audit, ring, config.recipients,
                               clock=requests.clock, max_attempts=settings.notice_max_attempts,
-                              backoff_s=settings.notice_backoff_seconds, sending_for=sending_for))
+                              backoff_s=settings.notice_backoff_seconds, sending_for=sending_for,
+                              receives=lambda kind, recipient: {
+                                  c for c, spec in datamap.tables[datamap.subject(kind).table].columns.items()
+                                  if recipient in spec.recipients}))
     services.actors = actors or declare(services.broker, functools.partial(lambda s: s, services))
     services.queue = queue or services.actors
     return _use_cases(services, presenters or slack_presenters(services))
@@ -339,10 +365,13 @@ def _use_cases(services: Services, presenters: Presenters) -> Services:
                                            templates=s.templates, controller=s.exporter.controller,
                                            presenter=presenters.requests)
     from bot.slack_io import SlackUsers  # the workspace's user groups: who holds which role now
+    s.rights_desk = RightsDesk(subject_requests=s.subject_requests, rights=s.platform_rights,
+                               sealer=s.ring.sealer(INSTRUCTIONS))
     s.certificates = Certificates(requests=s.requests, notices=s.notices, ring=s.ring, delivery=presenters.requests)
     s.club_api = ClubApi(tokens=s.club_tokens, subject_requests=s.subject_requests, downloads=s.downloads,
                          files=s.exports, club_key=s.directory.club_key,
-                         refusal_notice=s.request_deadlines.refusal_notice, certify=s.certificates.issue)
+                         refusal_notice=s.request_deadlines.refusal_notice, certify=s.certificates.issue,
+                         rights=s.rights_desk)
     s.records = Records(authz=s.authz, reads=reads, templates=s.templates,
                         ropa=RecordOfProcessing(s.db, s.datamap, s.system.engine, s.requests.clock,
                                                 keys=lambda: {p: s.ring.public_keys(p) for p in PUBLISHED}))

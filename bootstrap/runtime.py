@@ -81,7 +81,8 @@ def slack_app(services: Services) -> BotApp:
     s = services
     use = SlackUseCases(requests=s.subject_requests, deadlines=s.request_deadlines, find=s.find_subjects,
                         history=s.subject_history, grants=s.access_grants, purges=s.purges, breaches=s.breach_desk,
-                        consent=s.consent, clubs=s.club_access, records=s.records, home=s.overview)
+                        consent=s.consent, rights=s.rights_desk, clubs=s.club_access, records=s.records,
+                        home=s.overview)
     return build_app(use, slack=s.slack, signing_secret=s.settings.signing_secret, seen=s.seen, policy=s.policy,
                      breach_contact=s.breach_config.contact, commands_counter=s.metrics.commands)
 
@@ -92,7 +93,8 @@ def api_app(services: Services, *, allow_http: bool = False, per_minute: int = 1
     from api.app import ApiUseCases, build_api  # FastAPI: only in the processes that serve the API
     s, settings = services, services.settings
     api = ApiUseCases(clubs=s.club_api, records=s.records, portability_schema=s.exporter.schema,
-                      public_keys=s.ring.public_keys, calls=s.metrics.api_calls)
+                      public_keys=s.ring.public_keys, calls=s.metrics.api_calls,
+                      rectifiable=s.platform_rights.field_types("member"))
     return build_api(api, allow_http=allow_http, per_minute=per_minute,
                      per_address=per_address or settings.api_rate_per_address, max_body=settings.api_max_body_bytes,
                      docs=settings.api_docs if docs is None else docs)

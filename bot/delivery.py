@@ -17,6 +17,7 @@ from gdpr.core import models as m
 from gdpr.erasure.engine import ErasureReport
 from gdpr.erasure.residue import Hit
 from gdpr.requests.export import ExportFile
+from gdpr.requests.service import AT_ONCE
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,14 @@ class SlackDelivery:
     def request_opened(self, req: m.SubjectRequest, subject: dict[str, str], reply_to: str | None) -> None:
         """The requester's message (where they asked, or a DM if the bot is not there) and the DPO's card."""
         slack, text = self.slack, f"{req.kind.capitalize()} request R-{req.id}: " + (
-            "under way" if req.kind == "withdraw" else "awaiting DPO approval")
+            "under way" if req.kind in AT_ONCE else "awaiting DPO approval")
         if not req.requester_id.startswith("club:"):  # a club asking through the API follows it there
             self.cards.remember(ref(req), REQUEST, post(
                 slack, channel=reply_to or dm_channel(slack, req.requester_id), fallback_user=req.requester_id,
                 text=text, blocks=request_blocks(req, subject, with_buttons=False)))
-        if req.kind == "withdraw":  # no approval stands between a person and their withdrawal (Art. 7(3))
-            return
+        if req.kind in AT_ONCE and not req.requester_id.startswith("club:"):
+            return  # no approval stands between a person and their withdrawal or restriction: the requester's message
+        # is its thread; one a club opened through the API is shown to the DPO (no buttons: nothing to decide)
         self.cards.remember(ref(req), APPROVAL, post(
             slack, channel=self.approvals, fallback_user=None, text=text,
             blocks=request_blocks(req, subject, with_buttons=True)))

@@ -29,6 +29,9 @@ HELP = """*`/gdpr` — GDPR operations*
 • `/gdpr withdraw [lead] <email | phone | member number> <agreement | marketing | profiling>` — record a withdrawal of consent: processing stops, integrations are told (no approval needed)
 • `/gdpr object [lead] <email | phone | member number> <marketing | profiling>` — the same for an objection (Art. 21(2)-(3)); to marketing, profiling stops too
 • `/gdpr object [lead] <email | phone | member number> interests` — an objection to processing on legitimate interests (Art. 21(1)): the club decides, the DPO records it on the card; upheld, that data is erased
+• `/gdpr restrict [lead] <email | member number> <ground>` — restrict processing on the club's instruction (Art. 18): the platform only stores the data, recipients are told (no approval needed)
+• `/gdpr restrict lift [lead] <email | member number> <reason>` — lift it (the DPO approves; the club is mailed, Art. 18(3))
+• `/gdpr rectify [lead] <email | member number> <field>=<value>[; <field>=<value>…]` — correct data on the club's instruction (Art. 16; the DPO approves; the card shows the fields, never the values; recipients are told)
 • `/gdpr audit [lead] <email | phone | member number> [--club CLUB]` — one subject's history: the bot's actions and the platform's change log, newest first, paged (`audit.read`)
 • `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,…]`, `/gdpr club token revoke <club>`, `/gdpr club tokens` — the clubs' API credentials (DPO; a new token is shown to you alone, once, as an ephemeral message)
 • `/gdpr club offboard <club> [return-and-delete | return-only | delete-only]` — end a club's contract (Art. 28(3)(g)) as the club chose (default: return and delete): its open requests closed with a notice, a dry run, then (another DPO approves) its data exported for return, every row of its members and leads deleted in checkpointed batches (its holds are its own now), the recipients told, a signed completion statement once they all were
@@ -52,6 +55,10 @@ USAGE = {
     "withdraw": "Usage: `/gdpr withdraw [lead] <email | phone | member number> <agreement code | marketing | profiling>`",
     "object": "Usage: `/gdpr object [lead] <email | phone | member number> <marketing | profiling | interests>`",
     "audit": "Usage: `/gdpr audit [lead] <email | phone | member number> [--club CLUB]`",
+    "restrict": "Usage: `/gdpr restrict [lead] <email | member number> <ground>` (Art. 18(1)), or "
+                "`/gdpr restrict lift [lead] <email | member number> <reason>`",
+    "rectify": "Usage: `/gdpr rectify [lead] <email | member number> <field>=<value>[; <field>=<value>…]` "
+               "(e.g. `/gdpr rectify M0001234 street=Kerkstraat 5; postcode=9000`)",
     "club": "Usage: `/gdpr club token create|rotate <club> [--ip 203.0.113.0/24,198.51.100.7]`, "
             "`/gdpr club token revoke <club>`, `/gdpr club tokens`, "
             "`/gdpr club offboard <club> [return-and-delete | return-only | delete-only]`",
@@ -63,7 +70,7 @@ USAGE = {
 COMMANDS = frozenset({
     "help", "find", "access", "erase", "extend", "refuse", "crm purge", "retention report", "breach", "breach list",
     "breach show", "breach register", "breach update", "breach close", "breach file", "grant", "grants", "revoke", "consent",
-    "withdraw", "object", "audit", "club tokens", "club token create", "club token rotate", "club token revoke",
+    "withdraw", "object", "restrict", "restrict lift", "rectify", "audit", "club tokens", "club token create", "club token rotate", "club token revoke",
     "club offboard", "ropa"})
 REQUEST_REF = re.compile(r"^[Rr]-?(\d{1,9})$")
 GRANT_REF = re.compile(r"^[Gg]-?(\d{1,9})$")
@@ -111,6 +118,8 @@ def parse(text: str) -> Command:
             dt.date.fromisoformat(received)
         except ValueError:
             raise UsageError(f"`{received[:20]}` is not a date: write `--received 2026-11-02`.") from None
+    if name in ("restrict", "rectify"):
+        return _rights(name, rest, club)
     subject_type = "member"
     if name in ("access", "erase", "grant", "audit", "consent", "withdraw", "object") and rest and rest[0].lower() == "lead":
         subject_type, rest = "lead", rest[1:]
@@ -130,6 +139,20 @@ def parse(text: str) -> Command:
         raise UsageError(USAGE[name])
     return Command(name, identity=rest[0], subject_type=subject_type, club=club,
                    options=(("received", received),) if received else ())
+
+
+def _rights(name: str, rest: list[str], club: str | None) -> Command:
+    """`restrict <id> <ground>`, `restrict lift <id> <reason>`, `rectify <id> <field=value; …>` (each `[lead]`)."""
+    verb = name
+    if name == "restrict" and rest and rest[0].lower() == "lift":
+        verb, rest = "restrict lift", rest[1:]
+    subject_type = "member"
+    if rest and rest[0].lower() == "lead":
+        subject_type, rest = "lead", rest[1:]
+    if len(rest) < 2 or rest[0].startswith("--"):
+        raise UsageError(USAGE[name])
+    said = {"restrict": "ground", "restrict lift": "reason", "rectify": "changes"}[verb]
+    return Command(verb, identity=rest[0], subject_type=subject_type, club=club, options=((said, " ".join(rest[1:])),))
 
 
 def _option(name: str, rest: list[str], flag: str) -> tuple[str | None, list[str]]:

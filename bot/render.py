@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gdpr.app.lookup import SubjectView
 from gdpr.core import models as m
-from gdpr.requests.service import KINDS
+from gdpr.requests.service import AT_ONCE, KINDS
 
 STATUS_LABEL = {
     m.RECEIVED: ":hourglass: awaiting DPO approval", m.AWAITING_APPROVAL: ":hourglass: awaiting DPO approval", m.APPROVED: ":white_check_mark: approved",
@@ -22,6 +22,12 @@ KIND_STATUS = {  # where a kind's words differ from the defaults above
                m.REJECTED: ":no_entry: not upheld: the club's compelling legitimate grounds (Art. 21(1))"},
     "withdraw": {m.RUNNING: ":gear: withdrawal being recorded",
                  m.NOTIFYING: ":outbox_tray: withdrawn; telling recipients", m.DONE: ":white_check_mark: withdrawn"},
+    "restrict": {m.RUNNING: ":gear: restriction being recorded",
+                 m.NOTIFYING: ":outbox_tray: restricted; telling recipients", m.DONE: ":lock: restricted (stored only)"},
+    "lift": {m.RUNNING: ":gear: restriction being lifted", m.NOTIFYING: ":outbox_tray: lifted; telling recipients",
+             m.DONE: ":unlock: restriction lifted; the club was told"},
+    "rectify": {m.RUNNING: ":gear: corrections being written", m.NOTIFYING: ":outbox_tray: corrected; telling recipients",
+                m.DONE: ":white_check_mark: corrected"},
 }
 NOTICE_LABEL = {
     m.NOTICE_WAITING: ":hourglass: waiting for the erasure", m.NOTICE_PENDING: ":hourglass: queued",
@@ -95,8 +101,14 @@ def preview_totals(req: m.SubjectRequest) -> list[dict]:
 
 
 def preview_blocks(req: m.SubjectRequest) -> list[dict]:
-    """What the erasure will do, computed for this subject when the request was filed."""
+    """What the erasure will do, computed for this subject when the request was filed; what a restriction, its
+    lifting or a rectification asks (the ground, the reason, the fields: never the corrected values)."""
     p = req.preview
+    if req.kind in ("restrict", "lift", "rectify") and p:
+        said = {"restrict": ("Ground", p.get("ground")), "lift": ("Reason (the club tells the person first, "
+                                                                  "Art. 18(3))", p.get("reason")),
+                "rectify": ("Fields to correct", ", ".join(p.get("fields") or []))}[req.kind]
+        return [{"type": "section", "text": plain(f"{said[0]}: {said[1]}"[:2000])}]
     if req.kind not in ("erase", "object") or not p:
         return []
     if p.get("already_erased"):
@@ -159,7 +171,7 @@ def impossible_modal(notice_id: int, recipient: str) -> dict:
 
 
 def _decision(req: m.SubjectRequest) -> str:
-    if not req.decided_by or req.kind == "withdraw":  # a withdrawal is nobody's to approve
+    if not req.decided_by or req.kind in AT_ONCE:  # a withdrawal, a restriction: nobody's to approve
         return ""
     verb = {m.REJECTED: "rejected", m.REFUSED: "refused"}.get(req.status, "approved")
     return f" · {verb} by <@{req.decided_by}>"
@@ -189,6 +201,12 @@ def _outcome(req: m.SubjectRequest) -> str:
         return f" · agreements: {asked}"
     if req.kind == "object" and req.status in (m.DONE, m.NOTIFYING) and req.result:
         return f" · {req.result.get('rows', 0)} rows erased in {', '.join(req.result.get('tables') or []) or 'no table'}"
+    if req.kind in ("restrict", "lift") and req.status in (m.DONE, m.NOTIFYING) and req.result:
+        return " · " + ("restricted since " + str(req.result.get("since"))[:16].replace("T", " ")
+                        if req.result.get("restricted") else "not restricted")
+    if req.kind == "rectify" and req.status in (m.DONE, m.NOTIFYING) and req.result:
+        changed = req.result.get("changed") or []
+        return f" · corrected: {', '.join(changed) or 'nothing (already as instructed)'}"
     if req.kind == "erase" and req.status in (m.DONE, m.NOTIFYING) and req.result:
         return (f" · {req.result.get('rows', 0)} rows erased in {req.result.get('tables', 0)} tables, "
                 f"{req.result.get('held', 0)} kept under legal hold")

@@ -52,6 +52,7 @@ members = Table(
     Column("joined_on", Date, nullable=False),
     Column("ended_on", Date),
     Column("created_at", DateTime, nullable=False),
+    Column("restricted_at", DateTime),  # Art. 18: since when processing is restricted (stored only); NULL: not
 )
 
 emergency_contacts = Table(
@@ -140,6 +141,7 @@ crm_leads = Table(
     Column("created_at", DateTime, nullable=False),
     Column("status_changed_at", DateTime, nullable=False),
     Column("converted_member_id", Integer, ForeignKey("members.id"), index=True),
+    Column("restricted_at", DateTime),  # Art. 18: since when processing is restricted; NULL: not
 )
 
 crm_notes = Table(

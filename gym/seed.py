@@ -252,17 +252,20 @@ def _driver(conn: Connection) -> Any:
 
 
 def _writer(engine: Engine) -> Callable[[Connection, Table, list[tuple]], None]:
+    """Rows name the table's columns in order; columns after a row's last value keep their default (NULL: the
+    platform's later columns, such as a restriction's time, which the seed leaves unset)."""
     if engine.dialect.name == "postgresql":
         def copy(conn: Connection, table: Table, rows: list[tuple]) -> None:
-            cols = ", ".join(c.name for c in table.columns)
+            cols = ", ".join(c.name for c in list(table.columns)[:len(rows[0])])
             with _driver(conn).cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as cp:
                 for row in rows:
                     cp.write_row(row)
         return copy
 
     def executemany(conn: Connection, table: Table, rows: list[tuple]) -> None:
-        marks = ", ".join("?" for _ in table.columns)
-        _driver(conn).executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
+        cols = list(table.columns)[:len(rows[0])]
+        _driver(conn).executemany(f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
+                                  f"VALUES ({', '.join('?' for _ in cols)})", rows)
     return executemany
 
 

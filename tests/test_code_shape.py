@@ -117,7 +117,8 @@ def test_one_command_table_answers_every_command_the_grammar_parses() -> None:
              "refuse R-2 manifestly excessive", "crm purge", "retention report", "breach", "breach list",
              "breach show B-1", "breach register", "breach update B-1", "breach close B-1", "breach file B-1",
              "grant M0001 2h ticket 1: a look", "grants", "revoke G-1", "consent M0001", "withdraw M0001 marketing",
-             "object M0001 profiling", "audit M0001", "club tokens", "club token create bxl", "club token rotate bxl",
+             "object M0001 profiling", "restrict M0001 contested address", "restrict lift M0001 checked it",
+             "rectify M0001 city=Gent", "audit M0001", "club tokens", "club token create bxl", "club token rotate bxl",
              "club token revoke bxl", "club offboard bxl", "ropa"]
     assert {parse(text).name for text in typed} == COMMANDS
 

@@ -13,6 +13,7 @@ from dramatiq.middleware import CurrentMessage
 from gdpr.app.breaches import BreachDesk
 from gdpr.app.consent import ObjectionJob, WithdrawalJob
 from gdpr.app.requests import ExportJob
+from gdpr.app.rights import RectificationJob, RestrictionJob
 from gdpr.bulk.job import BulkJob
 from gdpr.erasure.job import ErasureJob, NoticeJob
 
@@ -30,6 +31,8 @@ class Jobs(Protocol):
     def erasure_job(self) -> ErasureJob: ...
     def withdrawal_job(self) -> WithdrawalJob: ...
     def objection_job(self) -> ObjectionJob: ...
+    def restriction_job(self) -> RestrictionJob: ...
+    def rectification_job(self) -> RectificationJob: ...
     def notice_job(self) -> NoticeJob: ...
     def bulk_job(self) -> BulkJob: ...
 
@@ -40,6 +43,8 @@ class Actors:
     erase_subject: dramatiq.Actor
     withdraw_consent: dramatiq.Actor
     uphold_objection: dramatiq.Actor
+    restrict_subject: dramatiq.Actor
+    rectify_subject: dramatiq.Actor
     deliver_notice: dramatiq.Actor
     run_bulk: dramatiq.Actor
     deliver_breach_notice: dramatiq.Actor
@@ -47,8 +52,9 @@ class Actors:
 
     # gdpr.core.ports.JobQueue: messages carry ids only
     def request(self, request_id: int, kind: str) -> None:
-        {"erase": self.erase_subject, "withdraw": self.withdraw_consent,
-         "object": self.uphold_objection}.get(kind, self.export_subject).send(request_id)
+        {"erase": self.erase_subject, "withdraw": self.withdraw_consent, "object": self.uphold_objection,
+         "restrict": self.restrict_subject, "lift": self.restrict_subject,
+         "rectify": self.rectify_subject}.get(kind, self.export_subject).send(request_id)
 
     def run(self, run_id: int) -> None:
         self.run_bulk.send(run_id)
@@ -85,6 +91,12 @@ def declare(broker: dramatiq.Broker, jobs: Callable[[], Jobs]) -> Actors:
     def uphold_objection(request_id: int) -> None:
         jobs().objection_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
 
+    def restrict_subject(request_id: int) -> None:
+        jobs().restriction_job().run(request_id=request_id, owner=owner_id())  # restrict or lift; safe to run twice
+
+    def rectify_subject(request_id: int) -> None:
+        jobs().rectification_job().run(request_id=request_id, owner=owner_id())  # safe to run twice
+
     def deliver_notice(notice_id: int) -> None:
         # Backoff lives in the database (the thread shows it); no Dramatiq retries on top.
         jobs().notice_job().run(notice_id=notice_id)
@@ -108,6 +120,10 @@ def declare(broker: dramatiq.Broker, jobs: Callable[[], Jobs]) -> Actors:
                                         time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
         uphold_objection=_actor(uphold_objection, broker, queue_name="erasures",
                                         time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        restrict_subject=_actor(restrict_subject, broker, queue_name="erasures",
+                                time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        rectify_subject=_actor(rectify_subject, broker, queue_name="erasures",
+                               time_limit=ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
         deliver_notice=_actor(deliver_notice, broker, queue_name="notices", max_retries=0,
                                       time_limit=5 * 60 * 1000),
         run_bulk=_actor(run_bulk, broker, queue_name="bulk", time_limit=6 * ONE_HOUR_MS, max_retries=RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),

@@ -8,7 +8,7 @@ from functools import partial
 
 from slack_sdk import WebClient
 
-from bot.commands import breach, clubs, consent, grants, history, purges, requests, ropa
+from bot.commands import breach, clubs, consent, grants, history, purges, requests, rights, ropa
 from bot.grammar import Command
 from bot.listeners.deps import SlackUseCases
 from gdpr.core.access import Actor
@@ -34,6 +34,7 @@ def command_table(use: SlackUseCases, *, approvals: str, breach_contact: str) ->
     deadline = partial(requests.deadline, deadlines=use.deadlines)
     grant = partial(grants.grant_commands, grants=use.grants)
     agreement = partial(consent.consent_commands, consent=use.consent)
+    right = partial(rights.rights_commands, rights=use.rights)
     token = partial(clubs.club_token, clubs=use.clubs)
     modal = partial(breach.open_modal, breaches=use.breaches, contact=breach_contact)
     return CommandTable(
@@ -48,6 +49,7 @@ def command_table(use: SlackUseCases, *, approvals: str, breach_contact: str) ->
             "breach file": partial(breach.breach_file, breaches=use.breaches),
             "grant": grant, "grants": grant, "revoke": grant,
             "consent": agreement, "withdraw": agreement, "object": agreement,
+            "restrict": right, "restrict lift": right, "rectify": right,
             "audit": partial(history.audit, history=use.history),
             "club tokens": token, "club token create": token, "club token rotate": token, "club token revoke": token,
             "club offboard": partial(clubs.offboard, purges=use.purges, approvals=approvals),

@@ -19,6 +19,7 @@ from gdpr.app.home import Overview
 from gdpr.app.lookup import FindSubjects
 from gdpr.app.purges import Purges
 from gdpr.app.requests import SubjectRequests
+from gdpr.app.rights import RightsDesk
 from gdpr.app.ropa import Records
 from gdpr.core.access import Actor
 
@@ -35,6 +36,7 @@ class SlackUseCases:
     purges: Purges
     breaches: BreachDesk
     consent: ConsentDesk
+    rights: RightsDesk
     clubs: ClubAccess
     records: Records
     home: Overview

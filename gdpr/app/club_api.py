@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from gdpr.app.reads import Page, page_bounds
 from gdpr.app.requests import SubjectRequests
+from gdpr.app.rights import RightsDesk
 from gdpr.clubs.downloads import Downloads
 from gdpr.clubs.tokens import ClubTokens, Issued
 from gdpr.core import models as m
@@ -25,6 +26,7 @@ from gdpr.requests.service import aware
 
 DPO_ONLY = "Only the DPO may manage the clubs' API tokens."
 KINDS = {"access": "access", "portability": "access", "erasure": "erase", "erase": "erase"}
+RIGHTS = {"restriction": "ground", "restriction-lift": "reason", "rectification": "changes"}  # what each one needs
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class ClubApi:
     club_key: Callable[[str], str | None]  # a club's code -> its key in the platform (None: no such club)
     refusal_notice: Callable[[m.SubjectRequest], str] | None = None  # RequestDeadlines.refusal_notice
     certify: Callable[[int], dict] | None = None  # Certificates.issue: an ended request's signed certificate
+    rights: RightsDesk | None = None  # restriction, its lifting, rectification (Art. 16, 18)
 
     def authenticate(self, *, token: str | None, address: str) -> str:
         """The club whose live token this is, calling from an allowed address (raises otherwise)."""
@@ -72,11 +75,30 @@ class ClubApi:
             requests.audit.record(s, actor=f"club:{club}" if club else "api:unauthenticated", action="api.call",
                                   request_id=request_id, method=method, route=route, status=status)
 
-    def open(self, *, club: str, kind: str, member: str, received_on: dt.date | None) -> RequestStatus:
-        """A request for one of the club's members, awaiting the DPO like any other."""
-        if kind not in KINDS:
-            raise UsageError(f"`kind` is one of: {', '.join(sorted(KINDS))}.")
+    def open(self, *, club: str, kind: str, member: str, received_on: dt.date | None, ground: str | None = None,
+             reason: str | None = None, changes: dict[str, str] | None = None) -> RequestStatus:
+        """A request for one of the club's members, awaiting the DPO like any other (a restriction: under way at
+        once). A restriction carries its `ground`, lifting one its `reason`, a rectification its `changes`."""
+        if kind not in KINDS and kind not in RIGHTS:
+            raise UsageError(f"`kind` is one of: {', '.join(sorted([*KINDS, *RIGHTS]))}.")
+        given = {k for k, v in (("ground", ground), ("reason", reason), ("changes", changes)) if v is not None}
+        if given - {RIGHTS.get(kind)}:
+            raise UsageError(f"`{sorted(given - {RIGHTS.get(kind)})[0]}` does not go with a request of kind `{kind}`.")
         actor = Actor(user_id=f"club:{club}", roles=frozenset({"club"}), permissions=frozenset({"request.create"}))
+        if kind in RIGHTS:
+            if self.rights is None:
+                raise NotFound("Restriction and rectification are not offered by this deployment.")
+            desk = self.rights
+            if kind == "restriction":
+                request_id = desk.restrict(actor=actor, identity=member, subject_type="member", club_code=club,
+                                           ground=ground or "")[0]
+            elif kind == "restriction-lift":
+                request_id = desk.lift(actor=actor, identity=member, subject_type="member", club_code=club,
+                                       reason=reason or "").request_id
+            else:
+                request_id = desk.rectify(actor=actor, identity=member, subject_type="member", club_code=club,
+                                          changes=changes or {}).request_id
+            return self.status(club=club, request_id=request_id)
         opened = self.subject_requests.open(actor=actor, kind=KINDS[kind], identity=member, subject_type="member",
                                             club_code=club, club_received_on=received_on)
         return self.status(club=club, request_id=opened.request_id)

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 MIN_TEXT, MAX_TEXT = 10, 1000
 
 
-def _text(value: str, what: str) -> str:
+def checked_text(value: str, what: str) -> str:
+    """A reason, ground or instruction the club passes on: whitespace folded, 10 to 1,000 characters."""
     value = " ".join(value.split())
     if not MIN_TEXT <= len(value) <= MAX_TEXT:
         raise UsageError(f"Give the {what} in {MIN_TEXT}–{MAX_TEXT} characters: the club passes it on to the person.")
@@ -44,7 +45,7 @@ class RequestDeadlines:
         self.authz.require(actor, "request.decide", refusal="Only the DPO may extend a request's deadline.",
                            request_id=request_id)
         self.requests.get(request_id)  # no such request is said first, before what the reasons lack
-        req = self.deadlines.extend(request_id=request_id, actor=actor, reason=_text(reason, "reasons"), months=months)
+        req = self.deadlines.extend(request_id=request_id, actor=actor, reason=checked_text(reason, "reasons"), months=months)
         self.presenter.request_changed(req)
         self.presenter.request_extended(req)
         return req
@@ -53,7 +54,7 @@ class RequestDeadlines:
         """Art. 12(5): closed as refused (four eyes, the decide permission, once); returns the notice for the
         club, with the remedies of Art. 12(4), which the presenter shows with the request."""
         self.requests.ensure_can_decide(request_id=request_id, actor=actor)  # no such request, or not theirs: first
-        req = self.requests.refuse(request_id=request_id, actor=actor, ground=_text(ground, "ground"))
+        req = self.requests.refuse(request_id=request_id, actor=actor, ground=checked_text(ground, "ground"))
         notice = self.refusal_notice(req)
         self.presenter.request_changed(req)
         self.presenter.request_refused(req, notice)

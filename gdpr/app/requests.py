@@ -72,16 +72,18 @@ class SubjectRequests:
     queue: JobQueue
 
     def open(self, *, actor: Actor, kind: str, identity: str, subject_type: str, club_code: str | None,
-             reply_to: str | None = None, club_received_on: dt.date | None = None) -> Opened:
-        """access or erase: resolve the subject, persist, (erase: compute the preview), show it for
-        approval (`reply_to`: where the requester asked, for the presenter). The month runs from the
-        club's receipt (`club_received_on`, default today). A request that could not be shown is
-        abandoned, so it can be filed again."""
+             reply_to: str | None = None, club_received_on: dt.date | None = None, preview: dict | None = None,
+             instruction: str | None = None) -> Opened:
+        """A request the DPO approves (access, erase, an objection, lifting a restriction, a rectification):
+        resolve the subject, persist (with its `preview`, no personal data, and a sealed `instruction`), (erase:
+        compute the preview), show it for approval (`reply_to`: where the requester asked, for the presenter).
+        The month runs from the club's receipt (`club_received_on`, default today). A request that could not
+        be shown is abandoned, so it can be filed again."""
         self.authz.require(actor, "request.create", kind=kind)
         subject = self.directory.resolve(parse_identity(identity, self.directory.patterns()), kind=subject_type,
                                          club_code=club_code)
         req = self.requests.open_request(kind=kind, subject=subject, requester_id=actor.user_id,
-                                         club_received_on=club_received_on)
+                                         club_received_on=club_received_on, preview=preview, instruction=instruction)
         if kind in ("erase", "object"):
             req.preview = self._preview(req)
         req.status = self.requests.await_approval(request_id=req.id)

@@ -123,6 +123,8 @@ class SubjectSpec:
     display: dict[str, tuple[str, ...]]
     source: str
     view_log: dict[str, str] | None = None
+    restriction: str | None = None  # Art. 18: the subject table's column holding since when processing is restricted
+    rectifiable: tuple[str, ...] = ()  # Art. 16: the subject table's columns a club's instruction may correct
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,8 @@ DATAMAP: Schema = {
     "recipients": {NAMES: {"name": ANY, "purpose": ANY}},
     "subjects": {NAMES: {"label": ANY, "table": ANY, "key": ANY, "club": ANY, "number": ANY, "number_pattern": ANY,
                          "lookup": {"email": ANY, "phone": ANY, "number": ANY}, "display": {NAMES: ANY},
-                         "source": ANY, "view_log": {k: ANY for k in ("table", "link", "at", "action", "actor")}}},
+                         "source": ANY, "view_log": {k: ANY for k in ("table", "link", "at", "action", "actor")},
+                         "restriction": ANY, "rectifiable": ANY}},
     "tables": {NAMES: {"links": {NAMES: ANY}, "columns": {NAMES: _COLUMN}, "defaults": _COLUMN, "context": ANY,
                        "exclude": ANY, "recipients": {"provider": ANY, "external_id": ANY},
                        "erasure": {"rows": ANY, "clear": ANY, "warn": {"message": ANY, "when": ANY},
@@ -270,6 +273,13 @@ def load_datamap(path: Path) -> DataMap:
     recipients = doc.require(data, (), "recipients", dict)
     subjects = {k: _subject(doc, k, v) for k, v in doc.require(data, (), "subjects", dict).items()}
     tables = {k: _table(doc, k, v, recipients, subjects) for k, v in doc.require(data, (), "tables", dict).items()}
+    for kind, subject in subjects.items():  # a restriction's column and the rectifiable ones: mapped on its table
+        own = tables.get(subject.table)
+        for what, names in (("restriction", [subject.restriction] if subject.restriction else []),
+                            ("rectifiable", list(subject.rectifiable))):
+            for name in names:
+                if own is None or name not in own.columns:
+                    raise doc.error(("subjects", kind, what), f"'{name}' is not a mapped column of {subject.table}")
     ctl = doc.require(data, (), "controllers", dict)
     controllers = ControllerSpec(**{f: doc.require(ctl, ("controllers",), f) for f in
                                     ("table", "key", "code", "name", "contact_name", "contact_email")},
@@ -344,7 +354,8 @@ def _subject(doc: Located, kind: str, raw: dict) -> SubjectSpec:
                        number=raw.get("number"), number_pattern=raw.get("number_pattern"),
                        lookup={k: _names(v) for k, v in lookup.items()},
                        display={k: _names(v) for k, v in doc.require(raw, at, "display", dict).items()},
-                       source=str(raw.get("source", "")), view_log=_view_log(doc, at, raw.get("view_log")))
+                       source=str(raw.get("source", "")), view_log=_view_log(doc, at, raw.get("view_log")),
+                       restriction=raw.get("restriction"), rectifiable=_names(raw.get("rectifiable") or []))
 
 
 def _view_log(doc: Located, at: tuple, raw: dict | None) -> dict[str, str] | None:

@@ -60,3 +60,7 @@ class ConfigError(GdprError):
 
 class NotEnded(GdprError):
     """The request has not ended: there is nothing to certify yet."""
+
+
+class AlreadyInEffect(GdprError):
+    """What was asked is already the platform's state (restricted already, nothing restricted to lift)."""

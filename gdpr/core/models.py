@@ -69,6 +69,7 @@ class SubjectRequest(Base):
     # Once ended: the signed certificate for the club (gdpr/requests/certificates.py), and when its thread had it
     certificate: Mapped[dict | None] = mapped_column(JSON)
     certificate_shown_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    instruction: Mapped[str | None] = mapped_column(Text)  # a rectification's values, sealed, until it is applied
 
 
 class Decision(Base):
@@ -152,6 +153,8 @@ class Notice(Base):
 
 ERASURE_CHANGE, WITHDRAWAL_CHANGE = "erasure", "withdrawal"  # an objection to marketing is a withdrawal
 OBJECTION_CHANGE = "objection"  # an upheld objection to processing on legitimate interests (Art. 21(1))
+RESTRICTION_CHANGE = "restriction"  # processing restricted (Art. 18(1)) or the restriction lifted (Art. 18(3))
+RECTIFICATION_CHANGE = "rectification"  # data corrected on the club's instruction (Art. 16)
 
 
 class LedgerEntry(Base):
@@ -173,6 +176,7 @@ class LedgerEntry(Base):
     sealed: Mapped[str | None] = mapped_column(Text)  # the identifiers, encrypted, while the job runs
     change: Mapped[str] = mapped_column(String(20), default=ERASURE_CHANGE, server_default=ERASURE_CHANGE)
     detail: Mapped[dict | None] = mapped_column(JSON)  # a withdrawal: {"codes": [...]}: what replay re-applies
+    corrected: Mapped[str | None] = mapped_column(Text)  # a rectification: the corrected values, sealed, for replay
     # shared proofs (gdpr/erasure/proofs.py): waiting since, claimed by whom until when, the result
     proof_wanted: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     prover: Mapped[str | None] = mapped_column(String(64))

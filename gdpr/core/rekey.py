@@ -1,7 +1,8 @@
 """After SECRET_KEY changed (the old one moved to SECRET_KEY_FALLBACKS): re-key what can be re-keyed, in
 one unit of work, so the old key is needed for as little as possible.
 
-Re-keyed: every sealed value (notice references, live download links, identifiers of running erasures)
+Re-keyed: every sealed value (notice references, live download links, identifiers of running erasures,
+rectifications' values)
 is re-sealed with the newest key; the subject pseudonyms of requests and support grants (and the open-request
 keys built from them) are recomputed from the subject's key. What cannot be re-keyed without what only the
 holder has keeps working through the fallback key: club tokens (re-hashed with the newest key on their next
@@ -21,7 +22,8 @@ from gdpr.core.keyring import KeyRing
 
 SEALED: list[tuple[Table, str, str]] = [(t.__table__, name, purpose) for t, name, purpose in (  # type: ignore[misc]
     (m.Notice, "external_ref", "notices"), (m.DownloadLink, "token_sealed", "download-links"),
-    (m.LedgerEntry, "sealed", "erasure"))]
+    (m.LedgerEntry, "sealed", "erasure"), (m.SubjectRequest, "instruction", "instructions"),
+    (m.LedgerEntry, "corrected", "instructions"))]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""The ledger: every change the bot makes to the platform's data - erasures, withdrawals and objections, and
-the bulk runs kept in their own rows - re-applied in the order they were made after a restore from an
-older backup. Each is idempotent: what is already in effect is left as it is."""
+"""The ledger: every change the bot makes to the platform's data - erasures, withdrawals and objections,
+restrictions and their lifting, rectifications, and the bulk runs kept in their own rows - re-applied in the
+order they were made after a restore from an older backup. Each is idempotent: what is already in effect is
+left as it is."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -14,6 +17,7 @@ from gdpr.consent.registry import ConsentRegistry
 from gdpr.core import models as m
 from gdpr.core.db import Database, changed
 from gdpr.erasure.engine import ErasureEngine, ErasureReport
+from gdpr.requests.rights import PlatformRights
 
 
 @dataclass
@@ -22,6 +26,8 @@ class Replay:
     reapplied: list[tuple[int, str, int]]  # (request id, subject type, rows erased)
     withdrawals: int = 0  # withdrawals and objections in the ledger
     rewithdrawn: list[tuple[int, list[str]]] = field(default_factory=list)  # (request id, agreements again)
+    rights: int = 0  # restrictions, their lifting and rectifications in the ledger
+    reapplied_rights: list[tuple[int, str]] = field(default_factory=list)  # (request id, what was applied again)
 
 
 def erasure_intent(db: Database, request_id: int) -> m.LedgerEntry | None:
@@ -75,24 +81,46 @@ def record_withdrawal(db: Database, *, request_id: int, kind: str, key: str, cod
 
 
 def record_change(db: Database, *, request_id: int, change: str, kind: str, key: str, at: dt.datetime,
-                  detail: dict) -> None:
-    """A change other than an erasure took effect in the platform: once per request."""
+                  detail: dict, corrected: str | None = None) -> None:
+    """A change other than an erasure took effect in the platform: once per request. `corrected`: a
+    rectification's values, sealed (what replay writes again)."""
     with db.session() as s:
         if s.execute(select(m.LedgerEntry.id).where(m.LedgerEntry.request_id == request_id)).first() is None:
             s.add(m.LedgerEntry(request_id=request_id, at=at, subject_type=kind, subject_key=key, fingerprint="",
-                                counts={}, confirmed=True, change=change, detail=detail))
+                                counts={}, confirmed=True, change=change, detail=detail, corrected=corrected))
 
 
-def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry | None = None) -> Replay:
+def forget_corrections(db: Database, *, kind: str, key: str) -> int:
+    """The subject was erased: the values its rectifications wrote go from the ledger (and from any request
+    still holding them), so the bot keeps no copy of what the erasure removed; replay then writes nothing
+    back before it erases again."""
+    with db.session() as s:
+        n = changed(s.execute(update(m.LedgerEntry).where(
+            m.LedgerEntry.subject_type == kind, m.LedgerEntry.subject_key == key,
+            m.LedgerEntry.corrected.is_not(None)).values(corrected=None)))
+        s.execute(update(m.SubjectRequest).where(m.SubjectRequest.subject_type == kind, m.SubjectRequest.subject_key == key,
+                                                 m.SubjectRequest.instruction.is_not(None)).values(instruction=None))
+        return n
+
+
+def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry | None = None,
+                  rights: PlatformRights | None = None, unseal: Callable[[str], str] | None = None) -> Replay:
     """Apply again, in the order they were made, every erasure and withdrawal the (restored) system database
     no longer shows: a subject still holding identifiers is erased, an agreement in force withdrawn as of
-    its original moment."""
+    its original moment, a restriction set (or lifted) again, a rectification written again (`unseal` opens
+    its values)."""
     with db.session() as s:
         entries = list(s.execute(select(m.LedgerEntry).where(m.LedgerEntry.confirmed.is_(True))
                                  .order_by(m.LedgerEntry.at, m.LedgerEntry.id)).scalars())
         s.expunge_all()
     replay = Replay(entries=0, reapplied=[])
     for e in entries:
+        if e.change in (m.RESTRICTION_CHANGE, m.RECTIFICATION_CHANGE):
+            replay.rights += 1
+            redone = _reapply_right(e, rights, unseal) if rights is not None else None
+            if redone:
+                replay.reapplied_rights.append((e.request_id, redone))
+            continue
         if e.change == m.OBJECTION_CHANGE:  # upheld (Art. 21(1)): the data on legitimate interests, again
             replay.withdrawals += 1
             counts = engine.erase_tables(kind=e.subject_type, key=e.subject_key,
@@ -113,6 +141,19 @@ def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry 
         if not report.already_erased:
             replay.reapplied.append((e.request_id, e.subject_type, report.rows))
     return replay
+
+
+def _reapply_right(e: m.LedgerEntry, rights: PlatformRights, unseal: Callable[[str], str] | None) -> str | None:
+    """A restriction, its lifting or a rectification, written again where the platform no longer shows it."""
+    detail = e.detail or {}
+    if e.change == m.RESTRICTION_CHANGE:
+        if detail.get("action") == "lift":
+            return "restriction lifted" if rights.lift(e.subject_type, e.subject_key) else None
+        return "restricted" if rights.restrict(e.subject_type, e.subject_key, e.at) else None
+    if not e.corrected or unseal is None:  # erased since: nothing to write back
+        return None
+    fields = rights.rectify(e.subject_type, e.subject_key, json.loads(unseal(e.corrected)))
+    return f"rectified: {', '.join(fields)}" if fields else None
 
 
 def _naive(at: dt.datetime) -> dt.datetime:

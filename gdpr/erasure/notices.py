@@ -104,11 +104,16 @@ class NoticeService:
     def __init__(self, db: Database, audit: AuditLog, ring: KeyRing, recipients: dict[str, Recipient], *,
                  clock: Callable[[], dt.datetime], max_attempts: int = 6, backoff_s: float = BACKOFF_BASE_S,
                  post: Callable[[Recipient, dict, str], int] = http_post,
-                 sending_for: dt.timedelta = SEND_LEASE_FLOOR) -> None:
+                 sending_for: dt.timedelta = SEND_LEASE_FLOOR,
+                 receives: Callable[[str, str], set[str]] | None = None) -> None:
+        """`receives(subject type, recipient)`: the columns of the subject's own table that recipient receives
+        (the data map's), so a rectification tells each only the corrected values it holds."""
         self.db, self.audit, self.recipients, self.clock = db, audit, recipients, clock
         self.max_attempts, self._post, self._backoff_s = max_attempts, post, backoff_s
         self.outbox = Outbox(db, clock, sending_for=sending_for)
         self._fernet = ring.sealer("notices")
+        self._instructions = ring.sealer("instructions")
+        self._receives = receives or (lambda kind, recipient: set())
 
     def get(self, notice_id: int) -> m.Notice | None:
         with self.db.session() as s:
@@ -221,12 +226,30 @@ class NoticeService:
             if req.kind == "object":  # upheld by the club: the data processed on legitimate interests
                 return {"type": "objection", "legal_basis": "Art. 21(1) and Art. 17(1)(c) GDPR",
                         "action": "erase the data processed on legitimate interests"}
+            if req.kind == "restrict":
+                return {"type": "restriction", "legal_basis": "Art. 18 and Art. 19 GDPR",
+                        "action": "restrict processing: store the data only, until told the restriction is lifted"}
+            if req.kind == "lift":
+                return {"type": "restriction_lifted", "legal_basis": "Art. 18(3) and Art. 19 GDPR",
+                        "action": "the restriction of processing is lifted"}
+            if req.kind == "rectify":
+                return {"type": "rectification", "legal_basis": "Art. 16 and Art. 19 GDPR",
+                        "action": "correct the data you hold", "corrected": self._corrected(s, req, n.recipient)}
             if req.kind != "withdraw":
                 return {"type": "erasure", "legal_basis": "Art. 17 and Art. 19 GDPR"}
             objection = bool((req.preview or {}).get("objection"))
             return {"type": "objection" if objection else "consent_withdrawn",
                     "legal_basis": "Art. 21 GDPR" if objection else "Art. 7(3) GDPR",
                     "agreements": (req.preview or {}).get("agreements", []), "action": "stop processing"}
+
+    def _corrected(self, s: Session, req: m.SubjectRequest, recipient: str) -> dict[str, str]:
+        """The corrected values this recipient holds (the ledger keeps them sealed); nothing else of the person."""
+        sealed = s.execute(select(m.LedgerEntry.corrected).where(m.LedgerEntry.request_id == req.id)).scalar()
+        if not sealed:
+            return {}
+        values = json.loads(self._instructions.decrypt(sealed.encode()))
+        held = self._receives(req.subject_type, recipient)
+        return {f: v for f, v in values.items() if f in held}
 
     def _payload(self, n: m.Notice, reference: str, cause: dict) -> dict:
         return {**cause, "reference": reference,

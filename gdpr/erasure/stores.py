@@ -178,6 +178,16 @@ class DatabaseSearch:
 
 
 @dataclass
+class Corrections:
+    """The values rectifications wrote for the subject, kept sealed in the ledger for replay: gone with it."""
+    forget_values: Callable[[str, str], int]  # (subject type, key) -> ledger entries emptied (ledger.forget_corrections)
+    name: str = "corrections"
+
+    def forget(self, subject: ErasedSubject) -> StoreProof:
+        return StoreProof("corrections", True, {"forgotten": self.forget_values(subject.kind, subject.key)})
+
+
+@dataclass
 class ExportArchives:
     """EXPORT_DIR and the object store (EXPORT_STORE, every version): the subject's archives and work
     folders are deleted (and withdrawn from Slack); the proof counts what is left of them."""

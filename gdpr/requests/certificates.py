@@ -36,6 +36,8 @@ PURPOSE = "request-certificate"
 PUBLISHED = (PURPOSE, SIGNING_PURPOSE, BREACH_FILE)  # every purpose the processor signs for: its keys are published
 ENDED = (m.DONE, m.REFUSED, m.REJECTED, m.CLOSED)  # a failed request may be tried again: nothing to certify yet
 KIND = "gdpr-ops-bot request certificate"
+RIGHTS = {"restrict": "Art. 18(1) and Art. 19 GDPR", "lift": "Art. 18(3) and Art. 19 GDPR",
+          "rectify": "Art. 16 and Art. 19 GDPR"}
 
 
 @dataclass
@@ -111,6 +113,10 @@ class Certificates:
             out["proof"] = result.pop("stores", [])
         if req.kind == "access":
             out["delivered_at"] = _iso(req.passphrase_sent_at)
+        if req.kind in RIGHTS:  # the club's instruction as recorded (a rectification: the fields, never the values)
+            said = req.preview or {}
+            out["instruction"] = {k: said.get(k) for k in ("ground", "reason", "fields") if said.get(k) is not None}
+            out["article"] = RIGHTS[req.kind]
         told = self.notices.for_request(req.id)
         if told:
             out["recipients"] = [{"recipient": n.recipient, "status": n.status, "sent_at": _iso(n.sent_at)}

@@ -28,7 +28,12 @@ KINDS = {"access": "Right of access (Art. 15) and portability (Art. 20)",
          "erase": "Right to erasure (Art. 17); recipients told (Art. 19)",
          "withdraw": "Withdrawal of consent (Art. 7(3)) or objection (Art. 21); integrations told",
          "object": "Objection to processing on legitimate interests (Art. 21(1)): the club decides. Approve if it "
-                   "upholds it (that data is erased, Art. 17(1)(c)); reject with its compelling legitimate grounds"}
+                   "upholds it (that data is erased, Art. 17(1)(c)); reject with its compelling legitimate grounds",
+         "restrict": "Restriction of processing (Art. 18) on the club's instruction: stored only; recipients told (Art. 19)",
+         "lift": "Lifting a restriction (Art. 18(3)): the club tells the person first; recipients told",
+         "rectify": "Rectification (Art. 16) on the club's instruction: the fields named are corrected; recipients told "
+                    "(Art. 19)"}
+AT_ONCE = ("withdraw", "restrict")  # nobody's to approve: opened approved, their job queued at once
 
 
 def utcnow() -> dt.datetime:
@@ -90,7 +95,8 @@ class RequestService:
                                  .distinct()).scalars())
 
     def open_request(self, *, kind: str, subject: Candidate, requester_id: str,
-                     club_received_on: dt.date | None = None) -> m.SubjectRequest:
+                     club_received_on: dt.date | None = None, preview: dict | None = None,
+                     instruction: str | None = None) -> m.SubjectRequest:
         """Persist a new request awaiting approval; one open request per kind and subject. The month runs
         from the club's receipt (Art. 12(3)); its reminders are armed with it."""
         now = self.clock()
@@ -104,7 +110,8 @@ class RequestService:
         req = m.SubjectRequest(kind=kind, status=m.RECEIVED, subject_type=subject.kind,
                                subject_key=subject.key, subject_ref=ref, club_id=subject.club_id,
                                open_key=f"{kind}:{ref}", requester_id=requester_id, received_at=now,
-                               club_received_on=received, due_on=add_one_month(received), attempts=0)
+                               club_received_on=received, due_on=add_one_month(received), attempts=0,
+                               preview=preview, instruction=instruction)
         if self._open_id(kind, ref) is not None:  # asked before the insert: a refused attempt uses no number
             raise DuplicateRequest(f"An open {kind} request already exists for this subject: "
                                    f"R-{self._open_id(kind, ref)}.")
@@ -125,24 +132,40 @@ class RequestService:
                         objection: bool) -> m.SubjectRequest:
         """A withdrawal needs no approval (Art. 7(3): as easy as giving consent): it is opened approved,
         for its job; one open withdrawal per subject and set of agreements."""
+        ref = self.pseudonym(subject.kind, subject.key)
+        return self.open_at_once(kind="withdraw", subject=subject, requester_id=requester_id,
+                                 open_key=f"withdraw:{'+'.join(codes)}:{ref}", action="consent.withdrawal",
+                                 busy="That withdrawal is already under way for this subject.",
+                                 preview={"agreements": codes, "objection": objection})
+
+    def open_at_once(self, *, kind: str, subject: Candidate, requester_id: str, open_key: str, action: str, busy: str,
+                     preview: dict, audited: dict | None = None) -> m.SubjectRequest:
+        """A request nobody needs to approve (a withdrawal, a restriction): opened approved, for its job; one
+        open at a time per `open_key`. Audited under `action` with `audited` (default: the preview; a typed
+        ground stays out of the chain)."""
         now, ref = self.clock(), self.pseudonym(subject.kind, subject.key)
-        req = m.SubjectRequest(kind="withdraw", status=m.APPROVED, subject_type=subject.kind, subject_key=subject.key,
-                               subject_ref=ref, club_id=subject.club_id, open_key=f"withdraw:{'+'.join(codes)}:{ref}"[:100],
+        req = m.SubjectRequest(kind=kind, status=m.APPROVED, subject_type=subject.kind, subject_key=subject.key,
+                               subject_ref=ref, club_id=subject.club_id, open_key=open_key[:100],
                                requester_id=requester_id, received_at=now, club_received_on=now.date(),
                                due_on=add_one_month(now.date()), attempts=0, decided_at=now, decided_by=requester_id,
-                               preview={"agreements": codes, "objection": objection})
+                               preview=preview)
         with self.db.session() as s:  # asked before the insert: a refused attempt uses no number
             if s.execute(select(m.SubjectRequest.id).where(m.SubjectRequest.open_key == req.open_key)).first():
-                raise DuplicateRequest("That withdrawal is already under way for this subject.")
+                raise DuplicateRequest(busy)
         try:
             with self.db.session() as s:
                 s.add(req)
                 s.flush()
-                self.audit.record(s, actor=requester_id, action="consent.withdrawal", request_id=req.id,
-                                  subject_ref=ref, agreements=codes, objection=objection)
+                self.audit.record(s, actor=requester_id, action=action, request_id=req.id, subject_ref=ref,
+                                  **(preview if audited is None else audited))
         except IntegrityError:
-            raise DuplicateRequest("That withdrawal is already under way for this subject.") from None
+            raise DuplicateRequest(busy) from None
         return req
+
+    def drop_instruction(self, *, request_id: int) -> None:
+        """A rectification's values have been applied (the ledger keeps them, sealed): the request's copy goes."""
+        with self.db.session() as s:
+            s.execute(update(m.SubjectRequest).where(m.SubjectRequest.id == request_id).values(instruction=None))
 
     def _open_id(self, kind: str, ref: str) -> int | None:
         with self.db.session() as s:

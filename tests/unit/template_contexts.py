@@ -55,5 +55,12 @@ def refusal_notice(kind: str = "access") -> dict:
             "decided": dt.datetime(2026, 2, 10, 14, 0, tzinfo=dt.UTC), "due": dt.date(2026, 3, 1)}
 
 
+def restriction_lifted() -> dict:
+    return {"ref": "R-12", "restricted_by": "R-9", "club": CLUB, "processor": PROCESSOR,
+            "lifted": dt.datetime(2026, 4, 2, 10, 0, tzinfo=dt.UTC),
+            "reason": "The member's address was checked and is correct."}
+
+
 CONTEXTS = {"access_summary.html.j2": access_summary, "breach_club_notice.txt.j2": breach_club_notice,
-            "breach_member_notice.txt.j2": breach_member_notice, "refusal_notice.txt.j2": refusal_notice}
+            "breach_member_notice.txt.j2": breach_member_notice, "refusal_notice.txt.j2": refusal_notice,
+            "restriction_lifted.txt.j2": restriction_lifted}

@@ -1,4 +1,5 @@
-"""The member- and club-facing templates in every language (issue 26, item 2): every message of every
+"""The member- and club-facing templates in every language (issue 26, item 2; with the notice of a lifted
+restriction, item 4): every message of every
 template is in each catalog, translated, not fuzzy, with the same placeholders, article numbers and the
 GDPR's own names for its terms in that language; every template renders in every language with every
 placeholder filled (StrictUndefined refuses a missing one), and no English message is left in a
@@ -117,7 +118,8 @@ def test_every_template_renders_in_the_language_with_no_english_message_left(lan
         assert label in english and catalog[label][0] in everything
     assert english != everything
     subjects = {name: subject for name, _, subject in rendered if subject}
-    assert set(subjects) == {"breach_club_notice.txt.j2", "breach_member_notice.txt.j2", "refusal_notice.txt.j2"}
+    assert set(subjects) == {"breach_club_notice.txt.j2", "breach_member_notice.txt.j2", "refusal_notice.txt.j2",
+                             "restriction_lifted.txt.j2"}
 
 
 def test_dates_are_written_the_language_s_way() -> None:
