@@ -29,6 +29,7 @@ from gdpr.core.db import Database, make_engine
 from gdpr.core.migrate import upgrade_database
 from gdpr.core.settings import Settings
 from gym.seed import seed
+from tests.smtp import SmtpServer
 from workers.broker import start_local_worker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,6 +292,28 @@ def make_system(backend: str, db: str, standin: SlackStandIn, tmp: Path, redis: 
         driver.url = f"http://127.0.0.1:{server.effective_port}/slack/events"
         system.ops_url = f"http://127.0.0.1:{ops.effective_port}"
     return system
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback, recording what it receives (breach notices, club mail)."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def mailing_system(request: pytest.FixtureRequest, standin: SlackStandIn, tmp_path: Path, smtp: SmtpServer,
+                   config_dir: Path):
+    """`yield from` it in a fixture parametrised by backend: the product mailing through `smtp`, with the config
+    folder given, notices retried quickly; a worker on Redis; stopped after the test."""
+    redis = request.getfixturevalue("redis_url") if request.param != "embedded" else None
+    db = request.getfixturevalue("sqlite_url" if request.param == "embedded" else "pg_url")
+    system = make_system(request.param, db, standin, tmp_path, redis, smtp_url=smtp.url, config_dir=config_dir,
+                         breach_notice_backoff_seconds=0.5)
+    if redis:
+        system.start_worker()
+    yield system
+    system.stop()
 
 
 @pytest.fixture

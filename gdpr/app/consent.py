@@ -72,12 +72,7 @@ class ConsentDesk:
         use = self.subject_requests
         req = use.requests.open_withdrawal(subject=subject, requester_id=actor.user_id, codes=codes,
                                            objection=objection)
-        try:
-            use.presenter.request_opened(req, subject.masked(), reply_to)
-        except Exception:
-            use.requests.abandon(request_id=req.id, reason="the withdrawal could not be shown")
-            raise
-        return req.id, use.enqueue(req.id)
+        return use.start(req, subject.masked(), reply_to, what="withdrawal")
 
     def object_to_interests(self, *, actor: Actor, identity: str, subject_type: str, club_code: str | None,
                             reply_to: str | None = None) -> int:

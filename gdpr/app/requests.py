@@ -94,6 +94,17 @@ class SubjectRequests:
             raise
         return Opened(req.id, req.status)
 
+    def start(self, req: m.SubjectRequest, subject: dict[str, str], reply_to: str | None, *,
+              what: str) -> tuple[int, bool]:
+        """A request nobody approves (a withdrawal, a restriction), opened approved: shown, then queued. One that
+        could not be shown is abandoned, so it can be filed again. Returns (its id, whether its job is queued)."""
+        try:
+            self.presenter.request_opened(req, subject, reply_to)
+        except Exception:
+            self.requests.abandon(request_id=req.id, reason=f"the {what} could not be shown")
+            raise
+        return req.id, self.enqueue(req.id)
+
     def _preview(self, req: m.SubjectRequest) -> dict:
         """Computed for this subject now: rows per table and rule, holds, recipients, warnings."""
         only = [t.name for t in self.erasure.datamap.on_interests(req.subject_type)] if req.kind == "object" else None

@@ -75,12 +75,7 @@ class RightsDesk:
                                         open_key=f"restrict:{ref}", action="request.received",
                                         busy="A restriction of this subject is already under way.",
                                         preview={"ground": ground}, audited={"kind": "restrict"})
-        try:
-            use.presenter.request_opened(req, subject.masked(), reply_to)
-        except Exception:
-            use.requests.abandon(request_id=req.id, reason="the restriction could not be shown")
-            raise
-        return req.id, use.enqueue(req.id)
+        return use.start(req, subject.masked(), reply_to, what="restriction")
 
     def lift(self, *, actor: Actor, identity: str, subject_type: str, club_code: str | None, reason: str,
              reply_to: str | None = None) -> Opened:

@@ -146,6 +146,7 @@ class SlackMessages:
     request_changed: Callable[[Any], None]  # RequestPresenter.request_changed
     grant_changed: Callable[[Any], None]  # GrantPresenter.grant_changed
     owed: Callable[[], list[tuple[str, str]]]  # ShownMessages.owed: (ref, role) of undelivered updates
+    notices_changed: Callable[[Any], None] | None = None  # RequestPresenter.notices_changed: a thread's recipients
     name: str = "slack"
 
     def forget(self, subject: ErasedSubject) -> StoreProof:
@@ -154,6 +155,8 @@ class SlackMessages:
             refs.add(f"R-{req.id}")
             if req.id != subject.request_id:  # the erasure's own card is rendered when it ends
                 self.request_changed(req)
+                if self.notices_changed is not None:  # its recipients' message too (one left owed by a race)
+                    self.notices_changed(req)
                 done += 1
         for grant in self.grants_of(subject.ref):
             refs.add(f"G-{grant.id}")

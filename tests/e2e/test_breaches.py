@@ -16,20 +16,13 @@ from devslack.driver import wait_for
 from gdpr.breaches.targets import MemberTarget
 from gdpr.core import models as m
 from gdpr.core.crypto import read_aes_zip
-from tests.conftest import ROOT, make_system
+from tests.conftest import ROOT, mailing_system, make_system
 from tests.helpers import DPO, STRANGER, SUPPORT, block_texts, ephemerals, wait_ephemeral
 from tests.smtp import SmtpServer
 
 BREACHES = "C0BREACHES"
 CLUBS = {"antwerp-north": "1", "ghent-centre": "2", "bruges": "5"}  # bruges has no GDPR contact
 LEUVEN = "4"
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -45,14 +38,7 @@ def breach_config(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["embedded", "postgres+redis"])
 def desk(request: pytest.FixtureRequest, standin, tmp_path: Path, smtp: SmtpServer, breach_config: Path):
-    redis = request.getfixturevalue("redis_url") if request.param != "embedded" else None
-    db = request.getfixturevalue("sqlite_url" if request.param == "embedded" else "pg_url")
-    system = make_system(request.param, db, standin, tmp_path, redis, smtp_url=smtp.url, config_dir=breach_config,
-                         breach_notice_backoff_seconds=0.5)
-    if redis:
-        system.start_worker()
-    yield system
-    system.stop()
+    yield from mailing_system(request, standin, tmp_path, smtp, breach_config)
 
 
 def facts(*, aware_at: dt.datetime | None = None, clubs: list[str] | None = None, **override: object) -> dict:

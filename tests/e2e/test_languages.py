@@ -18,7 +18,7 @@ from bootstrap.runtime import api_app
 from devslack.driver import wait_for
 from gdpr.core import models as m
 from gdpr.core.crypto import read_aes_zip
-from tests.conftest import ROOT, make_system
+from tests.conftest import ROOT, mailing_system
 from tests.e2e.test_access_flow import _passphrase
 from tests.e2e.test_breaches import CLUBS, click, report
 from tests.e2e.test_club_api import Api, _member, _token
@@ -26,13 +26,6 @@ from tests.helpers import DPO, SUPPORT
 from tests.smtp import SmtpServer
 
 LANGUAGES = {"antwerp-north": "nl", "ghent-centre": "de", "brussels-south": "fr"}  # bruges, leuven: English
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -48,14 +41,7 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["embedded", "postgres+redis"])
 def system(request: pytest.FixtureRequest, standin, tmp_path: Path, smtp: SmtpServer, config_dir: Path):
-    redis = request.getfixturevalue("redis_url") if request.param != "embedded" else None
-    db = request.getfixturevalue("sqlite_url" if request.param == "embedded" else "pg_url")
-    system = make_system(request.param, db, standin, tmp_path, redis, smtp_url=smtp.url, config_dir=config_dir,
-                         breach_notice_backoff_seconds=0.5)
-    if redis:
-        system.start_worker()
-    yield system
-    system.stop()
+    yield from mailing_system(request, standin, tmp_path, smtp, config_dir)
 
 
 def _body(msg) -> str:
