@@ -136,8 +136,12 @@ class PlatformRights:
         return {r for f in fields if f in spec.columns for r in spec.columns[f].recipients}
 
 
-def _plain(value: object) -> object:
-    return value.date() if isinstance(value, dt.datetime) else value
+def _plain(value: object) -> str | None:
+    """A value as text, to compare what a row holds with a correction (SQLite hands dates back as text)."""
+    if value is None:
+        return None
+    return (value.date() if isinstance(value, dt.datetime) else value).isoformat() \
+        if isinstance(value, (dt.date, dt.datetime)) else str(value)
 
 
 def _reflect(engine: Engine, name: str) -> dict[str, tuple[str, int | None]]:
