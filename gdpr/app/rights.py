@@ -30,7 +30,7 @@ from gdpr.core.ports import JobQueue
 from gdpr.core.subjects import parse_identity
 from gdpr.core.templating import Templates
 from gdpr.erasure.engine import ErasureEngine
-from gdpr.erasure.ledger import record_change
+from gdpr.erasure.ledger import erasure_intent, record_change
 from gdpr.erasure.notices import NoticeService
 from gdpr.requests.jobs import RequestJob
 from gdpr.requests.rights import PlatformRights
@@ -176,7 +176,6 @@ class RectificationJob(RequestJob[dict]):
         kind, key = req.subject_type, req.subject_key
         entry_sealed = req.instruction
         if not entry_sealed:  # an attempt that died after the ledger took the values over
-            from gdpr.erasure.ledger import erasure_intent
             entry = erasure_intent(self.requests.db, req.id)
             entry_sealed = entry.corrected if entry is not None else None
         if not entry_sealed:

@@ -16,6 +16,7 @@ from gdpr.core.errors import UsageError
 
 MAX_FIELDS = 10
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # what a column name looks like
 
 
 class PlatformRights:
@@ -32,7 +33,7 @@ class PlatformRights:
         subject = self._map.subject(kind)
         if need == "restriction" and not subject.restriction:
             raise UsageError(f"The data map names no restriction column for a {subject.label}: the platform cannot "
-                             "mark one restricted (set `subjects.{kind}.restriction`).")
+                             f"mark one restricted (set `subjects.{kind}.restriction`).")
         if need == "rectifiable" and not subject.rectifiable:
             raise UsageError(f"The data map lets no column of a {subject.label} be corrected here: the club corrects "
                              "it in the platform itself.")
@@ -68,9 +69,6 @@ class PlatformRights:
             return bool(conn.execute(update(table(subject.table, col)).where(self._key(subject, key), col.is_not(None))
                                      .values({name: None})).rowcount)
 
-    def fields(self, kind: str) -> tuple[str, ...]:
-        return self._subject(kind, "rectifiable").rectifiable
-
     def field_types(self, kind: str) -> dict[str, tuple[str, int | None]]:
         """Each rectifiable column as `date`, `email` or `text` with its length (what the API's schema says of a
         correction, so that a value the schema allows is one `check` takes). None when nothing is rectifiable."""
@@ -96,7 +94,8 @@ class PlatformRights:
         for name, raw in changes.items():
             field, value = str(name).strip().lower(), " ".join(str(raw).split())
             if field not in subject.rectifiable:
-                raise UsageError(f"`{field[:30]}` cannot be corrected here. Fields: {', '.join(subject.rectifiable)}"
+                named = f"`{field}`" if _NAME.match(field) else "That field"  # a value typed by mistake is not echoed
+                raise UsageError(f"{named} cannot be corrected here. Fields: {', '.join(subject.rectifiable)}"
                                  " (anything else: the club corrects it in the platform).")
             kind_of, length = types.get(field, ("text", None))
             if not value:
