@@ -32,6 +32,13 @@ from gym.seed import seed
 from tests.smtp import SmtpServer
 from workers.broker import start_local_worker
 
+# Byte-code caches on, whatever the machine says: with PYTHONDONTWRITEBYTECODE set (this machine's image sets
+# it) no .pyc is ever written, so each of the hundreds of processes the suite starts (bots, workers, schedulers,
+# the CLI) compiled ~650 modules from source again (0.6 s of CPU a start, measured), and pytest rewrote the
+# assertions of every plugin module in each of its workers. Read before the workers and children inherit it.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # One Redis database per pytest-xdist worker (gw0 -> 5, gw1 -> 6, ...): each flushes its own between tests.

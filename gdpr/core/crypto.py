@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-import pyzipper
 from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -32,6 +31,7 @@ def sealer(secret: bytes, purpose: str) -> Fernet:
 
 def write_aes_zip(dest: Path, files: list[tuple[str, Path]], passphrase: str) -> None:
     """Stream files from disk into an AES-256 encrypted zip at dest (mode 0600, written to a temp name, then renamed)."""
+    import pyzipper  # here, not at the top: it brings Cryptodome and cffi's C parser (50 ms of every process start)
     tmp = dest.with_suffix(".partial")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # owner only, before a byte is written
     os.chmod(tmp, 0o600)  # a file left by an earlier attempt keeps its old mode otherwise
@@ -45,6 +45,7 @@ def write_aes_zip(dest: Path, files: list[tuple[str, Path]], passphrase: str) ->
 
 def read_aes_zip(path: Path, passphrase: str) -> dict[str, bytes]:
     """Open an export (tests, demo): every member's bytes by name."""
+    import pyzipper
     with pyzipper.AESZipFile(path) as zf:
         zf.setpassword(passphrase.encode())
         return {name: zf.read(name) for name in zf.namelist()}
