@@ -234,5 +234,7 @@ def test_the_requester_cannot_approve_their_own_offboarding(system) -> None:
     card = bulk_card(system)
     run_id = int(card["blocks"][-1]["elements"][0]["value"])
     system.slack.click(DPO, "bulk.approve", str(run_id), card["channel"], card["ts"])
-    assert "someone else must decide on it (four-eyes rule)" in wait_ephemeral(system.standin, DPO, 2)["text"]
+    # the command's own answer and the click's refusal are posted by different follow-ups: in either order
+    wait_for(lambda: any("someone else must decide on it (four-eyes rule)" in e["text"]
+                         for e in ephemerals(system.standin, DPO)), timeout=20, what="the four-eyes refusal")
     assert system.services.runs.get(run_id).status == m.AWAITING_APPROVAL
