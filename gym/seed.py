@@ -7,6 +7,7 @@ Rows are generated in chunks and written with COPY (PostgreSQL) or executemany (
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class Pools:
     cities: list[tuple[str, str]]
 
     @classmethod
+    @functools.cache  # 4,100 Faker calls a build; the pools are only read (a process seeds many databases)
     def build(cls, seed: int) -> Pools:
         fake = Faker("nl_BE")
         fake.seed_instance(seed)
