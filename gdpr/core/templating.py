@@ -15,7 +15,8 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2.bccache import Bucket
 
 from gdpr.core.masking import mask_email
 
@@ -69,12 +70,33 @@ def _labels(codes: list[str], names: Mapping[str, str]) -> list[str]:
     return [names.get(code, code) for code in codes]
 
 
+class _Compiled(BytecodeCache):
+    """Compiled templates, kept in memory and shared by every environment of the process: one per language,
+    and one more for each bot a process starts (the CLI's template check, the tests). Jinja keys a template by
+    its name and file, and compiles it again when the file's source changed; every environment here is made
+    with the same options by `make_environment`, so the code compiled for one is the code for the others."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)  # ignored when the source's checksum differs
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _Compiled()
+
+
 def make_environment(templates_dir: Path, language: str = SOURCE) -> Environment:
     if language not in LANGUAGES:
         raise ValueError(f"language {language!r}: one of {', '.join(LANGUAGES)}")
     env = Environment(loader=FileSystemLoader(str(templates_dir)), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "htm", "xml", "html.j2"]), trim_blocks=True,
-                      lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+                      lstrip_blocks=True, extensions=["jinja2.ext.i18n"], bytecode_cache=_COMPILED)
     env.install_gettext_translations(translations(templates_dir, language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["language"] = language
     env.filters["mask_email"] = mask_email
