@@ -37,8 +37,8 @@ def build_app(use: SlackUseCases, *, slack: WebClient, signing_secret: str, seen
     """`policy`: who holds which role (resolved from Slack user groups at each action) and the approvals
     channel; `seen`: the replay guard; `breach_contact`: the DPO contact the breach report form starts with."""
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="bolt-listener")  # Bolt's own default size
-    # named: without a name Bolt calls inspect.stack(), reading the source of every frame on the stack (a
-    # third of the app's build time, measured)
+    # named: without a name Bolt calls inspect.stack(), reading the source of every frame on the stack (most
+    # of the app's build time, sampled with py-spy)
     app = App(name="gdpr-bot", client=slack, signing_secret=signing_secret, token_verification_enabled=False,
               process_before_response=False, listener_executor=listeners)
     followups = Followups(slack, threads=2)
