@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from gdpr.bulk.engine import BulkEngine
 from gdpr.bulk.retention import BulkSpec
@@ -90,17 +90,20 @@ def record_change(db: Database, *, request_id: int, change: str, kind: str, key:
                                 counts={}, confirmed=True, change=change, detail=detail, corrected=corrected))
 
 
-def forget_corrections(db: Database, *, kind: str, key: str) -> int:
+def forget_corrections(db: Database, *, kind: str, key: str) -> tuple[int, int]:
     """The subject was erased: the values its rectifications wrote go from the ledger (and from any request
     still holding them), so the bot keeps no copy of what the erasure removed; replay then writes nothing
-    back before it erases again."""
+    back before it erases again. Returns (ledger entries emptied, sealed values still held: counted after)."""
+    entries = (m.LedgerEntry.subject_type == kind, m.LedgerEntry.subject_key == key, m.LedgerEntry.corrected.is_not(None))
+    requests = (m.SubjectRequest.subject_type == kind, m.SubjectRequest.subject_key == key,
+                m.SubjectRequest.instruction.is_not(None))
     with db.session() as s:
-        n = changed(s.execute(update(m.LedgerEntry).where(
-            m.LedgerEntry.subject_type == kind, m.LedgerEntry.subject_key == key,
-            m.LedgerEntry.corrected.is_not(None)).values(corrected=None)))
-        s.execute(update(m.SubjectRequest).where(m.SubjectRequest.subject_type == kind, m.SubjectRequest.subject_key == key,
-                                                 m.SubjectRequest.instruction.is_not(None)).values(instruction=None))
-        return n
+        n = changed(s.execute(update(m.LedgerEntry).where(*entries).values(corrected=None)))
+        s.execute(update(m.SubjectRequest).where(*requests).values(instruction=None))
+    with db.session() as s:  # the proof: what a search finds once that has committed
+        left = s.scalar(select(func.count()).select_from(m.LedgerEntry).where(*entries)) or 0
+        left += s.scalar(select(func.count()).select_from(m.SubjectRequest).where(*requests)) or 0
+    return n, left
 
 
 def replay_ledger(db: Database, engine: ErasureEngine, consent: ConsentRegistry | None = None,

@@ -183,11 +183,13 @@ class DatabaseSearch:
 @dataclass
 class Corrections:
     """The values rectifications wrote for the subject, kept sealed in the ledger for replay: gone with it."""
-    forget_values: Callable[[str, str], int]  # (subject type, key) -> ledger entries emptied (ledger.forget_corrections)
+    # (subject type, key) -> (ledger entries emptied, sealed values still held) (ledger.forget_corrections)
+    forget_values: Callable[[str, str], tuple[int, int]]
     name: str = "corrections"
 
     def forget(self, subject: ErasedSubject) -> StoreProof:
-        return StoreProof("corrections", True, {"forgotten": self.forget_values(subject.kind, subject.key)})
+        forgotten, left = self.forget_values(subject.kind, subject.key)
+        return StoreProof("corrections", not left, {"forgotten": forgotten, "left": left})
 
 
 @dataclass
