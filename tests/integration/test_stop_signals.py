@@ -18,6 +18,22 @@ from tests.conftest import ROOT, credentials, free_port
 from tests.integration.test_fresh_start import _healthy
 
 DRAIN_S = 30  # the bot drains for 25 s at most; orchestrators wait 30 s before SIGKILL
+IDLE_S = 3  # how long an idle process is watched for the CPU it uses
+IDLE_CPU = 0.15  # the CPU share an idle process may use, of one core (its polls; a pass of the scheduler)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _group_cpu(session: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of a session: a worker's children included."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while being read
+        if int(fields[3]) == session:  # fields after the name: state, ppid, pgrp, session, ..., utime, stime
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def _ignore_sigint() -> None:
@@ -58,6 +74,13 @@ def test_sigterm_stops_each_process_with_sigint_ignored(name: str, pg_url: str, 
                                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
             wait_for(lambda: health().returncode == 0, timeout=30, what="the scheduler's heartbeat")
             assert "last pass" in health().stdout
+        # idle, it waits: it does not spin (waitress read its 0.2 s loop timeout as 0 and every bot, worker and
+        # scheduler spent a whole core polling its sockets)
+        before, since = _group_cpu(proc.pid), time.monotonic()
+        time.sleep(IDLE_S)
+        share = (_group_cpu(proc.pid) - before) / (time.monotonic() - since)
+        print(f"\n{name}: idle, {share:.0%} of a core")
+        assert share < IDLE_CPU, f"{name} used {share:.0%} of a core while idle"
         proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
         try:
