@@ -145,8 +145,11 @@ def test_a_worker_killed_between_the_erasures_commit_and_its_end_reports_and_pro
         assert len(tables) == len(set(tables)) and set(done.preview["tables"]) <= set(tables)  # each table once
         assert len(proofs) == 1 and json.loads(proofs[0])["ok"] is True
         assert sealed is None  # the identifiers are gone with the job
-        thread = " ".join(t.get("text") or "" for t in standin.thread(*bot.where(f"R-{erase}", "request")))
-        assert f"{planned} rows erased" in thread and "nothing left to erase" not in thread
+        # the thread is told after the status commits (Slack follows the state database): awaited, not raced
+        thread = wait_for(lambda: f"{planned} rows erased" in (t := " ".join(
+            msg.get("text") or "" for msg in standin.thread(*bot.where(f"R-{erase}", "request")))) and t,
+            timeout=60, what="the erasure's outcome in its thread")
+        assert "nothing left to erase" not in thread
         with gym.connect() as conn:
             assert conn.execute(text("SELECT email FROM members WHERE id = :i"), {"i": member["id"]}).scalar() is None
         assert [p.name for p in (tmp_path / "exports").iterdir()] == [".gdpr-bot-deployment"]  # only the folder's mark:
