@@ -42,8 +42,9 @@ def test_worker_killed_mid_erasure_rolls_back_and_finishes_once(pg_url, redis_ur
         request_id = file_and_approve(bot, "erase", member["member_number"])
         admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
         # The erasure is one statement of data-modifying CTEs; pg_stat_activity keeps only its first
-        # 1024 bytes (track_activity_query_size), so it is recognised by its start.
-        erasing = "query LIKE 'WITH erase\\_0 AS%' AND pid <> pg_backend_pid()"
+        # 1024 bytes (track_activity_query_size), so it is recognised by its start - in this test's database:
+        # the view shows the whole server, where another test's erasure may be running at the same moment
+        erasing = "datname = current_database() AND query LIKE 'WITH erase\\_0 AS%' AND pid <> pg_backend_pid()"
         with admin.connect() as conn:  # wait until the erasure's statement is running
             wait_for(lambda: conn.execute(text(f"SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'active' AND {erasing}"))
                      .scalar(),
