@@ -363,6 +363,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ops_ports() -> dict[str, str]:
+    """The operations listeners of a `serve` or `api` process a test starts, on ports of their own: on the
+    defaults (9300, 9301) two tests running at the same moment would take each other's."""
+    return {"OPS_PORT": str(free_port()), "API_OPS_PORT": str(free_port())}
+
+
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> str:
     from moto.server import ThreadedMotoServer

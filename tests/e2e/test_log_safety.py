@@ -22,13 +22,14 @@ import pytest
 from devslack.driver import SlackDriver, command_body, sign, wait_for
 from gdpr.core.db import make_engine
 from gdpr.core.logsafe import scrub
-from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
+from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port, ops_ports
 from tests.helpers import DPO, STRANGER, SUPPORT, unique_member
 
 
 def _env(tmp_path: Path, standin, db_url: str, redis_url: str | None) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": db_url, **credentials(), "SLACK_API_URL": standin.api_url,
-           "CONFIG_DIR": str(ROOT / "config"), "EXPORT_DIR": str(tmp_path / "exports"), "LOG_LEVEL": "DEBUG"}
+           "CONFIG_DIR": str(ROOT / "config"), "EXPORT_DIR": str(tmp_path / "exports"), "LOG_LEVEL": "DEBUG",
+           **ops_ports()}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from gdpr.core.db import make_engine
-from tests.conftest import ROOT, SECRET, _pg_admin, _pg_url, credentials, drop_later, free_port
+from tests.conftest import ROOT, SECRET, _pg_admin, _pg_url, credentials, drop_later, free_port, ops_ports
 
 TRIES = 10
 
@@ -37,7 +37,7 @@ def _one_try(system_url: str, redis_url: str, slack_url: str, tmp: Path) -> dict
     env = {**os.environ, "DATABASE_URL": _pg_url(name), "SYSTEM_DATABASE_URL": system_url, "REDIS_URL": redis_url,
            **credentials(), "SMTP_URL": "smtp://127.0.0.1:9",  # (a worker needs one; none is sent here)
            "SLACK_API_URL": slack_url, "EXPORT_DIR": str(tmp / name / "exports"), "PYTHONUNBUFFERED": "1",
-           "RECONCILE_INTERVAL_SECONDS": "1"}
+           "RECONCILE_INTERVAL_SECONDS": "1", **ops_ports()}
     commands = {"bot": ["serve", "--http", "--port", str(port)], "worker": ["worker", "--processes", "1", "--threads", "1"],
                 "scheduler": ["scheduler"]}
     logs = {k: tmp / f"{name}-{k}.log" for k in commands}

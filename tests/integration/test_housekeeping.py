@@ -12,7 +12,7 @@ from pathlib import Path
 
 from devslack.driver import SlackDriver, wait_for
 from gdpr.requests.jobs import purge_exports
-from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
+from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port, ops_ports
 
 
 def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
@@ -32,7 +32,8 @@ def test_exports_older_than_the_ttl_are_purged(tmp_path: Path) -> None:
 def _serve(tmp_path: Path, standin, sqlite_url: str, allowed: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, **credentials(), "SLACK_API_URL": standin.api_url,
-           "CONFIG_DIR": str(ROOT / "config"), "ALLOWED_IPS": allowed, "EXPORT_DIR": str(tmp_path / "exports")}
+           "CONFIG_DIR": str(ROOT / "config"), "ALLOWED_IPS": allowed, "EXPORT_DIR": str(tmp_path / "exports"),
+           **ops_ports()}
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "bootstrap.cli", "serve", "--http", "--port", str(port), "--host",
                              "127.0.0.1"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from devslack.driver import SlackDriver, wait_for
-from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port
+from tests.conftest import ROOT, SIGNING_SECRET, credentials, free_port, ops_ports
 from tests.integration.test_fresh_start import _healthy
 
 
@@ -47,7 +47,7 @@ def test_every_line_of_every_process_is_a_json_event(pg_url: str, redis_url: str
     bot, api = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, **credentials(), "LOG_FORMAT": "json",
            "SLACK_API_URL": standin.api_url, "SMTP_URL": "smtp://127.0.0.1:9", "EXPORT_DIR": str(tmp_path / "exports"),
-           "OPS_PORT": str(free_port()), "API_OPS_PORT": str(free_port()), "PYTHONUNBUFFERED": "1",
+           **ops_ports(), "PYTHONUNBUFFERED": "1",
            "RECONCILE_INTERVAL_SECONDS": "1", "LOG_LEVEL": "DEBUG"}
     commands = {"serve": ["serve", "--http", "--port", str(bot)], "api": ["api", "--port", str(api)],
                 "worker": ["worker", "--processes", "1", "--threads", "1"], "scheduler": ["scheduler"]}

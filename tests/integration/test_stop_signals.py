@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devslack.driver import wait_for
-from tests.conftest import ROOT, credentials, free_port
+from tests.conftest import ROOT, credentials, free_port, ops_ports
 from tests.integration.test_fresh_start import _healthy
 
 DRAIN_S = 30  # the bot drains for 25 s at most; orchestrators wait 30 s before SIGKILL
@@ -55,7 +55,7 @@ def test_sigterm_stops_each_process_with_sigint_ignored(name: str, pg_url: str, 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, **credentials(),
            "SLACK_API_URL": standin.api_url, "SMTP_URL": "smtp://127.0.0.1:9", "EXPORT_DIR": str(tmp_path / "exports"),
-           "OPS_PORT": str(free_port()), "API_OPS_PORT": str(free_port()), "PYTHONUNBUFFERED": "1",
+           **ops_ports(), "PYTHONUNBUFFERED": "1",
            "SCHEDULER_HEARTBEAT": str(tmp_path / "scheduler.alive"), "RECONCILE_INTERVAL_SECONDS": "2"}
     log = tmp_path / f"{name}.log"
     if name == "scheduler":  # no pass yet: unhealthy
@@ -74,8 +74,8 @@ def test_sigterm_stops_each_process_with_sigint_ignored(name: str, pg_url: str, 
                                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
             wait_for(lambda: health().returncode == 0, timeout=30, what="the scheduler's heartbeat")
             assert "last pass" in health().stdout
-        # idle, it waits: it does not spin (waitress read its 0.2 s loop timeout as 0 and every bot, worker and
-        # scheduler spent a whole core polling its sockets)
+        # idle, it waits: it does not spin (waitress read its 0.2 s loop timeout as 0, and the bot's Slack and
+        # operations listeners and the API's operations listener spent a whole core polling their sockets)
         before, since = _group_cpu(proc.pid), time.monotonic()
         time.sleep(IDLE_S)
         share = (_group_cpu(proc.pid) - before) / (time.monotonic() - since)
