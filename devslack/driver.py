@@ -87,7 +87,7 @@ class SlackDriver:
 
 def wait_for(condition: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
     """Poll a condition until it holds (the bot works asynchronously after its ack): soon at first, then every
-    0.1 s (a condition is often a query; the suite polls in four workers at once on two cores)."""
+    0.1 s (a condition is often a query; the suite polls in several workers at once on two cores)."""
     deadline, pause = time.monotonic() + timeout, 0.01
     while time.monotonic() < deadline:
         value = condition()

@@ -77,11 +77,12 @@ def drop_later(name: str) -> None:
 
 
 _DROP = """
+import os
 import sys
 from sqlalchemy import create_engine, text
-engine = create_engine(sys.argv[1], isolation_level="AUTOCOMMIT")
+engine = create_engine(os.environ["TEST_POSTGRES_URL"], isolation_level="AUTOCOMMIT")
 with engine.connect() as conn:
-    for name in sys.argv[2:]:
+    for name in sys.argv[1:]:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 """
 
@@ -91,9 +92,9 @@ def _drop_databases_at_the_end() -> None:
     """Dropped by a process of their own that outlives this one: one by one, each with its checkpoint, they
     took the last worker 10-15 s after its last test (measured: a quarter of the fast layer's minute)."""
     yield
-    if _TO_DROP:
-        subprocess.Popen([sys.executable, "-c", _DROP, PG_ADMIN, *_TO_DROP], start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if _TO_DROP:  # the server's URL in its environment, not on a command line that `ps` shows
+        subprocess.Popen([sys.executable, "-c", _DROP, *_TO_DROP], env={**os.environ, "TEST_POSTGRES_URL": PG_ADMIN},
+                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # -- databases ------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def upgrade_database(db: Database, revision: str = "head") -> None:
     from alembic import command  # only when there is something to do (Alembic brings Mako and Pygments)
     from alembic.config import Config
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parents[1] / "migrations"))
+    cfg.set_main_option("script_location", str(VERSIONS.parent))
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})  # released at COMMIT
