@@ -243,6 +243,7 @@ class Services:
         return self.housekeeping.reconcile()
 
     def close(self) -> None:
+        self.seen.close()
         self.db.dispose()
         self.system.dispose()
         self.system_writer.dispose()

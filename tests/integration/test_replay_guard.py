@@ -4,12 +4,15 @@ cannot be reached the request is refused with a clear answer, never let through.
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
+from sqlalchemy import func, select
 
 from devslack.driver import command_body, sign, wait_for
+from gdpr.core import models as m
 from gdpr.core.db import Database
 from gdpr.core.replays import SeenRequests, Unchecked
 from gdpr.requests.service import utcnow
@@ -81,3 +84,39 @@ def test_when_the_guard_cannot_check_the_request_is_refused_with_a_clear_answer(
     with pytest.raises(Unchecked, match="cannot check this request"):
         SeenRequests(dead, utcnow).first_time("v0=abc", "1700000000")
     dead.dispose()
+
+
+def test_many_at_once_each_signed_request_is_acted_on_once_on_each_engine(db_url: str) -> None:
+    """The guard commits keys in groups (requests that arrive while one group commits go in the next): under
+    40 threads, two replicas and every key sent twice at once, each key is first exactly once, and every key
+    is in the database when its answer is given."""
+    db = Database(db_url)
+    replicas = [SeenRequests(db, utcnow), SeenRequests(db, utcnow)]
+    keys = [(f"v0={i:04d}", "1700000000") for i in range(60)]
+    answers: list[tuple[int, bool]] = []
+    start, lock = threading.Barrier(40), threading.Lock()
+
+    def send(n: int) -> None:
+        start.wait()
+        for i in range(n % 2, len(keys), 2) if n < 20 else range(len(keys)):  # 20 threads halves, 20 all
+            first = replicas[n % 2].first_time(*keys[i])
+            with lock:
+                answers.append((i, first))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    try:
+        assert len(answers) == 20 * 30 + 20 * 60
+        firsts = sorted(i for i, first in answers if first)
+        assert firsts == list(range(60))  # each once, none lost
+        with db.session() as s:
+            stored = s.execute(select(func.count()).select_from(m.SeenSlackRequest)).scalar_one()
+        assert stored == 60
+        assert replicas[0].first_time(*keys[0]) is False and replicas[1].first_time(*keys[59]) is False
+    finally:
+        for r in replicas:
+            r.close()
+        db.dispose()
