@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from gdpr.core import models as m
@@ -33,11 +34,12 @@ class ShownMessages:
         """Where a message was posted. A claimed message is owed until posted; it stays owed when another
         delivery wanted it meanwhile (`owe` counted an attempt), since what was posted may be older."""
         shown = m.ShownMessage
-        with self.db.session() as s:
-            if not changed(s.execute(update(shown).where(shown.ref == ref, shown.role == role).values(
-                    channel=where[0], ts=where[1],
-                    stale_since=case((shown.attempts > 0, shown.stale_since), else_=None)))):
-                s.add(shown(ref=ref, role=role, channel=where[0], ts=where[1], attempts=0))
+        upsert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        stmt = upsert(shown).values(ref=ref, role=role, channel=where[0], ts=where[1], attempts=0)
+        with self.db.engine.begin() as conn:  # one statement, not an ORM unit of work: two per request opened
+            conn.execute(stmt.on_conflict_do_update(index_elements=[shown.ref, shown.role], set_={
+                "channel": stmt.excluded.channel, "ts": stmt.excluded.ts,
+                "stale_since": case((shown.attempts > 0, shown.stale_since), else_=None)}))
 
     def claim(self, ref: str, role: str) -> bool:
         """True for the one caller that may post this message now: a pending row, owed from now (so the
