@@ -11,8 +11,10 @@ One pass per table for all identifiers at once: each row's text columns are join
 once (JSON columns as their text) and tested against every identifier (PostgreSQL: `LIKE ANY`, or
 where the optional trigram index on that text exists, one `LIKE` per identifier that the index
 answers, see `ensure_indexes`; SQLite: one regular expression); only the rows that match are then
-looked at column by column, with one regular expression per identifier. On PostgreSQL the tables
-that must be read whole are read over a few connections at once, largest first.
+looked at column by column, with one regular expression per identifier. One subject's proof is the
+shared proof's group of one. Where every table has its indexes, the tables are read in one snapshot on
+one connection (a lookup takes a millisecond; a connection and a transaction per table cost more); on
+PostgreSQL the tables that must be read whole are read over a few connections at once, largest first.
 
 A phone matches in any format (its last nine digits, with any separators between them:
 `+32 470 12 34 56`, `0470/12.34.56`), an IBAN with or without the spaces between its groups: in free
@@ -34,10 +36,7 @@ from sqlalchemy import (
     Engine,
     String,
     Text,
-    and_,
-    any_,
     bindparam,
-    case,
     cast,
     column,
     false,
@@ -45,7 +44,6 @@ from sqlalchemy import (
     inspect,
     literal_column,
     not_,
-    or_,
     select,
     table,
     text,
@@ -161,7 +159,7 @@ class Sought:
 
     @functools.cached_property
     def literals(self) -> tuple[str, ...]:
-        """What `_any_match` looks for in a row's joined text (PostgreSQL)."""
+        """What `_candidates` looks for in a row's joined text (PostgreSQL)."""
         return tuple(sorted(_literals(self.identifiers)))
 
     @functools.cached_property
@@ -194,14 +192,12 @@ def residue_checks(engine: Engine, datamap: DataMap, erasure: ErasureEngine, sou
     indexed, order = _reads(engine, tables)
 
     def scan(t: TextTable) -> list[Residue]:
-        if len(live) == 1:
-            with engine.connect() as conn:
-                return [_scan(conn, datamap, erasure, t, live[0], indexed)]
         with _snapshot(engine) as conn:
             return _shared_scan(conn, datamap, erasure, t, live, indexed)
 
-    if order is None or connections <= 1:
-        parts = [scan(t) for t in tables]
+    if order is None or connections <= 1:  # one snapshot, one connection: a round trip or two per table
+        with _snapshot(engine) as conn:
+            parts = [_shared_scan(conn, datamap, erasure, t, live, indexed) for t in tables]
     else:
         with ThreadPoolExecutor(connections, thread_name_prefix="residue") as pool:
             done = dict(zip([t.name for t in order], pool.map(scan, order), strict=True))
@@ -224,8 +220,8 @@ def _snapshot(engine: Engine) -> Connection:
 
 def _shared_scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: list[Sought],
                  indexed: set[str]) -> list[Residue]:
-    """One read of the table for every subject's identifiers; then, per subject whose identifiers a found
-    row holds, the tests of `_scan` on those rows (`_attribute`)."""
+    """One read of the table for every subject's identifiers (one subject is a group of one); then, per subject
+    whose identifiers a found row holds, the per-column tests on those rows (`_attribute`)."""
     rows = _candidates(conn, t, sought, indexed)
     out = []
     for s in sought:
@@ -236,7 +232,7 @@ def _shared_scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: 
 
 def _attribute(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought,
                rows: list[Found]) -> Residue:
-    """`_scan`'s per-column tests for one subject on the rows found for it: the row's links to the subject
+    """The per-column tests for one subject on the rows found for it: the row's links to the subject
     (its own, someone else's, held) read by row id, the regular expressions run here on the text the
     database lower-cased (the same expressions, valid in both)."""
     rules, result = Rules.of(conn, datamap, erasure, t, sought), Residue()
@@ -300,14 +296,14 @@ def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: s
     if names["text"] in indexed and (not t.free or names.get("free") in indexed):
         # one index lookup per identifier (a parameter per loop: planned once, not once per identifier);
         # no JIT: the disabled sequential scan's cost would make PostgreSQL compile a query of milliseconds
-        conn.execute(text("SET LOCAL enable_seqscan = off"))
-        conn.execute(text("SET LOCAL jit = off"))
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")  # one round trip
         lookups = [(whole, "p")] + ([(free, "c")] if cores else [])
         sql = "SELECT DISTINCT ON (x.ctid) x.* FROM (" + " UNION ALL ".join(
             f'SELECT h.ctid, h.w, h.f, {cols} FROM unnest(CAST(:{arg} AS text[])) AS {arg}(pat) CROSS JOIN LATERAL '
             f'(SELECT ctid, {whole} AS w, {free} AS f, {each} FROM "{t.name}" WHERE {expr} LIKE {arg}.pat) h'
             for expr, arg in lookups) + ") x"
-    else:
+    else:  # read whole (an earlier table of this transaction may have turned the planner's defaults off)
+        conn.exec_driver_sql("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL jit TO DEFAULT")
         sql = (f'SELECT ctid, {whole}, {free}, {each} FROM "{t.name}" '
                f'WHERE {whole} LIKE ANY(CAST(:p AS text[])) OR {free} LIKE ANY(CAST(:c AS text[]))')
     return [Found(str(r[0]), r[1] or "", r[2] or "", tuple(r[3:])) for r in conn.execute(text(sql), params).all()]
@@ -384,31 +380,6 @@ def _joined(conn: Connection, cols: list[str]) -> ColumnElement:
     return out
 
 
-def _any_match(conn: Connection, t: TextTable, ids: Identifiers, indexed: set[str]) -> ColumnElement:
-    """Whether a row holds any identifier anywhere: one pass over its text. A superset of the per-column
-    matches below, so a row it lets through is looked at column by column."""
-    if conn.dialect.name != "postgresql":
-        row = _joined(conn, [c for c, _ in t.cols])
-        return _matches(conn, row, _any_regex(ids))
-    cores = _cores(ids)
-    whole, free = joined_sql(conn, [c for c, _ in t.cols]), joined_sql(conn, t.free, squeeze=True)
-    names = _trigrams(conn, t)
-    literal = _like_any(whole, sorted(_literals(ids)), names["text"] in indexed)
-    if not cores or not t.free:
-        return literal
-    return or_(literal, _like_any(free, cores, names.get("free") in indexed))
-
-
-def _like_any(sql: str, values: list[str], indexed: bool) -> ColumnElement:
-    """The text computed once and tested against every value (`LIKE ANY`); where a trigram index on that
-    text exists, one `LIKE` per value, ORed, which the index answers (it cannot answer `ANY`; without
-    it the OR would compute the text once per value)."""
-    expr, patterns = literal_column(sql), [_like(v) for v in values]
-    if indexed:
-        return or_(*[expr.like(p) for p in patterns])
-    return expr.like(any_(bindparam(None, patterns, type_=ARRAY(Text), unique=True)))
-
-
 def _text(conn: Connection, col: ColumnElement) -> ColumnElement:
     return func.coalesce(func.lower(cast(col, Text)), "")
 
@@ -449,37 +420,6 @@ class Rules:
                 looked_at = not_(subject_rows(datamap, spec, kind, key, dialect) & erasure.held(spec))
         as_stored = "|".join(f"(?:{re.escape(v)})|(?:{re.escape(compact(v) or v)})" for v in sorted(ids.values)) or None
         return cls(own, other, looked_at, alternation(ids.names), alternation(ids.values), as_stored)
-
-
-def _scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought,
-          indexed: set[str]) -> Residue:
-    """One subject's hits and namesakes in one table, column by column, in the rows that hold one of its
-    identifiers."""
-    result, tname, ids = Residue(), t.name, sought.identifiers
-    rules = Rules.of(conn, datamap, erasure, t, sought)
-    own, other, names = rules.own, rules.other, rules.names
-    parts, labels = [], []
-    for c, is_free in t.cols:
-        value, unique = _text(conn, column(c)), rules.anywhere if is_free else rules.as_stored
-        parts.append(func.sum(case((or_(_matches(conn, value, unique), and_(own, _matches(conn, value, names))), 1),
-                                   else_=0)).label(f"h_{c}"))
-        parts.append(func.sum(case((and_(other, _matches(conn, value, names)), 1), else_=0)).label(f"n_{c}"))
-        labels.append(c)
-    query = select(*parts).select_from(table(tname)).where(rules.looked_at).where(_any_match(conn, t, ids, indexed))
-    if conn.dialect.name == "postgresql" and indexed & set(_trigrams(conn, t).values()):
-        # the planner prices lower() as cheap and reads a small table instead, computing its text once per
-        # identifier; with the index it reads the few candidate rows (SET LOCAL: this transaction only;
-        # no JIT, which the disabled scan's cost would otherwise bring in for a query of milliseconds)
-        conn.execute(text("SET LOCAL enable_seqscan = off"))
-        conn.execute(text("SET LOCAL jit = off"))
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        return result
-    for c in labels:
-        if row[f"h_{c}"]:
-            result.hits.append(Hit(tname, c, int(row[f"h_{c}"])))
-        result.namesakes += int(row[f"n_{c}"] or 0)
-    return result
 
 
 def _row_in(conn: Connection, row_ids: list[str]) -> ColumnElement | TextClause:
