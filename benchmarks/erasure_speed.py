@@ -407,6 +407,7 @@ def run(args: argparse.Namespace) -> None:
     erasure = ErasureEngine(engine, datamap)
     state_url = with_database(args.database_url, make_url(args.database_url).database + "_state")
     _recreate(engine, state_url)
+    _drop_indexes(engine)  # "without the indexes" means without: a run with --keep-indexes before left them
     _vacuum(engine)
     with engine.connect() as conn:
         total = sum(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in datamap.tables)
