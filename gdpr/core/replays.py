@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 WINDOW = dt.timedelta(minutes=5)
 PRUNE_EVERY = 200  # inserts between two prunes of this process
 GROUP_MAX = 200  # keys in one INSERT at most
+IDLE_PING_S = 5.0  # the guard's connection idle longer than this is checked before use (as the pool's pre-ping)
 _INSERT_PG = text(f"INSERT INTO {m.SeenSlackRequest.__tablename__} (key, seen_at) "
                   "SELECT k, :now FROM unnest(CAST(:keys AS text[])) AS k ON CONFLICT (key) DO NOTHING RETURNING key")
 
@@ -53,6 +55,8 @@ class SeenRequests:
         self._waiting: list[_Seen] = []
         self._committing = False
         self._conn: Connection | None = None
+        self._used_at = 0.0
+        self.idle_ping_s = IDLE_PING_S
 
     def first_time(self, signature: str, timestamp: str) -> bool:
         """True the first time this signed request is seen; False for a replay; Unchecked if unknown."""
@@ -110,8 +114,14 @@ class SeenRequests:
                     .on_conflict_do_nothing(index_elements=["key"]).returning(m.SeenSlackRequest.key))
             with self.db.engine.begin() as conn:
                 return conn.execute(stmt).freeze()()
+        if self._conn is not None and time.monotonic() - self._used_at > self.idle_ping_s:
+            try:  # idle a while: the server may have restarted since (under load it is never idle this long)
+                self._conn.exec_driver_sql("SELECT 1")
+            except Exception:
+                self._drop()
         if self._conn is None:
             self._conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._used_at = time.monotonic()
         return self._conn.execute(_INSERT_PG, {"keys": keys, "now": now})
 
     def _drop(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from devslack.driver import command_body, sign, wait_for
 from gdpr.core import models as m
@@ -119,4 +119,23 @@ def test_many_at_once_each_signed_request_is_acted_on_once_on_each_engine(db_url
     finally:
         for r in replicas:
             r.close()
+        db.dispose()
+
+
+def test_after_the_database_dropped_the_guards_connection_an_idle_guard_reconnects(pg_url: str) -> None:
+    """The guard keeps a connection of its own on PostgreSQL; one the server ended meanwhile (a restart, a
+    failover) is found by a check before use once idle, so the next request is checked, not refused."""
+    db = Database(pg_url)
+    guard = SeenRequests(db, utcnow)
+    try:
+        assert guard.first_time("v0=before", "1700000000") is True
+        with db.engine.connect() as conn:
+            ended = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                      "datname = current_database() AND pid <> pg_backend_pid()")).scalars().all()
+        assert ended and all(ended)
+        guard.idle_ping_s = 0.0  # as after five idle seconds
+        assert guard.first_time("v0=after", "1700000000") is True
+        assert guard.first_time("v0=after", "1700000000") is False  # and it was recorded
+    finally:
+        guard.close()
         db.dispose()
