@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Result, delete, text
+from sqlalchemy import Connection, delete, text
 from sqlalchemy.dialects import sqlite
 
 from gdpr.core import models as m
@@ -87,7 +87,7 @@ class SeenRequests:
     def _commit(self, group: list[_Seen]) -> None:
         now, keys = self.clock(), list(dict.fromkeys(s.key for s in group))
         try:
-            new = set(self._execute(keys, now).scalars())
+            new = self._execute(keys, now)
         except Exception:  # the state DB is down: refuse rather than risk a replay
             self._drop()
             for s in group:
@@ -103,7 +103,7 @@ class SeenRequests:
             except Exception:  # housekeeping: the next group prunes what this one could not
                 log.warning("replay guard: old keys not pruned this time")
 
-    def _execute(self, keys: list[str], now: dt.datetime) -> Result:
+    def _execute(self, keys: list[str], now: dt.datetime) -> set[str]:
         """The keys inserted, those already there left alone; the new ones returned. On PostgreSQL one
         statement (the same text for any number of keys) in one round trip on a connection of the guard's own
         in autocommit: it is its own durable transaction, with no checkout, ping, BEGIN or COMMIT of its own,
@@ -113,7 +113,7 @@ class SeenRequests:
             stmt = (sqlite.insert(m.SeenSlackRequest).values([{"key": k, "seen_at": now} for k in keys])
                     .on_conflict_do_nothing(index_elements=["key"]).returning(m.SeenSlackRequest.key))
             with self.db.engine.begin() as conn:
-                return conn.execute(stmt).freeze()()
+                return set(conn.execute(stmt).scalars())
         if self._conn is not None and time.monotonic() - self._used_at > self.idle_ping_s:
             try:  # idle a while: the server may have restarted since (under load it is never idle this long)
                 self._conn.exec_driver_sql("SELECT 1")
@@ -122,7 +122,7 @@ class SeenRequests:
         if self._conn is None:
             self._conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self._used_at = time.monotonic()
-        return self._conn.execute(_INSERT_PG, {"keys": keys, "now": now})
+        return set(self._conn.execute(_INSERT_PG, {"keys": keys, "now": now}).scalars())
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
