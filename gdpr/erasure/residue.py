@@ -28,7 +28,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ from sqlalchemy import (
     JSON,
     Connection,
     Engine,
+    Row,
     String,
     Text,
     bindparam,
@@ -193,17 +195,27 @@ def residue_checks(engine: Engine, datamap: DataMap, erasure: ErasureEngine, sou
         return [Residue() for _ in sought]
     tables = _holding_rows(engine, text_tables(engine))
     indexed, order = _reads(engine, tables, many=len(live) >= MANY)
-
-    def scan(t: TextTable) -> list[Residue]:
-        with _snapshot(engine) as conn:
-            return _shared_scan(conn, datamap, erasure, t, live, indexed)
+    asked = Asked.of([s.literals for s in live]) if engine.dialect.name == "postgresql" else Asked([], {})
 
     if order is None or connections <= 1:  # one snapshot, one connection: a round trip or two per table
         with _snapshot(engine) as conn:
-            parts = [_shared_scan(conn, datamap, erasure, t, live, indexed) for t in tables]
-    else:
+            parts = [_shared_scan(conn, datamap, erasure, t, live, indexed, asked) for t in tables]
+    else:  # each connection takes the next table, largest first, on one snapshot of its own: a transaction
+        # per connection, not per table
+        pending, taking, done = iter(order), threading.Lock(), {}
+
+        def reader() -> None:
+            with _snapshot(engine) as conn:
+                while True:
+                    with taking:
+                        t = next(pending, None)
+                    if t is None:
+                        return
+                    done[t.name] = _shared_scan(conn, datamap, erasure, t, live, indexed, asked)
+
         with ThreadPoolExecutor(connections, thread_name_prefix="residue") as pool:
-            done = dict(zip([t.name for t in order], pool.map(scan, order), strict=True))
+            for reading in [pool.submit(reader) for _ in range(connections)]:
+                reading.result()
         parts = [done[t.name] for t in tables]
     results = {id(s): Residue() for s in live}
     for part in parts:
@@ -222,15 +234,18 @@ def _snapshot(engine: Engine) -> Connection:
 
 
 def _shared_scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: list[Sought],
-                 indexed: set[str]) -> list[Residue]:
+                 indexed: set[str], asked: Asked) -> list[Residue]:
     """One read of the table for every subject's identifiers (one subject is a group of one); then, per subject
-    whose identifiers a found row holds, the per-column tests on those rows (`_attribute`)."""
-    rows = _candidates(conn, t, sought, indexed)
-    out = []
-    for s in sought:
-        mine = [r for r in rows if _holds(conn, s, r.whole, r.free)]
-        out.append(_attribute(conn, datamap, erasure, t, s, mine) if mine else Residue())
-    return out
+    whose identifiers a found row holds, the per-column tests on those rows (`_attribute`). A row found by
+    the index is tested only for the subjects whose lookups found it (`Asked.owners`), not for all."""
+    rows = _candidates(conn, t, sought, indexed, asked)
+    everyone = range(len(sought))
+    mine: list[list[Found]] = [[] for _ in sought]
+    for r in rows:
+        for i in (everyone if r.by is None else sorted(set().union(*(asked.owners[k] for k in r.by)))):
+            if _holds(conn, sought[i], r.whole, r.free):
+                mine[i].append(r)
+    return [_attribute(conn, datamap, erasure, t, s, rs) if rs else Residue() for s, rs in zip(sought, mine, strict=True)]
 
 
 def _attribute(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: TextTable, sought: Sought,
@@ -271,17 +286,19 @@ def _compiled(expr: str) -> re.Pattern:
 @dataclass(frozen=True)
 class Found:
     """A row a shared pass found: its id in this snapshot, its joined text, its free text without
-    separators, and each text column lower-cased (in the table's column order)."""
+    separators, each text column lower-cased (in the table's column order), and what found it."""
     row_id: str
     whole: str
     free: str
     values: tuple[str, ...]
+    by: frozenset[str] | None = None  # the index lookups that found it (None: read whole, for every subject)
 
 
-def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: set[str]) -> list[Found]:
+def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: set[str], asked: Asked) -> list[Found]:
     """(row id, its joined text, its free text without separators) of every row that holds an identifier of
-    any subject: on PostgreSQL one `LIKE` per identifier answered by the table's trigram indexes where both
-    exist, else one pass with `LIKE ANY`; on SQLite one pass with one regular expression."""
+    any subject: on PostgreSQL one `LIKE` per identifier without separators (`lookups`) answered by the
+    table's trigram index where it exists, else one pass with `LIKE ANY`; on SQLite one pass with one
+    regular expression."""
     if conn.dialect.name != "postgresql":
         joined = _joined(conn, [c for c, _ in t.cols])
         regex = "|".join(r for r in (_any_regex(s.identifiers) for s in sought) if r)
@@ -291,25 +308,28 @@ def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: s
     whole, free = joined_sql(conn, [c for c, _ in t.cols]), joined_sql(conn, t.free, squeeze=True) if t.free else "''"
     quote = conn.dialect.identifier_preparer.quote
     each = ", ".join(f"coalesce(lower({quote(c)}::text), '') AS v{i}" for i, (c, _) in enumerate(t.cols))
-    values = sorted({v for s in sought for v in s.literals})
-    cores = sorted({c for s in sought for c in s.cores}) if t.free else []
     index = _trigrams(conn, t)["text"]
     if index in indexed:
         # one index lookup per pattern (a parameter per loop: planned once, not once per pattern) on the text
-        # without separators: a row that holds an identifier holds it squeezed, and a squeezed identifier
-        # that holds another's is found by the other's lookup (`lookups`); `_holds` then keeps the rows
-        # that hold one as before. No JIT: the disabled sequential scan's cost would make PostgreSQL
-        # compile a query of milliseconds.
+        # without separators (`Asked`); each row comes with the patterns that found it. No JIT: the
+        # disabled sequential scan's cost would make PostgreSQL compile a query of milliseconds.
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")  # one round trip
         squeezed = joined_sql(conn, [c for c, _ in t.cols], squeeze=True)
-        sql = (f"SELECT DISTINCT ON (h.ctid) h.* FROM unnest(CAST(:p AS text[])) AS p(pat) CROSS JOIN LATERAL "
+        sql = (f"SELECT h.*, p.k FROM unnest(CAST(:p AS text[]), CAST(:k AS text[])) AS p(pat, k) CROSS JOIN LATERAL "
                f'(SELECT ctid, {whole}, {free}, {each} FROM "{t.name}" WHERE {squeezed} LIKE p.pat) h')
-        params = {"p": [_like(v) for v in lookups(values + cores)]}
-    else:  # read whole (an earlier table of this transaction may have turned the planner's defaults off)
-        conn.exec_driver_sql("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL jit TO DEFAULT")
-        sql = (f'SELECT ctid, {whole}, {free}, {each} FROM "{t.name}" '
-               f'WHERE {whole} LIKE ANY(CAST(:p AS text[])) OR {free} LIKE ANY(CAST(:c AS text[]))')
-        params = {"p": [_like(v) for v in values], "c": [_like(c) for c in cores]}
+        first: dict[str, Row] = {}
+        by: dict[str, set[str]] = {}
+        for r in conn.execute(text(sql), {"p": [_like(k) for k in asked.patterns], "k": asked.patterns}).all():
+            first.setdefault(str(r[0]), r)
+            by.setdefault(str(r[0]), set()).add(r[-1])
+        return [Found(ctid, r[1] or "", r[2] or "", tuple(r[3:-1]), frozenset(by[ctid])) for ctid, r in first.items()]
+    # read whole (an earlier table of this transaction may have turned the planner's defaults off)
+    conn.exec_driver_sql("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL jit TO DEFAULT")
+    values = sorted({v for s in sought for v in s.literals})
+    cores = sorted({c for s in sought for c in s.cores}) if t.free else []
+    sql = (f'SELECT ctid, {whole}, {free}, {each} FROM "{t.name}" '
+           f'WHERE {whole} LIKE ANY(CAST(:p AS text[])) OR {free} LIKE ANY(CAST(:c AS text[]))')
+    params = {"p": [_like(v) for v in values], "c": [_like(c) for c in cores]}
     return [Found(str(r[0]), r[1] or "", r[2] or "", tuple(r[3:])) for r in conn.execute(text(sql), params).all()]
 
 
@@ -321,16 +341,38 @@ def squeeze(value: str) -> str:
 _SQUEEZE = str.maketrans("", "", SEPARATORS)
 
 
-def lookups(literals: list[str]) -> list[str]:
-    """What the squeezed trigram index is asked for so that every row holding one of `literals` is found:
-    each literal without separators, less those that hold another's (its rows are among the other's: a
-    phone as written holds its last nine digits, an email often the name). Shortest first, each kept
-    only if it holds none kept before."""
-    kept: list[str] = []
-    for v in sorted({squeeze(v) for v in literals}, key=lambda v: (len(v), v)):
-        if v and not any(k in v for k in kept):
-            kept.append(v)
-    return kept
+@dataclass(frozen=True)
+class Asked:
+    """What the squeezed trigram index is asked for so that every row holding an identifier is found, and
+    for whom: each identifier without separators, less those that hold one kept already (its rows are
+    among that one's: a phone as written holds its last nine digits, an email often the name), shortest
+    first; `owners` maps each pattern to the subjects (by position) one of whose identifiers holds it. A
+    row that holds a subject's identifier holds it without separators, so holds the pattern kept for it,
+    so was found by that pattern's lookup: only that pattern's owners need testing on the row."""
+    patterns: list[str]
+    owners: dict[str, set[int]]
+
+    @classmethod
+    def of(cls, literals: list[Iterable[str]]) -> Asked:
+        subjects: dict[str, set[int]] = {}
+        for i, own in enumerate(literals):
+            for v in own:
+                if squeezed := squeeze(v):
+                    subjects.setdefault(squeezed, set()).add(i)
+        kept: list[str] = []
+        lengths: list[int] = []  # of the patterns kept, shortest first: where a shorter one may sit in a longer
+        owners: dict[str, set[int]] = {}
+        known: set[str] = set()
+        for v in sorted(subjects, key=lambda v: (len(v), v)):
+            held = next((v[i:i + n] for n in lengths for i in range(len(v) - n + 1) if v[i:i + n] in known), None)
+            if held is None:
+                held = v
+                kept.append(v)
+                known.add(v)
+                if not lengths or lengths[-1] != len(v):
+                    lengths.append(len(v))
+            owners.setdefault(held, set()).update(subjects[v])
+        return cls(kept, owners)
 
 
 def _any_regex(ids: Identifiers) -> str:
@@ -456,8 +498,8 @@ def _row_in(conn: Connection, row_ids: list[str]) -> ColumnElement | TextClause:
 
 def ensure_indexes(engine: Engine, datamap: DataMap, *, progress: Callable[[str], object] = print) -> list[str]:
     """PostgreSQL, optional (a DBA's choice): per table, a trigram GIN index on the joined text the check
-    reads (and on its free text without separators), and an index on each subject's lower-cased identifier
-    columns (the lookup of values another subject shares). Idempotent; the per-column indexes of earlier
+    reads, without separators, and an index on each subject's lower-cased identifier columns (the lookup
+    of values another subject shares). Idempotent; the per-column indexes of earlier
     versions are dropped. A table whose columns changed needs the command again (its old index no longer
     matches, the check then reads the table)."""
     if engine.dialect.name != "postgresql":

@@ -13,10 +13,10 @@ from gdpr.core.db import make_engine
 from gdpr.erasure.engine import ErasureEngine
 from gdpr.erasure.residue import (
     MANY,
+    Asked,
     Sought,
     ensure_indexes,
     joined_sql,
-    lookups,
     pattern,
     residue_check,
     residue_checks,
@@ -170,13 +170,19 @@ def test_a_shared_proof_through_the_indexes_finds_the_same_and_reads_a_changed_t
 
 def test_the_index_is_asked_for_each_identifier_without_separators_less_those_another_holds() -> None:
     """A phone as written holds its last nine digits, an email the name, a national number its digits: one
-    lookup finds the rows of all of them (each row is then tested for the identifiers themselves)."""
-    literals = ["+32 476 40 16 52", "476401652", "anne van daele", "anne.vandaele6240@outlook.com",
-                "59.07.08-694.98", "070869498", "be68 5390 0754 7034", "m0006240", "mandate-00006240"]
-    asked = lookups(literals)
-    assert asked == ["m0006240", "070869498", "476401652", "annevandaele", "mandate00006240", "be68539007547034"]
-    # a row that holds a literal holds it without separators, and so holds one of the lookups
-    assert all(any(a in squeeze(v) for a in asked) for v in literals)
+    lookup finds the rows of all of them (each row is then tested for the identifiers themselves), and only
+    for the subjects one of whose identifiers holds what found it."""
+    first = ["+32 476 40 16 52", "476401652", "anne van daele", "anne.vandaele6240@outlook.com",
+             "59.07.08-694.98", "070869498", "be68 5390 0754 7034", "m0006240", "mandate-00006240"]
+    second = ["+32 470 12 34 56", "470123456", "jan peeters", "jan.peeters@example.org", "m0006240x"]
+    asked = Asked.of([first, second])
+    assert asked.patterns == ["m0006240", "070869498", "470123456", "476401652", "janpeeters", "annevandaele",
+                              "mandate00006240", "be68539007547034"]
+    assert asked.owners["m0006240"] == {0, 1} and asked.owners["janpeeters"] == {1}
+    assert asked.owners["annevandaele"] == asked.owners["476401652"] == {0}
+    # a row that holds a literal holds it without separators, so holds a pattern that lists its subject
+    assert all(any(k in squeeze(v) and i in asked.owners[k] for k in asked.patterns)
+               for i, own in enumerate([first, second]) for v in own)
 
 
 def _plant(engine, member) -> None:
