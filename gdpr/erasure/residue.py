@@ -10,7 +10,7 @@ not a failure.
 One pass per table for all identifiers at once: each row's text columns are joined and lower-cased
 once (JSON columns as their text) and tested against every identifier (PostgreSQL: `LIKE ANY`, or
 where the optional trigram index on that text without separators exists, one `LIKE` per identifier
-without separators that the index answers, see `ensure_indexes` and `lookups`; SQLite: one regular
+without separators that the index answers, see `ensure_indexes` and `Asked`; SQLite: one regular
 expression); only the rows that hold an identifier are then looked at column by column, with one
 regular expression per identifier. One subject's proof is the shared proof's group of one. Where every
 table has its indexes and few subjects are sought, the tables are read in one snapshot on one
@@ -296,7 +296,7 @@ class Found:
 
 def _candidates(conn: Connection, t: TextTable, sought: list[Sought], indexed: set[str], asked: Asked) -> list[Found]:
     """(row id, its joined text, its free text without separators) of every row that holds an identifier of
-    any subject: on PostgreSQL one `LIKE` per identifier without separators (`lookups`) answered by the
+    any subject: on PostgreSQL one `LIKE` per identifier without separators (`Asked`) answered by the
     table's trigram index where it exists, else one pass with `LIKE ANY`; on SQLite one pass with one
     regular expression."""
     if conn.dialect.name != "postgresql":
