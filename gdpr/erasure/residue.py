@@ -195,7 +195,7 @@ def residue_checks(engine: Engine, datamap: DataMap, erasure: ErasureEngine, sou
         return [Residue() for _ in sought]
     tables = _holding_rows(engine, text_tables(engine))
     indexed, order = _reads(engine, tables, many=len(live) >= MANY)
-    asked = Asked.of([s.literals for s in live]) if engine.dialect.name == "postgresql" else Asked([], {})
+    asked = Asked.of([s.literals for s in live])  # what the indexes are asked, if a table has one
 
     if order is None or connections <= 1:  # one snapshot, one connection: a round trip or two per table
         with _snapshot(engine) as conn:
@@ -242,7 +242,7 @@ def _shared_scan(conn: Connection, datamap: DataMap, erasure: ErasureEngine, t: 
     everyone = range(len(sought))
     mine: list[list[Found]] = [[] for _ in sought]
     for r in rows:
-        for i in (everyone if r.by is None else sorted(set().union(*(asked.owners[k] for k in r.by)))):
+        for i in (everyone if r.by is None else set().union(*(asked.owners[k] for k in r.by))):
             if _holds(conn, sought[i], r.whole, r.free):
                 mine[i].append(r)
     return [_attribute(conn, datamap, erasure, t, s, rs) if rs else Residue() for s, rs in zip(sought, mine, strict=True)]
